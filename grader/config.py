@@ -1,0 +1,51 @@
+"""The course's nbgrader configuration, in one place.
+
+The repository root is the nbgrader course directory: ``solutions/`` is
+nbgrader's *source* step and ``notebooks/`` its *release* step. The root
+``nbgrader_config.py`` calls :func:`configure`, and so does every nbgrader
+run the grader starts, so the settings below hold however nbgrader is run.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+#: The repository root: the nbgrader course directory.
+ROOT = Path(__file__).resolve().parent.parent
+SOURCE_DIR = "solutions"
+RELEASE_DIR = "notebooks"
+
+#: Seconds a cell may run under grading; nbgrader's default of 30 s is too tight
+#: for a training cell on two cores.
+CELL_TIMEOUT = 300
+
+#: Stderr that only carries warnings (``UserWarning: ...``) must not fail a test cell:
+#: stock nbgrader zeroes any grade cell that wrote to stderr.
+WARNING_PATTERN = r"(?m)^.*\b\w*Warning: "
+
+#: What replaces a solution in the student's version.
+CODE_STUB = "# YOUR CODE HERE\nraise NotImplementedError()"
+
+
+def configure(c, root: Path | str = ROOT) -> None:
+    """Apply the course settings to an nbgrader config object ``c``."""
+    c.CourseDirectory.root = str(root)
+    c.CourseDirectory.course_id = "conv-course"
+    c.CourseDirectory.source_directory = SOURCE_DIR
+    c.CourseDirectory.release_directory = RELEASE_DIR
+    # Only the notebook is released; nothing else in a chapter folder is copied.
+    c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback"]
+    c.ClearSolutions.code_stub = {"python": CODE_STUB}
+    c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
+    c.Execute.timeout = CELL_TIMEOUT
+    c.Execute.interrupt_on_timeout = True
+    c.OverwriteCells.add_missing_cells = True
+    c.IgnorePattern.pattern = WARNING_PATTERN
+    c.IgnorePattern.enabled = True
+    # Feedback shows each test's verdict, never the hidden tests' code, and no
+    # live script from a student's outputs.
+    from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
+    from nbgrader.preprocessors import ClearHiddenTests, GetGrades
+
+    c.GenerateFeedback.preprocessors = [GetGrades, ClearHiddenTests, CSSHTMLHeaderPreprocessor]
+    c.HTMLExporter.sanitize_html = True

@@ -1,0 +1,190 @@
+"""Reading, writing and normalising the course's notebooks.
+
+Notebooks are committed in a quiet form so that their diffs show only what an
+author changed (as data-8 does): no widget state, no execution counts or
+timings, no kernel version noise, stable cell ids, and outputs only in the
+cells whose printed output *is* the lesson (tagged ``nbval-check-output``),
+which nbval compares on every CI run.
+
+The small constructors (:func:`markdown`, :func:`code`, :func:`solution`,
+:func:`tests`) build cells with the nbgrader metadata a source notebook needs.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Iterable
+from pathlib import Path
+
+import nbformat
+from nbformat import NotebookNode
+
+from .config import ROOT, RELEASE_DIR, SOURCE_DIR
+
+#: Cells carrying this tag keep their outputs in the committed notebook; nbval compares them.
+CHECK_OUTPUT_TAG = "nbval-check-output"
+#: Cells carrying this tag have outputs nbval must not compare (explorers, figures, timings).
+IGNORE_OUTPUT_TAG = "nbval-ignore-output"
+
+KERNELSPEC = {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"}
+LANGUAGE_INFO = {"name": "python", "version": "3.11"}
+
+_CHAPTER_RE = re.compile(r"^\d\d-[a-z0-9-]+$")
+
+
+def chapters(step: str = SOURCE_DIR, root: Path = ROOT) -> list[str]:
+    """The chapter folders (``NN-slug``) of a step, in order."""
+    base = root / step
+    return sorted(p.name for p in base.iterdir() if p.is_dir() and _CHAPTER_RE.match(p.name)) \
+        if base.is_dir() else []
+
+
+def notebook_path(chapter: str, step: str = SOURCE_DIR, root: Path = ROOT) -> Path:
+    """``<root>/<step>/NN-slug/NN-slug.ipynb``."""
+    return root / step / chapter / f"{chapter}.ipynb"
+
+
+def read(path: Path | str) -> NotebookNode:
+    """Read a notebook as nbformat 4."""
+    return nbformat.read(str(path), as_version=4)
+
+
+def dumps(nb: NotebookNode) -> str:
+    """Serialise the way the repository stores notebooks (1-space indent, sorted keys, final newline)."""
+    return json.dumps(nb, indent=1, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+def write(nb: NotebookNode, path: Path | str) -> None:
+    """Validate and write a notebook in the repository's stable form."""
+    nbformat.validate(nb)
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    Path(path).write_text(dumps(nb), encoding="utf-8")
+
+
+def tags(cell: NotebookNode) -> list[str]:
+    return list(cell.get("metadata", {}).get("tags", []))
+
+
+def _stable_id(cell: NotebookNode, index: int, taken: set[str]) -> str:
+    grade_id = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+    base = grade_id or hashlib.sha1(f"{index}:{cell.cell_type}:{''.join(cell.source)[:200]}".encode()
+                                    ).hexdigest()[:8]
+    candidate = re.sub(r"[^A-Za-z0-9_-]", "-", base)[:64]
+    n = 2
+    while candidate in taken:
+        candidate = f"{base[:60]}-{n}"
+        n += 1
+    return candidate
+
+
+def normalize(nb: NotebookNode, *, keep_outputs: bool = True) -> NotebookNode:
+    """Make a notebook quiet for version control; returns the same notebook.
+
+    * notebook metadata reduced to the kernelspec and language (widget state dropped);
+    * every cell keeps an id (missing ones get a stable id from the grade id or content);
+    * execution counts and per-cell execution metadata removed;
+    * outputs kept only in cells tagged ``nbval-check-output`` (and only if ``keep_outputs``),
+      with their execution-count fields cleared.
+    """
+    nb.nbformat, nb.nbformat_minor = 4, 5
+    nb.metadata = NotebookNode({"kernelspec": dict(KERNELSPEC), "language_info": dict(LANGUAGE_INFO)})
+    taken: set[str] = set()
+    for index, cell in enumerate(nb.cells):
+        if not cell.get("id") or cell["id"] in taken:
+            cell["id"] = _stable_id(cell, index, taken)
+        taken.add(cell["id"])
+        meta = cell.setdefault("metadata", NotebookNode())
+        for key in ("execution", "collapsed", "scrolled", "jupyter", "editable_widgets", "ExecuteTime"):
+            meta.pop(key, None)
+        if isinstance(cell.source, list):
+            cell.source = "".join(cell.source)
+        if cell.cell_type == "code":
+            cell.execution_count = None
+            if keep_outputs and CHECK_OUTPUT_TAG in tags(cell):
+                cell.outputs = [_quiet_output(o) for o in cell.outputs
+                                if o.get("output_type") != "display_data"
+                                or "application/vnd.jupyter.widget-view+json" not in o.get("data", {})]
+            else:
+                cell.outputs = []
+        else:
+            cell.pop("outputs", None)
+            cell.pop("execution_count", None)
+            if cell.cell_type == "markdown":
+                cell.pop("attachments", None) if not cell.get("attachments") else None
+    return nb
+
+
+def _quiet_output(output: NotebookNode) -> NotebookNode:
+    if "execution_count" in output:
+        output["execution_count"] = None
+    output.pop("metadata", None) if output.get("output_type") == "stream" else None
+    if output.get("output_type") in ("execute_result", "display_data"):
+        output["metadata"] = {}
+    return output
+
+
+# ---------------------------------------------------------------------------
+# authoring: cells with nbgrader metadata
+
+
+def _nbgrader(grade_id: str, *, solution: bool, grade: bool, locked: bool,
+              points: int | None = None) -> dict:
+    meta = {"grade": grade, "grade_id": grade_id, "locked": locked, "schema_version": 3,
+            "solution": solution, "task": False}
+    if points is not None:
+        meta["points"] = points
+    return meta
+
+
+def markdown(text: str, cell_id: str | None = None) -> NotebookNode:
+    """A prose cell."""
+    cell = nbformat.v4.new_markdown_cell(text.strip("\n"))
+    if cell_id:
+        cell["id"] = cell_id
+    return cell
+
+
+def code(source: str, *, cell_id: str | None = None, tag: Iterable[str] = ()) -> NotebookNode:
+    """A read-only-for-nobody code cell (example code the learner runs and may edit)."""
+    cell = nbformat.v4.new_code_cell(source.strip("\n"))
+    if tag:
+        cell.metadata["tags"] = list(tag)
+    if cell_id:
+        cell["id"] = cell_id
+    return cell
+
+
+def solution(source: str, grade_id: str) -> NotebookNode:
+    """An answer cell: the ``### BEGIN SOLUTION`` part is replaced by a stub in the release."""
+    cell = code(source, cell_id=grade_id)
+    cell.metadata["nbgrader"] = _nbgrader(grade_id, solution=True, grade=False, locked=False)
+    return cell
+
+
+def tests(source: str, grade_id: str, points: int, *, tag: Iterable[str] = ()) -> NotebookNode:
+    """A locked, autograded test cell (visible checks plus a ``### BEGIN HIDDEN TESTS`` block)."""
+    cell = code(source, cell_id=grade_id, tag=tag)
+    cell.metadata["nbgrader"] = _nbgrader(grade_id, solution=False, grade=True, locked=True, points=points)
+    return cell
+
+
+def new_notebook(cells: list[NotebookNode]) -> NotebookNode:
+    """A normalised notebook from cells."""
+    nb = nbformat.v4.new_notebook(cells=cells)
+    return normalize(nb)
+
+
+def grade_cells(nb: NotebookNode) -> dict[str, int]:
+    """``{grade_id: points}`` of a notebook's autograded test cells."""
+    found = {}
+    for cell in nb.cells:
+        meta = cell.get("metadata", {}).get("nbgrader", {})
+        if meta.get("grade") and cell.cell_type == "code":
+            found[meta["grade_id"]] = int(meta.get("points", 0))
+    return found
+
+
+__all__ = ["chapters", "notebook_path", "read", "write", "normalize", "markdown", "code", "solution",
+           "tests", "new_notebook", "grade_cells", "RELEASE_DIR", "SOURCE_DIR"]

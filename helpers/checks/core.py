@@ -1,0 +1,442 @@
+"""The machinery behind every exercise check: one definition, three callers.
+
+An :class:`Exercise` is written once, in ``helpers/checks/chNN.py``, and used
+
+* by the **visible test cell** a learner runs (``check("apply_kernel")``),
+* by the **hidden test** nbgrader adds at grading (``check("apply_kernel", hidden=True)``),
+* by the project's own **pytest suite**, which runs the same definition on the
+  reference solution and on known wrong answers.
+
+Checking happens in two halves so that the grader can run them in different
+processes:
+
+1. :meth:`Exercise.collect` runs the learner's code on random inputs and keeps
+   only plain data (exact ``torch.Tensor``, numbers, strings, tuples) or the
+   error it raised. This is the only half that runs learner code.
+2. :meth:`Exercise.judge` computes the reference results independently
+   (``torch.nn.functional.conv2d`` and friends, never a copy of the answer),
+   compares them with what was collected, exact types first, then shapes,
+   then values, and explains any difference in words, with a hint when the
+   difference matches a known mistake.
+"""
+
+from __future__ import annotations
+
+import math
+import traceback
+from collections.abc import Callable, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import torch
+
+Kind = Literal["function", "value"]
+
+
+class CheckFailed(AssertionError):
+    """Raised by a test cell when an answer is wrong; its message says what to fix."""
+
+    def __init__(self, verdict: "Verdict") -> None:
+        super().__init__(verdict.explain())
+        self.verdict = verdict
+
+    def _render_traceback_(self) -> list[str]:  # IPython: show the verdict, not a stack
+        return [f"\x1b[0;31mCheckFailed\x1b[0m: {line}" if i == 0 else line
+                for i, line in enumerate(self.verdict.explain().splitlines())]
+
+
+class ShortcutUsed(RuntimeError):
+    """Raised inside a learner's function that calls a built-in the exercise asks them to write by hand."""
+
+
+@dataclass(frozen=True)
+class Case:
+    """One input for an exercise.
+
+    Attributes:
+        args: positional arguments for the learner's function (or, for a value
+            exercise, for the probe that measures the value's behaviour).
+        label: how to describe this case in a message, e.g. ``"a 9x13 image"``.
+        extra: anything else the reference needs.
+    """
+
+    args: tuple = ()
+    label: str = ""
+    extra: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What the learner's code produced for one case: a plain value or an error."""
+
+    value: Any = None
+    error: str | None = None
+
+
+@dataclass
+class Verdict:
+    """The result of checking one exercise."""
+
+    exercise: str
+    title: str
+    passed: bool
+    points: int
+    max_points: int
+    cases: int
+    message: str = ""
+    hint: str | None = None
+    status: Literal["passed", "failed", "not attempted"] = "failed"
+
+    def explain(self) -> str:
+        """A short verdict in words, as printed under a test cell."""
+        if self.passed:
+            return f"Passed: {self.title} ({self.cases} checks, {self.points} of {self.max_points} points)."
+        text = f"{self.title}: {self.message}"
+        if self.hint:
+            text += f"\nHint: {self.hint}"
+        return text
+
+
+# ---------------------------------------------------------------------------
+# plain data: the only thing that leaves the learner's code
+
+PLAIN_SCALARS = (bool, int, float, str, type(None))
+
+
+class NotPlain(TypeError):
+    """The learner's code returned something that is not plain data."""
+
+
+def to_plain(value: Any, *, depth: int = 0) -> Any:
+    """Copy ``value`` into plain data, refusing look-alikes.
+
+    Exact types only: a ``torch.Tensor`` subclass, a NumPy scalar or an
+    object that claims to equal everything is refused with :class:`NotPlain`,
+    so nothing the learner defined survives into the comparison.
+    """
+    if depth > 4:
+        raise NotPlain("the value is nested too deeply")
+    kind = type(value)
+    if kind is torch.Tensor:
+        return value.detach().to("cpu").clone().contiguous()
+    if kind in PLAIN_SCALARS:
+        return value
+    if kind in (tuple, list):
+        return kind(to_plain(v, depth=depth + 1) for v in value)
+    if kind is torch.Size:
+        return tuple(int(v) for v in value)
+    raise NotPlain(f"got a {describe_type(value)}")
+
+
+def describe_type(value: Any) -> str:
+    kind = type(value)
+    if kind.__module__ in ("builtins",):
+        return kind.__name__
+    return f"{kind.__module__}.{kind.__qualname__}"
+
+
+# ---------------------------------------------------------------------------
+# shortcuts that an exercise may forbid
+
+#: ATen operators that compute a convolution (or its sliding windows) for you.
+CONVOLUTION_OPS = frozenset({
+    "convolution", "_convolution", "conv2d", "conv1d", "conv3d", "cudnn_convolution",
+    "mkldnn_convolution", "_slow_conv2d_forward", "thnn_conv2d", "slow_conv_dilated2d",
+    "im2col", "col2im", "unfold", "as_strided", "conv_transpose2d",
+})
+#: ATen operators that pool for you.
+POOLING_OPS = CONVOLUTION_OPS | frozenset({
+    "max_pool2d", "max_pool2d_with_indices", "avg_pool2d", "adaptive_avg_pool2d",
+    "_adaptive_avg_pool2d", "adaptive_max_pool2d", "max_pool1d", "avg_pool1d",
+    "fractional_max_pool2d", "lp_pool2d",
+})
+
+#: Plain-Python shortcuts outside torch that do the same job.
+_PYTHON_SHORTCUTS = {
+    "numpy.lib.stride_tricks": ("sliding_window_view", "as_strided"),
+    "scipy.signal": ("convolve2d", "correlate2d", "convolve", "correlate", "fftconvolve"),
+    "scipy.ndimage": ("convolve", "correlate", "maximum_filter", "uniform_filter"),
+}
+
+
+def _forbidden_mode(ops: frozenset[str], what: str):
+    from torch.utils._python_dispatch import TorchDispatchMode
+
+    class Forbid(TorchDispatchMode):
+        def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+            name = func._overloadpacket.__name__
+            if name in ops:
+                raise ShortcutUsed(
+                    f"{what} must be computed by hand, but it called torch's built-in `{name}`"
+                    " (through F.conv2d, nn.Conv2d, unfold, a pooling function or similar)."
+                )
+            return func(*args, **(kwargs or {}))
+
+    return Forbid()
+
+
+@contextmanager
+def forbidding(ops: frozenset[str], what: str):
+    """Make the given ATen operators (and SciPy/NumPy window shortcuts) raise :class:`ShortcutUsed`.
+
+    Works at PyTorch's dispatcher, so it catches a shortcut however the learner
+    reached it (``F.conv2d``, ``torch.conv2d``, a name imported earlier, a module).
+    """
+    import sys
+
+    if not ops:
+        yield
+        return
+    saved = []
+
+    def blocked(name: str):
+        def refuse(*args, **kwargs):
+            raise ShortcutUsed(f"{what} must be computed by hand, but it called `{name}`.")
+        return refuse
+
+    for module_name, names in _PYTHON_SHORTCUTS.items():
+        module = sys.modules.get(module_name)
+        if module is None:
+            continue
+        for name in names:
+            if hasattr(module, name):
+                saved.append((module, name, getattr(module, name)))
+                setattr(module, name, blocked(f"{module_name}.{name}"))
+    try:
+        with _forbidden_mode(ops, what):
+            yield
+    finally:
+        for module, name, original in reversed(saved):
+            setattr(module, name, original)
+
+
+# ---------------------------------------------------------------------------
+# comparisons
+
+Compare = Callable[[Any, Any, Case], "str | None"]
+
+
+def compare_tensor(got: Any, expected: torch.Tensor, case: Case, *, atol: float = 1e-4,
+                   rtol: float = 1e-4) -> str | None:
+    """Exact type, then shape, then values; ``None`` when they agree."""
+    if type(got) is not torch.Tensor:
+        return f"expected a torch.Tensor, got {type_name(got)}"
+    if tuple(got.shape) != tuple(expected.shape):
+        return f"expected shape {tuple(expected.shape)}, got {tuple(got.shape)}"
+    if not got.dtype.is_floating_point and expected.dtype.is_floating_point:
+        return f"expected a floating-point tensor, got dtype {got.dtype}"
+    got_f, exp_f = got.double(), expected.double()
+    bad = ~torch.isclose(got_f, exp_f, atol=atol, rtol=rtol)
+    if bool(bad.any()):
+        where = tuple(int(i) for i in bad.nonzero()[0])
+        n_bad = int(bad.sum())
+        return (f"{n_bad} of {bad.numel()} values differ; at index {where} expected "
+                f"{exp_f[where].item():.4g}, got {got_f[where].item():.4g}")
+    return None
+
+
+def compare_number(got: Any, expected: float | int, case: Case, *, atol: float = 1e-4) -> str | None:
+    """A Python or 0-d tensor number against an expected number."""
+    if type(got) is torch.Tensor and got.numel() == 1:
+        got = got.item()
+    if type(got) not in (int, float):
+        return f"expected a number, got {type_name(got)}"
+    if not math.isclose(float(got), float(expected), abs_tol=atol, rel_tol=1e-4):
+        return f"expected {expected:.4g}, got {got:.4g}" if isinstance(expected, float) else \
+            f"expected {expected}, got {got}"
+    return None
+
+
+def compare_int(got: Any, expected: int, case: Case) -> str | None:
+    """An exact whole number (sizes, counts): ``14`` is right, ``14.0`` and ``14.5`` are not."""
+    if type(got) is torch.Tensor and got.numel() == 1 and not got.dtype.is_floating_point:
+        got = int(got.item())
+    if type(got) is not int:
+        return f"expected a whole number (int), got {type_name(got)} {got!r}"
+    if got != expected:
+        return f"expected {expected}, got {got}"
+    return None
+
+
+def compare_equal(got: Any, expected: Any, case: Case) -> str | None:
+    """Plain equality of plain data (tuples, strings, ints), type included."""
+    if type(got) is not type(expected):
+        return f"expected a {type(expected).__name__}, got {type_name(got)}"
+    if got != expected:
+        return f"expected {expected!r}, got {got!r}"
+    return None
+
+
+def type_name(value: Any) -> str:
+    if type(value) is torch.Tensor:
+        return f"a tensor of shape {tuple(value.shape)}"
+    return f"a {describe_type(value)}"
+
+
+def _agrees(got: Any, expected: Any) -> bool:
+    try:
+        if type(got) is torch.Tensor and type(expected) is torch.Tensor:
+            return got.shape == expected.shape and bool(torch.allclose(got.double(), expected.double(),
+                                                                          atol=1e-4, rtol=1e-4))
+        if type(got) is torch.Tensor or type(expected) is torch.Tensor:
+            return False
+        if isinstance(got, float) or isinstance(expected, float):
+            return type(got) in (int, float) and math.isclose(got, expected, abs_tol=1e-6)
+        return type(got) is type(expected) and got == expected
+    except Exception:  # noqa: BLE001 - any failure to compare is a disagreement
+        return False
+
+
+# ---------------------------------------------------------------------------
+# exercises
+
+
+@dataclass
+class Exercise:
+    """One autograded exercise, defined once.
+
+    Attributes:
+        key: the exercise's id, unique in the course; also the nbgrader ``grade_id``
+            of its test cell.
+        chapter: the chapter folder, e.g. ``"01-convolution-by-hand"``.
+        answer: the name the learner defines in the notebook.
+        title: a short description used in messages.
+        points: points of the test cell (kept equal to the notebook's by a test).
+        kind: ``"function"`` (call the learner's function on each case) or
+            ``"value"`` (probe the learner's value with each case).
+        cases: ``cases(generator, hidden)`` returns the random cases; ``hidden``
+            cases are more, larger and nastier (non-square, odd sizes, floors).
+        reference: the expected result for a case, computed independently.
+        run: how to get a result from the answer for one case; by default the
+            answer is called with ``case.args``. Runs where learner code runs.
+        compare: how a result is compared with the reference.
+        mistakes: known wrong answers: ``{hint: wrong_reference}``. When every
+            failing case matches one, the hint is shown.
+        forbid: ATen operators that must not be used (see :data:`CONVOLUTION_OPS`).
+        seed: base seed; the hidden cases use a different stream.
+    """
+
+    key: str
+    chapter: str
+    answer: str
+    title: str
+    points: int
+    cases: Callable[[torch.Generator, bool], Sequence[Case]]
+    reference: Callable[[Case], Any]
+    kind: Kind = "function"
+    run: Callable[[Any, Case], Any] | None = None
+    compare: Compare = compare_tensor
+    mistakes: dict[str, Callable[[Case], Any]] = field(default_factory=dict)
+    forbid: frozenset[str] = frozenset()
+    seed: int = 0
+
+    # -- the cases -------------------------------------------------------
+    def make_cases(self, hidden: bool = False) -> list[Case]:
+        """The exercise's cases: fixed seed, so every run checks the same inputs."""
+        generator = torch.Generator().manual_seed(self.seed * 2 + (1 if hidden else 0) + 1000)
+        return list(self.cases(generator, hidden))
+
+    # -- half 1: where learner code runs ---------------------------------
+    def collect(self, answer: Any, hidden: bool = False) -> list[Outcome]:
+        """Run the learner's answer on every case; keep plain data or the error."""
+        outcomes = []
+        if self.kind == "value":
+            # The value is probed in :meth:`judge`; only its plain copy leaves here.
+            try:
+                return [Outcome(value=to_plain(answer))]
+            except NotPlain as exc:
+                return [Outcome(error=f"`{self.answer}` should be plain data; {exc}")]
+        if not callable(answer):
+            return [Outcome(error=f"`{self.answer}` should be a function, but it is {type_name(answer)}")]
+        for case in self.make_cases(hidden):
+            outcomes.append(self._run_one(answer, case))
+        return outcomes
+
+    def _run_one(self, answer: Any, case: Case) -> Outcome:
+        args = tuple(a.clone() if type(a) is torch.Tensor else a for a in case.args)
+        try:
+            with forbidding(self.forbid, f"`{self.answer}`"):
+                result = self.run(answer, Case(args, case.label, case.extra)) if self.run else answer(*args)
+            return Outcome(value=to_plain(result))
+        except NotPlain as exc:
+            return Outcome(error=f"`{self.answer}` should return plain data; {exc}")
+        except ShortcutUsed as exc:
+            return Outcome(error=str(exc))
+        except Exception as exc:  # noqa: BLE001 - the learner's error is the verdict
+            return Outcome(error=_describe_error(exc))
+
+    # -- half 2: where learner code never runs ---------------------------
+    def judge(self, outcomes: Sequence[Outcome], hidden: bool = False) -> Verdict:
+        """Compare collected outcomes with independent references."""
+        cases = self.make_cases(hidden)
+        fail = lambda message, hint=None: Verdict(self.key, self.title, False, 0, self.points,
+                                                  len(cases), message, hint, "failed")
+        if self.kind == "value":
+            if len(outcomes) != 1:
+                return fail("nothing was collected")
+            if outcomes[0].error:
+                return fail(outcomes[0].error)
+            value = outcomes[0].value
+            got_all = []
+            for case in cases:
+                try:
+                    got_all.append(self.run(value, case) if self.run else value)
+                except Exception as exc:  # noqa: BLE001
+                    return fail(f"using `{self.answer}` on {case.label or 'a test input'} failed: "
+                                f"{_describe_error(exc)}")
+        else:
+            if len(outcomes) != len(cases):
+                return fail(f"expected {len(cases)} results, collected {len(outcomes)}")
+            got_all = []
+            for case, outcome in zip(cases, outcomes):
+                if outcome.error:
+                    where = f" on {case.label}" if case.label else ""
+                    return fail(f"calling `{self.answer}`{where} raised {outcome.error}")
+                got_all.append(outcome.value)
+
+        failures = []
+        for case, got in zip(cases, got_all):
+            expected = self.reference(case)
+            problem = self.compare(got, expected, case)
+            if problem:
+                failures.append((case, got, problem))
+        if not failures:
+            return Verdict(self.key, self.title, True, self.points, self.points, len(cases),
+                           status="passed")
+        case, got, problem = failures[0]
+        where = f"for {case.label}, " if case.label else ""
+        message = f"{where}{problem} ({len(failures)} of {len(cases)} checks failed)"
+        return fail(message, self._hint(failures))
+
+    def _hint(self, failures: list[tuple[Case, Any, str]]) -> str | None:
+        for hint, wrong in self.mistakes.items():
+            try:
+                if all(_agrees(got, wrong(case)) for case, got, _ in failures):
+                    return hint
+            except Exception:  # noqa: BLE001 - a mistake model that cannot apply gives no hint
+                continue
+        return None
+
+    # -- both halves, in one process (the notebook and pytest) -----------
+    def verdict(self, answer: Any, hidden: bool = False) -> Verdict:
+        """Collect and judge in this process; never raises for a wrong answer."""
+        return self.judge(self.collect(answer, hidden), hidden)
+
+
+def _describe_error(exc: BaseException) -> str:
+    last = traceback.extract_tb(exc.__traceback__)[-1:] if exc.__traceback__ else []
+    where = f" (line {last[0].lineno})" if last and last[0].filename.startswith("<ipython") else ""
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    return f"{type(exc).__name__}{where}: {text}" if text else f"{type(exc).__name__}{where}"
+
+
+def random_image(generator: torch.Generator, height: int, width: int) -> torch.Tensor:
+    """A float image with values in ``[0, 1)`` drawn from ``generator``."""
+    return torch.rand(height, width, generator=generator)
+
+
+def randint(generator: torch.Generator, low: int, high: int) -> int:
+    """A whole number in ``[low, high]`` (both ends included) drawn from ``generator``."""
+    return int(torch.randint(low, high + 1, (1,), generator=generator))
+
