@@ -84,13 +84,15 @@ def normalize(nb: NotebookNode, *, keep_outputs: bool = True) -> NotebookNode:
 
     * notebook metadata reduced to the kernelspec and language (widget state dropped);
     * every cell keeps an id (missing ones get a stable id from the grade id or content);
-    * execution counts and per-cell execution metadata removed;
+    * per-cell execution metadata removed, execution counts cleared;
     * outputs kept only in cells tagged ``nbval-check-output`` (and only if ``keep_outputs``),
-      with their execution-count fields cleared.
+      and only printed text (no figures, no widgets); those cells are numbered as a fresh
+      top-to-bottom run would number them, since nbval skips cells without a count.
     """
     nb.nbformat, nb.nbformat_minor = 4, 5
     nb.metadata = NotebookNode({"kernelspec": dict(KERNELSPEC), "language_info": dict(LANGUAGE_INFO)})
     taken: set[str] = set()
+    ordinal = 0
     for index, cell in enumerate(nb.cells):
         if not cell.get("id") or cell["id"] in taken:
             cell["id"] = _stable_id(cell, index, taken)
@@ -101,13 +103,16 @@ def normalize(nb: NotebookNode, *, keep_outputs: bool = True) -> NotebookNode:
         if isinstance(cell.source, list):
             cell.source = "".join(cell.source)
         if cell.cell_type == "code":
+            ordinal += 1
             cell.execution_count = None
             if keep_outputs and CHECK_OUTPUT_TAG in tags(cell):
-                cell.outputs = [_quiet_output(o) for o in cell.outputs
-                                if o.get("output_type") != "display_data"
-                                or "application/vnd.jupyter.widget-view+json" not in o.get("data", {})]
+                cell.outputs = [_quiet_output(o, ordinal) for o in cell.outputs
+                                if o.get("output_type") in ("stream", "execute_result")]
             else:
                 cell.outputs = []
+            if cell.outputs:
+                # nbval compares only cells that were run: number them as a top-to-bottom run would.
+                cell.execution_count = ordinal
         else:
             cell.pop("outputs", None)
             cell.pop("execution_count", None)
@@ -116,9 +121,9 @@ def normalize(nb: NotebookNode, *, keep_outputs: bool = True) -> NotebookNode:
     return nb
 
 
-def _quiet_output(output: NotebookNode) -> NotebookNode:
+def _quiet_output(output: NotebookNode, ordinal: int) -> NotebookNode:
     if "execution_count" in output:
-        output["execution_count"] = None
+        output["execution_count"] = ordinal
     output.pop("metadata", None) if output.get("output_type") == "stream" else None
     if output.get("output_type") in ("execute_result", "display_data"):
         output["metadata"] = {}

@@ -138,6 +138,10 @@ APPLY_KERNEL = Exercise(
         "the 3x3 window must be centred on (row, col): rows row-1 to row+1 and columns col-1 to col+1, "
         "not starting at (row, col).": _apply_kernel_corner,
     },
+    error_hints={
+        "must match the size": "the block you cut out is not 3x3 here: centre it on (row, col), taking rows "
+                               "row-1 to row+1 and columns col-1 to col+1 (a slice's end is excluded).",
+    },
     forbid=CONVOLUTION_OPS,
     seed=102,
 )
@@ -186,6 +190,12 @@ CONVOLVE = Exercise(
             _convolve_flipped,
         "rows and columns are swapped: the output has one row per kernel position down the image "
         "(height - kernel height + 1 rows).": _convolve_transposed,
+    },
+    error_hints={
+        "must match the size": "a window did not have the kernel's shape: use img.shape[0] and kernel.shape[0] "
+                               "for rows, img.shape[1] and kernel.shape[1] for columns (images and kernels "
+                               "need not be square).",
+        "out of bounds": "an index ran past the image: there are h - kh + 1 positions down and w - kw + 1 across.",
     },
     forbid=CONVOLUTION_OPS,
     seed=103,

@@ -91,7 +91,8 @@ class Verdict:
     def explain(self) -> str:
         """A short verdict in words, as printed under a test cell."""
         if self.passed:
-            return f"Passed: {self.title} ({self.cases} checks, {self.points} of {self.max_points} points)."
+            checks = "1 check" if self.cases == 1 else f"{self.cases} checks"
+            return f"Passed: {self.title} ({checks}, {self.points} of {self.max_points} points)."
         text = f"{self.title}: {self.message}"
         if self.hint:
             text += f"\nHint: {self.hint}"
@@ -260,12 +261,27 @@ def compare_int(got: Any, expected: int, case: Case) -> str | None:
 
 
 def compare_equal(got: Any, expected: Any, case: Case) -> str | None:
-    """Plain equality of plain data (tuples, strings, ints), type included."""
-    if type(got) is not type(expected):
-        return f"expected a {type(expected).__name__}, got {type_name(got)}"
+    """Plain equality of plain data (tuples, strings, ints), types included at every level."""
+    if not _same_types(got, expected):
+        return f"expected {expected!r} (a {type(expected).__name__} of {_inner_types(expected)}), got " \
+               f"{got!r} ({type_name(got)})"
     if got != expected:
         return f"expected {expected!r}, got {got!r}"
     return None
+
+
+def _same_types(a: Any, b: Any) -> bool:
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, (tuple, list)):
+        return len(a) == len(b) and all(_same_types(x, y) for x, y in zip(a, b))
+    return True
+
+
+def _inner_types(value: Any) -> str:
+    if isinstance(value, (tuple, list)):
+        return ", ".join(sorted({type(v).__name__ for v in value})) or "nothing"
+    return type(value).__name__
 
 
 def type_name(value: Any) -> str:
@@ -276,6 +292,8 @@ def type_name(value: Any) -> str:
 
 def _agrees(got: Any, expected: Any) -> bool:
     try:
+        if type(got) is torch.Tensor and got.numel() == 1 and type(expected) in (int, float):
+            got = got.item()
         if type(got) is torch.Tensor and type(expected) is torch.Tensor:
             return got.shape == expected.shape and bool(torch.allclose(got.double(), expected.double(),
                                                                           atol=1e-4, rtol=1e-4))
@@ -313,6 +331,7 @@ class Exercise:
         compare: how a result is compared with the reference.
         mistakes: known wrong answers: ``{hint: wrong_reference}``. When every
             failing case matches one, the hint is shown.
+        error_hints: ``{text in the error: hint}`` for errors that betray a known mistake.
         forbid: ATen operators that must not be used (see :data:`CONVOLUTION_OPS`).
         seed: base seed; the hidden cases use a different stream.
     """
@@ -328,6 +347,7 @@ class Exercise:
     run: Callable[[Any, Case], Any] | None = None
     compare: Compare = compare_tensor
     mistakes: dict[str, Callable[[Case], Any]] = field(default_factory=dict)
+    error_hints: dict[str, str] = field(default_factory=dict)
     forbid: frozenset[str] = frozenset()
     seed: int = 0
 
@@ -392,7 +412,8 @@ class Exercise:
             for case, outcome in zip(cases, outcomes):
                 if outcome.error:
                     where = f" on {case.label}" if case.label else ""
-                    return fail(f"calling `{self.answer}`{where} raised {outcome.error}")
+                    hint = next((h for text, h in self.error_hints.items() if text in outcome.error), None)
+                    return fail(f"calling `{self.answer}`{where} raised {outcome.error}", hint)
                 got_all.append(outcome.value)
 
         failures = []

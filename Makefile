@@ -1,0 +1,51 @@
+# Conv Course: the two set-up commands of the README, and the commands authors use.
+#   make lab    create or reuse .venv, install everything, start JupyterLab on the course
+#   make test   create or reuse .venv, install everything, run the whole test suite
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.conv-course-installed
+# Online and want PyTorch's smaller CPU-only build? e.g.
+#   make lab TORCH_INDEX=https://download.pytorch.org/whl/cpu
+TORCH_INDEX ?=
+FIRST := notebooks/01-convolution-by-hand/01-convolution-by-hand.ipynb
+ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
+# One torch thread per process: on two cores a second thread made training 60-150x slower.
+export OMP_NUM_THREADS ?= 1
+export MKL_NUM_THREADS ?= 1
+
+.PHONY: setup lab test release outputs check-release clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(STAMP): requirements.txt pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(if $(TORCH_INDEX),$(BIN)/python -m pip install --quiet --index-url $(TORCH_INDEX) \
+		$$(grep -E '^torch(vision)?==' requirements.txt),)
+	$(BIN)/python -m pip install --quiet -r requirements.txt -e .
+	$(BIN)/jupyter labextension list 2>&1 | grep -q jupyterlab_widgets
+	touch $(STAMP)
+
+setup: $(STAMP)
+
+lab: setup
+	$(BIN)/jupyter lab $(ROOT_FLAG) --ServerApp.root_dir="$(CURDIR)" $(FIRST)
+
+test: setup
+	$(BIN)/python -m pytest
+
+# Authors: regenerate the student notebooks after editing solutions/ (commit both).
+release: setup
+	$(BIN)/python -m grader release
+
+# Authors: re-run the solutions and store the outputs nbval compares.
+outputs: setup
+	$(BIN)/python -m grader outputs
+
+check-release: setup
+	$(BIN)/python -m grader release --check
+
+clean:
+	rm -rf $(VENV) *.egg-info

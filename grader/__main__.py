@@ -1,0 +1,81 @@
+"""``python -m grader``: the course's command line. See ``python -m grader --help``."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+
+def _release(args: argparse.Namespace) -> int:
+    from .release import drift, release_all
+
+    if args.check:
+        problems = drift()
+        for line in problems:
+            print(line)
+        if problems:
+            print("notebooks/ is out of date: run `python -m grader release` and commit the result.")
+            return 1
+        print("notebooks/ matches solutions/.")
+        return 0
+    for path in release_all():
+        print(f"wrote {path.relative_to(Path.cwd()) if path.is_relative_to(Path.cwd()) else path}")
+    return 0
+
+
+def _outputs(args: argparse.Namespace) -> int:
+    from .execute import refresh_outputs
+    from .notebooks import chapters
+
+    for chapter in args.chapters or chapters():
+        timing = refresh_outputs(chapter)
+        print(f"{chapter}: ran in {timing.total:.1f} s; stored outputs refreshed")
+    return 0
+
+
+def _autograde(args: argparse.Namespace) -> int:
+    from .autograde import autograde
+
+    if not args.submissions.is_dir():
+        print(f"error: {args.submissions} is not a folder of submissions", file=sys.stderr)
+        return 2
+    results = autograde(args.submissions, args.out, workers=args.workers, timeout=args.timeout)
+    graded = sum(r.status == "graded" for r in results)
+    print(f"{graded} of {len(results)} submissions graded; grades in {args.out / 'grades.csv'}, "
+          f"details in {args.out / 'report.json'}")
+    for r in results:
+        if r.status != "graded":
+            print(f"  {r.student}/{r.file}: {r.status}: {r.reason}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m grader", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    release = commands.add_parser("release", help="regenerate notebooks/ (student versions) from solutions/")
+    release.add_argument("--check", action="store_true", help="only report whether notebooks/ is up to date")
+    release.set_defaults(run=_release)
+
+    outputs = commands.add_parser("outputs", help="run solution notebooks and store the outputs nbval compares")
+    outputs.add_argument("chapters", nargs="*", help="chapter folders, e.g. 01-convolution-by-hand (default: all)")
+    outputs.set_defaults(run=_outputs)
+
+    grade = commands.add_parser("autograde", help="grade a folder of submitted notebooks")
+    grade.add_argument("submissions", type=Path,
+                       help="<student>/<notebook>.ipynb folders, or nbgrader's submitted/<student>/<chapter>/")
+    grade.add_argument("--out", type=Path, required=True, help="where grades.csv, report.json and feedback/ go")
+    grade.add_argument("--workers", type=int, default=None, help="submissions graded side by side (default: cores)")
+    grade.add_argument("--timeout", type=float, default=900, help="seconds per submission (default: 900)")
+    grade.set_defaults(run=_autograde)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return args.run(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,91 @@
+"""The grader end to end: real nbgrader runs on correct, blank and wrong submissions."""
+
+import csv
+import hashlib
+import json
+from pathlib import Path
+
+import pytest
+
+from grader.__main__ import main
+from tests.support import hand_in, student_notebook
+
+CH1 = "01-convolution-by-hand"
+
+
+def _digest(folder: Path) -> dict[str, str]:
+    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("grading")
+    subs = tmp / "submissions"
+    hand_in(subs, "alice", student_notebook(CH1), f"{CH1}.ipynb")
+    hand_in(subs, "bob", student_notebook(CH1, "blank"), "My homework (1).ipynb")
+    wrong = {
+        "convolve_answer": "def convolve(img, kernel):\n    return torch.zeros(img.shape[0] - 2, img.shape[1] - 2)",
+        "quiz_edge_kernel_answer": 'quiz_edge_kernel = "right_edge"',
+    }
+    hand_in(subs, "carol", student_notebook(CH1, wrong), "chapter1.ipynb")
+    (subs / "dave").mkdir()
+    (subs / "dave" / "homework.ipynb").write_text('{"cells": [')
+    before = _digest(subs)
+    out = tmp / "out"
+    code = main(["autograde", str(subs), "--out", str(out), "--workers", "2"])
+    return code, out, before, _digest(subs)
+
+
+def _scores(out: Path) -> dict[str, tuple[float, float]]:
+    totals: dict[str, list[float]] = {}
+    with open(out / "grades.csv") as handle:
+        for row in csv.DictReader(handle):
+            t = totals.setdefault(row["student"], [0.0, 0.0])
+            t[0] += float(row["score"])
+            t[1] += float(row["max_score"])
+    return {k: tuple(v) for k, v in totals.items()}
+
+
+@pytest.mark.slow
+def test_full_zero_and_partial_marks(graded):
+    code, out, _, _ = graded
+    assert code == 0
+    scores = _scores(out)
+    assert scores["alice"] == (8.0, 8.0)
+    assert scores["bob"] == (0.0, 8.0)
+    assert scores["carol"] == (4.0, 8.0)
+
+
+@pytest.mark.slow
+def test_grades_csv_rows_per_exercise(graded):
+    _, out, _, _ = graded
+    rows = list(csv.DictReader(open(out / "grades.csv")))
+    assert list(rows[0]) == ["student", "assignment", "exercise", "score", "max_score", "status"]
+    carol = {r["exercise"]: r["status"] for r in rows if r["student"] == "carol"}
+    assert carol == {"apply_kernel": "passed", "convolve": "failed", "quiz_edge_kernel": "failed",
+                     "quiz_output_size": "passed", "top_edge": "passed"}
+
+
+@pytest.mark.slow
+def test_bad_file_is_reported_not_fatal(graded):
+    _, out, _, _ = graded
+    report = {(s["student"], s["file"]): s for s in json.loads((out / "report.json").read_text())["submissions"]}
+    dave = report[("dave", "homework.ipynb")]
+    assert dave["status"] == "unreadable" and "not valid JSON" in dave["reason"]
+    assert report[("bob", "My homework (1).ipynb")]["assignment"] == CH1
+
+
+@pytest.mark.slow
+def test_feedback_without_hidden_tests(graded):
+    _, out, _, _ = graded
+    for student in ("alice", "bob", "carol"):
+        html = (out / "feedback" / student / f"{CH1}.html").read_text()
+        assert "hidden=True" not in html and "BEGIN HIDDEN TESTS" not in html
+    assert "expected" in (out / "feedback" / "carol" / f"{CH1}.html").read_text()
+
+
+@pytest.mark.slow
+def test_submissions_untouched(graded):
+    _, _, before, after = graded
+    assert before == after
