@@ -57,12 +57,29 @@ def generate(chapter: str, out_dir: Path, root: Path = ROOT) -> Path:
             raise ReleaseError(f"nbgrader could not release {chapter}:\n{result.get('log', '')}"
                                f"{result.get('error', '')}")
         produced = staging / chapter / f"{chapter}.ipynb"
-        nb = notebooks.normalize(notebooks.read(produced), keep_outputs=False)
+        nb = notebooks.read(produced)
+        _carry_reference_outputs(nb, notebooks.read(notebooks.notebook_path(chapter, SOURCE_DIR, root)))
+        nb = notebooks.normalize(nb)
         target = out_dir / chapter / f"{chapter}.ipynb"
         if target.parent.exists():
             shutil.rmtree(target.parent)
         notebooks.write(nb, target)
     return target
+
+
+def _carry_reference_outputs(release, source) -> None:
+    """Give the release the solution's stored outputs of the ``nbval-check-output`` cells.
+
+    A learner can then run nbval on their own notebook and see which of the outputs their answers
+    determine (an output size, a shape, a parameter count) differ from the reference.
+    """
+    stored = {cell.get("id"): cell for cell in source.cells
+              if cell.cell_type == "code" and notebooks.CHECK_OUTPUT_TAG in notebooks.tags(cell)}
+    for cell in release.cells:
+        reference = stored.get(cell.get("id"))
+        if reference is not None and cell.cell_type == "code":
+            cell.outputs = [dict(o) for o in reference.outputs]
+            cell.execution_count = reference.execution_count
 
 
 def release_all(out_dir: Path | None = None, root: Path = ROOT) -> list[Path]:
