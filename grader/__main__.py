@@ -50,6 +50,30 @@ def _autograde(args: argparse.Namespace) -> int:
     return 0
 
 
+def _progress(args: argparse.Namespace) -> int:
+    from helpers import progress
+    from helpers.checks import exercises
+
+    from .notebooks import chapters
+
+    records = progress.load()
+    earned_all = possible_all = 0
+    print(f"Progress recorded in {progress.progress_file()}\n")
+    for chapter in chapters():
+        items = exercises(chapter)
+        passed = [ex for ex in items if records.get(ex.key, {}).get("status") == "passed"]
+        earned = sum(ex.points for ex in passed)
+        possible = sum(ex.points for ex in items)
+        earned_all, possible_all = earned_all + earned, possible_all + possible
+        print(f"{chapter:<34} {len(passed):>2} of {len(items):>2} exercises passed  {earned:>3} of {possible:>3} points")
+        if args.verbose:
+            for ex in items:
+                status = records.get(ex.key, {}).get("status", "not attempted")
+                print(f"    {ex.title:<44} {status}")
+    print(f"{'whole course':<34} {'':>25}  {earned_all:>3} of {possible_all:>3} points")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m grader", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -69,6 +93,10 @@ def build_parser() -> argparse.ArgumentParser:
     grade.add_argument("--workers", type=int, default=None, help="submissions graded side by side (default: cores)")
     grade.add_argument("--timeout", type=float, default=900, help="seconds per submission (default: 900)")
     grade.set_defaults(run=_autograde)
+
+    progress = commands.add_parser("progress", help="show your progress through the whole course")
+    progress.add_argument("-v", "--verbose", action="store_true", help="list every exercise")
+    progress.set_defaults(run=_progress)
     return parser
 
 

@@ -97,10 +97,10 @@ def check(key: str, value: Any = _MISSING, *, hidden: bool = False, quiet: bool 
 
 
 def _record(verdict: Verdict, hidden: bool) -> None:
-    """Hook for local progress records; see :mod:`helpers.progress` when it exists."""
-    recorder = sys.modules.get("helpers.progress")
-    if recorder is not None and hasattr(recorder, "record"):
-        recorder.record(verdict, hidden=hidden)
+    """Keep the verdict in the learner's local progress file (see :mod:`helpers.progress`)."""
+    from .. import progress
+
+    progress.record(verdict, hidden=hidden)
 
 
 def attempt_status(ex: Exercise, namespace: dict[str, Any]) -> Verdict:
