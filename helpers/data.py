@@ -164,7 +164,7 @@ def as_tensors(digits: Digits, labels: tuple[int, ...] | None = None):
         remap = {label: i for i, label in enumerate(labels)}
         targets = np.array([remap[t] for t in targets], dtype=np.int64)
     x = torch.from_numpy(images.astype(np.float32) / 255.0).unsqueeze(1)
-    return x, torch.from_numpy(np.ascontiguousarray(targets))
+    return x, torch.from_numpy(np.array(targets, dtype=np.int64))
 
 
 def split(x, y, valid_fraction: float = 0.2):
