@@ -73,13 +73,18 @@ def draw_image(ax, img, *, title: str = "", cmap: str = IMAGE_CMAP, signed: bool
     return shown
 
 
-def annotate_values(ax, values, *, fmt: str = "{:.2f}", fontsize: int = 9) -> None:
-    """Write each value in its cell, dark or light so it stays readable."""
+def annotate_values(ax, values, *, fmt: str = "{:.2f}", fontsize: int = 9, signed: bool = True) -> None:
+    """Write each value in its cell, dark or light so it stays readable.
+
+    ``signed`` cells (drawn with :data:`SIGNED_CMAP`) are dark far from zero; unsigned
+    image cells (drawn with :data:`IMAGE_CMAP`) are dark near zero.
+    """
     arr = _array(values)
     limit = _signed_limits(arr)
     for (r, c), v in np.ndenumerate(arr):
-        colour = "white" if abs(v) > 0.6 * limit else "black"
-        ax.text(c, r, fmt.format(v), ha="center", va="center", fontsize=fontsize, color=colour)
+        dark = abs(v) > 0.6 * limit if signed else v < 0.5 * max(1.0, float(arr.max()))
+        ax.text(c, r, fmt.format(v + 0.0), ha="center", va="center", fontsize=fontsize,
+                color="white" if dark else "black")
 
 
 def show_image(img, title: str = "", *, size: float = 3.0, ticks: bool = True) -> Figure:
@@ -132,7 +137,8 @@ def show_window_product(img, row: int, col: int, kernel) -> Figure:
     fig = new_figure(9.5, 3.0)
     axes = fig.subplots(1, 3)
     draw_image(axes[0], block, title=f"image block around ({row}, {col})")
-    annotate_values(axes[0], block)
+    axes[0].images[0].set_clim(0.0, max(1.0, float(block.max())))
+    annotate_values(axes[0], block, signed=False)
     draw_image(axes[1], kernel, title="kernel", signed=True)
     annotate_values(axes[1], kernel, fmt="{:g}")
     draw_image(axes[2], products, title=f"products; sum = {float(products.sum()):.2f}", signed=True)
