@@ -1,0 +1,300 @@
+"""Interactive explorers: sliders and menus over the pure functions of :mod:`helpers.explorers`.
+
+One line in a notebook builds one::
+
+    from helpers.widgets import kernel_walk
+    kernel_walk()
+
+Each explorer is an :class:`Explorer`: its first children are the controls, in
+order, and its last child is the view (an HTML widget). Moving a control
+recomputes the state with :mod:`helpers.explorers` and redraws the view; no
+matplotlib figure is made, so nothing is left open however long a learner plays.
+
+While nbgrader grades a notebook (``NBGRADER_EXECUTION`` is set) the explorers
+build nothing and return a one-line note instead: grading needs no sliders.
+
+Explorers, by chapter: :func:`kernel_walk` (1), :func:`channels` (2),
+:func:`padding_stride` (3), :func:`feature_maps` (4), :func:`receptive_field` (5),
+:func:`pooling` (6).
+"""
+
+from __future__ import annotations
+
+import html
+import os
+from collections.abc import Callable
+from typing import Any
+
+import ipywidgets as widgets
+
+__all__ = ["Explorer", "Skipped", "kernel_walk", "channels", "padding_stride", "feature_maps",
+           "receptive_field", "pooling"]
+
+OWN_KERNEL = "my own (type below)"
+DIGITS = list(range(10))
+_SLIDER = {"continuous_update": True, "style": {"description_width": "110px"},
+           "layout": widgets.Layout(width="420px")}
+
+
+class Skipped:
+    """What an explorer returns while nbgrader grades: a one-line note, no widget."""
+
+    def __init__(self, name: str):
+        self.name = name
+
+    def __repr__(self) -> str:
+        return f"({self.name}: interactive explorer, not built while grading)"
+
+
+def _grading() -> bool:
+    return bool(os.environ.get("NBGRADER_EXECUTION"))
+
+
+class Explorer(widgets.VBox):
+    """Controls stacked above a view; any control change redraws the view.
+
+    Attributes:
+        controls: the controls by name (also the first children, in this order).
+        view: the :class:`ipywidgets.HTML` the pictures are drawn in (the last child).
+    """
+
+    def __init__(self, controls: dict[str, widgets.ValueWidget], render: Callable[[Explorer], str], **kwargs):
+        self.controls = controls
+        self.view = widgets.HTML()
+        self._render = render
+        self._busy = False
+        super().__init__(children=[*controls.values(), self.view], **kwargs)
+        for control in controls.values():
+            control.observe(self._changed, names="value")
+        self.redraw()
+
+    def __getitem__(self, name: str) -> Any:
+        return self.controls[name].value
+
+    def _changed(self, _change: dict) -> None:
+        if not self._busy:  # a render that adjusts a slider's range must not redraw twice
+            self.redraw()
+
+    def redraw(self) -> None:
+        """Recompute and redraw the view from the controls' current values."""
+        self._busy = True
+        try:
+            self.view.value = self._render(self)
+        except ValueError as problem:  # a learner's input that makes no sense: say why, keep going
+            self.view.value = f'<div class="cc-error" style="color:#b00;">{html.escape(str(problem))}</div>'
+        finally:
+            self._busy = False
+
+
+def _slider(description: str, value: int, low: int, high: int, **kwargs) -> widgets.IntSlider:
+    return widgets.IntSlider(value=value, min=low, max=high, description=description, **_SLIDER, **kwargs)
+
+
+def _digit_menu(label: int) -> widgets.Dropdown:
+    return widgets.Dropdown(options=DIGITS, value=label, description="digit",
+                            style={"description_width": "110px"})
+
+
+def _set_range(slider: widgets.IntSlider, high: int) -> None:
+    """Change a slider's maximum, keeping its value inside."""
+    high = max(high, 0)
+    if slider.value > high:
+        slider.value = high
+    slider.max = high
+
+
+def _image(label: int, index: int = 0):
+    from helpers.data import digit
+
+    return digit(label, index)
+
+
+def kernel_walk(label: int = 7, index: int = 0) -> Explorer | Skipped:
+    """Chapter 1: slide a 3x3 kernel over a real digit, one position at a time.
+
+    Shows the block under the kernel, the nine products, their sum and the output map
+    filled in up to that position. Pick one of the four edge kernels, a blur, a sharpen,
+    or type your own nine numbers.
+
+    Args:
+        label, index: which digit (see :func:`helpers.data.digit`).
+    """
+    if _grading():
+        return Skipped("kernel walk")
+    from helpers.explorers import KERNELS, kernel_walk_html, kernel_walk_state, parse_kernel
+
+    size = _image(label, index).shape[0]
+    controls = {
+        "digit": _digit_menu(label),
+        "kernel": widgets.Dropdown(options=[*KERNELS, OWN_KERNEL], value="top edge", description="kernel",
+                                   style={"description_width": "110px"}),
+        "own": widgets.Text(value="0 -1 0; -1 4 -1; 0 -1 0", description="my own kernel",
+                            continuous_update=False, style={"description_width": "110px"},
+                            layout=widgets.Layout(width="420px")),
+        "row": _slider("row (centre)", 5, 1, size - 2),
+        "col": _slider("column (centre)", 14, 1, size - 2),
+    }
+
+    def render(ex: Explorer) -> str:
+        name = ex["kernel"]
+        kernel = parse_kernel(ex["own"]) if name == OWN_KERNEL else KERNELS[name]
+        state = kernel_walk_state(_image(ex["digit"], index), kernel, ex["row"], ex["col"])
+        return kernel_walk_html(state, "your kernel" if name == OWN_KERNEL else name)
+
+    return Explorer(controls, render)
+
+
+def channels(label: int = 7, index: int = 0) -> Explorer | Skipped:
+    """Chapter 2: one output map of a layer with two input maps, taken apart channel by channel.
+
+    The inputs are the top-edge and left-edge maps of a digit; pick an output map to see
+    each input convolved with its own kernel slice, and the sum of those parts.
+    """
+    if _grading():
+        return Skipped("channels")
+    from helpers.explorers import channel_example, channel_html, channel_state
+
+    controls = {
+        "digit": _digit_menu(label),
+        "out": _slider("output map", 0, 0, 2),
+    }
+    cache: dict[int, tuple] = {}
+
+    def render(ex: Explorer) -> str:
+        if ex["digit"] not in cache:
+            cache[ex["digit"]] = channel_example(_image(ex["digit"], index))
+        inputs, weight, bias = cache[ex["digit"]]
+        return channel_html(channel_state(inputs, weight, bias, ex["out"]), ("top edges", "left edges"))
+
+    return Explorer(controls, render)
+
+
+def padding_stride(n: int = 7, ks: int = 3, pad: int = 1, stride: int = 2) -> Explorer | Skipped:
+    """Chapter 3: how image size, kernel size, padding and stride decide every kernel position.
+
+    Draws the padded grid with every position of the kernel, the output grid, and the
+    output-size formula with your numbers in it, including the cases PyTorch floors.
+    """
+    if _grading():
+        return Skipped("padding and stride")
+    from helpers.explorers import padding_stride_html, padding_stride_state
+
+    controls = {
+        "n": _slider("image size n", n, 1, 14),
+        "ks": _slider("kernel size ks", ks, 1, 7),
+        "pad": _slider("padding", pad, 0, 4),
+        "stride": _slider("stride", stride, 1, 4),
+        "position": _slider("kernel position", 0, 0, 15),
+    }
+
+    def render(ex: Explorer) -> str:
+        state = padding_stride_state(ex["n"], ex["ks"], ex["pad"], ex["stride"])
+        _set_range(ex.controls["position"], len(state.positions) - 1)
+        return padding_stride_html(state, ex["position"])
+
+    return Explorer(controls, render)
+
+
+def feature_maps(model, label: int = 7, index: int = 0) -> Explorer | Skipped:
+    """Chapter 4: every map of a layer of a trained CNN, for a digit you pick.
+
+    Args:
+        model: an ``nn.Sequential`` taking ``(N, 1, 28, 28)`` images, such as the trained
+            ``simple_cnn`` of chapter 4; each of its top-level layers can be picked.
+        label, index: the digit shown first.
+    """
+    if _grading():
+        return Skipped("feature maps")
+    from helpers.explorers import feature_maps_html, layer_activations, layer_names
+
+    names = layer_names(model)
+    controls = {
+        "digit": _digit_menu(label),
+        "layer": widgets.Dropdown(options=[(name, i) for i, name in enumerate(names)], value=0,
+                                  description="layer", style={"description_width": "110px"},
+                                  layout=widgets.Layout(width="520px")),
+    }
+    cache: dict[int, list] = {}
+
+    def render(ex: Explorer) -> str:
+        if ex["digit"] not in cache:
+            cache[ex["digit"]] = layer_activations(model, _image(ex["digit"], index))
+        return feature_maps_html(_image(ex["digit"], index), cache[ex["digit"]][ex["layer"]],
+                                 names[ex["layer"]], ex["digit"])
+
+    return Explorer(controls, render)
+
+
+def receptive_field(model=None, label: int = 7, index: int = 0) -> Explorer | Skipped:
+    """Chapter 5: the input region that feeds one cell of a layer, by formula and by gradients.
+
+    Args:
+        model: an ``nn.Sequential`` CNN; by default the ``simple_cnn`` architecture of chapter 4
+            (untrained: the receptive field is a property of the architecture).
+        label, index: the digit.
+    """
+    if _grading():
+        return Skipped("receptive field")
+    from helpers.explorers import (default_cnn, layer_names, layer_shapes, receptive_field_html,
+                                   receptive_field_state)
+
+    model = default_cnn() if model is None else model
+    shapes = layer_shapes(model)
+    names = layer_names(model)
+    spatial = [i for i, s in enumerate(shapes) if len(s) == 3]
+    first = spatial[min(1, len(spatial) - 1)]
+    controls = {
+        "digit": _digit_menu(label),
+        "layer": widgets.Dropdown(options=[(names[i], i) for i in spatial], value=first, description="layer",
+                                  style={"description_width": "110px"}, layout=widgets.Layout(width="520px")),
+        "row": _slider("cell row", shapes[first][1] // 2, 0, shapes[first][1] - 1),
+        "col": _slider("cell column", shapes[first][2] // 2, 0, shapes[first][2] - 1),
+    }
+
+    def render(ex: Explorer) -> str:
+        _, h, w = shapes[ex["layer"]]
+        _set_range(ex.controls["row"], h - 1)
+        _set_range(ex.controls["col"], w - 1)
+        image = _image(ex["digit"], index)
+        state = receptive_field_state(model, image, ex["layer"], ex["row"], ex["col"])
+        return receptive_field_html(state, image, names[ex["layer"]])
+
+    return Explorer(controls, render)
+
+
+def pooling(label: int = 7, index: int = 0, kernel: str = "top edge") -> Explorer | Skipped:
+    """Chapter 6: max or average pooling on a real feature map (a digit's edge map).
+
+    Pick the window size, the stride and max or average, and move through the output cells
+    to see which window each one pools.
+    """
+    if _grading():
+        return Skipped("pooling")
+    from helpers.explorers import KERNELS, feature_map, pool_html, pool_state
+
+    controls = {
+        "digit": _digit_menu(label),
+        "map": widgets.Dropdown(options=list(KERNELS)[:4], value=kernel, description="feature map",
+                                style={"description_width": "110px"}),
+        "size": _slider("window size", 2, 1, 6),
+        "stride": _slider("stride", 2, 1, 6),
+        "mode": widgets.ToggleButtons(options=["max", "average"], value="max", description="pooling",
+                                      style={"description_width": "110px"}),
+        "position": _slider("output cell", 0, 0, 168),
+    }
+    cache: dict[tuple[int, str], Any] = {}
+    # start on the strongest output cell, so the first picture shows something
+    first = pool_state(feature_map(_image(label, index), kernel), 2, 2, "max")
+    controls["position"].value = int(first.output.argmax())
+
+    def render(ex: Explorer) -> str:
+        key = (ex["digit"], ex["map"])
+        if key not in cache:
+            cache[key] = feature_map(_image(ex["digit"], index), ex["map"])
+        fmap = cache[key]
+        out = (fmap.shape[0] - ex["size"]) // ex["stride"] + 1
+        _set_range(ex.controls["position"], out * out - 1)
+        state = pool_state(fmap, ex["size"], ex["stride"], ex["mode"], ex["position"])
+        return pool_html(state, f"{ex['map']} map of a {ex['digit']}, after ReLU")
+
+    return Explorer(controls, render)
