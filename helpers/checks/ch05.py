@@ -1,0 +1,322 @@
+"""Exercise checks for chapter 5, "Receptive fields".
+
+The learner computes receptive fields with the size-and-jump recurrence; every
+reference here *measures* them instead, with the gradient method of
+:mod:`helpers.receptive`: real ``nn.Conv2d`` layers with weights of 1,
+backpropagation from one output cell, and the box of input pixels whose
+gradient is not zero. The two only agree if the recurrence is right.
+
+The random stacks of the hidden checks have 1 to 5 layers, kernels 1 to 7 (even
+ones included), strides 1 to 3 and paddings 0 to 3, and each is a stack that
+really runs on some image between 12 and 48 pixels a side; the cells asked
+about include the corners of the last map, where fields hang over the padding.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from helpers import receptive
+
+from .core import Case, Exercise, compare_equal, compare_int, randint
+
+CHAPTER = "05-receptive-fields"
+
+#: The chapter's running example: two stride-2 3x3 convolutions with padding 1 (the seed's MNIST example).
+TWO_STRIDE_2 = [(3, 2, 1), (3, 2, 1)]
+
+
+# -- random stacks -------------------------------------------------------------
+
+def random_stack(g: torch.Generator) -> tuple[list[tuple[int, int, int]], int, int, tuple[int, int]]:
+    """A random stack that runs on a random image: ``(layers, height, width, last map size)``.
+
+    Drawn until PyTorch accepts it (the image must not vanish before the last layer).
+    """
+    while True:
+        depth = randint(g, 1, 5)
+        layers = [(randint(g, 1, 7), randint(g, 1, 3), randint(g, 0, 3)) for _ in range(depth)]
+        height, width = randint(g, 12, 48), randint(g, 12, 48)
+        try:
+            sizes = receptive.map_sizes(layers, height, width)
+        except ValueError:
+            continue
+        if min(sizes[-1]) >= 1:
+            return layers, height, width, sizes[-1]
+
+
+#: Stacks every hidden check includes, whatever the random draw: an even kernel, a stride larger
+#: than its kernel (a field with holes), stride 3, padding 3, five layers.
+FIXED_STACKS = [
+    [(2, 2, 0), (4, 1, 1), (3, 2, 1)],
+    [(1, 2, 0), (3, 1, 1)],
+    [(7, 3, 3), (3, 1, 0), (5, 2, 2)],
+    [(3, 2, 1)] * 5,
+    [(6, 1, 3), (2, 3, 0), (3, 1, 2)],
+]
+
+
+# -- mistake models (wrong recurrences a learner plausibly writes) -------------------
+
+def _wrong_sizes(layers, mistake: str) -> list[int]:
+    size, jump, sizes = 1, 1, []
+    if mistake == "start_at_zero":
+        size = 0
+    for k, s, p in layers:
+        if mistake == "current_stride":
+            size += (k - 1) * s
+        elif mistake == "jump_first":
+            jump *= s
+            size += (k - 1) * jump
+        elif mistake == "whole_kernel":
+            size += k * jump
+        elif mistake == "padding_grows":
+            size += (k - 1 + 2 * p) * jump
+        else:
+            size += (k - 1) * jump
+        if mistake != "jump_first":
+            jump *= s
+        sizes.append(size)
+    return sizes
+
+
+def _wrong_region(layers, row: int, col: int, mistake: str):
+    size, jump, start = 1, 1, 0
+    for k, s, p in layers:
+        size += (k - 1) * (s if mistake == "current_stride" else jump)
+        if mistake == "unscaled_padding":
+            start -= p
+        elif mistake != "no_padding":
+            start -= p * jump
+        jump *= s
+    if mistake == "last_stride":
+        jump = layers[-1][1]
+    if mistake == "swapped":
+        row, col = col, row
+    extra = 0 if mistake == "exclusive" else -1
+
+    def span(i):
+        top = start + i * jump
+        if mistake == "clipped":
+            return max(top, 0), top + size + extra
+        return top, top + size + extra
+    return span(row), span(col)
+
+
+# -- receptive_fields ------------------------------------------------------------------
+
+VISIBLE_STACKS = [TWO_STRIDE_2, [(3, 1, 1)] * 3, [(5, 2, 2), (3, 2, 1), (3, 1, 1)], [(2, 2, 0)] * 3]
+
+
+def _fields_cases(g: torch.Generator, hidden: bool) -> list[Case]:
+    stacks = [list(s) for s in VISIBLE_STACKS]
+    if hidden:
+        stacks = [list(s) for s in FIXED_STACKS] + [random_stack(g)[0] for _ in range(20)]
+    return [Case((layers,), f"the layers {layers}") for layers in stacks]
+
+
+def _fields_expected(case: Case) -> list[int]:
+    """Measured: the side of the box of input pixels with a non-zero gradient, for each prefix of the stack."""
+    return receptive.field_sizes(case.args[0])
+
+
+def _copy_layers(answer, case: Case):
+    layers, *rest = case.args
+    return answer([tuple(layer) for layer in layers], *rest)
+
+
+_STRIDE_HINT = ("each layer's kernel spans (kernel - 1) steps of the *jump so far* (the product of the strides of the "
+                "layers before it, in input pixels), not of its own stride: update the size with the old jump, then "
+                "multiply the jump by the stride.")
+
+RECEPTIVE_FIELDS = Exercise(
+    key="receptive_fields",
+    chapter=CHAPTER,
+    answer="receptive_fields",
+    title="receptive_fields(layers)",
+    points=2,
+    cases=_fields_cases,
+    reference=_fields_expected,
+    run=_copy_layers,
+    compare=compare_equal,
+    mistakes={
+        _STRIDE_HINT: lambda case: _wrong_sizes(case.args[0], "current_stride"),
+        "you multiplied the jump by this layer's stride before using it: a layer's kernel steps over cells of "
+        "its *input*, which are (jump before this layer) pixels apart; update the size first, then the jump.":
+            lambda case: _wrong_sizes(case.args[0], "jump_first"),
+        "off by one: a k-wide kernel adds k - 1 cells to the field (its first cell is already counted), "
+        "so r_out = r_in + (k - 1) * j_in.": lambda case: _wrong_sizes(case.args[0], "whole_kernel"),
+        "off by one: before any layer a cell sees exactly one pixel, itself; start from size 1, not 0.":
+            lambda case: _wrong_sizes(case.args[0], "start_at_zero"),
+        "padding does not make a field bigger: it only moves where the field starts (it adds zeros around the "
+        "input; the kernel still covers k cells).": lambda case: _wrong_sizes(case.args[0], "padding_grows"),
+    },
+    error_hints={
+        "unpack": "each layer is a tuple (kernel, stride, padding): loop with `for k, s, p in layers:`.",
+    },
+    seed=501,
+)
+
+
+# -- input_region ------------------------------------------------------------------------
+
+def _region_cases(g: torch.Generator, hidden: bool) -> list[Case]:
+    if not hidden:
+        picks = [(TWO_STRIDE_2, 28, 28, [(3, 3), (0, 0), (6, 2)]),
+                 ([(5, 1, 2), (3, 2, 0)], 20, 24, [(2, 4), (0, 10)])]
+    else:
+        stacks = [(list(s), 28, 24) for s in FIXED_STACKS[:3]]
+        stacks += [random_stack(g)[:3] for _ in range(9)]
+        picks = []
+        for layers, height, width in stacks:
+            rows, cols = receptive.map_sizes(layers, height, width)[-1]
+            cells = {(0, 0), (rows - 1, cols - 1), (0, cols - 1),
+                     (randint(g, 0, rows - 1), randint(g, 0, cols - 1))}
+            picks.append((layers, height, width, sorted(cells)))
+    cases = []
+    for layers, height, width, cells in picks:
+        rows, cols = receptive.map_sizes(layers, height, width)[-1]
+        for row, col in cells:
+            cases.append(Case((list(layers), row, col),
+                              f"cell ({row}, {col}) of the last layer of {list(layers)} "
+                              f"(a {rows}x{cols} map on a {height}x{width} image)"))
+    return cases
+
+
+def _region_expected(case: Case):
+    """Measured: the box of input pixels whose gradient is not zero, on an image wide enough to cut nothing."""
+    layers, row, col = case.args
+    return receptive.field_box(layers, row, col).ranges()
+
+
+def _region_mistake(name: str):
+    return lambda case: _wrong_region(*case.args, name)
+
+
+INPUT_REGION = Exercise(
+    key="input_region",
+    chapter=CHAPTER,
+    answer="input_region",
+    title="input_region(layers, row, col)",
+    points=3,
+    cases=_region_cases,
+    reference=_region_expected,
+    run=_copy_layers,
+    compare=compare_equal,
+    mistakes={
+        "you left out the padding: with padding, cell 0 of a layer is centred on the first *real* pixel, so its "
+        "field starts p * (jump before that layer) pixels before the image, for every padded layer: "
+        "start_out = start_in - p * j_in.": _region_mistake("no_padding"),
+        "each layer's padding counts cells of *its* input, which are (jump before that layer) pixels apart: "
+        "subtract p * j_in, not p.": _region_mistake("unscaled_padding"),
+        "off by one: both ends are included, so a field of size r starting at top ends at top + r - 1.":
+            _region_mistake("exclusive"),
+        "neighbouring cells of the last layer are (product of all strides) input pixels apart, not the last "
+        "layer's stride: use the jump of the whole stack.": _region_mistake("last_stride"),
+        "rows and columns are swapped: the first pair is the rows (from `row`), the second the columns.":
+            _region_mistake("swapped"),
+        "the region asked for is unclipped: a negative top or left says the field hangs over the padding; "
+        "keep it rather than cutting it at 0.": _region_mistake("clipped"),
+        "the size is wrong: " + _STRIDE_HINT: _region_mistake("current_stride"),
+    },
+    error_hints={
+        "unpack": "each layer is a tuple (kernel, stride, padding): loop with `for k, s, p in layers:`.",
+    },
+    seed=502,
+)
+
+
+# -- review quiz ----------------------------------------------------------------------------
+
+def _quiz_case(g: torch.Generator, hidden: bool) -> list[Case]:
+    return [Case((), "the quiz question")]
+
+
+def simple_cnn_like() -> nn.Sequential:
+    """The stride-2 CNN of chapter 4, rebuilt here so the quiz does not depend on its answer."""
+    def block(ni, nf, act=True):
+        layer = nn.Conv2d(ni, nf, kernel_size=3, stride=2, padding=1)
+        return nn.Sequential(layer, nn.ReLU()) if act else layer
+    return nn.Sequential(block(1, 4), block(4, 8), block(8, 16), block(16, 32), block(32, 2, act=False),
+                         nn.Flatten())
+
+
+def _simple_cnn_field(case: Case) -> int:
+    """Measured: run simple_cnn's layers on a 160x160 image (a 5x5 output) and box the gradient of a middle cell."""
+    body = simple_cnn_like()[:-1]
+    grad = receptive.model_gradient(body, 160, 160, 2, 2)
+    box = receptive.box_of(grad != 0)
+    assert box.top > 0 and box.bottom < 159, "the measured cell must not touch the border"
+    return box.height
+
+
+QUIZ_SIMPLE_CNN_FIELD = Exercise(
+    key="quiz_simple_cnn_field",
+    chapter=CHAPTER,
+    answer="quiz_simple_cnn_field",
+    title="review question 1 (simple_cnn's field)",
+    points=1,
+    kind="value",
+    cases=_quiz_case,
+    reference=_simple_cnn_field,
+    compare=compare_int,
+    mistakes={
+        "28 is the part of the field inside a 28x28 digit; the field itself is larger than the image and hangs "
+        "over the padding. Follow the recurrence through all five layers.": lambda case: 28,
+        "32 is the jump after five stride-2 layers (2**5), not the size.": lambda case: 32,
+    },
+    seed=503,
+)
+
+
+def _corner_pixels(case: Case) -> int:
+    """Measured: pixels of a 28x28 image with a non-zero gradient for cell (0, 0) of conv2."""
+    grad = receptive.gradient_maps(TWO_STRIDE_2, 28, 28, 0, 0)[0]
+    return int((grad != 0).sum())
+
+
+QUIZ_CORNER_PIXELS = Exercise(
+    key="quiz_corner_pixels",
+    chapter=CHAPTER,
+    answer="quiz_corner_pixels",
+    title="review question 2 (a corner cell's real pixels)",
+    points=1,
+    kind="value",
+    cases=_quiz_case,
+    reference=_corner_pixels,
+    compare=compare_int,
+    mistakes={
+        "49 is the whole 7x7 field, but for the corner cell part of it lies above and left of the image, on "
+        "padding: count only rows and columns from 0 on.": lambda case: 49,
+        "9 is what conv2 itself reads (3x3 conv1 cells); count input pixels.": lambda case: 9,
+    },
+    seed=504,
+)
+
+
+def _conv2_jump(case: Case) -> int:
+    """Measured: how far the field of conv2's cell (3, 4) starts from that of cell (3, 3)."""
+    return receptive.field_box(TWO_STRIDE_2, 3, 4).left - receptive.field_box(TWO_STRIDE_2, 3, 3).left
+
+
+QUIZ_JUMP = Exercise(
+    key="quiz_jump",
+    chapter=CHAPTER,
+    answer="quiz_jump",
+    title="review question 3 (the jump)",
+    points=1,
+    kind="value",
+    cases=_quiz_case,
+    reference=_conv2_jump,
+    compare=compare_int,
+    mistakes={
+        "2 is conv2's own stride, counted in conv1 cells; each conv1 cell is itself 2 input pixels from the "
+        "next, so in input pixels the step is 2 * 2.": lambda case: 2,
+        "7 is the size of the field; neighbouring fields overlap, so they start much closer than that.":
+            lambda case: 7,
+    },
+    seed=505,
+)
+
+EXERCISES = [RECEPTIVE_FIELDS, INPUT_REGION, QUIZ_SIMPLE_CNN_FIELD, QUIZ_CORNER_PIXELS, QUIZ_JUMP]
