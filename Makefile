@@ -30,8 +30,10 @@ $(STAMP): requirements.txt pyproject.toml | $(BIN)/python
 
 setup: $(STAMP)
 
+# LAB_ARGS passes extra JupyterLab options, e.g. make lab LAB_ARGS="--no-browser --port=8899"
+LAB_ARGS ?=
 lab: setup
-	$(BIN)/jupyter lab $(ROOT_FLAG) --ServerApp.root_dir="$(CURDIR)" $(FIRST)
+	$(BIN)/jupyter lab $(ROOT_FLAG) --ServerApp.root_dir="$(CURDIR)" $(LAB_ARGS) $(FIRST)
 
 test: setup
 	$(BIN)/python -m pytest
