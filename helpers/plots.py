@@ -163,3 +163,179 @@ def show_maps(maps: Mapping[str, torch.Tensor] | Sequence[tuple[str, torch.Tenso
     if suptitle:
         fig.suptitle(suptitle, fontsize=11)
     return fig
+
+
+# ---------------------------------------------------------------------------
+# Chapter 5, "Receptive fields": fields measured by gradients (helpers.receptive), drawn.
+
+#: Colour of the cells outside an image (padding) in chapter 5's figures.
+PADDING_COLOUR = "#cfc6e6"
+#: The colour of "the chosen cell and everything that feeds it" in chapter 5's figures.
+FIELD_COLOUR = "tab:orange"
+
+
+def _draw_padded(ax, values, ring: int, *, title: str = "", signed: bool = False, ticks: bool = True,
+                 cmap: str = IMAGE_CMAP):
+    """Draw a map with a ring of ``ring`` padding cells around it, in the map's own coordinates.
+
+    Cell ``(r, c)`` stays at ``(r, c)``; the ring (rows and columns from ``-ring``) is drawn in
+    :data:`PADDING_COLOUR`, so a box that hangs over the border can be drawn where it really is.
+    """
+    import matplotlib
+
+    arr = _array(values)
+    h, w = arr.shape
+    canvas = np.full((h + 2 * ring, w + 2 * ring), np.nan)
+    canvas[ring:ring + h, ring:ring + w] = arr
+    extent = (-ring - 0.5, w + ring - 0.5, h + ring - 0.5, -ring - 0.5)
+    if signed:
+        limit = _signed_limits(arr)
+        cmap = matplotlib.colormaps[SIGNED_CMAP].with_extremes(bad=PADDING_COLOUR)
+        ax.imshow(canvas, cmap=cmap, vmin=-limit, vmax=limit, extent=extent, interpolation="nearest")
+    else:
+        shaded = matplotlib.colormaps[cmap].with_extremes(bad=PADDING_COLOUR)
+        ax.imshow(canvas, cmap=shaded, extent=extent, interpolation="nearest")
+    ax.add_patch(Rectangle((-0.5, -0.5), w, h, fill=False, edgecolor="0.45", linewidth=0.8))
+    ax.set_title(title, fontsize=9.5)
+    if ticks:
+        ax.set_xlabel("column")
+        ax.set_ylabel("row")
+    else:
+        ax.set_xticks([])
+        ax.set_yticks([])
+
+
+def _ring_for(box, height: int, width: int, at_least: int = 0) -> int:
+    """How many padding cells a panel needs to show all of ``box``."""
+    if box is None:
+        return at_least
+    return max(at_least, -box.top, -box.left, box.bottom - (height - 1), box.right - (width - 1), 0)
+
+
+def show_receptive_field(image, maps: Sequence, layers: Sequence[tuple[int, int, int]], row: int, col: int,
+                         names: Sequence[str] | None = None) -> Figure:
+    """The seed's missing receptive-field figure, measured: one cell of the last map and all that feeds it.
+
+    Panels: the input and each layer's output map (``maps``, as computed by the layers
+    ``layers`` = ``[(kernel, stride, padding), ...]``). The chosen cell ``(row, col)`` of the
+    last map, the cells of each earlier map that feed it and the input pixels that feed it
+    are outlined in orange; the regions come from :func:`helpers.receptive.field_box`
+    (gradients), so they hang over the border where the field does. Padding is shaded.
+    On the input, the dashed boxes are the 3x3 (kernel-sized) windows of the first and last
+    cells of the first map that feed the cell: the field spans from one to the other.
+    Introduced in chapter 5.
+    """
+    from helpers.receptive import field_box
+
+    panels = [image, *maps]
+    if len(panels) != len(layers) + 1:
+        raise ValueError(f"give the input and one map per layer: {len(layers)} layers, {len(maps)} maps")
+    names = list(names) if names else ["input"] + [f"conv{i}" for i in range(1, len(layers) + 1)]
+    last = len(layers)
+    fig = new_figure(3.5 * len(panels), 4.2)
+    axes = np.atleast_1d(fig.subplots(1, len(panels)))
+    for level, (ax, values, name) in enumerate(zip(axes, panels, names)):
+        h, w = _array(values).shape
+        if level == last:
+            box = None
+            ring = 0
+            title = f"{name} output, {h}x{w}\nthe cell ({row}, {col})"
+        else:
+            box = field_box(layers[level:], row, col)
+            ring = _ring_for(box, h, w, at_least=layers[level][2])
+            inside = box.clip(h, w)
+            what = "input" if level == 0 else f"{name} output"
+            title = (f"{what}, {h}x{w}\nrows {box.top} to {box.bottom}, columns {box.left} to {box.right} "
+                     f"({box.height}x{box.width})")
+            if inside is not None and (inside.height, inside.width) != (box.height, box.width):
+                title += f"\n{inside.height}x{inside.width} inside, the rest on padding"
+        _draw_padded(ax, values, ring, title=title, ticks=level == 0)
+        if box is None:
+            outline_window(ax, row, col, 1, 1, colour=FIELD_COLOUR, linewidth=2.5)
+        else:
+            outline_window(ax, box.top, box.left, box.height, box.width, colour=FIELD_COLOUR, linewidth=2.5)
+    if last >= 2:
+        h1, w1 = _array(maps[0]).shape
+        first_map = field_box(layers[1:], row, col).clip(h1, w1)  # padding cells have no window
+        for r, c in ((first_map.top, first_map.left), (first_map.bottom, first_map.right)):
+            window = field_box(layers[:1], r, c)
+            outline_window(axes[0], window.top, window.left, window.height, window.width, colour="tab:cyan",
+                           linewidth=2.0).set_linestyle("--")
+    fig.suptitle(f"everything that feeds cell ({row}, {col}) of {names[-1]}", fontsize=11)
+    note = "orange: the cell and what feeds it; shaded: padding (zeros)"
+    if last >= 2:
+        note += f"; dashed: the windows of the first and last {names[1]} cells it reads"
+    fig.supxlabel(note, fontsize=9)
+    return fig
+
+
+def show_gradient_field(image, grad, box=None, *, title: str = "", annotate: bool | None = None) -> Figure:
+    """The gradient check of a receptive field: which pixels a cell's gradient reaches, and how strongly.
+
+    Left: ``image`` with the pixels whose gradient is not zero tinted orange and, if given,
+    ``box`` (a :class:`helpers.receptive.Box`, e.g. the field from the recurrence) outlined.
+    Right: the gradient itself, zoomed on the field; with weights of 1 each value counts
+    the paths from that pixel to the cell. Introduced in chapter 5.
+    """
+    from helpers.receptive import box_of
+
+    img, g = _array(image), _array(grad)
+    h, w = img.shape
+    found = box_of(torch.as_tensor(g != 0))
+    frame = box if box is not None else found
+    ring = _ring_for(frame, h, w, at_least=1)
+    fig = new_figure(8.4, 4.4)
+    left, right = fig.subplots(1, 2)
+    tint = np.zeros((h + 2 * ring, w + 2 * ring, 4))
+    tint[ring:ring + h, ring:ring + w][g != 0] = (1.0, 0.55, 0.0, 0.55)
+    n_found = int((g != 0).sum())
+    heading = f"{n_found} pixels get a non-zero gradient (orange)"
+    if box is not None:
+        heading += f"\nbox from the recurrence: {box.height}x{box.width}"
+    _draw_padded(left, img, ring, title=heading)
+    left.imshow(tint, extent=(-ring - 0.5, w + ring - 0.5, h + ring - 0.5, -ring - 0.5), interpolation="nearest")
+    if box is not None:
+        outline_window(left, box.top, box.left, box.height, box.width, colour="tab:cyan", linewidth=2.0)
+    _draw_padded(right, g, ring, title="gradient of the cell with respect to each pixel\n(paths from the pixel "
+                 "to the cell)", cmap="magma")
+    if frame is not None:
+        top, bottom = max(frame.top, -ring) - 0.5, min(frame.bottom, h - 1 + ring) + 0.5
+        lft, rgt = max(frame.left, -ring) - 0.5, min(frame.right, w - 1 + ring) + 0.5
+        right.set_xlim(lft - 1, rgt + 1)
+        right.set_ylim(bottom + 1, top - 1)
+        if annotate is None:
+            annotate = frame.height <= 12 and frame.width <= 12
+        if annotate:
+            peak = float(np.abs(g).max()) or 1.0
+            for r in range(max(frame.top, 0), min(frame.bottom, h - 1) + 1):
+                for c in range(max(frame.left, 0), min(frame.right, w - 1) + 1):
+                    right.text(c, r, f"{g[r, c]:g}", ha="center", va="center", fontsize=7,
+                               color="black" if g[r, c] > 0.6 * peak else "white")
+    fig.suptitle(title or "the receptive field measured by backpropagation", fontsize=11)
+    return fig
+
+
+def show_fields_by_depth(image, boxes: Sequence[tuple[str, object]], *, title: str = "") -> Figure:
+    """Several receptive fields on one image, e.g. one cell per layer, each box in its own colour.
+
+    ``boxes`` is ``[(label, Box), ...]`` (:class:`helpers.receptive.Box`, input coordinates);
+    the canvas grows a padding ring wide enough for the largest. Introduced in chapter 5.
+    """
+    img = _array(image)
+    h, w = img.shape
+    ring = max([_ring_for(box, h, w, at_least=1) for _, box in boxes] + [1])
+    fig = new_figure(6.2, 5.6)
+    ax = fig.add_subplot()
+    _draw_padded(ax, img, ring, title=title or "receptive field of one cell, layer by layer")
+    colours = ["tab:orange", "tab:cyan", "tab:green", "tab:pink", "gold", "tab:red", "white"]
+    top, left, bottom, right = -1, -1, h, w
+    for (label, box), colour in zip(boxes, colours * 3):
+        patch = outline_window(ax, box.top, box.left, box.height, box.width, colour=colour, linewidth=2.2)
+        patch.set_label(f"{label}: {box.height}x{box.width}")
+        top, left = min(top, box.top - 1), min(left, box.left - 1)
+        bottom, right = max(bottom, box.bottom + 1), max(right, box.right + 1)
+    ax.set_xlim(left - 0.5, right + 0.5)
+    ax.set_ylim(bottom + 0.5, top - 0.5)
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=9, title="field of one cell of",
+              title_fontsize=9, frameon=False)
+    return fig
