@@ -674,22 +674,21 @@ def gradient_map(model: nn.Sequential, image: torch.Tensor, layer: int, row: int
 
 def architecture_gradient(model: nn.Sequential, layer: int, row: int, col: int,
                           shape: tuple[int, int] = (28, 28)) -> torch.Tensor:
-    """The same gradient for the bare architecture: every weight 1, biases 0, max pooling as average.
+    """The same gradient for the bare architecture: every weight 1, biases 0, on an all-ones image.
 
-    On an all-ones input nothing is switched off, so the non-zero cells are exactly the
+    Nothing is switched off and nothing cancels, so the non-zero cells are exactly the
     formula's receptive field (clipped to the image): the check that the formula is right.
+    The gradient method is chapter 5's :func:`helpers.receptive.model_gradient`; max pooling
+    (which passes the gradient to one pixel only) is measured as average pooling of the same shape.
     """
+    from helpers.receptive import model_gradient
+
     bare = copy.deepcopy(_truncated(model, layer))
     for name, m in list(bare.named_modules()):
-        if isinstance(m, nn.Conv2d):
-            with torch.no_grad():
-                m.weight.fill_(1.0)
-                if m.bias is not None:
-                    m.bias.zero_()
         if isinstance(m, nn.MaxPool2d):
             parent = bare.get_submodule(name.rsplit(".", 1)[0]) if "." in name else bare
             setattr(parent, name.rsplit(".", 1)[-1], nn.AvgPool2d(m.kernel_size, m.stride, m.padding))
-    return gradient_map(bare, torch.ones(shape), len(bare) - 1, row, col)
+    return model_gradient(bare, shape[0], shape[1], row, col).float()
 
 
 def support_box(grad: torch.Tensor) -> tuple[int, int, int, int] | None:
