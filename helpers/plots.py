@@ -166,6 +166,69 @@ def show_maps(maps: Mapping[str, torch.Tensor] | Sequence[tuple[str, torch.Tenso
 
 
 # ---------------------------------------------------------------------------
+# Chapter 2, "Feature maps and channels"
+
+
+def show_channel_sums(x, weight, bias=None, *, input_names: Sequence[str] | None = None,
+                      size: float = 1.75) -> Figure:
+    """The seed's missing ``conv_multiple_input_maps.png``, computed: a convolution with several input maps.
+
+    Each row but the last is one input map ``x[c]``; then, for every kernel
+    ``o``, its slice ``weight[o, c]`` and the map that slice gives on ``x[c]``.
+    The last row shows, under each kernel, its bias and the output map: the sum
+    of the per-channel maps above it plus the bias, as ``F.conv2d`` computes it.
+
+    Args:
+        x: input maps, shape ``[in, h, w]``.
+        weight: kernels, shape ``[out, in, kh, kw]`` (PyTorch's layout).
+        bias: one number per output map, shape ``[out]``, or ``None``.
+        input_names: titles of the input maps (default ``"input map 0"``, ...).
+
+    Introduced in chapter 2, "Feature maps and channels".
+    """
+    import torch.nn.functional as F
+
+    x = torch.as_tensor(x, dtype=torch.float32)
+    weight = torch.as_tensor(weight, dtype=torch.float32)
+    n_in, n_out = x.shape[0], weight.shape[0]
+    if weight.shape[1] != n_in:
+        raise ValueError(f"weight has {weight.shape[1]} input slices but x has {n_in} maps; "
+                         "weight must be [out, in, kh, kw]")
+    # map c convolved with slice weight[o, c], for every o and c: shape [out, in, h', w']
+    per_channel = torch.stack([F.conv2d(x[c][None, None], weight[:, c:c + 1])[0] for c in range(n_in)], dim=1)
+    outputs = F.conv2d(x[None], weight, None if bias is None else torch.as_tensor(bias, dtype=torch.float32))[0]
+    names = list(input_names) if input_names is not None else [f"input map {c}" for c in range(n_in)]
+    fig = new_figure(size * (1 + 2 * n_out) + 0.4, size * (n_in + 1) + 0.9)
+    axes = np.atleast_2d(fig.subplots(n_in + 1, 1 + 2 * n_out))
+    for c in range(n_in):
+        draw_image(axes[c, 0], x[c], title=f"{names[c]}\n{x.shape[1]}x{x.shape[2]}", signed=bool((x[c] < 0).any()))
+        for o in range(n_out):
+            k_ax, m_ax = axes[c, 1 + 2 * o], axes[c, 2 + 2 * o]
+            draw_image(k_ax, weight[o, c], title=f"weight[{o}, {c}]", signed=True)
+            if weight.shape[-1] * weight.shape[-2] <= 25:
+                annotate_values(k_ax, weight[o, c], fmt="{:.2g}", fontsize=7)
+            draw_image(m_ax, per_channel[o, c], title=f"map {c} with weight[{o}, {c}]", signed=True)
+    axes[n_in, 0].axis("off")
+    axes[n_in, 0].text(0.5, 0.5, "sum of the\nmaps above\n+ bias\n=\noutput maps", ha="center", va="center",
+                       fontsize=10, transform=axes[n_in, 0].transAxes)
+    for o in range(n_out):
+        b_ax, out_ax = axes[n_in, 1 + 2 * o], axes[n_in, 2 + 2 * o]
+        b_ax.axis("off")
+        b = 0.0 if bias is None else float(torch.as_tensor(bias)[o])
+        b_ax.text(0.5, 0.5, f"kernel {o}\nbias[{o}]\n= {b:+.2f}", ha="center", va="center", fontsize=10,
+                  transform=b_ax.transAxes)
+        draw_image(out_ax, outputs[o], title=f"output map {o}\n{outputs.shape[1]}x{outputs.shape[2]}",
+                   signed=True)
+        out_ax.patch.set_edgecolor("tab:orange")
+        for spine in out_ax.spines.values():
+            spine.set_edgecolor("tab:orange")
+            spine.set_linewidth(2)
+    fig.suptitle(f"{n_in} input maps, {n_out} kernels of shape {tuple(weight.shape[1:])}: each output map is "
+                 "the sum over input maps of (map convolved with its slice), plus a bias", fontsize=11)
+    return fig
+
+
+# ---------------------------------------------------------------------------
 # Chapter 5, "Receptive fields": fields measured by gradients (helpers.receptive), drawn.
 
 #: Colour of the cells outside an image (padding) in chapter 5's figures.
