@@ -40,7 +40,14 @@ def _autograde(args: argparse.Namespace) -> int:
     if not args.submissions.is_dir():
         print(f"error: {args.submissions} is not a folder of submissions", file=sys.stderr)
         return 2
-    results = autograde(args.submissions, args.out, workers=args.workers, timeout=args.timeout)
+    from .autograde import GraderError
+
+    try:
+        results = autograde(args.submissions, args.out, workers=args.workers, timeout=args.timeout,
+                            cell_timeout=args.cell_timeout, sandbox=not args.no_sandbox)
+    except GraderError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 3
     graded = sum(r.status == "graded" for r in results)
     print(f"{graded} of {len(results)} submissions graded; grades in {args.out / 'grades.csv'}, "
           f"details in {args.out / 'report.json'}")
@@ -92,6 +99,10 @@ def build_parser() -> argparse.ArgumentParser:
     grade.add_argument("--out", type=Path, required=True, help="where grades.csv, report.json and feedback/ go")
     grade.add_argument("--workers", type=int, default=None, help="submissions graded side by side (default: cores)")
     grade.add_argument("--timeout", type=float, default=900, help="seconds per submission (default: 900)")
+    grade.add_argument("--cell-timeout", type=float, default=None,
+                       help="seconds per cell before it is interrupted (default: the course's, 300)")
+    grade.add_argument("--no-sandbox", action="store_true",
+                       help="run student code without bubblewrap and limits (only for notebooks you trust)")
     grade.set_defaults(run=_autograde)
 
     progress = commands.add_parser("progress", help="show your progress through the whole course")

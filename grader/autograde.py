@@ -1,27 +1,42 @@
-"""Autograding a folder of submissions with nbgrader into grades, a report and feedback.
+"""Autograding a folder of submissions into grades, a report and feedback.
 
-Each run builds a private nbgrader course in a temporary folder (sources,
-gradebook, submitted copies), so the repository and the submissions folder
-are only ever read. Every submission is autograded by its own ``nbgrader
-autograde --student`` process, side by side up to ``workers``; one that fails
-becomes that student's error row and never stops the batch.
+For every submitted notebook, side by side up to ``workers``:
+
+1. **sanitize** it outside any kernel (:mod:`grader.sanitize`): the student's code
+   cells in the student's order, test cells and points from the source notebook;
+2. **run** the plan in a sandboxed Python process of its own (:mod:`grader.sandbox`,
+   :mod:`grader.harness`), cell by cell; test cells only *collect* the answer's
+   outcomes there, as plain data. A cell that runs past ``cell_timeout`` is
+   interrupted; one that ignores the interrupt, exits or kills its process ends the
+   sandbox, which is restarted and brought back to the same point by re-running the
+   earlier cells (not that one), so it costs only what depends on it;
+3. **judge** here, where no student code ran (:mod:`grader.judge`).
+
+Why not stock ``nbgrader autograde``: it grades inside the student's kernel (a
+monkeypatched ``torch.allclose`` or ``check`` passes everything), lets student code
+see the gradebook and the course, loses every point on a dead kernel, and pays an
+nbgrader start per student. Points are still nbgrader's: each test cell is worth the
+``points`` of its nbgrader metadata in the source notebook, all or nothing, and
+nbgrader remains the tool that releases and validates the notebooks.
 
 Outputs in ``OUT``:
 
-* ``grades.csv``: one row per student, chapter and exercise:
-  ``student, assignment, exercise, score, max_score, status``;
-* ``report.json``: per submission, ``graded`` or an error kind with a reason;
-* ``feedback/<student>/<chapter>.html``: nbgrader's feedback without hidden tests.
+* ``grades.csv``: ``student, assignment, exercise, score, max_score, status``, one row
+  per student, chapter and exercise (status: passed, failed, not attempted, error);
+* ``report.json``: per submission, ``graded`` or an error kind with a one-line reason,
+  the tampering noticed and the cells that could not run, with the cause;
+* ``feedback/<student>/<chapter>.html``: each exercise's name, verdict, message and hint,
+  escaped (no student output or script is ever copied into it; no test code either).
 """
 
 from __future__ import annotations
 
 import csv
+import html
 import json
 import os
-import re
+import queue
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
@@ -29,13 +44,18 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from . import notebooks
-from .config import ROOT, SOURCE_DIR
-from .execute import KERNEL_ENV
-from .release import ensure_tools_on_path
+from .config import CELL_TIMEOUT, ROOT
+from .sandbox import FIRST_UID, Died, Limits, Sandbox, _data_cache, available
+from .sanitize import Assignment, Plan, load_assignment, plan, read_json
 from .submissions import Submission, discover
 
 CSV_COLUMNS = ("student", "assignment", "exercise", "score", "max_score", "status")
+#: Restarts of one submission's sandbox before the rest of its cells are given up.
+MAX_RESTARTS = 4
+
+
+class GraderError(RuntimeError):
+    """The grader itself cannot run (not a problem of any one submission)."""
 
 
 @dataclass
@@ -50,36 +70,8 @@ class Result:
     score: float = 0.0
     max_score: float = 0.0
     exercises: list[dict] = field(default_factory=list)
-
-
-def _safe_id(name: str, taken: set[str]) -> str:
-    base = re.sub(r"[^A-Za-z0-9_-]+", "_", name).strip("_") or "student"
-    candidate, n = base, 2
-    while candidate in taken:
-        candidate, n = f"{base}_{n}", n + 1
-    taken.add(candidate)
-    return candidate
-
-
-def _write_course_config(course: Path) -> None:
-    (course / "nbgrader_config.py").write_text(
-        "from grader.config import configure\n"
-        f"configure(get_config(), {str(course)!r})\n"
-        "get_config().CourseDirectory.source_directory = 'source'\n"
-        "get_config().CourseDirectory.release_directory = 'release'\n"
-    )
-
-
-def _nbgrader(args: list[str], course: Path, timeout: float | None = None) -> subprocess.CompletedProcess:
-    env = dict(os.environ)
-    env.update(KERNEL_ENV)
-    return subprocess.run([sys.executable, "-m", "nbgrader", *args], cwd=course, env=env,
-                          capture_output=True, text=True, timeout=timeout)
-
-
-def _last_error(output: str) -> str:
-    lines = [line.strip() for line in output.splitlines() if "[ERROR]" in line or "Error" in line]
-    return lines[-1][:300] if lines else "nbgrader failed without saying why"
+    tampering: list[str] = field(default_factory=list)
+    cells: list[dict] = field(default_factory=list)  # cells that could not run: {"cell", "cause"}
 
 
 class Progress:
@@ -101,18 +93,198 @@ class Progress:
         self.stream.flush()
 
 
+# ---------------------------------------------------------------------------
+# one submission
+
+
+@dataclass
+class _Run:
+    """The state of one submission's run through its plan."""
+
+    plan: Plan
+    replies: dict[str, dict] = field(default_factory=dict)  # test grade id -> reply
+    fatal: set[int] = field(default_factory=set)  # steps that ended the sandbox
+    cells: list[dict] = field(default_factory=list)
+    restarts: int = 0
+
+
+def _command(step, exercises: dict) -> dict:
+    if step.kind == "code":
+        return {"op": "code", "source": step.source}
+    if step.grade_id in exercises:
+        return {"op": "test", "key": step.grade_id, "hidden": "hidden=True" in step.source}
+    return {"op": "cell", "source": step.source}
+
+
+def _run_plan(sub: Submission, assignment: Assignment, workdir: Path, slot: int, *, timeout: float,
+              cell_timeout: float, sandboxed: bool, limits: Limits, cache: Path | None,
+              root: Path) -> _Run:
+    from helpers.checks import exercises as course_exercises
+
+    known = {ex.key: ex for ex in course_exercises(assignment.chapter)}
+    data, _ = read_json(sub.path)
+    state = _Run(plan(data or {"cells": []}, assignment))
+    steps = state.plan.steps
+    outcomes, judged = workdir / "outcomes", workdir.parent / f"{workdir.name}-judged"
+    judged.mkdir()
+    deadline = time.monotonic() + timeout
+    box = Sandbox(workdir, assignment.chapter, slot, limits=limits, cache=cache, sandboxed=sandboxed, root=root)
+
+    def start() -> None:
+        for attempt in range(2):
+            try:
+                box.start()
+                return
+            except Died as exc:
+                if attempt:
+                    raise GradingFailed(f"the grading process could not start: {exc.cause}") from None
+
+    def died(index: int, cause: str, replaying: bool = False) -> None:
+        state.fatal.add(index)
+        step = steps[index]
+        state.cells.append({"cell": step.label, "cause": cause + (" (while re-running the cells before a "
+                                                                  "restart)" if replaying else "")})
+        if step.kind == "test":
+            state.replies[step.grade_id] = {"status": "died", "error": cause}
+        state.restarts += 1
+
+    def restart(upto: int) -> bool:
+        """A new sandbox brought to the state before step ``upto``; False if that is impossible."""
+        while state.restarts <= MAX_RESTARTS:
+            start()
+            for j in range(upto):
+                if j in state.fatal or steps[j].kind != "code":
+                    continue
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return False
+                try:
+                    box.run(_command(steps[j], known), min(cell_timeout, left))
+                except Died as exc:
+                    died(j, exc.cause, replaying=True)
+                    break
+            else:
+                return True
+        return False
+
+    try:
+        start()
+        i = 0
+        while i < len(steps):
+            step = steps[i]
+            left = deadline - time.monotonic()
+            if left <= 1:
+                state.cells.append({"cell": step.label, "cause": f"not run: the submission's {timeout:.0f} s "
+                                    "were used up (this and every later cell)"})
+                break
+            try:
+                reply = box.run(_command(step, known), min(cell_timeout, left))
+            except Died as exc:
+                died(i, exc.cause)
+                if state.restarts > MAX_RESTARTS or not restart(i):
+                    state.cells.append({"cell": step.label, "cause": "the cells after this one were not run: "
+                                        "the grading process had to be restarted too often"})
+                    break
+                i += 1
+                continue
+            status = reply.get("status")
+            if status == "timeout":
+                state.cells.append({"cell": step.label, "cause": f"it ran past the {min(cell_timeout, left):.0f} s "
+                                    "limit and was interrupted"})
+            if step.kind == "test":
+                state.replies[step.grade_id] = reply
+                for part in ("visible", "hidden"):
+                    produced = outcomes / f"{step.grade_id}.{part}.pt"
+                    if produced.exists() or produced.is_symlink():
+                        os.replace(produced, judged / produced.name)  # out of the student's reach
+            i += 1
+    finally:
+        box.stop()
+    state.judged = judged  # type: ignore[attr-defined]
+    return state
+
+
+class GradingFailed(Exception):
+    pass
+
+
+def _judge(state: _Run, assignment: Assignment) -> list[dict]:
+    from helpers.checks import exercises as course_exercises
+
+    from .judge import judge_exercise
+
+    known = {ex.key: ex for ex in course_exercises(assignment.chapter)}
+    rows = []
+    for gid, test in assignment.tests.items():
+        reply = state.replies.get(gid)
+        ex = known.get(gid)
+        title = ex.title if ex else gid
+        row = {"exercise": gid, "title": title, "score": 0.0, "max_score": test.points, "status": "failed",
+               "message": "", "hint": None}
+        if reply is None:
+            row.update(status="error", message="the test was not run (see the cells that could not run)")
+        elif reply.get("status") == "missing":
+            row.update(status="not attempted",
+                       message=f"`{ex.answer}` is not defined: its cell was not run or did not define it")
+        elif reply.get("status") == "died":
+            row.update(status="error", message=f"checking the answer ended the grading process: {reply['error']}")
+        elif reply.get("status") == "timeout":
+            row.update(status="failed", message=f"checking the answer ran past the time limit: {reply['error']}")
+        elif ex is None:  # a test cell without an exercise definition: nbgrader's rule
+            ok = reply.get("status") == "ok"
+            row.update(status="passed" if ok else "failed", score=test.points if ok else 0.0,
+                       message="" if ok else f"the test cell raised {reply.get('error', 'an error')}")
+        elif reply.get("status") != "ok":
+            row.update(status="failed", message=f"checking the answer failed: {reply.get('error', '')}")
+        else:
+            verdict = judge_exercise(ex, state.judged, hidden="hidden=True" in test.source)  # type: ignore
+            row.update(status=verdict.status, score=test.points if verdict.passed else 0.0,
+                       message=verdict.message, hint=verdict.hint)
+        rows.append(row)
+    return rows
+
+
+def _grade_one(sub: Submission, assignment: Assignment, tmp: Path, number: int, slot: int, **options) -> Result:
+    workdir = tmp / f"{number:04d}"
+    (workdir / "outcomes").mkdir(parents=True)
+    shutil.copyfile(sub.path, workdir / "submission.ipynb")
+    if options["sandboxed"]:
+        uid = FIRST_UID + slot
+        for path in (workdir, workdir / "outcomes", workdir / "submission.ipynb"):
+            os.chown(path, uid, uid)
+    try:
+        state = _run_plan(sub, assignment, workdir, slot, **options)
+    except GradingFailed as exc:
+        return Result(sub.student, sub.path.name, assignment.chapter, "grading-failed", str(exc))
+    rows = _judge(state, assignment)
+    shutil.rmtree(workdir, ignore_errors=True)
+    return Result(sub.student, sub.path.name, assignment.chapter, "graded", "",
+                  sum(r["score"] for r in rows), assignment.max_score, rows,
+                  state.plan.tampering, state.cells)
+
+
+# ---------------------------------------------------------------------------
+# a batch
+
+
 def autograde(submissions_dir: Path, out: Path, *, workers: int | None = None, timeout: float = 900,
-              root: Path = ROOT, progress: bool = True) -> list[Result]:
+              cell_timeout: float | None = None, root: Path = ROOT, progress: bool = True,
+              sandbox: bool = True, limits: Limits = Limits()) -> list[Result]:
     """Grade every notebook under ``submissions_dir``; write grades, report and feedback to ``out``."""
-    ensure_tools_on_path()
-    workers = workers or os.cpu_count() or 1
+    if sandbox:
+        why = available()
+        if why:
+            raise GraderError(f"cannot grade in a sandbox here: {why}. (Use --no-sandbox only for "
+                              "notebooks you trust.)")
+    workers = max(1, workers or os.cpu_count() or 1)
+    cell_timeout = cell_timeout or CELL_TIMEOUT
     found = discover(submissions_dir, root)
     results: list[Result] = []
     to_grade: dict[tuple[str, str], Submission] = {}
     for sub in found:
         if sub.problem:
-            kind = "unreadable" if "not a notebook" in sub.problem or "empty" in sub.problem or \
-                "could not be read" in sub.problem or "not a Jupyter" in sub.problem else "unknown-chapter"
+            kind = "unreadable" if any(w in sub.problem for w in ("not a notebook", "empty", "could not be read",
+                                                                    "not a Jupyter")) else "unknown-chapter"
             results.append(Result(sub.student, sub.path.name, None, kind, sub.problem))
             continue
         key = (sub.student, sub.chapter)
@@ -124,95 +296,95 @@ def autograde(submissions_dir: Path, out: Path, *, workers: int | None = None, t
         else:
             to_grade[key] = sub
 
+    assignments = {ch: load_assignment(ch, root) for ch in sorted({ch for _, ch in to_grade})}
+    cache = _data_cache() if sandbox and to_grade else None
     out.mkdir(parents=True, exist_ok=True)
+    bar = Progress(len(to_grade)) if progress and to_grade else None
+    slots: queue.Queue[int] = queue.Queue()
+    for slot in range(workers):
+        slots.put(slot)
+    options = dict(timeout=timeout, cell_timeout=cell_timeout, sandboxed=sandbox, limits=limits, cache=cache,
+                   root=root)
+
     with tempfile.TemporaryDirectory(prefix="conv-course-grade-") as tmp:
-        course = Path(tmp) / "course"
-        course.mkdir()
-        _write_course_config(course)
-        for chapter in sorted({ch for _, ch in to_grade}):
-            src = notebooks.notebook_path(chapter, SOURCE_DIR, root)
-            (course / "source" / chapter).mkdir(parents=True)
-            shutil.copy2(src, course / "source" / chapter / src.name)
-            done = _nbgrader(["generate_assignment", chapter, "--force"], course)
-            if done.returncode != 0:
-                raise RuntimeError(f"could not prepare {chapter} for grading:\n{done.stderr[-2000:]}")
+        os.chmod(tmp, 0o711)  # sandbox users reach only their own folder inside
 
-        taken: set[str] = set()
-        sid_of = {student: _safe_id(student, taken) for student in sorted({s for s, _ in to_grade})}
-        for (student, chapter), sub in sorted(to_grade.items()):
-            target = course / "submitted" / sid_of[student] / chapter / f"{chapter}.ipynb"
-            target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(sub.path, target)
-
-        bar = Progress(len(to_grade)) if progress and to_grade else None
-
-        def grade_one(item: tuple[tuple[str, str], Submission]) -> tuple[tuple[str, str], str | None]:
-            (student, chapter), sub = item
+        def job(item: tuple[int, tuple[tuple[str, str], Submission]]) -> Result:
+            number, ((_, chapter), sub) = item
+            slot = slots.get()
             try:
-                done = _nbgrader(["autograde", chapter, "--student", sid_of[student], "--force"],
-                                 course, timeout=timeout)
-                problem = None if done.returncode == 0 else _last_error(done.stdout + done.stderr)
-            except subprocess.TimeoutExpired:
-                problem = f"grading took longer than {timeout:.0f} s and was stopped"
-            if bar:
-                bar.step(sub.label)
-            return (student, chapter), problem
+                return _grade_one(sub, assignments[chapter], Path(tmp), number, slot, **options)
+            except Exception as exc:  # noqa: BLE001 - one submission never stops the batch
+                return Result(sub.student, sub.path.name, chapter, "grading-failed",
+                              f"the grader failed on this notebook: {type(exc).__name__}: {exc}"[:300])
+            finally:
+                slots.put(slot)
+                if bar:
+                    bar.step(sub.label)
 
         with ThreadPoolExecutor(max_workers=workers) as pool:
-            problems = dict(pool.map(grade_one, sorted(to_grade.items())))
+            results.extend(pool.map(job, enumerate(sorted(to_grade.items()))))
 
-        for chapter in sorted({ch for _, ch in to_grade}):
-            _nbgrader(["generate_feedback", chapter, "--force"], course)
-
-        results.extend(_collect(course, to_grade, sid_of, problems, out))
     results.sort(key=lambda r: (r.student, r.assignment or "", r.file))
-    _write_outputs(results, out)
+    _write_outputs(results, out, assignments)
     return results
 
 
-def _collect(course: Path, to_grade, sid_of, problems, out: Path) -> list[Result]:
-    from nbgrader.api import Gradebook, MissingEntry
-
-    collected = []
-    with Gradebook(f"sqlite:///{course / 'gradebook.db'}", "conv-course") as gb:
-        for (student, chapter), sub in sorted(to_grade.items()):
-            sid = sid_of[student]
-            problem = problems.get((student, chapter))
-            try:
-                nb = gb.find_submission_notebook(chapter, chapter, sid)
-            except MissingEntry:
-                nb = None
-            if problem or nb is None:
-                collected.append(Result(student, sub.path.name, chapter, "grading-failed",
-                                        problem or "nbgrader produced no grades"))
-                continue
-            exercises = [{"exercise": g.name, "score": float(g.score), "max_score": float(g.max_score),
-                          "status": "passed" if g.score >= g.max_score else "failed"}
-                         for g in sorted(nb.grades, key=lambda g: g.name) if g.cell_type == "code"]
-            collected.append(Result(student, sub.path.name, chapter, "graded", "",
-                                    sum(e["score"] for e in exercises), sum(e["max_score"] for e in exercises),
-                                    exercises))
-            html = course / "feedback" / sid / chapter / f"{chapter}.html"
-            if html.exists():
-                dest = out / "feedback" / student / f"{chapter}.html"
-                dest.parent.mkdir(parents=True, exist_ok=True)
-                shutil.copyfile(html, dest)
-    return collected
+# ---------------------------------------------------------------------------
+# outputs
 
 
-def _write_outputs(results: list[Result], out: Path) -> None:
+def _write_outputs(results: list[Result], out: Path, assignments: dict[str, Assignment]) -> None:
     with open(out / "grades.csv", "w", newline="") as handle:
         writer = csv.DictWriter(handle, fieldnames=CSV_COLUMNS)
         writer.writeheader()
         for r in results:
             if r.status == "graded":
                 for e in r.exercises:
-                    writer.writerow({"student": r.student, "assignment": r.assignment, **e})
+                    writer.writerow({"student": r.student, "assignment": r.assignment,
+                                     **{k: e[k] for k in ("exercise", "score", "max_score", "status")}})
             elif r.assignment and r.status != "duplicate":
-                from helpers.checks import exercises as course_exercises
-
-                for ex in course_exercises(r.assignment):
-                    writer.writerow({"student": r.student, "assignment": r.assignment, "exercise": ex.key,
-                                     "score": 0.0, "max_score": float(ex.points), "status": "error"})
+                assignment = assignments.get(r.assignment)
+                for gid, test in (assignment.tests.items() if assignment else []):
+                    writer.writerow({"student": r.student, "assignment": r.assignment, "exercise": gid,
+                                     "score": 0.0, "max_score": test.points, "status": "error"})
     report = {"submissions": [asdict(r) for r in results]}
     (out / "report.json").write_text(json.dumps(report, indent=2) + "\n")
+    for r in results:
+        if r.status == "graded":
+            dest = out / "feedback" / r.student / f"{r.assignment}.html"
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            dest.write_text(feedback_html(r), encoding="utf-8")
+
+
+_CSS = """body{font-family:system-ui,sans-serif;max-width:60em;margin:2em auto;padding:0 1em}
+table{border-collapse:collapse;width:100%}td,th{border:1px solid #ccc;padding:.4em;vertical-align:top;text-align:left}
+.passed{color:#176f2c}.failed,.error{color:#a4141b}.notattempted{color:#666}"""
+
+
+def feedback_html(result: Result) -> str:
+    """A student's feedback: every value escaped, no student output, no test code."""
+    e = html.escape
+    rows = []
+    for ex in result.exercises:
+        text = e(ex["message"] or "")
+        if ex.get("hint"):
+            text += f"<br><b>Hint:</b> {e(ex['hint'])}"
+        rows.append(f"<tr><td><code>{e(ex['exercise'])}</code><br>{e(ex['title'])}</td>"
+                    f"<td class=\"{e(ex['status'].replace(' ', ''))}\">{e(ex['status'])}</td>"
+                    f"<td>{ex['score']:g} / {ex['max_score']:g}</td><td>{text}</td></tr>")
+    notes = "".join(f"<li>{e(c['cell'])}: {e(c['cause'])}</li>" for c in result.cells)
+    tamper = "".join(f"<li>{e(t)}</li>" for t in result.tampering)
+    parts = [f"<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>Feedback: {e(result.assignment or '')}"
+             f"</title><style>{_CSS}</style></head><body>",
+             f"<h1>{e(result.assignment or '')}</h1>",
+             f"<p>{e(result.student)}, <code>{e(result.file)}</code>: <b>{result.score:g} of "
+             f"{result.max_score:g} points</b></p>",
+             "<table><tr><th>exercise</th><th>verdict</th><th>points</th><th>message</th></tr>",
+             *rows, "</table>"]
+    if notes:
+        parts.append(f"<h2>Cells that could not run</h2><ul>{notes}</ul>")
+    if tamper:
+        parts.append(f"<h2>Changes the grader undid</h2><ul>{tamper}</ul>")
+    parts.append("</body></html>\n")
+    return "\n".join(parts)

@@ -1,0 +1,122 @@
+"""The process that runs one student's notebook, inside the sandbox.
+
+Started by :mod:`grader.sandbox` as ``python harness.py CHAPTER OUTDIR CMD_FD EVENT_FD``
+(a plain script: it must not need the ``grader`` package, which stays out of the sandbox).
+It never decides a grade. It
+
+1. imports torch, IPython and the chapter's exercise definitions once, before any
+   student code, then sends ``{"ready": ...}``;
+2. reads one JSON command per line from ``CMD_FD``: ``{"op": "code", "source": ...}`` runs
+   a cell in an IPython shell; ``{"op": "test", "key": ..., "hidden": ...}`` *collects*
+   the exercise's outcomes from the learner's namespace (it runs the learner's function
+   on the exercise's inputs) and writes them as plain data with ``torch.save`` to
+   ``OUTDIR/<key>.<visible|hidden>.pt``; ``{"op": "cell", "source": ...}`` runs a test
+   cell that has no exercise definition (nbgrader's meaning: it passes if it raises nothing);
+3. answers each command with one JSON line on ``EVENT_FD``.
+
+The learner's stdin, stdout and stderr are ``/dev/null``: printed output costs time,
+never memory, and cannot forge an answer on the command channel. A cell that runs past
+its time gets ``SIGALRM`` (an exception in the cell); one that ignores it is killed by
+the parent, which owns the deadline. Whatever this process writes is distrusted by the
+parent: outcomes are loaded with ``weights_only=True``, checked for exact types, and
+judged in the parent with the exercise definitions.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sys
+import time
+
+
+class CellTimeout(BaseException):
+    """Raised in a cell that ran past its time."""
+
+
+def _on_alarm(signum, frame):  # noqa: ARG001
+    raise CellTimeout("the cell ran past its time limit and was interrupted")
+
+
+def _describe(exc: BaseException | None) -> str:
+    if exc is None:
+        return ""
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    return f"{type(exc).__name__}: {text}"[:300] if text else type(exc).__name__
+
+
+def main() -> None:
+    chapter, outdir, cmd_fd, event_fd = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+    commands = os.fdopen(cmd_fd, "r", encoding="utf-8")
+    events = os.fdopen(event_fd, "w", encoding="utf-8", buffering=1)
+    devnull = os.open(os.devnull, os.O_RDWR)
+    for fd in (0, 1, 2):
+        os.dup2(devnull, fd)
+
+    def send(message: dict) -> None:
+        events.write(json.dumps(message) + "\n")
+        events.flush()
+
+    start = time.monotonic()
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import torch
+    from IPython.core.interactiveshell import InteractiveShell
+
+    import helpers.checks as checks
+
+    registry = {ex.key: ex for ex in checks.exercises(chapter)}
+    save = torch.save  # kept before any student code runs
+    shell = InteractiveShell.instance()
+    shell.user_ns["__name__"] = "__main__"
+    signal.signal(signal.SIGALRM, _on_alarm)
+    send({"ready": True, "seconds": round(time.monotonic() - start, 2)})
+
+    missing = object()
+    for line in commands:
+        try:
+            cmd = json.loads(line)
+        except ValueError:
+            break
+        timeout = float(cmd.get("timeout", 300))
+        reply: dict = {"status": "ok"}
+        began = time.monotonic()
+        signal.signal(signal.SIGALRM, _on_alarm)
+        signal.setitimer(signal.ITIMER_REAL, timeout)
+        try:
+            if cmd["op"] in ("code", "cell"):
+                result = shell.run_cell(cmd["source"], store_history=False, silent=False)
+                signal.setitimer(signal.ITIMER_REAL, 0)
+                error = result.error_before_exec or result.error_in_exec
+                if error is not None:
+                    reply = {"status": "timeout" if isinstance(error, CellTimeout) else "error",
+                             "error": _describe(error)}
+            elif cmd["op"] == "test":
+                ex = registry[cmd["key"]]
+                answer = shell.user_ns.get(ex.answer, missing)
+                if answer is missing:
+                    signal.setitimer(signal.ITIMER_REAL, 0)
+                    reply = {"status": "missing"}
+                else:
+                    for hidden in (False, True) if cmd.get("hidden") else (False,):
+                        outcomes = ex.collect(answer, hidden=hidden)
+                        plain = [{"value": o.value, "error": o.error} for o in outcomes]
+                        name = f"{cmd['key']}.{'hidden' if hidden else 'visible'}.pt"
+                        save(plain, os.path.join(outdir, name))
+                    signal.setitimer(signal.ITIMER_REAL, 0)
+        except CellTimeout as exc:
+            reply = {"status": "timeout", "error": _describe(exc)}
+        except BaseException as exc:  # noqa: BLE001 - the learner's error is a result, not a crash
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            reply = {"status": "error", "error": _describe(exc)}
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        reply["seconds"] = round(time.monotonic() - began, 3)
+        send(reply)
+        # The next command is read only after this reply, so a cell's stray threads
+        # or exit handlers can at most end this process: the parent then restarts it.
+
+
+if __name__ == "__main__":
+    main()

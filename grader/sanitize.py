@@ -1,0 +1,189 @@
+"""Turning a submitted notebook into a grading plan, outside any kernel.
+
+The plan is the list of steps the sandbox runs, in the student's order:
+
+* every code cell the student wrote or kept runs as plain code, with whatever
+  metadata it carried thrown away (``skip-execution``, ``raises-exception``, nbgrader
+  schema claims, points, "locked" flags: none of it changes what runs or what counts);
+* every test cell is taken from the **source** notebook, whatever the student did to it:
+  an edited one is replaced, a duplicated one runs once (the first copy), a deleted one
+  is put back right after its answer cell, and its points are the source's;
+* a cell claiming a grade id the assignment does not have is ordinary code.
+
+Everything noticed on the way is returned as *tampering* notes for the report.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from . import notebooks
+from .config import RELEASE_DIR, ROOT, SOURCE_DIR
+
+#: Tags that change how nbgrader or nbval run a cell; the grader ignores them all.
+EXECUTION_TAGS = frozenset({"skip-execution", "raises-exception", "nbval-skip", "nbval-raises-exception",
+                            "skip", "hide", "remove-cell"})
+
+
+@dataclass(frozen=True)
+class TestCell:
+    """An autograded test cell of the source notebook."""
+
+    grade_id: str
+    points: float
+    source: str  # with hidden tests: what grading runs
+    released: str  # as the student received it
+    hidden: bool  # has a hidden part (``check(..., hidden=True)``)
+
+
+@dataclass(frozen=True)
+class Assignment:
+    """What the source notebook of a chapter says about grading."""
+
+    chapter: str
+    tests: dict[str, TestCell]  # in notebook order
+    answers: list[str]  # grade ids of answer cells, in order
+
+    @property
+    def max_score(self) -> float:
+        return sum(t.points for t in self.tests.values())
+
+
+@dataclass
+class Step:
+    """One step of a grading plan."""
+
+    kind: str  # "code" (student code) or "test"
+    source: str
+    label: str  # how the report names it, e.g. "cell 17 (convolve)"
+    grade_id: str | None = None
+    cell_number: int | None = None  # 1-based position in the submitted notebook (None: restored)
+
+
+@dataclass
+class Plan:
+    steps: list[Step] = field(default_factory=list)
+    tampering: list[str] = field(default_factory=list)
+
+
+def _source_text(source) -> str:
+    if isinstance(source, str):
+        return source
+    if isinstance(source, list) and all(isinstance(s, str) for s in source):
+        return "".join(source)
+    return ""
+
+
+def load_assignment(chapter: str, root: Path = ROOT) -> Assignment:
+    source = notebooks.read(notebooks.notebook_path(chapter, SOURCE_DIR, root))
+    released_path = notebooks.notebook_path(chapter, RELEASE_DIR, root)
+    released = {}
+    if released_path.exists():
+        for cell in notebooks.read(released_path).cells:
+            gid = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+            if gid:
+                released[gid] = _source_text(cell.source)
+    tests: dict[str, TestCell] = {}
+    answers: list[str] = []
+    for cell in source.cells:
+        meta = cell.get("metadata", {}).get("nbgrader", {})
+        gid = meta.get("grade_id")
+        if not gid or cell.cell_type != "code":
+            continue
+        if meta.get("grade") and not meta.get("solution"):
+            text = _source_text(cell.source)
+            tests[gid] = TestCell(gid, float(meta.get("points", 0)), text, released.get(gid, text),
+                                  "hidden=True" in text)
+        elif meta.get("solution"):
+            answers.append(gid)
+    return Assignment(chapter, tests, answers)
+
+
+def _nbgrader_meta(cell: dict) -> dict:
+    meta = cell.get("metadata")
+    if not isinstance(meta, dict):
+        return {}
+    nbg = meta.get("nbgrader")
+    return nbg if isinstance(nbg, dict) else {}
+
+
+def _tags(cell: dict) -> list[str]:
+    meta = cell.get("metadata")
+    tags = meta.get("tags") if isinstance(meta, dict) else None
+    return [t for t in tags if isinstance(t, str)] if isinstance(tags, list) else []
+
+
+def _norm(text: str) -> str:
+    return "\n".join(line.rstrip() for line in text.strip().splitlines())
+
+
+def plan(data: dict, assignment: Assignment) -> Plan:
+    """The grading plan of a submitted notebook (parsed JSON) for ``assignment``."""
+    result = Plan()
+    placed: set[str] = set()
+    seen_answers: set[str] = set()
+    cells = data.get("cells") if isinstance(data.get("cells"), list) else []
+    for number, cell in enumerate(cells, start=1):
+        if not isinstance(cell, dict) or cell.get("cell_type") != "code":
+            continue
+        text = _source_text(cell.get("source"))
+        meta = _nbgrader_meta(cell)
+        gid = meta.get("grade_id") if isinstance(meta.get("grade_id"), str) else None
+        for tag in sorted(set(_tags(cell)) & EXECUTION_TAGS):
+            result.tampering.append(f"cell {number}: tag `{tag}` ignored (cells run as the source says)")
+        if gid in assignment.tests:
+            test = assignment.tests[gid]
+            if gid in placed:
+                result.tampering.append(f"cell {number}: a second copy of test cell `{gid}` was not run")
+                continue
+            placed.add(gid)
+            if _norm(text) not in (_norm(test.released), _norm(test.source)):
+                result.tampering.append(f"cell {number}: test cell `{gid}` was edited; the original was run")
+            claimed = meta.get("points")
+            if claimed is not None and claimed != test.points and claimed != int(test.points):
+                result.tampering.append(f"cell {number}: test cell `{gid}` claims {claimed!r} points; "
+                                        f"it is worth {test.points:g}")
+            result.steps.append(Step("test", test.source, f"cell {number} (test {gid})", gid, number))
+            continue
+        if gid in assignment.answers:
+            if gid in seen_answers:
+                result.tampering.append(f"cell {number}: a second cell claims to be answer cell `{gid}`; "
+                                        "it runs as ordinary code")
+            seen_answers.add(gid)
+            label = f"cell {number} ({gid})"
+        else:
+            if meta.get("grade") or meta.get("points") or (gid and meta):
+                result.tampering.append(f"cell {number}: claims nbgrader grade id {gid!r} "
+                                        f"(points {meta.get('points')!r}) that the assignment does not have; "
+                                        "it runs as ordinary code and earns nothing")
+            label = f"cell {number}"
+        result.steps.append(Step("code", text, label, gid if gid in assignment.answers else None, number))
+
+    for gid, test in assignment.tests.items():
+        if gid in placed:
+            continue
+        result.tampering.append(f"test cell `{gid}` was missing; it was put back")
+        answer_cell = f"{gid}_answer"
+        position = len(result.steps)
+        for i, step in enumerate(result.steps):
+            if step.grade_id == answer_cell:
+                position = i + 1  # after the last cell claiming to be the answer
+        result.steps.insert(position, Step("test", test.source, f"restored test {gid}", gid, None))
+    return result
+
+
+def read_json(path: Path) -> tuple[dict | None, str | None]:
+    """The submitted file as a notebook dict, or ``(None, reason)``."""
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        return None, f"the file could not be read ({exc.strerror})"
+    try:
+        data = json.loads(raw.decode("utf-8", errors="replace"))
+    except (json.JSONDecodeError, RecursionError) as exc:
+        return None, f"the file is not a notebook: it is not valid JSON ({exc})"
+    if not isinstance(data, dict) or not isinstance(data.get("cells"), list):
+        return None, "the file is JSON but not a Jupyter notebook (no list of cells)"
+    return data, None
