@@ -199,6 +199,10 @@ def _ops_after_last_conv(model: nn.Module, x: torch.Tensor) -> tuple[str, ...]:
     from torch.utils._python_dispatch import TorchDispatchMode
 
     class Record(TorchDispatchMode):
+        @classmethod
+        def _should_skip_dynamo(cls) -> bool:
+            return False  # see helpers.checks.core: avoids importing torch._dynamo (seconds) on first use
+
         def __init__(self):
             super().__init__()
             self.ops: list[str] = []

@@ -165,6 +165,12 @@ def _forbidden_mode(ops: frozenset[str], what: str):
     from torch.utils._python_dispatch import TorchDispatchMode
 
     class Forbid(TorchDispatchMode):
+        @classmethod
+        def _should_skip_dynamo(cls) -> bool:
+            # Otherwise torch wraps __torch_dispatch__ to disable dynamo, which imports torch._dynamo
+            # (and sympy) on first use: 2 to 5 s per kernel for nothing, since nothing here is compiled.
+            return False
+
         def __torch_dispatch__(self, func, types, args=(), kwargs=None):
             name = func._overloadpacket.__name__
             if name in ops:
