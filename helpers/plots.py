@@ -229,6 +229,89 @@ def show_channel_sums(x, weight, bias=None, *, input_names: Sequence[str] | None
 
 
 # ---------------------------------------------------------------------------
+# Chapter 4, "nn.Conv2d and a first CNN": training curves, costs per layer, learned filters
+
+
+def plot_history(history, title: str = "training") -> Figure:
+    """Loss and accuracy of a :class:`helpers.train.History`, against epochs.
+
+    The left panel shows the loss of every mini-batch (faint), its mean per
+    epoch and the validation loss after each epoch; the right panel shows the
+    validation accuracy after each epoch.
+    """
+    fig = new_figure(9.0, 3.4)
+    loss_ax, acc_ax = fig.subplots(1, 2)
+    per_epoch = max(history.steps_per_epoch, 1)
+    steps = (np.arange(len(history.step_loss)) + 1) / per_epoch
+    epochs = np.arange(1, history.epochs + 1)
+    loss_ax.plot(steps, history.step_loss, color="tab:blue", alpha=0.25, linewidth=1, label="training (each batch)")
+    loss_ax.plot(epochs, history.train_loss, "o-", color="tab:blue", label="training (epoch mean)")
+    loss_ax.plot(epochs, history.valid_loss, "s-", color="tab:orange", label="validation")
+    loss_ax.set_xlabel("epoch")
+    loss_ax.set_ylabel("cross-entropy loss")
+    loss_ax.set_title("loss")
+    loss_ax.set_ylim(bottom=0)
+    loss_ax.legend(fontsize=8)
+    acc_ax.plot(epochs, 100 * np.asarray(history.valid_accuracy), "s-", color="tab:orange")
+    for e, a in zip(epochs, history.valid_accuracy):
+        acc_ax.annotate(f"{100 * a:.1f}", (e, 100 * a), textcoords="offset points", xytext=(0, 6),
+                        ha="center", fontsize=7)
+    acc_ax.set_xlabel("epoch")
+    acc_ax.set_ylabel("validation accuracy (%)")
+    acc_ax.set_title(f"accuracy: {100 * history.valid_accuracy[-1]:.1f}% after {history.epochs} epochs"
+                     if history.epochs else "accuracy")
+    acc_ax.set_xticks(epochs)
+    loss_ax.set_xticks(epochs)
+    fig.suptitle(title, fontsize=11)
+    return fig
+
+
+def plot_layer_costs(summaries: Mapping[str, Sequence], title: str = "multiply-adds per layer") -> Figure:
+    """Multiply-adds of each weighted layer, one group of bars per layer, one colour per model.
+
+    ``summaries`` maps a model's name to its :func:`helpers.models.layer_summary`.
+    """
+    fig = new_figure(9.0, 3.6)
+    ax = fig.add_subplot()
+    names = list(summaries)
+    width = 0.8 / max(len(names), 1)
+    n_layers = 0
+    for k, name in enumerate(names):
+        rows = [r for r in summaries[name] if r.mult_adds > 0]
+        n_layers = max(n_layers, len(rows))
+        xs = np.arange(len(rows)) + (k - (len(names) - 1) / 2) * width
+        bars = ax.bar(xs, [r.mult_adds for r in rows], width, label=name)
+        for bar, r in zip(bars, rows):
+            c, h, w = r.output_shape[1:] if len(r.output_shape) == 4 else (r.output_shape[-1], 1, 1)
+            ax.annotate(f"{r.mult_adds:,}\n{c}x{h}x{w}", (bar.get_x() + bar.get_width() / 2, bar.get_height()),
+                        textcoords="offset points", xytext=(0, 2), ha="center", fontsize=7)
+    ax.set_xticks(np.arange(n_layers), [f"conv {i + 1}" for i in range(n_layers)])
+    ax.set_xlabel("weighted layer (label: multiply-adds and output channels x height x width)")
+    ax.set_ylabel("multiply-adds per image")
+    ax.set_ylim(top=ax.get_ylim()[1] * 1.2)
+    ax.set_title(title)
+    ax.legend(fontsize=8)
+    return fig
+
+
+def show_filters(weight, title: str = "learned filters", max_filters: int = 16) -> Figure:
+    """The kernels of a convolution layer (``weight`` of shape ``[out, in, kh, kw]``), one panel each.
+
+    For a layer with several input channels, each panel shows the kernel's
+    first input slice. Colours are signed: red positive, blue negative.
+    """
+    w = _array(weight)
+    n = min(w.shape[0], max_filters)
+    fig = new_figure(1.6 * n + 0.4, 2.1)
+    axes = np.atleast_1d(fig.subplots(1, n))
+    for i, ax in enumerate(axes):
+        draw_image(ax, w[i, 0], title=f"filter {i}", signed=True)
+        annotate_values(ax, w[i, 0], fmt="{:.1f}", fontsize=7)
+    fig.suptitle(title, fontsize=11)
+    return fig
+
+
+# ---------------------------------------------------------------------------
 # Chapter 5, "Receptive fields": fields measured by gradients (helpers.receptive), drawn.
 
 #: Colour of the cells outside an image (padding) in chapter 5's figures.
