@@ -19,7 +19,7 @@ from torch import nn
 
 from helpers import receptive
 
-from .core import Case, Exercise, compare_equal, compare_int, randint
+from .core import CONVOLUTION_OPS, Case, Exercise, compare_equal, compare_int, randint
 
 CHAPTER = "05-receptive-fields"
 
@@ -104,6 +104,13 @@ def _wrong_region(layers, row: int, col: int, mistake: str):
     return span(row), span(col)
 
 
+_ERROR_HINTS = {
+    "unpack": "each layer is a tuple (kernel, stride, padding): loop with `for k, s, p in layers:`.",
+    "by hand": "compute the field with the recurrence, in plain integers; running convolutions (or the "
+               "gradient method of helpers.receptive) is how the check measures it, not how to answer.",
+}
+
+
 # -- receptive_fields ------------------------------------------------------------------
 
 VISIBLE_STACKS = [TWO_STRIDE_2, [(3, 1, 1)] * 3, [(5, 2, 2), (3, 2, 1), (3, 1, 1)], [(2, 2, 0)] * 3]
@@ -152,9 +159,8 @@ RECEPTIVE_FIELDS = Exercise(
         "padding does not make a field bigger: it only moves where the field starts (it adds zeros around the "
         "input; the kernel still covers k cells).": lambda case: _wrong_sizes(case.args[0], "padding_grows"),
     },
-    error_hints={
-        "unpack": "each layer is a tuple (kernel, stride, padding): loop with `for k, s, p in layers:`.",
-    },
+    error_hints=_ERROR_HINTS,
+    forbid=CONVOLUTION_OPS,
     seed=501,
 )
 
@@ -220,9 +226,8 @@ INPUT_REGION = Exercise(
         "keep it rather than cutting it at 0.": _region_mistake("clipped"),
         "the size is wrong: " + _STRIDE_HINT: _region_mistake("current_stride"),
     },
-    error_hints={
-        "unpack": "each layer is a tuple (kernel, stride, padding): loop with `for k, s, p in layers:`.",
-    },
+    error_hints=_ERROR_HINTS,
+    forbid=CONVOLUTION_OPS,
     seed=502,
 )
 
@@ -233,71 +238,80 @@ def _quiz_case(g: torch.Generator, hidden: bool) -> list[Case]:
     return [Case((), "the quiz question")]
 
 
-def simple_cnn_like() -> nn.Sequential:
-    """The stride-2 CNN of chapter 4, rebuilt here so the quiz does not depend on its answer."""
+def simple_cnn_like(ks: int = 3) -> nn.Sequential:
+    """The stride-2 CNN of chapter 4 (its ``conv(ni, nf, ks)`` blocks), rebuilt so the quiz depends on no answer."""
     def block(ni, nf, act=True):
-        layer = nn.Conv2d(ni, nf, kernel_size=3, stride=2, padding=1)
+        layer = nn.Conv2d(ni, nf, kernel_size=ks, stride=2, padding=ks // 2)
         return nn.Sequential(layer, nn.ReLU()) if act else layer
     return nn.Sequential(block(1, 4), block(4, 8), block(8, 16), block(16, 32), block(32, 2, act=False),
                          nn.Flatten())
 
 
-def _simple_cnn_field(case: Case) -> int:
-    """Measured: run simple_cnn's layers on a 160x160 image (a 5x5 output) and box the gradient of a middle cell."""
-    body = simple_cnn_like()[:-1]
-    grad = receptive.model_gradient(body, 160, 160, 2, 2)
-    box = receptive.box_of(grad != 0)
-    assert box.top > 0 and box.bottom < 159, "the measured cell must not touch the border"
-    return box.height
+def _measured_box(model: nn.Module, size: int, row: int, col: int) -> receptive.Box:
+    """The box of input pixels with a non-zero gradient for one output cell, checked to touch no border."""
+    box = receptive.box_of(receptive.model_gradient(model, size, size, row, col) != 0)
+    assert box.top > 0 and box.left > 0 and box.bottom < size - 1 and box.right < size - 1, \
+        "the measured cell must not touch the border"
+    return box
+
+
+def _simple_cnn5_field(case: Case) -> int:
+    """Measured: simple_cnn with 5x5 kernels on a 192x192 image (a 6x6 output), a middle cell's gradient box."""
+    body = simple_cnn_like(ks=5)[:-1]
+    return _measured_box(body, 192, 2, 2).height
 
 
 QUIZ_SIMPLE_CNN_FIELD = Exercise(
     key="quiz_simple_cnn_field",
     chapter=CHAPTER,
     answer="quiz_simple_cnn_field",
-    title="review question 1 (simple_cnn's field)",
+    title="review question 1 (simple_cnn with 5x5 kernels)",
     points=1,
     kind="value",
     cases=_quiz_case,
-    reference=_simple_cnn_field,
+    reference=_simple_cnn5_field,
     compare=compare_int,
     mistakes={
         "28 is the part of the field inside a 28x28 digit; the field itself is larger than the image and hangs "
         "over the padding. Follow the recurrence through all five layers.": lambda case: 28,
+        "63 is the field with 3x3 kernels; with 5x5 kernels each layer adds (5 - 1) steps of its jump.":
+            lambda case: 63,
         "32 is the jump after five stride-2 layers (2**5), not the size.": lambda case: 32,
     },
     seed=503,
 )
 
 
-def _corner_pixels(case: Case) -> int:
-    """Measured: pixels of a 28x28 image with a non-zero gradient for cell (0, 0) of conv2."""
-    grad = receptive.gradient_maps(TWO_STRIDE_2, 28, 28, 0, 0)[0]
+def _edge_pixels(case: Case) -> int:
+    """Measured: pixels of a 28x28 image with a non-zero gradient for cell (0, 3) of conv2."""
+    grad = receptive.gradient_maps(TWO_STRIDE_2, 28, 28, 0, 3)[0]
     return int((grad != 0).sum())
 
 
-QUIZ_CORNER_PIXELS = Exercise(
-    key="quiz_corner_pixels",
+QUIZ_EDGE_PIXELS = Exercise(
+    key="quiz_edge_pixels",
     chapter=CHAPTER,
-    answer="quiz_corner_pixels",
-    title="review question 2 (a corner cell's real pixels)",
+    answer="quiz_edge_pixels",
+    title="review question 2 (a border cell's real pixels)",
     points=1,
     kind="value",
     cases=_quiz_case,
-    reference=_corner_pixels,
+    reference=_edge_pixels,
     compare=compare_int,
     mistakes={
-        "49 is the whole 7x7 field, but for the corner cell part of it lies above and left of the image, on "
-        "padding: count only rows and columns from 0 on.": lambda case: 49,
+        "49 is the whole 7x7 field, but for a cell in the top row part of it lies above the image, on "
+        "padding: count only the rows from 0 on.": lambda case: 49,
+        "16 is the corner cell (0, 0), cut on two sides; cell (0, 3) is cut only at the top.": lambda case: 16,
         "9 is what conv2 itself reads (3x3 conv1 cells); count input pixels.": lambda case: 9,
     },
     seed=504,
 )
 
 
-def _conv2_jump(case: Case) -> int:
-    """Measured: how far the field of conv2's cell (3, 4) starts from that of cell (3, 3)."""
-    return receptive.field_box(TWO_STRIDE_2, 3, 4).left - receptive.field_box(TWO_STRIDE_2, 3, 3).left
+def _simple_cnn5_jump(case: Case) -> int:
+    """Measured: how far apart the gradient boxes of two neighbouring output cells start."""
+    body = simple_cnn_like(ks=5)[:-1]
+    return _measured_box(body, 192, 2, 3).left - _measured_box(body, 192, 2, 2).left
 
 
 QUIZ_JUMP = Exercise(
@@ -308,15 +322,15 @@ QUIZ_JUMP = Exercise(
     points=1,
     kind="value",
     cases=_quiz_case,
-    reference=_conv2_jump,
+    reference=_simple_cnn5_jump,
     compare=compare_int,
     mistakes={
-        "2 is conv2's own stride, counted in conv1 cells; each conv1 cell is itself 2 input pixels from the "
-        "next, so in input pixels the step is 2 * 2.": lambda case: 2,
-        "7 is the size of the field; neighbouring fields overlap, so they start much closer than that.":
-            lambda case: 7,
+        "2 is the last layer's own stride, counted in cells of its input; in input pixels every stride before "
+        "it multiplies the step too.": lambda case: 2,
+        "125 is the size of the field; neighbouring fields overlap, so they start much closer than that.":
+            lambda case: 125,
     },
     seed=505,
 )
 
-EXERCISES = [RECEPTIVE_FIELDS, INPUT_REGION, QUIZ_SIMPLE_CNN_FIELD, QUIZ_CORNER_PIXELS, QUIZ_JUMP]
+EXERCISES = [RECEPTIVE_FIELDS, INPUT_REGION, QUIZ_SIMPLE_CNN_FIELD, QUIZ_EDGE_PIXELS, QUIZ_JUMP]
