@@ -160,7 +160,8 @@ def value_table(values, *, fmt: str = "{:.2f}", signed: bool = True, title: str 
         for c in range(arr.shape[1]):
             red, green, blue = (int(v) for v in rgb[r, c])
             dark = 0.299 * red + 0.587 * green + 0.114 * blue < 128
-            text = "" if not np.isfinite(arr[r, c]) else fmt.format(arr[r, c])
+            text = "" if not np.isfinite(arr[r, c]) else fmt.format(arr[r, c] + 0.0)
+            text = text[1:] if re.fullmatch(r"-0(\.0*)?", text) else text  # no "-0.00"
             border = f"2px solid {ORANGE}" if marks is not None and marks[r, c] else "1px solid #ccc"
             tds.append(f'<td style="width:{cell}px;height:{cell * 0.7:.0f}px;text-align:center;padding:1px;'
                        f'font:11px monospace;border:{border};background:rgb({red},{green},{blue});'
@@ -482,16 +483,23 @@ def padding_stride_html(state: PaddingStride, selected: int = 0, cell: int = 20)
             if not s.covered[r, c]:
                 background = ("repeating-linear-gradient(45deg,#f4c7c7,#f4c7c7 3px,"
                               f"{background} 3px,{background} 6px)")
-            label = str(corner_of[(r, c)]) if (r, c) in corner_of else ("0" if is_pad else "")
-            colour = "#1f4e9c" if (r, c) in corner_of else "#888"
-            inside = sel is not None and sel[0] <= r < sel[0] + s.ks and sel[1] <= c < sel[1] + s.ks
-            shadow = f"box-shadow:inset 0 0 0 2px {ORANGE};" if inside else ""
+            label = str(corner_of[(r, c)]) if (r, c) in corner_of else ""
+            shadow = ""
+            if sel is not None and sel[0] <= r < sel[0] + s.ks and sel[1] <= c < sel[1] + s.ks:
+                # the chosen window's outline: a thick edge on its border cells only
+                edges = [(r == sel[0], f"0 3px 0 0 {ORANGE}"), (r == sel[0] + s.ks - 1, f"0 -3px 0 0 {ORANGE}"),
+                         (c == sel[1], f"3px 0 0 0 {ORANGE}"), (c == sel[1] + s.ks - 1, f"-3px 0 0 0 {ORANGE}")]
+                shadow = "box-shadow:" + ",".join(f"inset {e}" for on, e in edges if on) + ";" \
+                    if any(on for on, _ in edges) else ""
+                background = "#ffe3c7" if background == "#ffffff" else ("#f2c9a0" if background == "#d9d9d9"
+                                                                         else background)
             tds.append(f'<td style="width:{cell}px;height:{cell}px;padding:0;text-align:center;'
-                       f'font:9px monospace;color:{colour};border:1px solid #bbb;background:{background};'
+                       f'font:9px monospace;color:#1f4e9c;border:1px solid #bbb;background:{background};'
                        f'{shadow}">{label}</td>')
         rows.append(f"<tr>{''.join(tds)}</tr>")
     grid = (f'<figure style="margin:4px 14px 4px 0;"><figcaption style="font-size:12px;text-align:center;">'
-            f"padded input {size}x{size} (image {s.n}x{s.n}, padding {s.pad}); numbers: kernel positions"
+            f"padded input {size}x{size}: image {s.n}x{s.n} (white), zero padding {s.pad} (grey)<br>"
+            "a number marks the top-left corner of that kernel position; orange: the chosen one"
             f'</figcaption><table style="border-collapse:collapse;">{"".join(rows)}</table></figure>')
     out_rows = []
     for r in range(s.out):

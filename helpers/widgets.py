@@ -32,6 +32,8 @@ __all__ = ["Explorer", "Skipped", "kernel_walk", "channels", "padding_stride", "
 
 OWN_KERNEL = "my own (type below)"
 DIGITS = list(range(10))
+#: Which example of each digit the explorers show first: the clear 7 of chapter 1 is ``digit(7, 4)``.
+INDEX = 4
 _SLIDER = {"continuous_update": True, "style": {"description_width": "110px"},
            "layout": widgets.Layout(width="420px")}
 
@@ -103,13 +105,13 @@ def _set_range(slider: widgets.IntSlider, high: int) -> None:
     slider.max = high
 
 
-def _image(label: int, index: int = 0):
+def _image(label: int, index: int = INDEX):
     from helpers.data import digit
 
     return digit(label, index)
 
 
-def kernel_walk(label: int = 7, index: int = 0) -> Explorer | Skipped:
+def kernel_walk(label: int = 7, index: int = INDEX, row: int = 7, col: int = 15) -> Explorer | Skipped:
     """Chapter 1: slide a 3x3 kernel over a real digit, one position at a time.
 
     Shows the block under the kernel, the nine products, their sum and the output map
@@ -117,7 +119,8 @@ def kernel_walk(label: int = 7, index: int = 0) -> Explorer | Skipped:
     or type your own nine numbers.
 
     Args:
-        label, index: which digit (see :func:`helpers.data.digit`).
+        label, index: which digit (see :func:`helpers.data.digit`); chapter 1's 7 by default.
+        row, col: where the kernel starts (centre of the block), as in chapter 1.
     """
     if _grading():
         return Skipped("kernel walk")
@@ -131,8 +134,8 @@ def kernel_walk(label: int = 7, index: int = 0) -> Explorer | Skipped:
         "own": widgets.Text(value="0 -1 0; -1 4 -1; 0 -1 0", description="my own kernel",
                             continuous_update=False, style={"description_width": "110px"},
                             layout=widgets.Layout(width="420px")),
-        "row": _slider("row (centre)", 5, 1, size - 2),
-        "col": _slider("column (centre)", 14, 1, size - 2),
+        "row": _slider("row (centre)", row, 1, size - 2),
+        "col": _slider("column (centre)", col, 1, size - 2),
     }
 
     def render(ex: Explorer) -> str:
@@ -144,7 +147,7 @@ def kernel_walk(label: int = 7, index: int = 0) -> Explorer | Skipped:
     return Explorer(controls, render)
 
 
-def channels(label: int = 7, index: int = 0) -> Explorer | Skipped:
+def channels(label: int = 7, index: int = INDEX) -> Explorer | Skipped:
     """Chapter 2: one output map of a layer with two input maps, taken apart channel by channel.
 
     The inputs are the top-edge and left-edge maps of a digit; pick an output map to see
@@ -195,7 +198,7 @@ def padding_stride(n: int = 7, ks: int = 3, pad: int = 1, stride: int = 2) -> Ex
     return Explorer(controls, render)
 
 
-def feature_maps(model, label: int = 7, index: int = 0) -> Explorer | Skipped:
+def feature_maps(model, label: int = 7, index: int = INDEX) -> Explorer | Skipped:
     """Chapter 4: every map of a layer of a trained CNN, for a digit you pick.
 
     Args:
@@ -225,7 +228,7 @@ def feature_maps(model, label: int = 7, index: int = 0) -> Explorer | Skipped:
     return Explorer(controls, render)
 
 
-def receptive_field(model=None, label: int = 7, index: int = 0) -> Explorer | Skipped:
+def receptive_field(model=None, label: int = 7, index: int = INDEX) -> Explorer | Skipped:
     """Chapter 5: the input region that feeds one cell of a layer, by formula and by gradients.
 
     Args:
@@ -262,7 +265,7 @@ def receptive_field(model=None, label: int = 7, index: int = 0) -> Explorer | Sk
     return Explorer(controls, render)
 
 
-def pooling(label: int = 7, index: int = 0, kernel: str = "top edge") -> Explorer | Skipped:
+def pooling(label: int = 7, index: int = INDEX, kernel: str = "top edge") -> Explorer | Skipped:
     """Chapter 6: max or average pooling on a real feature map (a digit's edge map).
 
     Pick the window size, the stride and max or average, and move through the output cells

@@ -82,6 +82,7 @@ def test_kernel_walk_html_shows_the_sum(seven):
     shown = ex.kernel_walk_html(state, "top edge")
     assert _text(shown, "cc-sum") == f"{state.total:.2f}"
     assert shown.count("data:image/png;base64,") == 2  # the digit and the output map, as PNGs
+    assert "-0.00" not in shown
 
 
 def test_parse_kernel():
@@ -339,14 +340,16 @@ def test_every_control_redraws_the_view(name, cnn, figure_count, capsys):
     assert capsys.readouterr().out == ""
 
 
-def test_kernel_walk_widget_shows_conv2d_and_typed_kernels(seven):
+def test_kernel_walk_widget_shows_conv2d_and_typed_kernels():
+    seven = digit(7, 4)  # chapter 1's 7
     explorer = widgets.kernel_walk()
+    assert (explorer["digit"], explorer["row"], explorer["col"]) == (7, 7, 15)  # chapter 1's block
     explorer.controls["col"].value = 16
-    expected = F.conv2d(seven[None, None], ex.KERNELS["top edge"][None, None])[0, 0, 4, 15]
+    expected = F.conv2d(seven[None, None], ex.KERNELS["top edge"][None, None])[0, 0, 6, 15]
     assert _text(explorer.view.value, "cc-sum") == ex._fmt(float(expected))
     explorer.controls["kernel"].value = widgets.OWN_KERNEL
     explorer.controls["own"].value = "0 0 0; 0 2 0; 0 0 0"
-    assert _text(explorer.view.value, "cc-sum") == ex._fmt(2 * float(seven[5, 16]))
+    assert _text(explorer.view.value, "cc-sum") == ex._fmt(2 * float(seven[7, 16]))
     explorer.controls["own"].value = "0 0 0; 0 2 0"
     assert "you typed 6" in _text(explorer.view.value, "cc-error")
     explorer.controls["own"].value = "1 1 1 1 1 1 1 1 1"  # it recovers

@@ -1,0 +1,286 @@
+"""The explorers in a real JupyterLab, driven in a real Chromium, as a learner uses them.
+
+The test starts ``jupyter lab`` on 127.0.0.1 with a token in a temporary folder holding a
+notebook made of the chapters' own explorer cells (taken from the solution notebooks by
+cell id), opens it in Debian's Chromium through Playwright, runs it, moves sliders with
+the keyboard and checks that what is drawn changed to the right numbers.
+
+Without ``/usr/bin/chromium`` it is skipped, unless ``CI`` is set: then it fails, since CI
+installs Chromium (``.ci/run``). On failure a screenshot is saved under ``test-artifacts/``.
+It ends only the processes it started: the server's process group and the kernels it launched.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from grader import notebooks
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+CHROMIUM = Path("/usr/bin/chromium")
+ARTIFACTS = notebooks.ROOT / "test-artifacts"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                 "--disable-dev-shm-usage"]
+
+#: The explorer cells the test drives: (chapter, cell id, fallback source if the chapter lacks the cell).
+CELLS = [
+    ("01-convolution-by-hand", "explore-kernel-walk", None),
+    ("03-padding-and-stride", "explore-padding-stride", "from helpers.widgets import padding_stride\n\npadding_stride()"),
+]
+
+
+def _missing(reason: str):
+    if os.environ.get("CI"):
+        pytest.fail(f"{reason} (CI is set, so the browser test must run)")
+    pytest.skip(reason)
+
+
+def _explorer_notebook(folder: Path) -> Path:
+    """A notebook of the chapters' explorer cells, exactly as the solution notebooks have them."""
+    cells = []
+    for chapter, cell_id, fallback in CELLS:
+        found = [c for c in notebooks.read(notebooks.notebook_path(chapter, "solutions")).cells
+                 if c.get("id") == cell_id] if notebooks.notebook_path(chapter, "solutions").exists() else []
+        if not found and fallback is None:
+            raise AssertionError(f"{chapter} has no cell {cell_id}")
+        cells.append(found[0] if found else notebooks.code(fallback, cell_id=cell_id))
+    path = folder / "explorers.ipynb"
+    notebooks.write(notebooks.new_notebook(cells), path)
+    return path
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _descendants(pid: int) -> set[int]:
+    """Every process below ``pid`` (kernels run in their own session, so killpg misses them)."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            children.setdefault(ppid, []).append(int(entry.name))
+    found, todo = set(), [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            if child not in found:
+                found.add(child)
+                todo.append(child)
+    return found
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory):
+    """A JupyterLab server on 127.0.0.1 serving a folder with the explorer notebook; yields (url, token, folder)."""
+    if not CHROMIUM.exists():
+        _missing(f"{CHROMIUM} is missing (apt-get install chromium)")
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        _missing("the playwright Python package is not installed")
+    folder = tmp_path_factory.mktemp("lab")
+    _explorer_notebook(folder)
+    port, token = _free_port(), secrets.token_hex(16)
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
+           "JUPYTER_CONFIG_DIR": str(folder / ".config"), "JUPYTER_RUNTIME_DIR": str(folder / ".runtime"),
+           "JUPYTERLAB_SETTINGS_DIR": str(folder / ".settings"),
+           "JUPYTERLAB_WORKSPACES_DIR": str(folder / ".workspaces")}
+    env.pop("NBGRADER_EXECUTION", None)
+    command = [sys.executable, "-m", "jupyter", "lab", "--no-browser", "--ip=127.0.0.1", f"--port={port}",
+               "--ServerApp.port_retries=0", f"--IdentityProvider.token={token}",
+               f"--ServerApp.root_dir={folder}", "--LabApp.news_url=None",
+               "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate"]
+    if os.geteuid() == 0:
+        command.append("--allow-root")
+    log = (folder / "lab.log").open("w")
+    server = subprocess.Popen(command, cwd=folder, env=env, stdout=log, stderr=subprocess.STDOUT,
+                              start_new_session=True)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 90
+        while True:
+            if server.poll() is not None:
+                raise AssertionError(f"jupyter lab exited:\n{(folder / 'lab.log').read_text()[-3000:]}")
+            try:
+                with urllib.request.urlopen(f"{url}/api/status?token={token}", timeout=2) as answer:
+                    if answer.status == 200:
+                        break
+            except OSError:
+                pass
+            if time.monotonic() > deadline:
+                raise AssertionError(f"jupyter lab did not answer:\n{(folder / 'lab.log').read_text()[-3000:]}")
+            time.sleep(0.5)
+        yield url, token, folder
+    finally:
+        started = _descendants(server.pid)
+        try:
+            os.killpg(server.pid, signal.SIGTERM)  # the server's group: itself and what shares it
+        except ProcessLookupError:
+            pass
+        try:
+            server.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            os.killpg(server.pid, signal.SIGKILL)
+            server.wait(timeout=5)
+        for pid in started:  # kernels it launched in their own sessions, if still there
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        log.close()
+
+
+@pytest.fixture(scope="module")
+def page(lab, tmp_path_factory):
+    """The explorer notebook open in headless Chromium, every cell run."""
+    from playwright.sync_api import sync_playwright
+
+    url, token, _ = lab
+    profile = tmp_path_factory.mktemp("chromium-profile")
+    with sync_playwright() as playwright:
+        context = playwright.chromium.launch_persistent_context(
+            str(profile), executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS,
+            viewport={"width": 1500, "height": 1100})
+        try:
+            tab = context.pages[0] if context.pages else context.new_page()
+            tab.set_default_timeout(60_000)
+            try:
+                tab.goto(f"{url}/lab/tree/explorers.ipynb?token={token}")
+                tab.locator(".jp-Notebook .jp-Cell").first.wait_for()
+                _choose_kernel(tab)
+                tab.locator(".jp-Notebook-ExecutionIndicator[data-status='idle']").wait_for(timeout=90_000)
+                tab.locator(".lm-MenuBar-itemLabel", has_text=re.compile(r"^Run$")).click()
+                tab.locator(".lm-Menu-itemLabel", has_text=re.compile(r"^Run All Cells$")).click()
+                tab.locator(".cc-kernel-walk").wait_for(timeout=90_000)
+                tab.locator(".cc-padding-stride").wait_for(timeout=60_000)
+            except Exception:
+                _screenshot(tab, "browser-setup")
+                raise
+            yield tab
+        finally:
+            context.close()
+
+
+def _choose_kernel(tab) -> None:
+    """Accept the preselected Python kernel if JupyterLab asks which one to start."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    select = tab.locator(".jp-Dialog").get_by_role("button", name="Select")
+    try:
+        select.wait_for(timeout=15_000)
+    except PlaywrightTimeout:
+        return  # it started the notebook's kernel without asking
+    select.click()
+
+
+def _screenshot(tab, name: str) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    try:
+        tab.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+    except Exception:  # a screenshot is a help, not the failure
+        pass
+
+
+@pytest.fixture
+def shot_on_failure(request, page):
+    """The page; if the test fails, a full-page screenshot in test-artifacts/<test name>.png."""
+    failures_before = request.session.testsfailed
+    yield page
+    if request.session.testsfailed > failures_before:
+        _screenshot(page, request.node.name)
+
+
+def _cell(tab, marker: str):
+    """The notebook cell whose output holds an element of class ``marker``."""
+    return tab.locator(".jp-Cell").filter(has=tab.locator(f".{marker}"))
+
+
+def _slider_handle(cell, label: str):
+    slider = cell.locator(".widget-slider").filter(
+        has=cell.page.locator(".widget-label", has_text=re.compile(rf"^{re.escape(label)}$")))
+    return slider.locator(".noUi-handle")
+
+
+def _wait_text_change(locator, before: str, timeout: float = 20.0) -> str:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        now = locator.inner_text()
+        if now != before:
+            return now
+        time.sleep(0.1)
+    raise AssertionError(f"still {before!r} after {timeout} s")
+
+
+def test_kernel_walk_follows_the_column_slider(shot_on_failure):
+    import torch.nn.functional as F
+
+    from helpers.data import digit
+    from helpers.explorers import KERNELS
+
+    tab = shot_on_failure
+    cell = _cell(tab, "cc-kernel-walk")
+    note = cell.locator(".cc-kernel-walk")
+    before = note.inner_text()
+    assert "row 6, column 14" in before  # the cell as the chapter builds it: centred on (7, 15)
+    images_before = [img.get_attribute("src") for img in cell.locator("img").all()]
+    handle = _slider_handle(cell, "column (centre)")
+    handle.focus()
+    for _ in range(3):
+        handle.press("ArrowRight")
+    after = _wait_text_change(note, before)
+    # the slider may be read mid-way: wait for the third step to arrive
+    deadline = time.monotonic() + 20
+    while "column 17" not in after and time.monotonic() < deadline:
+        time.sleep(0.1)
+        after = note.inner_text()
+    assert "row 6, column 17" in after, after
+    seven = digit(7, 4)
+    expected = float(F.conv2d(seven[None, None], KERNELS["top edge"][None, None])[0, 0, 6, 17])
+    shown = cell.locator(".cc-sum").inner_text()
+    assert shown == (f"{expected:.2f}".replace("-", "\u2212") if f"{expected:.2f}" != "-0.00" else "0.00")
+    images_after = [img.get_attribute("src") for img in cell.locator("img").all()]
+    assert images_after[-1] != images_before[-1], "the output map's picture did not change"
+    assert cell.locator(".widget-readout").nth(1).inner_text().strip() == "18"
+
+
+def test_padding_stride_formula_follows_the_sliders(shot_on_failure):
+    tab = shot_on_failure
+    cell = _cell(tab, "cc-padding-stride")
+    formula = cell.locator(".cc-formula")
+    before = formula.inner_text()
+    assert before == "(7 + 2\u00d71 \u2212 3) // 2 + 1 = 6 // 2 + 1 = 3 + 1 = 4"
+    cells_before = cell.locator("table").last.locator("td").count()
+    assert cells_before == 16
+
+    stride = _slider_handle(cell, "stride")
+    stride.focus()
+    stride.press("ArrowLeft")  # stride 2 -> 1
+    after = _wait_text_change(formula, before)
+    assert after == "(7 + 2\u00d71 \u2212 3) // 1 + 1 = 6 // 1 + 1 = 6 + 1 = 7"
+    assert cell.locator("table").last.locator("td").count() == 49  # the output grid is now 7x7
+
+    kernel = _slider_handle(cell, "kernel size ks")
+    kernel.focus()
+    kernel.press("ArrowRight")  # ks 3 -> 4: even, and PyTorch's floor
+    after = _wait_text_change(formula, after)
+    assert after == "(7 + 2\u00d71 \u2212 4) // 1 + 1 = 5 // 1 + 1 = 5 + 1 = 6"
+    remarks = " ".join(cell.locator(".cc-remark").all_inner_texts())
+    assert "no centre pixel" in remarks
