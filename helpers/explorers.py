@@ -42,7 +42,7 @@ from torch import nn
 
 __all__ = [
     "KERNELS", "parse_kernel", "KernelWalk", "kernel_walk_state", "kernel_walk_html",
-    "channel_example", "Channels", "channel_state", "channel_html",
+    "edge_maps", "channel_example", "Channels", "channel_state", "channel_html",
     "output_size", "kernel_positions", "PaddingStride", "padding_stride_state", "padding_stride_html",
     "layer_activations", "layer_names", "feature_maps_html",
     "layer_geometry", "receptive_box", "gradient_map", "architecture_gradient", "support_box",
@@ -301,23 +301,27 @@ def kernel_walk_html(state: KernelWalk, kernel_name: str = "kernel") -> str:
 # chapter 2: several input channels
 
 
+def edge_maps(image: torch.Tensor) -> torch.Tensor:
+    """The stack of chapter 2: a digit's top-edge and left-edge maps, shape ``(2, H-2, W-2)``."""
+    image = torch.as_tensor(image, dtype=torch.float32)
+    edges = torch.stack([KERNELS["top edge"], KERNELS["left edge"]])[:, None]
+    return F.conv2d(image[None, None], edges)[0]
+
+
 def channel_example(image: torch.Tensor, out_channels: int = 3, seed: int = 2) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """A two-channel input and a small layer to explore channels with (chapter 2).
 
-    The two input maps are the top-edge and left-edge maps of ``image`` (after ReLU, as a first
-    layer would give them); the layer has ``out_channels`` kernels of shape ``2x3x3`` with
-    weights drawn with a fixed seed and rounded to one decimal so they can be read.
+    The two input maps are the top-edge and left-edge maps of ``image`` (:func:`edge_maps`);
+    the layer has ``out_channels`` kernels of shape ``2x3x3`` with weights drawn with a fixed
+    seed and rounded to one decimal so they can be read.
 
     Returns:
         ``(inputs, weight, bias)`` of shapes ``(2, H-2, W-2)``, ``(out_channels, 2, 3, 3)``, ``(out_channels,)``.
     """
-    image = torch.as_tensor(image, dtype=torch.float32)
-    edges = torch.stack([KERNELS["top edge"], KERNELS["left edge"]])[:, None]
-    inputs = F.relu(F.conv2d(image[None, None], edges))[0]
     generator = torch.Generator().manual_seed(seed)
     weight = (torch.randn(out_channels, 2, 3, 3, generator=generator) * 0.5).round(decimals=1)
     bias = (torch.randn(out_channels, generator=generator) * 0.2).round(decimals=1)
-    return inputs, weight, bias
+    return edge_maps(image), weight, bias
 
 
 @dataclass(frozen=True)
@@ -356,9 +360,10 @@ def channel_html(state: Channels, input_names: tuple[str, ...] = ()) -> str:
     rows = []
     for c, name in enumerate(names):
         rows.append(row_of(
-            panel(s.inputs[c], f"{html.escape(name)} (channel {c})", size=150),
+            panel(s.inputs[c], f"{html.escape(name)} (channel {c})", size=150,
+                  signed=bool((s.inputs[c] < 0).any())),
             '<div style="align-self:center;font-size:20px;">&lowast;</div>',
-            value_table(s.weight[s.out, c], title=f"kernel slice weight[{s.out}, {c}]", fmt="{:.1f}", cell=34),
+            value_table(s.weight[s.out, c], title=f"kernel slice weight[{s.out}, {c}]", fmt="{:.2g}", cell=34),
             '<div style="align-self:center;font-size:20px;">=</div>',
             panel(s.per_channel[c], f"channel {c}'s part", size=150, signed=True, limits=(-limit, limit)),
         ))

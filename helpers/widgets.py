@@ -147,26 +147,39 @@ def kernel_walk(label: int = 7, index: int = INDEX, row: int = 7, col: int = 15)
     return Explorer(controls, render)
 
 
-def channels(label: int = 7, index: int = INDEX) -> Explorer | Skipped:
-    """Chapter 2: one output map of a layer with two input maps, taken apart channel by channel.
+def channels(weight=None, bias=None, label: int = 7, index: int = 0) -> Explorer | Skipped:
+    """Chapter 2: each output map of a layer over two input maps, taken apart channel by channel.
 
-    The inputs are the top-edge and left-edge maps of a digit; pick an output map to see
-    each input convolved with its own kernel slice, and the sum of those parts.
+    The two input maps are a digit's top-edge and left-edge maps, as in chapter 2. Pick an
+    output map to see each input map convolved with its own slice of that map's kernel, the
+    per-channel parts, and their sum plus the bias: the output map.
+
+    Args:
+        weight: the layer's weight, shape ``[out, 2, kh, kw]`` (chapter 2's ``weight``);
+            by default three kernels drawn with a fixed seed.
+        bias: its bias, shape ``[out]``; zeros if ``None`` and ``weight`` is given.
+        label, index: the digit (chapter 2's 7 by default).
     """
     if _grading():
         return Skipped("channels")
-    from helpers.explorers import channel_example, channel_html, channel_state
+    import torch
 
+    from helpers.explorers import channel_example, channel_html, channel_state, edge_maps
+
+    if weight is None:
+        _, weight, default_bias = channel_example(_image(label, index))
+        bias = default_bias if bias is None else bias
+    weight = torch.as_tensor(weight, dtype=torch.float32).detach()
+    if weight.ndim != 4 or weight.shape[1] != 2:
+        raise ValueError(f"weight must have shape [out, 2, kh, kw] (two input maps); it has {tuple(weight.shape)}")
+    bias = torch.zeros(weight.shape[0]) if bias is None else torch.as_tensor(bias, dtype=torch.float32).detach()
     controls = {
         "digit": _digit_menu(label),
-        "out": _slider("output map", 0, 0, 2),
+        "out": _slider("output map", 0, 0, weight.shape[0] - 1),
     }
-    cache: dict[int, tuple] = {}
 
     def render(ex: Explorer) -> str:
-        if ex["digit"] not in cache:
-            cache[ex["digit"]] = channel_example(_image(ex["digit"], index))
-        inputs, weight, bias = cache[ex["digit"]]
+        inputs = edge_maps(_image(ex["digit"], index))
         return channel_html(channel_state(inputs, weight, bias, ex["out"]), ("top edges", "left edges"))
 
     return Explorer(controls, render)
@@ -198,13 +211,13 @@ def padding_stride(n: int = 7, ks: int = 3, pad: int = 1, stride: int = 2) -> Ex
     return Explorer(controls, render)
 
 
-def feature_maps(model, label: int = 7, index: int = INDEX) -> Explorer | Skipped:
+def feature_maps(model, label: int = 7, index: int = 1) -> Explorer | Skipped:
     """Chapter 4: every map of a layer of a trained CNN, for a digit you pick.
 
     Args:
         model: an ``nn.Sequential`` taking ``(N, 1, 28, 28)`` images, such as the trained
             ``simple_cnn`` of chapter 4; each of its top-level layers can be picked.
-        label, index: the digit shown first.
+        label, index: the digit shown first (chapter 4 looks at ``digit(7, 1)``).
     """
     if _grading():
         return Skipped("feature maps")

@@ -38,7 +38,7 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-
 #: The explorer cells the test drives: (chapter, cell id, fallback source if the chapter lacks the cell).
 CELLS = [
     ("01-convolution-by-hand", "explore-kernel-walk", None),
-    ("03-padding-and-stride", "explore-padding-stride", "from helpers.widgets import padding_stride\n\npadding_stride()"),
+    ("03-padding-and-strides", "explore-padding-stride", "from helpers.widgets import padding_stride\n\npadding_stride()"),
 ]
 
 

@@ -395,3 +395,34 @@ def test_importing_the_explorers_does_nothing():
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     assert done.stdout == "" and done.stderr == ""
+
+
+def test_channels_explores_chapter_2s_own_layer():
+    smooth = torch.full((3, 3), 1 / 9)
+    weight = torch.stack([torch.stack([smooth, smooth]), torch.stack([smooth, -smooth]), torch.randn(2, 3, 3)])
+    bias = torch.tensor([0.1, 0.0, -0.2])
+    explorer = widgets.channels(weight, bias)
+    assert explorer.controls["out"].max == 2
+    edges = ex.edge_maps(digit(7))
+    expected = F.conv2d(edges[None], weight, bias)[0]
+    for out in (0, 1, 2):
+        explorer.controls["out"].value = out
+        assert _text(explorer.view.value, "cc-centre") == ex._fmt(float(expected[out, 12, 12]))
+    with pytest.raises(ValueError, match="two input maps"):
+        widgets.channels(torch.zeros(3, 1, 3, 3))
+
+
+def test_feature_maps_of_the_trained_chapter_4_model():
+    from helpers.models import activations, trained_simple_cnn
+
+    model = trained_simple_cnn()
+    image = digit(7, 1)
+    mine = ex.layer_activations(model, image)
+    theirs = dict(activations(model, image[None, None]))
+    assert torch.allclose(mine[0], theirs["0.1 ReLU"][0])
+    explorer = widgets.feature_maps(model)
+    assert "4 maps of 14x14" in _text(explorer.view.value, "cc-layer-shape")
+    explorer.controls["layer"].value = 4
+    assert "2 maps of 1x1" in _text(explorer.view.value, "cc-layer-shape")
+    explorer.controls["layer"].value = 5
+    assert "2 numbers (flattened)" in _text(explorer.view.value, "cc-layer-shape")
