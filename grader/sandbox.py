@@ -210,7 +210,7 @@ class Sandbox:
         self.stop()
 
     # -- commands ----------------------------------------------------------
-    def run(self, command: dict, timeout: float, grace: float = 10.0) -> dict:
+    def run(self, command: dict, timeout: float, grace: float = 5.0) -> dict:
         """Send one command; the reply, or :class:`Died` (the process is then stopped)."""
         assert self.proc is not None
         try:
