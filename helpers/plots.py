@@ -344,8 +344,12 @@ def _draw_padded(ax, values, ring: int, *, title: str = "", signed: bool = False
     ax.add_patch(Rectangle((-0.5, -0.5), w, h, fill=False, edgecolor="0.45", linewidth=0.8))
     ax.set_title(title, fontsize=9.5)
     if ticks:
+        from matplotlib.ticker import MaxNLocator
+
         ax.set_xlabel("column")
         ax.set_ylabel("row")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.yaxis.set_major_locator(MaxNLocator(integer=True))
     else:
         ax.set_xticks([])
         ax.set_yticks([])
@@ -378,7 +382,7 @@ def show_receptive_field(image, maps: Sequence, layers: Sequence[tuple[int, int,
         raise ValueError(f"give the input and one map per layer: {len(layers)} layers, {len(maps)} maps")
     names = list(names) if names else ["input"] + [f"conv{i}" for i in range(1, len(layers) + 1)]
     last = len(layers)
-    fig = new_figure(3.5 * len(panels), 4.2)
+    fig = new_figure(3.5 * len(panels), 4.6)
     axes = np.atleast_1d(fig.subplots(1, len(panels)))
     for level, (ax, values, name) in enumerate(zip(axes, panels, names)):
         h, w = _array(values).shape
@@ -445,10 +449,17 @@ def show_gradient_field(image, grad, box=None, *, title: str = "", annotate: boo
     _draw_padded(right, g, ring, title="gradient of the cell with respect to each pixel\n(paths from the pixel "
                  "to the cell)", cmap="magma")
     if frame is not None:
-        top, bottom = max(frame.top, -ring) - 0.5, min(frame.bottom, h - 1 + ring) + 0.5
-        lft, rgt = max(frame.left, -ring) - 0.5, min(frame.right, w - 1 + ring) + 0.5
-        right.set_xlim(lft - 1, rgt + 1)
-        right.set_ylim(bottom + 1, top - 1)
+        # left: the image and the whole box; right: zoomed on the box; never past the drawn ring
+        def clamp(lo, hi, size):
+            return max(lo, -ring) - 0.5, min(hi, size - 1 + ring) + 0.5
+        for ax, (r0, r1), (c0, c1) in (
+                (left, (min(frame.top, 0) - 1, max(frame.bottom, h - 1) + 1),
+                 (min(frame.left, 0) - 1, max(frame.right, w - 1) + 1)),
+                (right, (frame.top - 1, frame.bottom + 1), (frame.left - 1, frame.right + 1))):
+            top, bottom = clamp(r0, r1, h)
+            lft, rgt = clamp(c0, c1, w)
+            ax.set_xlim(lft, rgt)
+            ax.set_ylim(bottom, top)
         if annotate is None:
             annotate = frame.height <= 12 and frame.width <= 12
         if annotate:

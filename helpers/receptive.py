@@ -23,7 +23,6 @@ import copy
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import lru_cache
 
 import torch
 from torch import nn
@@ -172,7 +171,6 @@ def _margin(layers: list[Layer]) -> tuple[int, int]:
     return cells, reach
 
 
-@lru_cache(maxsize=4096)
 def _field_box(layers: tuple[Layer, ...], row: int, col: int) -> Box:
     cells, reach = _margin(list(layers))
     spacing = math.prod(s for _, s, _ in layers)
