@@ -496,3 +496,126 @@ def show_fields_by_depth(image, boxes: Sequence[tuple[str, object]], *, title: s
     ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=9, title="field of one cell of",
               title_fontsize=9, frameon=False)
     return fig
+
+
+# ---------------------------------------------------------------------------
+# Chapter 3, "Padding and strides"
+
+
+def _cell_grid(ax, values: np.ndarray, *, top: float = 0.0, left: float = 0.0, cmap: str = "Blues",
+               vmax: float | None = None, hide: np.ndarray | None = None, shade: np.ndarray | None = None,
+               fmt: str = "{:g}") -> None:
+    """Draw ``values`` as a grid of annotated square cells whose top-left corner is at ``(top, left)``.
+
+    ``hide`` marks cells drawn empty (not computed yet); ``shade`` marks cells drawn as padding.
+    The cells and their numbers are left out of the layout computation, which keeps large grids fast.
+    """
+    from matplotlib import colormaps
+    from matplotlib.collections import PatchCollection
+
+    colours = colormaps[cmap]
+    vmax = float(np.abs(values).max()) if vmax is None else vmax
+    vmax = vmax if vmax > 0 else 1.0
+    plain, plain_faces, padding = [], [], []
+    for (r, c), v in np.ndenumerate(values):
+        hidden = hide is not None and hide[r, c]
+        is_pad = shade is not None and shade[r, c]
+        cell = Rectangle((left + c, top + r), 1, 1)
+        if is_pad:
+            padding.append(cell)
+        else:
+            plain.append(cell)
+            plain_faces.append("white" if hidden else colours(0.15 + 0.6 * min(abs(v) / vmax, 1.0)))
+        if not hidden:
+            ax.text(left + c + 0.5, top + r + 0.5, fmt.format(v), ha="center", va="center", fontsize=8,
+                    color="#555555" if is_pad else "black").set_in_layout(False)
+    for cells, faces, hatch in ((plain, plain_faces, None), (padding, "#e6e6e6", "//")):
+        if cells:
+            collection = PatchCollection(cells, facecolors=faces, edgecolors="#8c8c8c", linewidths=0.6,
+                                         hatch=hatch)
+            collection.set_in_layout(False)
+            ax.add_collection(collection)
+
+
+def show_conv_steps(img, kernel, *, pad: int = 0, stride: int = 1,
+                    positions: Sequence[tuple[int, int]] | None = None, title: str = "",
+                    max_columns: int = 5, cell: float = 0.4) -> Figure:
+    """Where a kernel goes: the seed's missing ``conv_output_low_dim.png`` and ``padding_example.png``, computed.
+
+    For each chosen output position ``(i, j)`` two panels are drawn: above, the
+    (zero-padded) input with the kernel's window outlined, padding hatched
+    grey, and input cells that **no** window ever touches marked with a red
+    cross (found from the gradient of the output with respect to the input);
+    below, the output of ``F.conv2d(img, kernel, padding=pad, stride=stride)``
+    with the values computed so far and the current one outlined.
+
+    Args:
+        img: a small 2-D input (a few cells a side; its values are written in the cells).
+        kernel: a 2-D kernel.
+        pad: zeros added on every side.
+        stride: how far the kernel moves between positions.
+        positions: output positions to show, in order; by default every position (at most 15).
+        max_columns: positions per row of the figure.
+
+    Introduced in chapter 3, "Padding and strides".
+    """
+    import torch.nn.functional as F
+
+    img = torch.as_tensor(img, dtype=torch.float32)
+    kernel = torch.as_tensor(kernel, dtype=torch.float32)
+    out_values = F.conv2d(img[None, None], kernel[None, None], padding=pad, stride=stride)[0, 0].numpy()
+    # which input cells some window covers: the gradient of a sum of windows (a kernel of ones) is non-zero there
+    x = torch.ones_like(img)[None, None].requires_grad_(True)
+    F.conv2d(x, torch.ones_like(kernel)[None, None], padding=pad, stride=stride).sum().backward()
+    touched = (x.grad[0, 0] != 0).numpy()
+    out_values = out_values.astype(float)
+    padded = F.pad(img, (pad, pad, pad, pad)).numpy().astype(float)
+    is_pad = np.ones(padded.shape, bool)
+    is_pad[pad:pad + img.shape[0], pad:pad + img.shape[1]] = False
+    oh, ow = out_values.shape
+    if positions is None:
+        positions = [(i, j) for i in range(oh) for j in range(ow)]
+        if len(positions) > 15:
+            raise ValueError(f"{len(positions)} positions are too many to draw: pass `positions=`")
+    positions = list(positions)
+    kh, kw = kernel.shape
+    ph, pw = padded.shape
+    n_cols = min(max_columns, len(positions))
+    n_rows = -(-len(positions) // n_cols)
+    fig = new_figure(n_cols * cell * (pw + 1) + 0.3, n_rows * cell * (ph + oh + 3) + 0.8)
+    grids = fig.add_gridspec(2 * n_rows, n_cols, height_ratios=[ph + 1, oh + 2] * n_rows)
+    done = np.ones((oh, ow), bool)
+    vmax = float(np.abs(padded).max())
+    for k, (i, j) in enumerate(positions):
+        row, col = divmod(k, n_cols)
+        top_ax = fig.add_subplot(grids[2 * row, col])
+        bottom_ax = fig.add_subplot(grids[2 * row + 1, col])
+        _cell_grid(top_ax, padded, shade=is_pad, vmax=vmax)
+        unused_rows, unused_cols = np.nonzero(~touched)
+        if len(unused_rows):
+            top_ax.plot(unused_cols + pad + 0.5, unused_rows + pad + 0.5, linestyle="none", marker="x",
+                        markersize=14, markeredgewidth=1.5, color="tab:red", alpha=0.8)[0].set_in_layout(False)
+        top_ax.add_patch(Rectangle((j * stride, i * stride), kw, kh, fill=False, edgecolor="tab:orange",
+                                   linewidth=2.5))
+        if pad:
+            top_ax.add_patch(Rectangle((pad, pad), img.shape[1], img.shape[0], fill=False, edgecolor="black",
+                                       linewidth=1.2, linestyle="--"))
+        top_ax.set_title(f"rows {i * stride}-{i * stride + kh - 1}, cols {j * stride}-{j * stride + kw - 1}",
+                         fontsize=9)
+        done[i, j] = False
+        left = (pw - ow) / 2
+        _cell_grid(bottom_ax, out_values, left=left, cmap="Greens", hide=done, fmt="{:.3g}")
+        bottom_ax.add_patch(Rectangle((left + j, i), 1, 1, fill=False, edgecolor="tab:orange", linewidth=2.5))
+        bottom_ax.set_title(f"out[{i}, {j}] = {out_values[i, j]:.3g}", fontsize=9)
+        for ax, height in ((top_ax, ph), (bottom_ax, oh)):
+            ax.set_xlim(-0.1, pw + 0.1)
+            ax.set_ylim(height + 0.1, -0.1)
+            ax.set_aspect("equal")
+            ax.axis("off")
+    described = (f"{img.shape[0]}x{img.shape[1]} input ({ph}x{pw} with padding {pad}), {kh}x{kw} kernel, "
+                 f"stride {stride}: {oh}x{ow} output" if pad else
+                 f"{img.shape[0]}x{img.shape[1]} input, {kh}x{kw} kernel, stride {stride}: {oh}x{ow} output")
+    if not touched.all():
+        described += f"; red crosses: input cells no window covers"
+    fig.suptitle(f"{title}\n{described}" if title else described, fontsize=10)
+    return fig

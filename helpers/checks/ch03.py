@@ -1,0 +1,309 @@
+"""Exercise checks for chapter 3, "Padding and strides".
+
+Sizes are measured, not computed: the references run a real ``nn.Conv2d``
+(or ``F.conv2d``) and read the shape it returns, so the formula the learner
+writes is checked against what PyTorch does, floors included. Layers are
+built on the meta device and then given uninitialised CPU storage, so no
+reference draws from the notebook's random numbers.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+
+from .core import (
+    CONVOLUTION_OPS,
+    Case,
+    Exercise,
+    compare_equal,
+    compare_int,
+    compare_tensor,
+    randint,
+    random_image,
+)
+
+CHAPTER = "03-padding-and-strides"
+
+
+def measured_size(n: int, ks: int, pad: int, stride: int) -> int:
+    """The height of what a real ``nn.Conv2d(1, 1, ks, stride, pad)`` returns for an ``n x 3`` input."""
+    layer = torch.nn.Conv2d(1, 1, ks, stride=stride, padding=pad, bias=False, device="meta").to_empty(device="cpu")
+    width = max(ks, 3)
+    with torch.no_grad():
+        return int(layer(torch.zeros(1, 1, n, width)).shape[-2])
+
+
+# -- output_size --------------------------------------------------------------------
+
+#: Cases every run includes: pad > 0 (so n + pad - ks is wrong), floors that matter, stride 1.
+_SIZE_VISIBLE = [(28, 3, 0, 1), (28, 3, 1, 1), (28, 5, 2, 1), (28, 3, 1, 2), (7, 3, 1, 2), (6, 3, 0, 2),
+                 (10, 4, 0, 3), (14, 3, 1, 2)]
+_SIZE_HIDDEN = [(5, 5, 0, 1), (1, 3, 1, 1), (9, 2, 1, 2), (17, 7, 3, 4), (64, 3, 1, 2), (31, 4, 1, 3),
+                (4, 3, 1, 2), (2, 3, 1, 1), (100, 11, 5, 4), (8, 1, 0, 3), (13, 5, 0, 5)]
+
+
+def _size_cases(g: torch.Generator, hidden: bool) -> list[Case]:
+    fixed = _SIZE_HIDDEN + _SIZE_VISIBLE if hidden else _SIZE_VISIBLE
+    drawn = []
+    while len(drawn) < (40 if hidden else 4):
+        ks, pad, stride = randint(g, 1, 7), randint(g, 0, 3), randint(g, 1, 4)
+        n = randint(g, 1, 40)
+        if n + 2 * pad >= ks:
+            drawn.append((n, ks, pad, stride))
+    return [Case((n, ks, pad, stride), f"n={n}, ks={ks}, pad={pad}, stride={stride}")
+            for n, ks, pad, stride in fixed + drawn]
+
+
+def _size_expected(case: Case) -> int:
+    return measured_size(*case.args)
+
+
+def _size_formula(numerator, stride_divide, plus_one=1):
+    def model(case: Case):
+        n, ks, pad, stride = case.args
+        return stride_divide(numerator(n, ks, pad), stride) + plus_one
+    return model
+
+
+_SIZE_HINTS = {
+    "padding is added on both sides, so it counts twice: n + 2*pad - ks, not n + pad - ks.":
+        _size_formula(lambda n, k, p: n + p - k, lambda a, s: a // s),
+    "the number of positions is a whole number: use // (floor division), not /.":
+        _size_formula(lambda n, k, p: n + 2 * p - k, lambda a, s: a / s),
+    "you are missing the + 1 (or added it before dividing): (n + 2*pad - ks) // stride counts the steps, "
+    "and the + 1 after it counts the first position; with n + 2*pad == ks the kernel still fits once.":
+        _size_formula(lambda n, k, p: n + 2 * p - k, lambda a, s: a // s, plus_one=0),
+    "round down, not up: a last step that would run past the (padded) input is not taken, so the "
+    "formula floors: (n + 2*pad - ks) // stride + 1.":
+        _size_formula(lambda n, k, p: n + 2 * p - k, lambda a, s: math.ceil(a / s)),
+    "the stride is missing: the kernel moves stride pixels at a time, so divide (n + 2*pad - ks) by it.":
+        _size_formula(lambda n, k, p: n + 2 * p - k, lambda a, s: a),
+}
+
+OUTPUT_SIZE = Exercise(
+    key="output_size",
+    chapter=CHAPTER,
+    answer="output_size",
+    title="output_size(n, ks, pad, stride)",
+    points=2,
+    cases=_size_cases,
+    reference=_size_expected,
+    compare=compare_int,
+    mistakes=_SIZE_HINTS,
+    seed=301,
+)
+
+
+# -- same_padding --------------------------------------------------------------------------
+
+RAISES = "raises ValueError"
+
+
+def _same_cases(g: torch.Generator, hidden: bool) -> list[Case]:
+    sizes = [3, 9, 11, 1, 13, 2, 6, 15, 8] if hidden else [1, 3, 5, 7, 4]
+    return [Case((ks,), f"ks={ks}") for ks in sizes]
+
+
+def _run_same(answer, case: Case):
+    """Call the learner's function; a ValueError is an answer here (for even kernels)."""
+    try:
+        return answer(*case.args)
+    except ValueError:
+        return RAISES
+
+
+def _same_expected(case: Case):
+    """The symmetric padding that keeps two sizes through a real layer, or RAISES if none does."""
+    (ks,) = case.args
+    keeps = [p for p in range(ks + 1) if all(measured_size(n, ks, p, 1) == n for n in (ks + 3, 2 * ks + 10))]
+    return keeps[0] if keeps else RAISES
+
+
+def _compare_same(got, expected, case: Case) -> str | None:
+    (ks,) = case.args
+    if expected == RAISES:
+        if got == RAISES:
+            return None
+        return (f"no symmetric padding keeps the size for an even kernel (ks={ks}), so same_padding should "
+                f"raise a ValueError; it returned {got!r}")
+    if got == RAISES:
+        return f"raised ValueError for an odd kernel; expected the padding {expected}"
+    return compare_int(got, expected, case)
+
+
+SAME_PADDING = Exercise(
+    key="same_padding",
+    chapter=CHAPTER,
+    answer="same_padding",
+    title="same_padding(ks)",
+    points=1,
+    cases=_same_cases,
+    reference=_same_expected,
+    run=_run_same,
+    compare=_compare_same,
+    mistakes={
+        "for an even ks there is no answer: ks//2 on each side adds ks rows in all, one more than the "
+        "ks - 1 that keep the size. Raise ValueError when ks % 2 == 0.": lambda case: case.args[0] // 2,
+        "use // (floor division): a padding is a whole number of pixels.": lambda case: case.args[0] / 2,
+        "ks - 1 is the padding of both sides together; each side gets half of it.":
+            lambda case: case.args[0] - 1,
+        "one pixel too many: (ks + 1)//2 on each side makes the output 2 pixels larger than the input.":
+            lambda case: (case.args[0] + 1) // 2,
+    },
+    seed=302,
+)
+
+
+# -- conv2d_padded ------------------------------------------------------------------------------
+
+def _padded_cases(g: torch.Generator, hidden: bool) -> list[Case]:
+    # (h, w, kh, kw, pad, stride)
+    if hidden:
+        shapes = [(9, 14, 3, 3, 1, 2), (12, 7, 2, 4, 1, 1), (10, 13, 5, 3, 2, 3), (6, 6, 3, 3, 0, 1),
+                  (11, 8, 4, 4, 2, 2), (7, 9, 1, 3, 0, 2), (5, 5, 5, 5, 2, 1), (8, 11, 3, 2, 3, 4)]
+    else:
+        shapes = [(8, 8, 3, 3, 1, 1), (9, 9, 3, 3, 1, 2), (6, 9, 3, 3, 0, 2)]
+    cases = []
+    for h, w, kh, kw, pad, stride in shapes:
+        cases.append(Case((random_image(g, h, w), torch.randn(kh, kw, generator=g), pad, stride),
+                          f"a {h}x{w} image, a {kh}x{kw} kernel, pad={pad}, stride={stride}"))
+    return cases
+
+
+def _conv(img, kernel, pad=0, stride=1) -> torch.Tensor:
+    return F.conv2d(img[None, None].double(), kernel[None, None].double(), stride=stride, padding=pad)[0, 0].float()
+
+
+def _padded_expected(case: Case) -> torch.Tensor:
+    return _conv(*case.args)
+
+
+def _one_sided(case: Case) -> torch.Tensor:
+    img, kernel, pad, stride = case.args
+    return _conv(F.pad(img, (0, 2 * pad, 0, 2 * pad)), kernel, 0, stride)
+
+
+CONV2D_PADDED = Exercise(
+    key="conv2d_padded",
+    chapter=CHAPTER,
+    answer="conv2d_padded",
+    title="conv2d_padded(img, kernel, pad, stride)",
+    points=3,
+    cases=_padded_cases,
+    reference=_padded_expected,
+    compare=compare_tensor,
+    mistakes={
+        "the padding is missing: surround the image with pad rows and columns of zeros on every side before "
+        "sliding the kernel.": lambda case: _conv(case.args[0], case.args[1], 0, case.args[3]),
+        "the stride is missing: output [i, j] uses the window whose top-left corner is at "
+        "(i*stride, j*stride) of the padded image.": lambda case: _conv(*case.args[:3], 1),
+        "the zeros all went below and to the right: put the image at [pad:pad+h, pad:pad+w] of the padded "
+        "array, with pad zeros on each side.": _one_sided,
+        "you flipped the kernel; multiply each weight with the pixel in the same position of the window.":
+            lambda case: _conv(case.args[0], case.args[1].flip(0, 1), *case.args[2:]),
+    },
+    error_hints={
+        "must match the size": "a window ran past the padded image: there are (n + 2*pad - ks)//stride + 1 "
+                               "positions along each axis, computed separately for rows (h, kh) and "
+                               "columns (w, kw).",
+        "out of bounds": "an index ran past the output or the image: count the positions along each axis "
+                         "with (n + 2*pad - ks)//stride + 1, rows and columns separately.",
+    },
+    forbid=CONVOLUTION_OPS,
+    seed=303,
+)
+
+
+# -- review quiz ------------------------------------------------------------------------------------
+
+def _quiz_case(g: torch.Generator, hidden: bool) -> list[Case]:
+    return [Case((), "the quiz question")]
+
+
+def _quiz_layer_expected(case: Case) -> tuple[int, ...]:
+    """Measured: a real stride-2 layer on a non-square batch."""
+    layer = torch.nn.Conv2d(3, 8, kernel_size=3, stride=2, padding=1, device="meta").to_empty(device="cpu")
+    with torch.no_grad():
+        return tuple(int(s) for s in layer(torch.zeros(1, 3, 15, 20)).shape)
+
+
+QUIZ_STRIDE_SHAPE = Exercise(
+    key="quiz_stride_shape",
+    chapter=CHAPTER,
+    answer="quiz_stride_shape",
+    title="review question 1 (a stride-2 layer)",
+    points=1,
+    kind="value",
+    cases=_quiz_case,
+    reference=_quiz_layer_expected,
+    compare=compare_equal,
+    mistakes={
+        "padding=1 adds a row and a column on every side: (n + 2*1 - 3)//2 + 1.": lambda case: (1, 8, 7, 9),
+        "the padding counts twice (both sides): n + 2*pad - ks.": lambda case: (1, 8, 7, 10),
+        "round down: (20 + 2 - 3)/2 = 9.5 positions means 9 steps, so 9 + 1 = 10 columns.":
+            lambda case: (1, 8, 8, 11),
+        "the batch axis stays and there is one output map per kernel: [1, 8, h', w'].":
+            lambda case: (1, 3, 8, 10),
+    },
+    seed=304,
+)
+
+
+def _quiz_even_expected(case: Case) -> int:
+    """Searched: the total number of zero rows (split as evenly as possible) that keeps a height of 10."""
+    kernel = torch.zeros(1, 1, 4, 4)
+    for total in range(10):
+        top = total // 2
+        x = F.pad(torch.zeros(1, 1, 10, 10), (0, 0, top, total - top))
+        if F.conv2d(x, kernel).shape[-2] == 10:
+            return total
+    raise AssertionError("no padding keeps the size")
+
+
+QUIZ_EVEN_PADDING = Exercise(
+    key="quiz_even_padding",
+    chapter=CHAPTER,
+    answer="quiz_even_padding",
+    title="review question 2 (an even kernel)",
+    points=1,
+    kind="value",
+    cases=_quiz_case,
+    reference=_quiz_even_expected,
+    compare=compare_int,
+    mistakes={
+        "ks//2 = 2 rows on each side is 4 in all, and gives 10 + 4 - 4 + 1 = 11 rows: one too many.":
+            lambda case: 4,
+        "1 row on each side is 2 in all, and gives 10 + 2 - 4 + 1 = 9 rows: one too few.": lambda case: 2,
+    },
+    seed=305,
+)
+
+
+def _quiz_unused_expected(case: Case) -> int:
+    """Measured by gradients: columns of a 6x6 input that no stride-2 3x3 window touches."""
+    x = torch.ones(1, 1, 6, 6, requires_grad=True)
+    F.conv2d(x, torch.ones(1, 1, 3, 3), stride=2).sum().backward()
+    return int((x.grad[0, 0].abs().sum(0) == 0).sum())
+
+
+QUIZ_UNUSED = Exercise(
+    key="quiz_unused_columns",
+    chapter=CHAPTER,
+    answer="quiz_unused_columns",
+    title="review question 3 (what the floor drops)",
+    points=1,
+    kind="value",
+    cases=_quiz_case,
+    reference=_quiz_unused_expected,
+    compare=compare_int,
+    mistakes={
+        "(6 - 3)//2 + 1 = 2 positions, covering columns 0-2 and 2-4: a third would need columns 4-6, and "
+        "column 6 does not exist.": lambda case: 0,
+    },
+    seed=306,
+)
+
+EXERCISES = [OUTPUT_SIZE, SAME_PADDING, CONV2D_PADDED, QUIZ_STRIDE_SHAPE, QUIZ_EVEN_PADDING, QUIZ_UNUSED]
