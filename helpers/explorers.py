@@ -667,13 +667,28 @@ def _truncated(model: nn.Sequential, layer: int) -> nn.Sequential:
     return nn.Sequential(*list(model)[:layer + 1])
 
 
-def gradient_map(model: nn.Sequential, image: torch.Tensor, layer: int, row: int, col: int) -> torch.Tensor:
-    """``|d (sum over channels of layer's cell (row, col)) / d image|``: which input pixels move that cell.
+_ACTIVATIONS = (nn.ReLU, nn.LeakyReLU, nn.GELU, nn.SiLU, nn.Sigmoid, nn.Tanh)
 
-    Uses the model's own weights and this image, so ReLUs that are off block some paths:
-    the region can be smaller than the formula's (it is never larger).
+
+def _before_activation(model: nn.Sequential, layer: int) -> nn.Sequential:
+    """Layers ``0..layer``, leaving out the activation that ends the last one (if it ends with one)."""
+    last = model[layer]
+    if isinstance(last, nn.Sequential) and len(last) > 1 and isinstance(last[-1], _ACTIVATIONS):
+        last = nn.Sequential(*list(last)[:-1])
+    elif isinstance(last, _ACTIVATIONS):
+        return _truncated(model, layer - 1) if layer else nn.Sequential()
+    return nn.Sequential(*list(model)[:layer], last)
+
+
+def gradient_map(model: nn.Sequential, image: torch.Tensor, layer: int, row: int, col: int) -> torch.Tensor:
+    """``|d cell / d image|`` for cell ``(row, col)`` of layer ``layer``, summed over its channels.
+
+    Which input pixels move that cell, for this model and this image. The cell is taken
+    before the layer's own ReLU (so a cell that is off still shows what it looks at), but
+    the ReLUs of earlier layers that are off for this image block their paths: the region
+    can be smaller than the formula's, never larger.
     """
-    part = _truncated(model, layer)
+    part = _before_activation(model, layer)
     was_training = part.training
     part.eval()
     try:
@@ -783,7 +798,7 @@ def receptive_field_html(state: ReceptiveField, image: torch.Tensor, layer_name:
         panel(image, "formula: the input region", boxes=(formula,)),
         panel(s.architecture_grad, "gradient, bare architecture",
               boxes=((formula, _as_box(arch, GREEN, dashed=True)) if arch else (formula,))),
-        panel(s.model_grad, "gradient of the model on this digit",
+        panel(s.model_grad, "gradient of the model, this digit",
               boxes=((formula, _as_box(model, PURPLE, dashed=True)) if model else (formula,))),
     )
     size = f"{bottom - top + 1}x{right - left + 1}"
@@ -794,9 +809,9 @@ def receptive_field_html(state: ReceptiveField, image: torch.Tensor, layer_name:
     parts.append("bare-architecture gradient: non-zero on " + (
         f"rows {arch[0]} to {arch[2]}, columns {arch[1]} to {arch[3]}"
         + (" (the same box)" if arch == s.clipped_box else " (differs from the formula!)") if arch else "no cell"))
-    parts.append("model gradient: " + (
+    parts.append("model gradient (the cell before its own ReLU): " + (
         f"non-zero on rows {model[0]} to {model[2]}, columns {model[1]} to {model[3]}, inside the box; "
-        "pixels where it is dark do not move this cell for this digit (a ReLU on the way is off)"
+        "where it is dark inside the box, a ReLU of an earlier layer is off for this digit"
         if model else "zero everywhere: every path to this cell goes through a ReLU that is off for this digit"))
     return pictures + "".join(note(p, cls="cc-receptive") for p in parts) + (
         note(html.escape(layer_name), cls="cc-layer") if layer_name else "")
