@@ -221,8 +221,8 @@ INPUT_REGION = Exercise(
     run=_copy_layers,
     compare=compare_equal,
     mistakes={
-        "you left out the padding: with padding, cell 0 of a layer is centred on the first *real* pixel, so its "
-        "field starts p * (jump before that layer) pixels before the image, for every padded layer: "
+        "you left out the padding: a padded layer's window for cell 0 begins p cells before the first real cell "
+        "of its input, so the field starts p * (jump before that layer) pixels earlier, for every padded layer: "
         "start_out = start_in - p * j_in.": _region_mistake("no_padding"),
         "each layer's padding counts cells of *its* input, which are (jump before that layer) pixels apart: "
         "subtract p * j_in, not p.": _region_mistake("unscaled_padding"),
