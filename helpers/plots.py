@@ -433,7 +433,7 @@ def show_gradient_field(image, grad, box=None, *, title: str = "", annotate: boo
     h, w = img.shape
     found = box_of(torch.as_tensor(g != 0))
     frame = box if box is not None else found
-    ring = _ring_for(frame, h, w, at_least=1)
+    ring = _ring_for(frame, h, w, at_least=1) + 1  # one cell beyond the box, so its edges show
     fig = new_figure(8.4, 4.4)
     left, right = fig.subplots(1, 2)
     tint = np.zeros((h + 2 * ring, w + 2 * ring, 4))
