@@ -29,7 +29,11 @@ CHAPTER = "03-padding-and-strides"
 
 
 def measured_size(n: int, ks: int, pad: int, stride: int) -> int:
-    """The height of what a real ``nn.Conv2d(1, 1, ks, stride, pad)`` returns for an ``n x 3`` input."""
+    """The height of what a real ``nn.Conv2d(1, 1, ks, stride=stride, padding=pad)`` returns for ``n`` input rows.
+
+    The layer is built on the meta device and given uninitialised CPU storage: its output's values
+    are meaningless, but its shape is what PyTorch really computes, and no random number is drawn.
+    """
     layer = torch.nn.Conv2d(1, 1, ks, stride=stride, padding=pad, bias=False, device="meta").to_empty(device="cpu")
     width = max(ks, 3)
     with torch.no_grad():
