@@ -619,3 +619,51 @@ def show_conv_steps(img, kernel, *, pad: int = 0, stride: int = 1,
         described += f"; red crosses: input cells no window covers"
     fig.suptitle(f"{title}\n{described}" if title else described, fontsize=10)
     return fig
+
+
+# ---------------------------------------------------------------------------
+# Chapter 6, "Pooling": a pooling window drawn, and what a shift changes
+
+
+def show_pooling(x, size: int, stride: int, row: int = 0, col: int = 0, mode: str = "max") -> Figure:
+    """A small 2-D map and its pooled version, values written in, one window and its result outlined.
+
+    The output is computed by ``F.max_pool2d`` (``mode="max"``) or ``F.avg_pool2d``
+    (``mode="avg"``); the window of output cell ``(row, col)`` is outlined on the input.
+    """
+    import torch.nn.functional as F
+
+    x = torch.as_tensor(x, dtype=torch.float32)
+    pool = {"max": F.max_pool2d, "avg": F.avg_pool2d}[mode]
+    out = pool(x[None, None], size, stride)[0, 0]
+    h, w = x.shape
+    oh, ow = out.shape
+    fig = new_figure(max(2.4 + 0.5 * (w + ow), 5.5), 1.5 + 0.5 * max(h, oh))
+    left, right = fig.subplots(1, 2, width_ratios=[w, max(ow, 1)])
+    integers = bool((x == x.round()).all())
+    draw_image(left, x, title=f"input {h}x{w}", cmap="Blues")
+    annotate_values(left, x, fmt="{:.0f}" if integers else "{:.1f}")
+    outline_window(left, row * stride, col * stride, size, size)
+    draw_image(right, out, title=f"{mode} pooled {oh}x{ow}", cmap="Blues")
+    annotate_values(right, out, fmt="{:.0f}" if bool((out == out.round()).all()) else "{:.2f}")
+    outline_window(right, row, col, 1, 1)
+    fig.suptitle(f"{mode} pooling, size {size}, stride {stride}: ({h} - {size})//{stride} + 1 = {oh} rows, "
+                 f"({w} - {size})//{stride} + 1 = {ow} columns\noutlined: output ({row}, {col}) and its window",
+                 fontsize=10)
+    return fig
+
+
+def plot_against_shift(shifts: Sequence[int], curves: Mapping[str, Sequence[float]], *, ylabel: str,
+                       title: str, percent: bool = False) -> Figure:
+    """One line per named curve against the shift of the input in pixels (chapter 6's translation demos)."""
+    fig = new_figure(6.0, 3.4)
+    ax = fig.add_subplot()
+    scale = 100.0 if percent else 1.0
+    for name, values in curves.items():
+        ax.plot(list(shifts), [scale * v for v in values], "o-", label=name)
+    ax.set_xlabel("shift of the digit (pixels right and down)")
+    ax.set_ylabel(ylabel)
+    ax.set_xticks(list(shifts))
+    ax.set_title(title, fontsize=10)
+    ax.legend(fontsize=8)
+    return fig
