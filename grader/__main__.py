@@ -44,7 +44,7 @@ def _autograde(args: argparse.Namespace) -> int:
 
     try:
         results = autograde(args.submissions, args.out, workers=args.workers, timeout=args.timeout,
-                            cell_timeout=args.cell_timeout, sandbox=not args.no_sandbox)
+                            cell_timeout=args.cell_timeout, isolation="none" if args.no_sandbox else args.isolation)
     except GraderError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 3
@@ -101,6 +101,9 @@ def build_parser() -> argparse.ArgumentParser:
     grade.add_argument("--timeout", type=float, default=900, help="seconds per submission (default: 900)")
     grade.add_argument("--cell-timeout", type=float, default=None,
                        help="seconds per cell before it is interrupted (default: the course's, 300)")
+    grade.add_argument("--isolation", choices=("zygote", "bwrap"), default="zygote",
+                       help="how the sandbox is built: forked from a pre-loaded process with its own namespaces "
+                            "(zygote, default, faster) or a fresh bubblewrap process per submission (bwrap)")
     grade.add_argument("--no-sandbox", action="store_true",
                        help="run student code without bubblewrap and limits (only for notebooks you trust)")
     grade.set_defaults(run=_autograde)

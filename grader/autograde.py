@@ -45,7 +45,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from .config import CELL_TIMEOUT, ROOT
-from .sandbox import FIRST_UID, Died, Limits, Sandbox, _data_cache, available
+from .sandbox import FIRST_UID, ISOLATIONS, Died, Limits, Sandbox, Zygote, _data_cache, available
 from .sanitize import Assignment, Plan, load_assignment, plan, read_json
 from .submissions import Submission, discover
 
@@ -117,8 +117,8 @@ def _command(step, exercises: dict) -> dict:
 
 
 def _run_plan(sub: Submission, assignment: Assignment, workdir: Path, slot: int, *, timeout: float,
-              cell_timeout: float, sandboxed: bool, limits: Limits, cache: Path | None,
-              root: Path) -> _Run:
+              cell_timeout: float, isolation: str, zygote: Zygote | None, limits: Limits,
+              cache: Path | None, root: Path) -> _Run:
     from helpers.checks import exercises as course_exercises
 
     known = {ex.key: ex for ex in course_exercises(assignment.chapter)}
@@ -128,7 +128,8 @@ def _run_plan(sub: Submission, assignment: Assignment, workdir: Path, slot: int,
     outcomes, judged = workdir / "outcomes", workdir.parent / f"{workdir.name}-judged"
     judged.mkdir()
     deadline = time.monotonic() + timeout
-    box = Sandbox(workdir, assignment.chapter, slot, limits=limits, cache=cache, sandboxed=sandboxed, root=root)
+    box = Sandbox(workdir, assignment.chapter, slot, limits=limits, cache=cache, isolation=isolation,
+                  zygote=zygote, root=root)
 
     def start() -> None:
         for attempt in range(2):
@@ -247,8 +248,9 @@ def _judge(state: _Run, assignment: Assignment) -> list[dict]:
 def _grade_one(sub: Submission, assignment: Assignment, tmp: Path, number: int, slot: int, **options) -> Result:
     workdir = tmp / f"{number:04d}"
     (workdir / "outcomes").mkdir(parents=True)
+    (tmp / f"{number:04d}-root").mkdir()  # where the zygote's child mounts its root
     shutil.copyfile(sub.path, workdir / "submission.ipynb")
-    if options["sandboxed"]:
+    if options["isolation"] != "none":
         uid = FIRST_UID + slot
         for path in (workdir, workdir / "outcomes", workdir / "submission.ipynb"):
             os.chown(path, uid, uid)
@@ -258,6 +260,7 @@ def _grade_one(sub: Submission, assignment: Assignment, tmp: Path, number: int, 
         return Result(sub.student, sub.path.name, assignment.chapter, "grading-failed", str(exc))
     rows = _judge(state, assignment)
     shutil.rmtree(workdir, ignore_errors=True)
+    shutil.rmtree(workdir.parent / f"{workdir.name}-judged", ignore_errors=True)
     return Result(sub.student, sub.path.name, assignment.chapter, "graded", "",
                   sum(r["score"] for r in rows), assignment.max_score, rows,
                   state.plan.tampering, state.cells)
@@ -269,10 +272,15 @@ def _grade_one(sub: Submission, assignment: Assignment, tmp: Path, number: int, 
 
 def autograde(submissions_dir: Path, out: Path, *, workers: int | None = None, timeout: float = 900,
               cell_timeout: float | None = None, root: Path = ROOT, progress: bool = True,
-              sandbox: bool = True, limits: Limits = Limits()) -> list[Result]:
-    """Grade every notebook under ``submissions_dir``; write grades, report and feedback to ``out``."""
-    if sandbox:
-        why = available()
+              isolation: str = "zygote", limits: Limits = Limits()) -> list[Result]:
+    """Grade every notebook under ``submissions_dir``; write grades, report and feedback to ``out``.
+
+    ``isolation``: ``"zygote"`` (default), ``"bwrap"`` or ``"none"``; see :class:`grader.sandbox.Sandbox`.
+    """
+    if isolation not in ISOLATIONS:
+        raise GraderError(f"isolation must be one of {', '.join(ISOLATIONS)}, not {isolation!r}")
+    if isolation != "none":
+        why = available(isolation)
         if why:
             raise GraderError(f"cannot grade in a sandbox here: {why}. (Use --no-sandbox only for "
                               "notebooks you trust.)")
@@ -297,16 +305,17 @@ def autograde(submissions_dir: Path, out: Path, *, workers: int | None = None, t
             to_grade[key] = sub
 
     assignments = {ch: load_assignment(ch, root) for ch in sorted({ch for _, ch in to_grade})}
-    cache = _data_cache() if sandbox and to_grade else None
+    cache = _data_cache() if isolation != "none" and to_grade else None
     out.mkdir(parents=True, exist_ok=True)
     bar = Progress(len(to_grade)) if progress and to_grade else None
     slots: queue.Queue[int] = queue.Queue()
     for slot in range(workers):
         slots.put(slot)
-    options = dict(timeout=timeout, cell_timeout=cell_timeout, sandboxed=sandbox, limits=limits, cache=cache,
-                   root=root)
+    zygote = Zygote() if isolation == "zygote" and to_grade else None
+    options = dict(timeout=timeout, cell_timeout=cell_timeout, isolation=isolation, zygote=zygote, limits=limits,
+                   cache=cache, root=root)
 
-    with tempfile.TemporaryDirectory(prefix="conv-course-grade-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="conv-course-grade-") as tmp, _closing(zygote):
         os.chmod(tmp, 0o711)  # sandbox users reach only their own folder inside
 
         def job(item: tuple[int, tuple[tuple[str, str], Submission]]) -> Result:
@@ -328,6 +337,18 @@ def autograde(submissions_dir: Path, out: Path, *, workers: int | None = None, t
     results.sort(key=lambda r: (r.student, r.assignment or "", r.file))
     _write_outputs(results, out, assignments)
     return results
+
+
+class _closing:
+    def __init__(self, zygote: Zygote | None) -> None:
+        self.zygote = zygote
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, *exc) -> None:
+        if self.zygote is not None:
+            self.zygote.close()
 
 
 # ---------------------------------------------------------------------------

@@ -47,7 +47,11 @@ def _describe(exc: BaseException | None) -> str:
 
 
 def main() -> None:
-    chapter, outdir, cmd_fd, event_fd = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+    serve(sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]))
+
+
+def serve(chapter: str, outdir: str, cmd_fd: int, event_fd: int) -> None:
+    """Answer commands until the command channel closes (see the module's docstring)."""
     commands = os.fdopen(cmd_fd, "r", encoding="utf-8")
     events = os.fdopen(event_fd, "w", encoding="utf-8", buffering=1)
     devnull = os.open(os.devnull, os.O_RDWR)
@@ -63,6 +67,8 @@ def main() -> None:
 
     matplotlib.use("Agg")
     import torch
+
+    torch.set_num_threads(1)
     from IPython.core.interactiveshell import InteractiveShell
 
     import helpers.checks as checks

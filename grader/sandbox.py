@@ -28,6 +28,7 @@ import resource
 import select
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -124,10 +125,19 @@ def _limit(limits: Limits):
     return apply
 
 
-def available() -> str | None:
+ISOLATIONS = ("zygote", "bwrap", "none")
+
+
+def available(isolation: str = "zygote") -> str | None:
     """``None`` when sandboxed grading can run here, else why not (in words)."""
+    if isolation == "none":
+        return None
     if os.geteuid() != 0:
         return "the sandbox switches to a user of its own and needs to run as root"
+    if isolation == "zygote":
+        from .zygote import supported
+
+        return supported()
     for tool, package in (("bwrap", "bubblewrap"), ("setpriv", "util-linux")):
         if shutil.which(tool) is None:
             return f"`{tool}` is missing (apt-get install {package})"
@@ -138,6 +148,73 @@ def available() -> str | None:
     return None
 
 
+def sandbox_env(cache: Path | None) -> dict[str, str]:
+    """The whole environment of the student's process."""
+    env = {"HOME": SANDBOX_HOME, "PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin", "LANG": "C.UTF-8",
+           "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MPLBACKEND": "Agg",
+           "MPLCONFIGDIR": "/tmp/matplotlib", "PYTHONDONTWRITEBYTECODE": "1", "PYTHONHASHSEED": "0",
+           "XDG_CACHE_HOME": "/tmp/cache", "CONV_COURSE_CACHE": "/tmp/cache/conv-course"}
+    if cache is not None:
+        env["CONV_COURSE_CACHE"] = "/opt/data/conv-course"
+    return env
+
+
+class Zygote:
+    """The pre-loaded process that forks every sandboxed harness (see :mod:`grader.zygote`)."""
+
+    def __init__(self) -> None:
+        import threading
+
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        env = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "MPLBACKEND": "Agg"}
+        self.proc = subprocess.Popen([sys.executable, "-I", "-m", "grader.zygote", str(theirs.fileno())],
+                                     pass_fds=(theirs.fileno(),), env=env, stdin=subprocess.DEVNULL,
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+        theirs.close()
+        self.sock = ours
+        self.lock = threading.Lock()
+        self.sock.settimeout(300)
+        try:
+            hello = self.sock.recv(1 << 16)
+        except OSError:
+            hello = b""
+        if not hello:
+            self.close()
+            raise RuntimeError("the grader's zygote process could not start")
+
+    def spawn(self, spec: dict, fds: tuple[int, int]) -> int:
+        with self.lock:
+            socket.send_fds(self.sock, [json.dumps(spec).encode()], list(fds))
+            reply = self.sock.recv(1 << 16)
+        if not reply:
+            raise RuntimeError("the grader's zygote process ended")
+        return int(json.loads(reply)["pid"])
+
+    def close(self) -> None:
+        self.sock.close()
+        self.proc.kill()
+        self.proc.wait()
+
+
+def zygote_spec(workdir: Path, slot: int, chapter: str, limits: Limits, cache: Path | None,
+                root: Path = ROOT) -> dict:
+    read_only = ["/usr", *[p for p in ("/etc/alternatives", "/etc/ld.so.cache", "/etc/localtime")
+                          if os.path.exists(p)], *[str(p) for p in _venv_and_python()], str(root / "helpers")]
+    symlinks = {}
+    for link in ("/bin", "/lib", "/lib64", "/sbin"):
+        if os.path.islink(link):
+            symlinks[link] = os.readlink(link)
+        elif os.path.isdir(link):
+            read_only.append(link)
+    return {"mountpoint": str(workdir.parent / f"{workdir.name}-root"), "workdir": str(workdir),
+            "home": SANDBOX_HOME, "chapter": chapter, "uid": FIRST_UID + slot, "read_only": read_only,
+            "read_only_at": {"/opt/data/conv-course": str(cache)} if cache else {}, "symlinks": symlinks,
+            "tmp_bytes": 256 << 20, "env": sandbox_env(cache),
+            "limits": {"RLIMIT_AS": limits.memory_bytes, "RLIMIT_FSIZE": limits.file_bytes,
+                       "RLIMIT_NPROC": limits.processes, "RLIMIT_NOFILE": limits.open_files,
+                       "RLIMIT_CPU": limits.cpu_seconds, "RLIMIT_CORE": 0}}
+
+
 class Died(Exception):
     """The sandboxed process ended (or was killed) before answering."""
 
@@ -146,62 +223,107 @@ class Died(Exception):
         self.cause = cause
 
 
+def _exit_cause(code: int | None) -> str:
+    if code is None:
+        return "its process ended"
+    if code < 0:
+        name = signal.Signals(-code).name if -code in signal.Signals._value2member_map_ else str(-code)
+        return f"its process was killed by {name}" + (" (CPU time limit)" if name == "SIGXCPU" else "")
+    return f"it ended the Python process (exit code {code})"
+
+
 class Sandbox:
-    """One sandboxed harness process for one submission; restartable."""
+    """One sandboxed harness process for one submission; restartable.
+
+    ``isolation``: ``"zygote"`` (default; forked from :class:`Zygote`, sandbox built by
+    :mod:`grader.zygote`), ``"bwrap"`` (a fresh ``bwrap`` process, see :func:`bwrap_command`)
+    or ``"none"`` (a plain subprocess: only for notebooks you trust).
+    """
 
     def __init__(self, workdir: Path, chapter: str, slot: int, *, limits: Limits = Limits(),
-                 cache: Path | None = None, sandboxed: bool = True, root: Path = ROOT) -> None:
+                 cache: Path | None = None, isolation: str = "zygote", zygote: Zygote | None = None,
+                 root: Path = ROOT) -> None:
         self.workdir, self.chapter, self.slot, self.limits = workdir, chapter, slot, limits
-        self.cache, self.sandboxed, self.root = cache, sandboxed, root
+        self.cache, self.isolation, self.zygote, self.root = cache, isolation, zygote, root
         self.proc: subprocess.Popen | None = None
+        self.pid: int | None = None
         self.startup_seconds = 0.0
 
     # -- lifetime ----------------------------------------------------------
     def start(self, timeout: float = 120) -> None:
         cmd_r, cmd_w = os.pipe()
         ev_r, ev_w = os.pipe()
-        outdir = SANDBOX_HOME + "/outcomes" if self.sandboxed else str(self.workdir / "outcomes")
-        script = "/opt/grader/harness.py" if self.sandboxed else str(HARNESS)
-        argv = [sys.executable, "-I", script, self.chapter, outdir, str(cmd_r), str(ev_w)]
-        if self.sandboxed:
-            argv = bwrap_command(self.workdir, self.slot, argv, cache=self.cache, root=self.root)
-            env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin")}
-            preexec = _limit(self.limits)
+        if self.isolation == "zygote":
+            assert self.zygote is not None
+            try:
+                self.pid = self.zygote.spawn(zygote_spec(self.workdir, self.slot, self.chapter, self.limits,
+                                                         self.cache, self.root), (cmd_r, ev_w))
+            finally:
+                os.close(cmd_r)
+                os.close(ev_w)
         else:
-            from .execute import kernel_env
+            outdir = SANDBOX_HOME + "/outcomes" if self.isolation == "bwrap" else str(self.workdir / "outcomes")
+            script = "/opt/grader/harness.py" if self.isolation == "bwrap" else str(HARNESS)
+            argv = [sys.executable, "-I", script, self.chapter, outdir, str(cmd_r), str(ev_w)]
+            if self.isolation == "bwrap":
+                argv = bwrap_command(self.workdir, self.slot, argv, cache=self.cache, root=self.root)
+                env, preexec = {"PATH": os.environ.get("PATH", "/usr/bin:/bin")}, _limit(self.limits)
+            else:
+                from .execute import kernel_env
 
-            env, preexec = kernel_env({"MPLBACKEND": "Agg"}), None
-        self.proc = subprocess.Popen(argv, cwd=self.workdir, env=env, pass_fds=(cmd_r, ev_w),
-                                     stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                     stderr=subprocess.PIPE if not self.sandboxed else subprocess.DEVNULL,
-                                     preexec_fn=preexec, start_new_session=True)
-        os.close(cmd_r)
-        os.close(ev_w)
+                env, preexec = kernel_env({"MPLBACKEND": "Agg"}), None
+            self.proc = subprocess.Popen(argv, cwd=self.workdir, env=env, pass_fds=(cmd_r, ev_w),
+                                         stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                         stderr=subprocess.DEVNULL, preexec_fn=preexec, start_new_session=True)
+            self.pid = self.proc.pid
+            os.close(cmd_r)
+            os.close(ev_w)
         self._cmd = os.fdopen(cmd_w, "w", encoding="utf-8", buffering=1)
         self._events = ev_r
         self._buffer = b""
+        self._exit: int | None = None
+        self.pid1: int | None = None  # zygote: PID 1 of the sandbox's namespace, as the host sees it
         hello = self._read(timeout)
+        if "setup_failed" in hello:
+            self.stop()
+            raise Died(f"the sandbox could not be built: {hello['setup_failed']}")
         self.startup_seconds = float(hello.get("seconds", 0))
 
     def stop(self) -> None:
         """End the sandbox and every process in it."""
-        if self.proc is None:
+        if self.pid is None:
             return
         for closer in (self._cmd.close, lambda: os.close(self._events)):
             try:
                 closer()
             except OSError:
                 pass
-        try:
-            os.killpg(self.proc.pid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            pass
-        try:
+        if self.proc is not None:
+            try:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
             self.proc.kill()
-        except ProcessLookupError:
-            pass
-        self.proc.wait()
-        self.proc = None
+            self.proc.wait()
+        else:
+            # PID 1 of the namespace first (the kernel then ends every process in it), then the
+            # intermediate process (whose death would take PID 1 with it anyway: PDEATHSIG).
+            for pid in (self.pid1 if self._exit is None and self._owned(self.pid1) else None, self.pid):
+                if pid is not None:
+                    try:
+                        os.kill(pid, signal.SIGKILL)
+                    except ProcessLookupError:
+                        pass
+        self.proc, self.pid = None, None
+
+    def _owned(self, pid: int | None) -> bool:
+        """Whether ``pid`` is still a process of this sandbox's user (never signal a reused pid)."""
+        try:
+            status = Path(f"/proc/{pid}/status").read_text()
+        except (OSError, TypeError):
+            return False
+        uids = next((line.split()[1:] for line in status.splitlines() if line.startswith("Uid:")), [])
+        return str(FIRST_UID + self.slot) in uids
 
     def __enter__(self) -> "Sandbox":
         return self
@@ -212,16 +334,23 @@ class Sandbox:
     # -- commands ----------------------------------------------------------
     def run(self, command: dict, timeout: float, grace: float = 5.0) -> dict:
         """Send one command; the reply, or :class:`Died` (the process is then stopped)."""
-        assert self.proc is not None
         try:
             self._cmd.write(json.dumps({**command, "timeout": timeout}) + "\n")
             self._cmd.flush()
-        except (BrokenPipeError, OSError):
-            raise self._dead("it had already ended") from None
+        except (BrokenPipeError, OSError, ValueError):
+            raise self._dead() from None
         return self._read(timeout + grace)
 
     def _read(self, timeout: float) -> dict:
         deadline = time.monotonic() + timeout
+        while True:
+            message = self._read_one(deadline, timeout)
+            if "pid1" in message and self.isolation == "zygote" and self.pid1 is None:
+                self.pid1 = message["pid1"] if isinstance(message["pid1"], int) else None
+                continue
+            return message
+
+    def _read_one(self, deadline: float, timeout: float) -> dict:
         while b"\n" not in self._buffer:
             left = deadline - time.monotonic()
             if left <= 0:
@@ -230,7 +359,7 @@ class Sandbox:
                            "it was killed")
             ready, _, _ = select.select([self._events], [], [], min(left, 1.0))
             if not ready:
-                if self.proc.poll() is not None:
+                if self.proc is not None and self.proc.poll() is not None:
                     raise self._dead()
                 continue
             chunk = os.read(self._events, 65536)
@@ -245,29 +374,37 @@ class Sandbox:
             message = json.loads(line)
             if not isinstance(message, dict):
                 raise ValueError
-            return message
         except ValueError:
             self.stop()
             raise Died("it wrote garbage on the grader's channel") from None
+        if "exit" in message and self.isolation == "zygote":
+            self._exit = message["exit"] if isinstance(message["exit"], int) else None
+            raise self._dead()
+        return message
 
-    def _dead(self, how: str = "") -> Died:
-        proc = self.proc
-        code = proc.wait(timeout=5) if proc is not None else None
-        stderr = ""
-        if proc is not None and proc.stderr is not None:
-            stderr = proc.stderr.read().decode(errors="replace")[-300:]
+    def _dead(self) -> Died:
+        code = self._exit
+        if self.proc is not None:
+            try:
+                code = self.proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                code = None
+        elif code is None and self.isolation == "zygote":
+            # the intermediate process reports PID 1's end; wait briefly for it
+            deadline = time.monotonic() + 3
+            while b"\n" not in self._buffer and time.monotonic() < deadline:
+                ready, _, _ = select.select([self._events], [], [], 0.2)
+                if ready:
+                    chunk = os.read(self._events, 65536)
+                    if not chunk:
+                        break
+                    self._buffer += chunk
+            for line in self._buffer.split(b"\n"):
+                try:
+                    message = json.loads(line)
+                    if isinstance(message, dict) and isinstance(message.get("exit"), int):
+                        code = message["exit"]
+                except ValueError:
+                    continue
         self.stop()
-        if code is None:
-            cause = "its process ended"
-        elif code < 0:
-            name = signal.Signals(-code).name if -code in signal.Signals._value2member_map_ else str(-code)
-            cause = f"its process was killed by {name}"
-            if name == "SIGXCPU":
-                cause += " (CPU time limit)"
-        elif code == 0:
-            cause = "it ended the Python process (exit code 0)"
-        else:
-            cause = f"it ended the Python process (exit code {code})"
-        if stderr and not self.sandboxed:
-            cause += f": {stderr.strip().splitlines()[-1][:200]}"
-        return Died(how or cause)
+        return Died(_exit_cause(code))

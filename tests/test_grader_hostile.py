@@ -236,7 +236,19 @@ def _course_files() -> list[Path]:
             ROOT / "pyproject.toml", ROOT / "nbgrader_config.py"]
 
 
-def _sandbox_processes() -> list[str]:
+def _sandbox_processes(wait: float = 5.0) -> list[str]:
+    """Processes of the sandbox users still alive ``wait`` seconds after grading (killing is asynchronous)."""
+    import time
+
+    deadline = time.monotonic() + wait
+    while True:
+        found = _sandbox_processes_now()
+        if not found or time.monotonic() > deadline:
+            return found
+        time.sleep(0.2)
+
+
+def _sandbox_processes_now() -> list[str]:
     found = []
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
