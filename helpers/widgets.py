@@ -241,20 +241,28 @@ def feature_maps(model, label: int = 7, index: int = 1) -> Explorer | Skipped:
     return Explorer(controls, render)
 
 
-def receptive_field(model=None, label: int = 7, index: int = INDEX) -> Explorer | Skipped:
+def receptive_field(model=None, label: int = 3, index: int = 0) -> Explorer | Skipped:
     """Chapter 5: the input region that feeds one cell of a layer, by formula and by gradients.
 
     Args:
-        model: an ``nn.Sequential`` CNN; by default the ``simple_cnn`` architecture of chapter 4
-            (untrained: the receptive field is a property of the architecture).
-        label, index: the digit.
+        model: an ``nn.Sequential`` CNN; by default chapter 4's ``simple_cnn`` as trained there
+            (:func:`helpers.models.trained_simple_cnn`, a couple of seconds the first time). The
+            formula's box depends only on the architecture; the model's gradient shows which
+            pixels the trained weights actually use for this digit.
+        label, index: the digit (chapter 5's 3 by default).
     """
     if _grading():
         return Skipped("receptive field")
     from helpers.explorers import (default_cnn, layer_names, layer_shapes, receptive_field_html,
                                    receptive_field_state)
 
-    model = default_cnn() if model is None else model
+    if model is None:
+        try:
+            from helpers.models import trained_simple_cnn
+        except ImportError:  # the architecture alone, with seeded weights
+            model = default_cnn()
+        else:
+            model = trained_simple_cnn()
     shapes = layer_shapes(model)
     names = layer_names(model)
     spatial = [i for i, s in enumerate(shapes) if len(s) == 3]
@@ -278,8 +286,10 @@ def receptive_field(model=None, label: int = 7, index: int = INDEX) -> Explorer 
     return Explorer(controls, render)
 
 
-def pooling(label: int = 7, index: int = INDEX, kernel: str = "top edge") -> Explorer | Skipped:
-    """Chapter 6: max or average pooling on a real feature map (a digit's edge map).
+def pooling(label: int = 7, index: int = 0, kernel: str = "top edge") -> Explorer | Skipped:
+    """Chapter 6: max or average pooling on a real feature map (a digit's edge map, after ReLU).
+
+    By default the top-edge map of chapter 6's 7.
 
     Pick the window size, the stride and max or average, and move through the output cells
     to see which window each one pools.
