@@ -100,7 +100,17 @@ def test_receptive_fields_wrong_types_fail():
     v = verdict("receptive_fields", lambda layers: fields_closed_form(layers)[-1])
     assert not v.passed
     v = verdict("receptive_fields", lambda layers: [float(r) for r in fields_closed_form(layers)])
-    assert not v.passed
+    assert not v.passed and "floats" in v.hint
+
+
+def test_hard_coded_visible_answers_fail_the_hidden_checks():
+    for key, right in (("receptive_fields", fields_closed_form), ("input_region", region_backwards)):
+        table = {repr(case.args): right(*case.args) for case in exercise(key).make_cases(hidden=False)}
+
+        def memorised(*args):
+            return table.get(repr(args), right(*args[:1], *(0 for _ in args[1:])) if key == "input_region" else [1])
+        assert verdict(key, memorised, hidden=False).passed
+        assert not verdict(key, memorised, hidden=True).passed
 
 
 def region_with(mistake):
@@ -140,6 +150,8 @@ def test_input_region_mistakes_are_named(mistake, hint):
 def test_input_region_wrong_shapes_fail():
     v = verdict("input_region", lambda *a: [list(x) for x in region_backwards(*a)])
     assert not v.passed and "tuple" in v.message
+    v = verdict("input_region", lambda *a: tuple((t / 1, b / 1) for t, b in region_backwards(*a)))
+    assert not v.passed and "floats" in v.hint
     v = verdict("input_region", lambda layers, row, col: region_backwards(layers, row, col)[0])
     assert not v.passed
 

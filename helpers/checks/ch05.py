@@ -137,6 +137,8 @@ def _copy_layers(answer, case: Case):
     return answer([tuple(layer) for layer in layers], *rest)
 
 
+_FLOAT_HINT = ("the numbers are right but some are floats (3.0 instead of 3): sizes and rows are whole numbers, so "
+               "return ints (use // rather than / if you divide, or int()).")
 _STRIDE_HINT = ("each layer's kernel spans (kernel - 1) steps of the *jump so far* (the product of the strides of the "
                 "layers before it, in input pixels), not of its own stride: update the size with the old jump, then "
                 "multiply the jump by the stride.")
@@ -152,6 +154,7 @@ RECEPTIVE_FIELDS = Exercise(
     run=_copy_layers,
     compare=compare_equal,
     mistakes={
+        _FLOAT_HINT: _fields_expected,
         _STRIDE_HINT: lambda case: _wrong_sizes(case.args[0], "current_stride"),
         "you multiplied the jump by this layer's stride before using it: a layer's kernel steps over cells of "
         "its *input*, which are (jump before this layer) pixels apart; update the size first, then the jump.":
@@ -221,6 +224,7 @@ INPUT_REGION = Exercise(
     run=_copy_layers,
     compare=compare_equal,
     mistakes={
+        _FLOAT_HINT: _region_expected,
         "you left out the padding: a padded layer's window for cell 0 begins p cells before the first real cell "
         "of its input, so the field starts p * (jump before that layer) pixels earlier, for every padded layer: "
         "start_out = start_in - p * j_in.": _region_mistake("no_padding"),
