@@ -119,11 +119,10 @@ class Box:
 
 
 def panel(values, title: str, *, size: int = 196, signed: bool = False, boxes: tuple[Box, ...] = (),
-          limits: tuple[float, float] | None = None, caption: str = "", shape: tuple[int, int] | None = None) -> str:
+          limits: tuple[float, float] | None = None, caption: str = "") -> str:
     """One map as an HTML figure: its pixels scaled up sharply, outlines on top, a title and its size.
 
-    Boxes may reach outside the map (a kernel on padding); the map shows a margin for them if
-    ``shape`` (the drawn grid) is larger than the values. Coordinates are in cells of ``values``.
+    Box coordinates are in cells of ``values``; ``limits`` fixes the colour scale (to compare maps).
     """
     arr = _array(values)
     if arr.ndim == 1:
