@@ -9,12 +9,12 @@ import sys
 
 import matplotlib.figure
 import matplotlib.pyplot as plt
-import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from grader import notebooks
 from helpers import explorers as ex
 from helpers import widgets
 from helpers.data import digit
@@ -142,9 +142,6 @@ def test_kernel_positions_are_the_windows_unfold_takes(n, ks, pad, stride):
 
 def test_output_size_is_pytorchs_for_every_setting():
     for n, ks, pad, stride in itertools.product(range(1, 9), range(1, 6), range(0, 3), range(1, 4)):
-        if pad > ks // 2 and pad > 0:
-            # PyTorch allows it for convolutions; check a few anyway below
-            pass
         x = torch.zeros(1, 1, n, n)
         w = torch.zeros(1, 1, ks, ks)
         expected = ex.output_size(n, ks, pad, stride)
@@ -426,3 +423,41 @@ def test_feature_maps_of_the_trained_chapter_4_model():
     assert "2 maps of 1x1" in _text(explorer.view.value, "cc-layer-shape")
     explorer.controls["layer"].value = 5
     assert "2 numbers (flattened)" in _text(explorer.view.value, "cc-layer-shape")
+
+
+# ---------------------------------------------------------------------------
+# the explorer cells in the chapters
+
+#: Each chapter's explorer cell: its id and the one call it makes.
+EXPLORER_CELLS = {
+    "01-convolution-by-hand": ("explore-kernel-walk", "kernel_walk("),
+    "02-feature-maps-and-channels": ("explore-channels", "channels("),
+    "03-padding-and-strides": ("explore-padding-stride", "padding_stride("),
+    "04-conv2d-and-a-first-cnn": ("explore-feature-maps", "feature_maps("),
+    "05-receptive-fields": ("explore-receptive-field", "receptive_field("),
+    "06-pooling": ("explore-pooling", "pooling("),
+}
+
+
+@pytest.mark.parametrize("chapter", notebooks.chapters("solutions"))
+def test_every_chapter_has_its_explorer_cell(chapter):
+    assert chapter[:2] in {c[:2] for c in EXPLORER_CELLS}, f"{chapter}: which explorer does it get?"
+    cell_id, call = next(v for k, v in EXPLORER_CELLS.items() if k[:2] == chapter[:2])
+    for step in ("solutions", "notebooks"):
+        nb = notebooks.read(notebooks.notebook_path(chapter, step))
+        ids = [c.get("id") for c in nb.cells]
+        assert cell_id in ids, f"{step}/{chapter} has no explorer cell {cell_id}"
+        cell = nb.cells[ids.index(cell_id)]
+        assert cell.cell_type == "code" and "nbval-ignore-output" in notebooks.tags(cell)
+        assert call in cell.source and "print(" not in cell.source
+        assert cell.outputs == []  # no widget state or picture stored
+        assert nb.cells[ids.index(cell_id) - 1].cell_type == "markdown"  # introduced in words
+        review = next(i for i, c in enumerate(nb.cells) if c.cell_type == "markdown" and "## Review" in c.source)
+        assert ids.index(cell_id) < review, "the explorer comes before the review"
+
+
+def test_receptive_field_defaults_to_chapter_4s_trained_model_and_chapter_5s_digit():
+    explorer = widgets.receptive_field()
+    assert explorer["digit"] == 3 and explorer["layer"] == 1
+    assert _text(explorer.view.value, "cc-rf") == "7x7"
+    assert "(the same box)" in explorer.view.value
