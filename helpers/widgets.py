@@ -34,8 +34,7 @@ OWN_KERNEL = "my own (type below)"
 DIGITS = list(range(10))
 #: Which example of each digit the explorers show first: the clear 7 of chapter 1 is ``digit(7, 4)``.
 INDEX = 4
-_SLIDER = {"continuous_update": True, "style": {"description_width": "110px"},
-           "layout": widgets.Layout(width="420px")}
+_STYLE = {"description_width": "110px"}
 
 
 class Skipped:
@@ -89,12 +88,13 @@ class Explorer(widgets.VBox):
 
 
 def _slider(description: str, value: int, low: int, high: int, **kwargs) -> widgets.IntSlider:
-    return widgets.IntSlider(value=value, min=low, max=high, description=description, **_SLIDER, **kwargs)
+    return widgets.IntSlider(value=value, min=low, max=high, description=description, continuous_update=True,
+                             style=_STYLE, layout=widgets.Layout(width="420px"), **kwargs)
 
 
 def _digit_menu(label: int) -> widgets.Dropdown:
     return widgets.Dropdown(options=DIGITS, value=label, description="digit",
-                            style={"description_width": "110px"})
+                            style=_STYLE)
 
 
 def _set_range(slider: widgets.IntSlider, high: int) -> None:
@@ -130,9 +130,9 @@ def kernel_walk(label: int = 7, index: int = INDEX, row: int = 7, col: int = 15)
     controls = {
         "digit": _digit_menu(label),
         "kernel": widgets.Dropdown(options=[*KERNELS, OWN_KERNEL], value="top edge", description="kernel",
-                                   style={"description_width": "110px"}),
+                                   style=_STYLE),
         "own": widgets.Text(value="0 -1 0; -1 4 -1; 0 -1 0", description="my own kernel",
-                            continuous_update=False, style={"description_width": "110px"},
+                            continuous_update=False, style=_STYLE,
                             layout=widgets.Layout(width="420px")),
         "row": _slider("row (centre)", row, 1, size - 2),
         "col": _slider("column (centre)", col, 1, size - 2),
@@ -227,7 +227,7 @@ def feature_maps(model, label: int = 7, index: int = 1) -> Explorer | Skipped:
     controls = {
         "digit": _digit_menu(label),
         "layer": widgets.Dropdown(options=[(name, i) for i, name in enumerate(names)], value=0,
-                                  description="layer", style={"description_width": "110px"},
+                                  description="layer", style=_STYLE,
                                   layout=widgets.Layout(width="520px")),
     }
     cache: dict[int, list] = {}
@@ -270,7 +270,7 @@ def receptive_field(model=None, label: int = 3, index: int = 0) -> Explorer | Sk
     controls = {
         "digit": _digit_menu(label),
         "layer": widgets.Dropdown(options=[(names[i], i) for i in spatial], value=first, description="layer",
-                                  style={"description_width": "110px"}, layout=widgets.Layout(width="520px")),
+                                  style=_STYLE, layout=widgets.Layout(width="520px")),
         "row": _slider("cell row", shapes[first][1] // 2, 0, shapes[first][1] - 1),
         "col": _slider("cell column", shapes[first][2] // 2, 0, shapes[first][2] - 1),
     }
@@ -301,11 +301,11 @@ def pooling(label: int = 7, index: int = 0, kernel: str = "top edge") -> Explore
     controls = {
         "digit": _digit_menu(label),
         "map": widgets.Dropdown(options=list(KERNELS)[:4], value=kernel, description="feature map",
-                                style={"description_width": "110px"}),
+                                style=_STYLE),
         "size": _slider("window size", 2, 1, 6),
         "stride": _slider("stride", 2, 1, 6),
         "mode": widgets.ToggleButtons(options=["max", "average"], value="max", description="pooling",
-                                      style={"description_width": "110px"}),
+                                      style=_STYLE),
         "position": _slider("output cell", 0, 0, 168),
     }
     cache: dict[tuple[int, str], Any] = {}

@@ -386,7 +386,9 @@ def test_explorers_build_nothing_while_grading(name, monkeypatch, capsys):
 
 
 def test_importing_the_explorers_does_nothing():
-    code = ("import sys, helpers.widgets, helpers.explorers; "
+    code = ("import sys; from ipywidgets.widgets import widget; "
+            "import helpers.widgets, helpers.explorers; "
+            "assert not widget._instances, 'a widget was created at import'; "
             "assert 'matplotlib.pyplot' not in sys.modules, 'pyplot imported'; "
             "assert 'helpers.data' not in sys.modules, 'data imported'")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
