@@ -311,7 +311,7 @@ def autograde(submissions_dir: Path, out: Path, *, workers: int | None = None, t
     slots: queue.Queue[int] = queue.Queue()
     for slot in range(workers):
         slots.put(slot)
-    zygote = Zygote() if isolation == "zygote" and to_grade else None
+    zygote = Zygote(cache) if isolation == "zygote" and to_grade else None
     options = dict(timeout=timeout, cell_timeout=cell_timeout, isolation=isolation, zygote=zygote, limits=limits,
                    cache=cache, root=root)
 

@@ -1,23 +1,32 @@
-"""A sandboxed Python process for one submission: bubblewrap, resource limits, its own user.
+"""A sandboxed Python process for one submission: namespaces, resource limits, its own user.
 
-What the student's code gets (see :func:`bwrap_command`):
+Two ways to build the same sandbox (``--isolation``):
+
+* ``zygote`` (default): a pre-loaded process (:mod:`grader.zygote`) forks a child per
+  submission, which builds the sandbox itself with the kernel calls bubblewrap makes;
+  torch is imported once per batch instead of once per submission;
+* ``bwrap``: a fresh Debian ``bubblewrap`` process per submission (:func:`bwrap_command`),
+  dropping to the sandbox user with util-linux ``setpriv``; slower, no code of ours
+  between the student and the kernel's namespaces.
+
+What the student's code gets either way:
 
 * a fresh, read-only root (a tmpfs) holding only ``/usr``, the Python install, the
   course's virtualenv and ``helpers/`` (read-only, at their usual paths, so imports work),
-  the data cache (read-only) and the harness script; **not** the course root, its
-  ``solutions/``, ``notebooks/``, ``.git`` or anything the grader writes;
+  the data cache (read-only) and the harness; **not** the course root, its ``solutions/``,
+  ``notebooks/``, ``.git``, the submissions folder or anything the grader writes;
 * one writable folder, ``/submission``, holding only that student's copy and the
   outcome files, plus a private ``/tmp``;
 * new PID, network, IPC and UTS namespaces: no network at all (not even the host's
   loopback), no view of other processes, and when the sandbox ends every process in
-  it ends too (``--die-with-parent``, and PID 1 of the namespace taking the rest with it);
+  it ends too (PID 1 of the namespace taking the rest with it);
 * an unprivileged user id of its own (``61000 + slot``, one per concurrent worker),
-  all capabilities dropped and ``no_new_privs``, so the limits below bite;
-* resource limits (``setrlimit``, as ``prlimit`` would set them): address space
-  (memory), CPU seconds, size of any file written, number of processes, open files.
+  no capabilities and ``no_new_privs``, so the limits below bite;
+* resource limits (``setrlimit``, as ``prlimit`` sets them): address space (memory), CPU
+  seconds, size of any file written, number of processes, open files, no core dumps.
 
-Needs ``bwrap`` (Debian's ``bubblewrap``) and ``setpriv`` (util-linux) and must run as
-root (to switch to the sandbox user). :func:`available` says whether it can run here.
+Both need root (to create the namespaces and switch to the sandbox user);
+:func:`available` says whether the chosen one can run here.
 """
 
 from __future__ import annotations
@@ -162,11 +171,14 @@ def sandbox_env(cache: Path | None) -> dict[str, str]:
 class Zygote:
     """The pre-loaded process that forks every sandboxed harness (see :mod:`grader.zygote`)."""
 
-    def __init__(self) -> None:
+    def __init__(self, cache: Path | None = None) -> None:
         import threading
 
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-        env = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "MPLBACKEND": "Agg"}
+        # A minimal environment: /proc/<pid>/environ of every forked sandbox shows the zygote's,
+        # so nothing of the instructor's environment (tokens, paths) is handed down.
+        env = {**sandbox_env(None), "PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": "/nonexistent",
+               "CONV_COURSE_CACHE": str(cache) if cache else "/nonexistent/conv-course"}
         self.proc = subprocess.Popen([sys.executable, "-I", "-m", "grader.zygote", str(theirs.fileno())],
                                      pass_fds=(theirs.fileno(),), env=env, stdin=subprocess.DEVNULL,
                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)

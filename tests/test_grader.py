@@ -89,3 +89,17 @@ def test_feedback_without_hidden_tests(graded):
 def test_submissions_untouched(graded):
     _, _, before, after = graded
     assert before == after
+
+
+@pytest.mark.slow
+def test_regrading_gives_the_same_grades_with_the_bubblewrap_sandbox(graded, tmp_path):
+    from grader.sandbox import available
+
+    if available("bwrap"):
+        pytest.skip(f"no bubblewrap sandbox here: {available('bwrap')}")
+    _, out, _, _ = graded
+    again = tmp_path / "again"
+    assert main(["autograde", str(out.parent / "submissions"), "--out", str(again), "--isolation", "bwrap"]) == 0
+    assert (again / "grades.csv").read_text() == (out / "grades.csv").read_text()
+    first = json.loads((out / "report.json").read_text())
+    assert json.loads((again / "report.json").read_text()) == first

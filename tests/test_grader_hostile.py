@@ -2,11 +2,12 @@
 
 Every student below is a chapter-1 notebook built from the release (or a broken file).
 One grader run grades them side by side (2 workers, a short cell time limit); each test
-asserts that student's honest score and status. Every test also relies on the shared
-checks at the bottom: the honest students in the same batch got full marks, the course
-root and the submissions folder are byte-identical afterwards, nothing the sandbox wrote
-escaped, no process of a sandbox user is left running, and the loopback listener was
-never reached.
+asserts that student's honest score and status, and (``_honest``) that the others in the
+same batch got theirs, that the submissions folder and the course files the hostile answers
+attack (chapter 1's source and release, the checks, the data helpers, the grader's config)
+are byte-identical afterwards, and that no file in the course root belongs to a sandbox user.
+Other tests check that nothing the sandbox wrote escaped, that no process of a sandbox user
+is left running, and that the loopback listener was never reached.
 """
 
 from __future__ import annotations
@@ -236,6 +237,14 @@ def _course_files() -> list[Path]:
             ROOT / "pyproject.toml", ROOT / "nbgrader_config.py"]
 
 
+def _walk(base: Path):
+    """Every file and folder under ``base`` except the virtualenv and git's own."""
+    for dirpath, dirnames, filenames in os.walk(base):
+        dirnames[:] = [d for d in dirnames if d not in (".venv", ".git")]
+        for name in dirnames + filenames:
+            yield Path(dirpath) / name
+
+
 def _sandbox_processes(wait: float = 5.0) -> list[str]:
     """Processes of the sandbox users still alive ``wait`` seconds after grading (killing is asynchronous)."""
     import time
@@ -280,9 +289,10 @@ def batch(tmp_path_factory):
     report = {s["student"]: s for s in json.loads((out / "report.json").read_text())["submissions"]}
     rows = list(csv.DictReader(open(out / "grades.csv")))
     after_course = _digest(_course_files())
+    owned = [str(p) for p in _walk(ROOT) if FIRST_UID <= p.lstat().st_uid < FIRST_UID + 64]
     changed = sorted(k for k in set(before_course) | set(after_course) if before_course.get(k) != after_course.get(k))
     return {"code": code, "out": out, "subs": subs, "report": report, "rows": rows, "listener": listener,
-            "same_subs": before_subs == _digest([subs]), "changed_course": changed,
+            "same_subs": before_subs == _digest([subs]), "changed_course": changed, "owned": owned,
             "leftover": _sandbox_processes()}
 
 
@@ -312,6 +322,7 @@ def _honest(batch, student, expected):
     assert batch["code"] == 0
     assert batch["same_subs"], "the submissions folder changed"
     assert batch["changed_course"] == [], "the course files changed"
+    assert batch["owned"] == [], "a sandbox user created files in the course root"
 
 
 # -- plain submissions ----------------------------------------------------------
