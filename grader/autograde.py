@@ -106,6 +106,12 @@ class _Run:
     fatal: set[int] = field(default_factory=set)  # steps that ended the sandbox
     cells: list[dict] = field(default_factory=list)
     restarts: int = 0
+    answer_problems: dict[str, str] = field(default_factory=dict)  # answer grade id -> what happened to it
+
+    def problem(self, step, cause: str) -> None:
+        self.cells.append({"cell": step.label, "cause": cause})
+        if step.kind == "code" and step.grade_id:
+            self.answer_problems.setdefault(step.grade_id, f"{step.label}: {cause}")
 
 
 def _command(step, exercises: dict) -> dict:
@@ -143,8 +149,7 @@ def _run_plan(sub: Submission, assignment: Assignment, workdir: Path, slot: int,
     def died(index: int, cause: str, replaying: bool = False) -> None:
         state.fatal.add(index)
         step = steps[index]
-        state.cells.append({"cell": step.label, "cause": cause + (" (while re-running the cells before a "
-                                                                  "restart)" if replaying else "")})
+        state.problem(step, cause + (" (while re-running the cells before a restart)" if replaying else ""))
         if step.kind == "test":
             state.replies[step.grade_id] = {"status": "died", "error": cause}
         state.restarts += 1
@@ -190,8 +195,7 @@ def _run_plan(sub: Submission, assignment: Assignment, workdir: Path, slot: int,
                 continue
             status = reply.get("status")
             if status == "timeout":
-                state.cells.append({"cell": step.label, "cause": f"it ran past the {min(cell_timeout, left):.0f} s "
-                                    "limit and was interrupted"})
+                state.problem(step, f"ran past the {min(cell_timeout, left):.0f} s limit and was interrupted")
             if step.kind == "test":
                 state.replies[step.grade_id] = reply
                 for part in ("visible", "hidden"):
@@ -224,9 +228,12 @@ def _judge(state: _Run, assignment: Assignment) -> list[dict]:
                "message": "", "hint": None}
         if reply is None:
             row.update(status="error", message="the test was not run (see the cells that could not run)")
+        elif reply.get("status") == "missing" and f"{gid}_answer" in state.answer_problems:
+            row.update(status="error", message=f"`{ex.answer}` is not defined: "
+                                               f"{state.answer_problems[gid + '_answer']}")
         elif reply.get("status") == "missing":
-            row.update(status="not attempted",
-                       message=f"`{ex.answer}` is not defined: its cell was not run or did not define it")
+            row.update(status="not attempted", message=f"`{ex.answer}` is not defined: its cell was not run "
+                                                       "or did not define it")
         elif reply.get("status") == "died":
             row.update(status="error", message=f"checking the answer ended the grading process: {reply['error']}")
         elif reply.get("status") == "timeout":
@@ -284,7 +291,7 @@ def autograde(submissions_dir: Path, out: Path, *, workers: int | None = None, t
         if why:
             raise GraderError(f"cannot grade in a sandbox here: {why}. (Use --no-sandbox only for "
                               "notebooks you trust.)")
-    workers = max(1, workers or os.cpu_count() or 1)
+    workers = min(max(1, workers or os.cpu_count() or 1), 32)  # one sandbox uid per worker
     cell_timeout = cell_timeout or CELL_TIMEOUT
     found = discover(submissions_dir, root)
     results: list[Result] = []
@@ -292,7 +299,8 @@ def autograde(submissions_dir: Path, out: Path, *, workers: int | None = None, t
     for sub in found:
         if sub.problem:
             kind = "unreadable" if any(w in sub.problem for w in ("not a notebook", "empty", "could not be read",
-                                                                    "not a Jupyter")) else "unknown-chapter"
+                                                                    "not a Jupyter", "too large")) \
+                else "unknown-chapter"
             results.append(Result(sub.student, sub.path.name, None, kind, sub.problem))
             continue
         key = (sub.student, sub.chapter)

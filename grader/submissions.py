@@ -21,6 +21,10 @@ from . import notebooks
 from .config import ROOT, SOURCE_DIR
 
 
+#: A chapter notebook with every output is a few MB; anything far larger is not graded.
+MAX_NOTEBOOK_BYTES = 64 << 20
+
+
 @dataclass(frozen=True)
 class Submission:
     """One notebook handed in by one student."""
@@ -44,6 +48,8 @@ def chapter_grade_ids(root: Path = ROOT) -> dict[str, set[str]]:
 def identify(path: Path, known: dict[str, set[str]]) -> tuple[str | None, str | None]:
     """``(chapter, None)`` for a recognisable notebook, else ``(None, reason in words)``."""
     try:
+        if path.stat().st_size > MAX_NOTEBOOK_BYTES:
+            return None, f"the file is too large to be a chapter notebook (over {MAX_NOTEBOOK_BYTES >> 20} MB)"
         raw = path.read_bytes()
     except OSError as exc:
         return None, f"the file could not be read ({exc.strerror})"

@@ -344,7 +344,9 @@ def test_renamed_notebook(batch):
 
 def test_infinite_loop_costs_only_its_exercise(batch):
     _honest(batch, "loop", FULL - 3)
-    assert statuses(batch, "loop")["convolve"] == "not attempted"
+    assert statuses(batch, "loop")["convolve"] == "error"
+    row = next(e for e in batch["report"]["loop"]["exercises"] if e["exercise"] == "convolve")
+    assert "convolve_answer" in row["message"] and "interrupted" in row["message"]
     assert "convolve_answer" in cells(batch, "loop") and "interrupted" in cells(batch, "loop")
 
 
@@ -364,6 +366,7 @@ def test_os_exit_loses_nothing_earned(batch):
     assert "exit code 0" in cells(batch, "osexit")
     # os._exit inside the answer cell: that answer is lost (its cell is not re-run), nothing else
     _honest(batch, "osexit_answer", FULL - 2)
+    assert statuses(batch, "osexit_answer")["apply_kernel"] == "error"
     assert "apply_kernel_answer" in cells(batch, "osexit_answer") and "exit code 1" in cells(batch, "osexit_answer")
 
 
