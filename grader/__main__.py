@@ -57,6 +57,13 @@ def _autograde(args: argparse.Namespace) -> int:
     return 0
 
 
+def _check(args: argparse.Namespace) -> int:
+    from .check import main as check_main
+
+    return check_main(args.notebooks, workers=args.workers, timeout=args.timeout, save=not args.no_progress,
+                      json_out=args.json)
+
+
 def _progress(args: argparse.Namespace) -> int:
     from helpers import progress
     from helpers.checks import exercises
@@ -107,6 +114,16 @@ def build_parser() -> argparse.ArgumentParser:
     grade.add_argument("--no-sandbox", action="store_true",
                        help="run student code without bubblewrap and limits (only for notebooks you trust)")
     grade.set_defaults(run=_autograde)
+
+    check = commands.add_parser("check", help="check your own notebook as the instructor's grader would: "
+                                "run it from the top in a fresh kernel, with the hidden checks; points per exercise")
+    check.add_argument("notebooks", nargs="+", type=Path, metavar="NOTEBOOK",
+                       help="e.g. notebooks/01-convolution-by-hand/01-convolution-by-hand.ipynb (never modified)")
+    check.add_argument("--workers", type=int, default=None, help="notebooks checked side by side (default: cores)")
+    check.add_argument("--timeout", type=float, default=900, help="seconds per notebook (default: 900)")
+    check.add_argument("--json", action="store_true", help="print the results as JSON")
+    check.add_argument("--no-progress", action="store_true", help="do not record the results in your progress")
+    check.set_defaults(run=_check)
 
     progress = commands.add_parser("progress", help="show your progress through the whole course")
     progress.add_argument("-v", "--verbose", action="store_true", help="list every exercise")

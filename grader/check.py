@@ -1,0 +1,333 @@
+"""``python -m grader check NOTEBOOK...``: a learner's own notebook, graded as the instructor would.
+
+The notebook is copied into a temporary folder and graded there by
+:func:`grader.autograde.autograde`, the instructor's grader itself, with
+``isolation="none"``: no sandbox, no root, since it is the learner's own code on
+the learner's own machine. So the check runs the notebook from the top in a fresh
+process (whatever was defined in JupyterLab does not count), runs the visible and the
+hidden checks, and gives the same points, exercise by exercise, as the instructor's
+grading of the same file.
+
+What it adds for a learner:
+
+* each exercise's points (``3 of 5 points``), and for each one not passed the
+  message, the hint and the cells (the answer cell and its test cell);
+* the cells that raised an error while the notebook ran, one line each (the error's
+  first line, never a traceback); the cells that only stopped at an exercise not done
+  yet (``NotImplementedError``) are named together on one line;
+* a warning when the saved notebook was not run top to bottom;
+* each verdict recorded in the local progress (:mod:`helpers.progress`), which
+  ``python -m grader progress`` shows.
+
+The learner's file is only read, never written.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import tempfile
+import threading
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from . import autograde as _autograde
+from .config import ROOT
+from .sanitize import load_assignment, plan, read_json
+from .submissions import chapter_grade_ids, identify
+
+
+class CheckInputError(ValueError):
+    """The file given cannot be checked (missing, not a notebook, not a course chapter)."""
+
+
+@dataclass
+class CellError:
+    """A cell that raised while the notebook ran."""
+
+    cell: str  # as the grader names it: "cell 12" or "cell 12 (output_size_answer)"
+    number: int | None
+    error: str  # the error's first line
+
+
+@dataclass
+class CheckReport:
+    """The check of one notebook."""
+
+    path: Path
+    chapter: str | None
+    status: str  # "graded" or the grader's error kind
+    reason: str = ""
+    score: float = 0.0
+    max_score: float = 0.0
+    exercises: list[dict] = field(default_factory=list)  # the grader's rows, plus "answer_cell", "test_cell"
+    errors: list[CellError] = field(default_factory=list)
+    cells: list[dict] = field(default_factory=list)  # the grader's cells that could not run (timeouts, deaths)
+    warnings: list[str] = field(default_factory=list)
+
+
+# ---------------------------------------------------------------------------
+# input
+
+
+def validate(path: Path, known: dict[str, set[str]] | None = None) -> str:
+    """The chapter of the notebook at ``path``; :class:`CheckInputError` with a one-line reason if none."""
+    if not path.exists():
+        raise CheckInputError(f"{path}: no such file")
+    if path.is_dir():
+        raise CheckInputError(f"{path} is a folder; give the notebook, e.g. "
+                              "notebooks/01-convolution-by-hand/01-convolution-by-hand.ipynb")
+    chapter, problem = identify(path, known if known is not None else chapter_grade_ids(ROOT))
+    if problem:
+        raise CheckInputError(f"{path}: {problem}")
+    return chapter  # type: ignore[return-value]
+
+
+def run_order_warning(data: dict) -> str | None:
+    """Why the saved notebook does not look run top to bottom, or ``None``.
+
+    Run top to bottom means: every code cell that has code was run, and the execution
+    counts, read from the top, are strictly increasing from 1.
+    """
+    counts = []
+    unrun = []
+    for number, cell in enumerate(data.get("cells", []), start=1):
+        if not isinstance(cell, dict) or cell.get("cell_type") != "code":
+            continue
+        source = cell.get("source")
+        text = "".join(source) if isinstance(source, list) else source if isinstance(source, str) else ""
+        if not text.strip():
+            continue
+        count = cell.get("execution_count")
+        if isinstance(count, int) and not isinstance(count, bool):
+            counts.append((number, count))
+        else:
+            unrun.append(number)
+    problems = []
+    if not counts:
+        problems.append("no code cell of the saved file was run")
+    else:
+        if counts[0][1] != 1:
+            problems.append(f"the first run cell (cell {counts[0][0]}) has execution count {counts[0][1]}, not 1: "
+                            "the kernel was not restarted before running it")
+        backwards = [n for (_, a), (n, b) in zip(counts, counts[1:]) if b <= a]
+        if backwards:
+            problems.append("cells were run out of order (execution counts go back at cell"
+                            f"{'s' if len(backwards) > 1 else ''} {_list(backwards)})")
+        if unrun:
+            problems.append(f"{len(unrun)} code cell{'s were' if len(unrun) > 1 else ' was'} never run "
+                            f"(cell{'s' if len(unrun) > 1 else ''} {_list(unrun)})")
+    if not problems:
+        return None
+    return ("the saved notebook was not run top to bottom: " + "; ".join(problems) + ". The check ran it "
+            "from the top in a fresh kernel; to see in JupyterLab what it saw, use Kernel > Restart Kernel "
+            "and Run All Cells.")
+
+
+def _list(numbers: list[int], most: int = 8) -> str:
+    shown = ", ".join(str(n) for n in numbers[:most])
+    return shown + (f" and {len(numbers) - most} more" if len(numbers) > most else "")
+
+
+# ---------------------------------------------------------------------------
+# seeing which cells raised, without changing the grader
+
+
+_errors: dict[str, dict[str, str]] = {}  # sha256 of a submission -> {cell source: first error}
+_errors_lock = threading.Lock()
+
+
+def _digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+class _RecordingSandbox(_autograde.Sandbox):
+    """The grader's own sandbox, which also remembers the cells that raised (the grader keeps only tests')."""
+
+    def run(self, command: dict, timeout: float, grace: float = 5.0) -> dict:
+        reply = super().run(command, timeout, grace)
+        if command.get("op") in ("code", "cell") and reply.get("status") in ("error", "timeout"):
+            try:
+                key = self._key  # type: ignore[has-type]
+            except AttributeError:
+                key = self._key = _digest(Path(self.workdir) / "submission.ipynb")
+            with _errors_lock:
+                _errors.setdefault(key, {}).setdefault(command.get("source", ""), str(reply.get("error", "")))
+        return reply
+
+
+@contextmanager
+def _recording():
+    saved = _autograde.Sandbox
+    _autograde.Sandbox = _RecordingSandbox
+    try:
+        yield
+    finally:
+        _autograde.Sandbox = saved
+
+
+# ---------------------------------------------------------------------------
+# checking
+
+
+def check_notebooks(paths: list[Path], *, workers: int | None = None, timeout: float = 900,
+                    cell_timeout: float | None = None, root: Path = ROOT) -> list[CheckReport]:
+    """Grade each notebook as the instructor's grader would, without a sandbox; one report each, in order.
+
+    Raises :class:`CheckInputError` for a file that is not a course notebook (before running anything).
+    The notebooks are only read.
+    """
+    known = chapter_grade_ids(root)
+    chapters = [validate(Path(p), known) for p in paths]
+    reports: list[CheckReport] = []
+    with tempfile.TemporaryDirectory(prefix="conv-course-check-") as tmp:
+        subs = Path(tmp) / "submissions"
+        copies = []
+        for i, path in enumerate(paths):
+            copy = subs / f"notebook{i:03d}" / Path(path).name
+            copy.parent.mkdir(parents=True)
+            shutil.copyfile(path, copy)  # read once: what is graded is what is described below
+            copies.append(copy)
+        with _recording():
+            results = _autograde.autograde(subs, Path(tmp) / "out", workers=workers, timeout=timeout,
+                                           cell_timeout=cell_timeout, root=root, progress=False,
+                                           isolation="none")
+        by_student = {r.student: r for r in results}
+        for i, (path, copy, chapter) in enumerate(zip(paths, copies, chapters)):
+            result = by_student.get(f"notebook{i:03d}")
+            data, _ = read_json(copy)
+            reports.append(_report(Path(path), chapter, result, data or {"cells": []}, _digest(copy), root))
+    return reports
+
+
+def _report(path: Path, chapter: str, result, data: dict, digest: str, root: Path) -> CheckReport:
+    if result is None:
+        return CheckReport(path, chapter, "grading-failed", "the grader returned nothing for this notebook")
+    report = CheckReport(path, result.assignment or chapter, result.status, result.reason, result.score,
+                         result.max_score, cells=list(result.cells))
+    warning = run_order_warning(data)
+    if warning:
+        report.warnings.append(warning)
+    if result.status != "graded":
+        return report
+    assignment = load_assignment(report.chapter, root)
+    steps = plan(data, assignment).steps
+    test_cell = {s.grade_id: s.label for s in steps if s.kind == "test"}
+    answer_cell = {s.grade_id: s.label for s in steps if s.kind == "code" and s.grade_id}
+    for row in result.exercises:
+        gid = row["exercise"]
+        report.exercises.append({**row, "test_cell": test_cell.get(gid),
+                                 "answer_cell": answer_cell.get(f"{gid}_answer")})
+    raised = _errors.get(digest, {})
+    seen: set[str] = set()
+    for step in steps:
+        if step.kind != "code" or step.source not in raised or step.source in seen:
+            continue
+        seen.add(step.source)
+        report.errors.append(CellError(step.label, step.cell_number, raised[step.source]))
+    return report
+
+
+def record(report: CheckReport) -> None:
+    """Keep each exercise's verdict in the local progress (what ``python -m grader progress`` shows)."""
+    from helpers import progress
+    from helpers.checks.core import Verdict
+
+    for row in report.exercises:
+        status = row["status"] if row["status"] in ("passed", "failed", "not attempted") else "failed"
+        verdict = Verdict(row["exercise"], row.get("title") or row["exercise"], status == "passed",
+                          int(row["score"]), int(row["max_score"]), 0, row.get("message") or "", row.get("hint"),
+                          status=status)
+        progress.record(verdict, hidden=True, source="check")
+
+
+# ---------------------------------------------------------------------------
+# words
+
+
+def _pts(score: float, max_score: float) -> str:
+    return f"{score:g} of {max_score:g} point{'' if max_score == 1 else 's'}"
+
+
+def _not_done(error: str) -> bool:
+    return error.startswith("NotImplementedError")
+
+
+def render(report: CheckReport) -> str:
+    """The report in words, as ``python -m grader check`` prints it."""
+    lines = [f"{report.path} ({report.chapter or 'unknown chapter'}), run from the top in a fresh kernel "
+             "with the instructor's checks:"]
+    for warning in report.warnings:
+        lines.append(f"Warning: {warning}")
+    if report.status != "graded":
+        lines.append(f"Could not be graded: {report.reason}")
+        return "\n".join(lines)
+    lines.append("")
+    width = max([len(r["exercise"]) for r in report.exercises] + [8])
+    for row in report.exercises:
+        lines.append(f"  {row['exercise']:<{width}}  {_pts(row['score'], row['max_score']):<15}  {row['status']}")
+        if row["status"] == "passed":
+            continue
+        where = [c for c in (row.get("answer_cell"), row.get("test_cell")) if c]
+        if where:
+            lines.append(f"  {'':<{width}}  in {' and '.join(where)}")
+        if row.get("message"):
+            lines.append(f"  {'':<{width}}  {row['message']}")
+        if row.get("hint"):
+            lines.append(f"  {'':<{width}}  Hint: {row['hint']}")
+    errors = [e for e in report.errors if not _not_done(e.error)]
+    stopped = [e for e in report.errors if _not_done(e.error)]
+    if errors or report.cells:
+        lines += ["", "Cells that did not run cleanly:"]
+        lines += [f"  {e.cell}: {e.error}" for e in errors]
+        lines += [f"  {c['cell']}: {c['cause']}" for c in report.cells
+                  if not any(c["cell"] == e.cell for e in errors)]
+    if stopped:
+        numbers = [e.number for e in stopped if e.number is not None]
+        lines += ["", f"{len(stopped)} cell{'s' if len(stopped) > 1 else ''} stopped at an exercise not done yet "
+                  f"(NotImplementedError): cell{'s' if len(numbers) > 1 else ''} {_list(numbers)}."]
+    lines += ["", f"Total: {_pts(report.score, report.max_score)}"]
+    return "\n".join(lines)
+
+
+def main(paths: list[Path], *, workers: int | None = None, timeout: float = 900,
+         cell_timeout: float | None = None, save: bool = True, json_out: bool = False) -> int:
+    """The ``check`` command: 0 when the notebooks were checked (whatever the score), 2 for bad input."""
+    import sys
+
+    try:
+        known = chapter_grade_ids(ROOT)
+        for path in paths:
+            validate(Path(path), known)
+    except CheckInputError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    n = len(paths)
+    print(f"Checking {n} notebook{'s' if n > 1 else ''} in a fresh kernel (a minute or two per chapter)...",
+          file=sys.stderr, flush=True)
+    reports = check_notebooks([Path(p) for p in paths], workers=workers, timeout=timeout, cell_timeout=cell_timeout)
+    if save:
+        for report in reports:
+            record(report)
+    if json_out:
+        print(as_json(reports))
+        return 0
+    for i, report in enumerate(reports):
+        if i:
+            print("\n" + "-" * 72 + "\n")
+        print(render(report))
+    if n > 1:
+        total = sum(r.score for r in reports)
+        possible = sum(r.max_score for r in reports)
+        print(f"\nAll {n} notebooks: {_pts(total, possible)}")
+    return 0
+
+
+def as_json(reports: list[CheckReport]) -> str:
+    """The reports as JSON (``--json``), for tools and tests."""
+    return json.dumps([{"path": str(r.path), "chapter": r.chapter, "status": r.status, "reason": r.reason,
+                        "score": r.score, "max_score": r.max_score, "exercises": r.exercises,
+                        "errors": [e.__dict__ for e in r.errors], "cells": r.cells, "warnings": r.warnings}
+                       for r in reports], indent=1)
