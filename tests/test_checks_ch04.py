@@ -225,3 +225,9 @@ def test_trained_simple_cnn_is_a_fresh_trained_copy():
     assert second is not first and not torch.equal(second[0][0].weight, first[0][0].weight)
     _, (vx, vy) = three_vs_seven()
     assert accuracy(second, vx, vy) >= 0.97, "chapter 4 states about 98% for this model"
+
+
+def test_simple_cnn_probe_leaves_the_models_mode_alone():
+    model = SimpleCNN().train()
+    assert verdict("simple_cnn", model, hidden=True).passed
+    assert model.training

@@ -201,3 +201,11 @@ def test_quiz_wrong_answers():
     assert "no weights" in verdict("quiz_pool_params", 8).hint
     assert "does not flatten" in verdict("quiz_gap_shape", (64, 32)).hint
     assert "32 channels stay" in verdict("quiz_gap_shape", (64, 1, 1, 1)).hint
+
+
+def test_pool_cnn_with_batch_norm_is_probed_in_eval_mode():
+    """A batch of one must not trip BatchNorm1d while the check measures shapes."""
+    def with_norm():
+        return nn.Sequential(*pool_cnn_small()[:-1], nn.Flatten(), nn.BatchNorm1d(2))
+    v = verdict("pool_cnn", with_norm, hidden=True)
+    assert v.passed, v.explain()

@@ -225,11 +225,17 @@ def _cnn_run(model, case: Case):
         raise ValueError("this is helpers.models.simple_cnn, the course's own copy: build the model yourself "
                          "with nn.Sequential and conv()")
     x = case.args[0]
-    shapes = _conv_output_shapes(model, x)
-    with torch.no_grad():
-        out = model(x)
+    was_training = model.training
+    model.eval()  # probe as a trained model is used: batch norm and dropout accept a batch of one
+    try:
+        shapes = _conv_output_shapes(model, x)
+        with torch.no_grad():
+            out = model(x)
+        after_last = _ops_after_last_conv(model, x)
+    finally:
+        model.train(was_training)
     n_params = sum(p.numel() for p in model.parameters())
-    return tuple(out.shape), int(n_params), _ops_after_last_conv(model, x), shapes
+    return tuple(out.shape), int(n_params), after_last, shapes
 
 
 def _cnn_expected(case: Case):

@@ -196,6 +196,7 @@ def _train_and_measure(make_model, case: Case):
                          "can train it in seconds")
     convs = sum(isinstance(m, nn.Conv2d) for m in model.modules())
     train, valid = three_vs_seven()
+    model.eval()  # probe as a trained model is used: batch norm and dropout accept a batch of one
     pools = _pooling_done(model, valid[0][:2])
     with torch.no_grad():
         shapes = tuple(tuple(int(s) for s in model(valid[0][:b]).shape) for b in case.extra["batches"])
