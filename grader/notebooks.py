@@ -106,8 +106,8 @@ def normalize(nb: NotebookNode, *, keep_outputs: bool = True) -> NotebookNode:
             ordinal += 1
             cell.execution_count = None
             if keep_outputs and CHECK_OUTPUT_TAG in tags(cell):
-                cell.outputs = [_quiet_output(o, ordinal) for o in cell.outputs
-                                if o.get("output_type") in ("stream", "execute_result")]
+                cell.outputs = _merge_streams([_quiet_output(o, ordinal) for o in cell.outputs
+                                               if o.get("output_type") in ("stream", "execute_result")])
             else:
                 cell.outputs = []
             if cell.outputs:
@@ -119,6 +119,22 @@ def normalize(nb: NotebookNode, *, keep_outputs: bool = True) -> NotebookNode:
             if cell.cell_type == "markdown":
                 cell.pop("attachments", None) if not cell.get("attachments") else None
     return nb
+
+
+def _merge_streams(outputs: list[NotebookNode]) -> list[NotebookNode]:
+    """Join consecutive pieces of the same stream: how a kernel splits its prints is timing, not content."""
+    merged: list[NotebookNode] = []
+    for output in outputs:
+        previous = merged[-1] if merged else None
+        if (previous is not None and output.get("output_type") == "stream" == previous.get("output_type")
+                and output.get("name") == previous.get("name")):
+            previous["text"] = "".join(previous["text"]) + "".join(output["text"])
+        else:
+            merged.append(output)
+    for output in merged:
+        if output.get("output_type") == "stream" and isinstance(output.get("text"), list):
+            output["text"] = "".join(output["text"])
+    return merged
 
 
 def _quiet_output(output: NotebookNode, ordinal: int) -> NotebookNode:
