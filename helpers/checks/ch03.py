@@ -149,6 +149,9 @@ SAME_PADDING = Exercise(
     run=_run_same,
     compare=_compare_same,
     mistakes={
+        # First: right numbers as floats ((ks - 1) / 2) also agree with the even-ks model below.
+        "the numbers are right but they are floats (1.0 instead of 1): use // (floor division), not /; "
+        "a padding is a whole number of pixels.": lambda case: (case.args[0] - 1) / 2,
         "for an even ks there is no answer: ks//2 on each side adds ks rows in all, one more than the "
         "ks - 1 that keep the size. Raise ValueError when ks % 2 == 0.": lambda case: case.args[0] // 2,
         "use // (floor division): a padding is a whole number of pixels.": lambda case: case.args[0] / 2,
