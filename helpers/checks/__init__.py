@@ -70,8 +70,11 @@ def _lookup(ex: Exercise, namespace: dict[str, Any]) -> Any:
     return namespace.get(ex.answer, _MISSING)
 
 
-def check(key: str, value: Any = _MISSING, *, hidden: bool = False, quiet: bool = False) -> Verdict:
+def check(key: str, value: Any = _MISSING, *, hidden: bool = False, quiet: bool = False) -> None:
     """Check one exercise and print the verdict; raise :class:`CheckFailed` if it is wrong.
+
+    Returns nothing, so a test cell shows the verdict in words and nothing else
+    (use :meth:`Exercise.verdict` for the :class:`Verdict` object).
 
     Args:
         key: the exercise, e.g. ``"apply_kernel"``.
@@ -93,7 +96,6 @@ def check(key: str, value: Any = _MISSING, *, hidden: bool = False, quiet: bool 
         raise CheckFailed(verdict)
     if not quiet:
         print(verdict.explain())
-    return verdict
 
 
 def _record(verdict: Verdict, hidden: bool) -> None:
