@@ -121,7 +121,7 @@ def build_parser() -> argparse.ArgumentParser:
                        help="e.g. notebooks/01-convolution-by-hand/01-convolution-by-hand.ipynb (never modified)")
     check.add_argument("--workers", type=int, default=None, help="notebooks checked side by side (default: cores)")
     check.add_argument("--timeout", type=float, default=900, help="seconds per notebook (default: 900)")
-    check.add_argument("--json", action="store_true", help="print the results as JSON")
+    check.add_argument("--json", type=Path, default=None, metavar="FILE", help="also write the results as JSON to FILE")
     check.add_argument("--no-progress", action="store_true", help="do not record the results in your progress")
     check.set_defaults(run=_check)
 

@@ -199,6 +199,9 @@ def check_notebooks(paths: list[Path], *, workers: int | None = None, timeout: f
             result = by_student.get(f"notebook{i:03d}")
             data, _ = read_json(copy)
             reports.append(_report(Path(path), chapter, result, data or {"cells": []}, _digest(copy), root))
+        with _errors_lock:
+            for copy in copies:
+                _errors.pop(_digest(copy), None)
     return reports
 
 
@@ -293,7 +296,7 @@ def render(report: CheckReport) -> str:
 
 
 def main(paths: list[Path], *, workers: int | None = None, timeout: float = 900,
-         cell_timeout: float | None = None, save: bool = True, json_out: bool = False) -> int:
+         cell_timeout: float | None = None, save: bool = True, json_out: Path | None = None) -> int:
     """The ``check`` command: 0 when the notebooks were checked (whatever the score), 2 for bad input."""
     import sys
 
@@ -311,9 +314,8 @@ def main(paths: list[Path], *, workers: int | None = None, timeout: float = 900,
     if save:
         for report in reports:
             record(report)
-    if json_out:
-        print(as_json(reports))
-        return 0
+    if json_out is not None:
+        Path(json_out).write_text(as_json(reports) + "\n")
     for i, report in enumerate(reports):
         if i:
             print("\n" + "-" * 72 + "\n")
