@@ -278,3 +278,18 @@ def test_nbval_names_exactly_the_outputs_a_wrong_answer_changes(tmp_path):
     assert failed == expected, done.stdout[-3000:]
     assert checked - expected and all(results[n] == "PASSED" for n in checked - expected)
     assert _sha(path) == before
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS)
+def test_every_answer_used_later_has_a_regression_checked_output(chapter):
+    """An answer a later cell uses (a size, a shape, a count, a model) shows up in at least one cell whose
+    output the release carries from the solution (tag ``nbval-check-output``), so nbval can say it differs."""
+    nb = notebooks.read(notebooks.notebook_path(chapter, "notebooks"))
+    plain = [c for c in nb.cells if c.cell_type == "code" and not c.get("metadata", {}).get("nbgrader")]
+    for ex in exercises(chapter):
+        users = [c for c in plain if re.search(rf"\b{re.escape(ex.answer)}\b", c.source)]
+        if not users or ex.kind == "value":
+            continue
+        checked = [c for c in users if "nbval-check-output" in notebooks.tags(c)]
+        assert checked, f"{chapter}: no cell whose output nbval compares uses {ex.answer}"
+        assert all(c.outputs for c in checked), f"{chapter}: a checked cell using {ex.answer} has no stored output"
