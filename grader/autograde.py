@@ -45,7 +45,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from .config import CELL_TIMEOUT, ROOT
-from .sandbox import FIRST_UID, ISOLATIONS, Died, Limits, Sandbox, Zygote, _data_cache, available
+from .sandbox import ISOLATIONS, Cgroups, Died, Limits, Sandbox, Zygote, _data_cache, available, uid_base
 from .sanitize import Assignment, Plan, load_assignment, plan, read_json
 from .submissions import Submission, discover
 
@@ -124,7 +124,7 @@ def _command(step, exercises: dict) -> dict:
 
 def _run_plan(sub: Submission, assignment: Assignment, workdir: Path, slot: int, *, timeout: float,
               cell_timeout: float, isolation: str, zygote: Zygote | None, limits: Limits,
-              cache: Path | None, root: Path) -> _Run:
+              cache: Path | None, root: Path, cgroups: Cgroups | None, uids: int) -> _Run:
     from helpers.checks import exercises as course_exercises
 
     known = {ex.key: ex for ex in course_exercises(assignment.chapter)}
@@ -135,7 +135,7 @@ def _run_plan(sub: Submission, assignment: Assignment, workdir: Path, slot: int,
     judged.mkdir()
     deadline = time.monotonic() + timeout
     box = Sandbox(workdir, assignment.chapter, slot, limits=limits, cache=cache, isolation=isolation,
-                  zygote=zygote, root=root)
+                  zygote=zygote, root=root, cgroups=cgroups.procs_files(slot) if cgroups else [], uid=uids + slot)
 
     def start() -> None:
         for attempt in range(2):
@@ -258,7 +258,7 @@ def _grade_one(sub: Submission, assignment: Assignment, tmp: Path, number: int, 
     (tmp / f"{number:04d}-root").mkdir()  # where the zygote's child mounts its root
     shutil.copyfile(sub.path, workdir / "submission.ipynb")
     if options["isolation"] != "none":
-        uid = FIRST_UID + slot
+        uid = options["uids"] + slot
         for path in (workdir, workdir / "outcomes", workdir / "submission.ipynb"):
             os.chown(path, uid, uid)
     try:
@@ -320,10 +320,11 @@ def autograde(submissions_dir: Path, out: Path, *, workers: int | None = None, t
     for slot in range(workers):
         slots.put(slot)
     zygote = Zygote(cache) if isolation == "zygote" and to_grade else None
+    cgroups = Cgroups(workers, limits) if isolation != "none" and to_grade else None
     options = dict(timeout=timeout, cell_timeout=cell_timeout, isolation=isolation, zygote=zygote, limits=limits,
-                   cache=cache, root=root)
+                   cache=cache, root=root, cgroups=cgroups, uids=uid_base())
 
-    with tempfile.TemporaryDirectory(prefix="conv-course-grade-") as tmp, _closing(zygote):
+    with tempfile.TemporaryDirectory(prefix="conv-course-grade-") as tmp, _closing(zygote, cgroups):
         os.chmod(tmp, 0o711)  # sandbox users reach only their own folder inside
 
         def job(item: tuple[int, tuple[tuple[str, str], Submission]]) -> Result:
@@ -343,13 +344,17 @@ def autograde(submissions_dir: Path, out: Path, *, workers: int | None = None, t
             results.extend(pool.map(job, enumerate(sorted(to_grade.items()))))
 
     results.sort(key=lambda r: (r.student, r.assignment or "", r.file))
-    _write_outputs(results, out, assignments)
+    sandbox = {"isolation": isolation, "workers": workers,
+               "uids": [options["uids"], options["uids"] + workers - 1] if isolation != "none" else None, "cell_timeout": cell_timeout, "timeout": timeout,
+               "limits": asdict(limits) if isolation != "none" else None,
+               "cgroups": (cgroups.missing or "cpu, memory and pids groups per worker") if cgroups else None}
+    _write_outputs(results, out, assignments, sandbox)
     return results
 
 
 class _closing:
-    def __init__(self, zygote: Zygote | None) -> None:
-        self.zygote = zygote
+    def __init__(self, zygote: Zygote | None, cgroups: Cgroups | None) -> None:
+        self.zygote, self.cgroups = zygote, cgroups
 
     def __enter__(self) -> None:
         return None
@@ -357,13 +362,16 @@ class _closing:
     def __exit__(self, *exc) -> None:
         if self.zygote is not None:
             self.zygote.close()
+        if self.cgroups is not None:
+            self.cgroups.close()
 
 
 # ---------------------------------------------------------------------------
 # outputs
 
 
-def _write_outputs(results: list[Result], out: Path, assignments: dict[str, Assignment]) -> None:
+def _write_outputs(results: list[Result], out: Path, assignments: dict[str, Assignment],
+                   sandbox: dict | None = None) -> None:
     with open(out / "grades.csv", "w", newline="") as handle:
         writer = csv.DictWriter(handle, fieldnames=CSV_COLUMNS)
         writer.writeheader()
@@ -377,7 +385,7 @@ def _write_outputs(results: list[Result], out: Path, assignments: dict[str, Assi
                 for gid, test in (assignment.tests.items() if assignment else []):
                     writer.writerow({"student": r.student, "assignment": r.assignment, "exercise": gid,
                                      "score": 0.0, "max_score": test.points, "status": "error"})
-    report = {"submissions": [asdict(r) for r in results]}
+    report = {"sandbox": sandbox, "submissions": [asdict(r) for r in results]}
     (out / "report.json").write_text(json.dumps(report, indent=2) + "\n")
     for r in results:
         if r.status == "graded":

@@ -49,6 +49,12 @@ from .config import ROOT
 HARNESS = Path(__file__).with_name("harness.py")
 SANDBOX_HOME = "/submission"
 FIRST_UID = 61000
+UID_SPAN = 32 * 1024  # sandbox users are FIRST_UID ... FIRST_UID + UID_SPAN - 1
+
+
+def uid_base() -> int:
+    """The first sandbox uid of this grader run: concurrent runs (two instructors, CI) get disjoint users."""
+    return FIRST_UID + 32 * (os.getpid() % 1024)
 
 
 @dataclass(frozen=True)
@@ -88,9 +94,9 @@ def _dirs_for(path: Path) -> list[str]:
 
 
 def bwrap_command(workdir: Path, slot: int, argv: list[str], *, cache: Path | None,
-                  root: Path = ROOT) -> list[str]:
+                  root: Path = ROOT, uid: int | None = None) -> list[str]:
     """The ``bwrap ... setpriv ... python`` command line for one sandboxed process."""
-    uid = str(FIRST_UID + slot)
+    uid = str(FIRST_UID + slot if uid is None else uid)
     cmd = ["bwrap", "--unshare-pid", "--unshare-net", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try",
            "--die-with-parent", "--new-session", "--hostname", "grading",
            "--perms", "0755", "--tmpfs", "/"]
@@ -124,8 +130,9 @@ def bwrap_command(workdir: Path, slot: int, argv: list[str], *, cache: Path | No
     return cmd
 
 
-def _limit(limits: Limits):
+def _limit(limits: Limits, cgroups: list[str] = ()):
     def apply() -> None:
+        join_cgroups(list(cgroups))
         for which, value in ((resource.RLIMIT_AS, limits.memory_bytes), (resource.RLIMIT_FSIZE, limits.file_bytes),
                              (resource.RLIMIT_NPROC, limits.processes), (resource.RLIMIT_NOFILE, limits.open_files),
                              (resource.RLIMIT_CPU, limits.cpu_seconds), (resource.RLIMIT_CORE, 0)):
@@ -135,6 +142,68 @@ def _limit(limits: Limits):
 
 
 ISOLATIONS = ("zygote", "bwrap", "none")
+CGROUP_ROOT = Path("/sys/fs/cgroup")
+
+
+class Cgroups:
+    """One control group per worker slot (cgroup v1: cpu, memory, pids), when the host allows it.
+
+    Resource limits (``setrlimit``) are per process; a fork bomb multiplies them. A group
+    per slot bounds the sandbox as a whole: its processes share one slot's CPU (two slots
+    get equal shares however many processes each runs), one memory limit and one
+    process count. Where cgroups cannot be created (no v1 hierarchy, read-only
+    ``/sys/fs/cgroup``) ``self.missing`` says so and only the per-process limits apply.
+    """
+
+    CONTROLLERS = ("cpu", "memory", "pids")
+
+    def __init__(self, slots: int, limits: Limits) -> None:
+        self.paths: dict[int, list[Path]] = {}
+        self.missing: str | None = None
+        tag = f"conv-course-grader-{os.getpid()}"
+        try:
+            for slot in range(slots):
+                groups = []
+                for controller in self.CONTROLLERS:
+                    path = CGROUP_ROOT / controller / tag / f"slot{slot}"
+                    path.mkdir(parents=True, exist_ok=True)
+                    groups.append(path)
+                (CGROUP_ROOT / "memory" / tag / f"slot{slot}" / "memory.limit_in_bytes").write_text(
+                    str(limits.memory_bytes))
+                (CGROUP_ROOT / "pids" / tag / f"slot{slot}" / "pids.max").write_text(str(limits.processes))
+                self.paths[slot] = groups
+        except OSError as exc:
+            self.missing = f"no control groups ({exc.strerror}: {exc.filename}); per-process limits only"
+            self.close()
+            self.paths = {}
+        self.tag = tag
+
+    def procs_files(self, slot: int) -> list[str]:
+        return [str(p / "cgroup.procs") for p in self.paths.get(slot, [])]
+
+    def close(self) -> None:
+        for groups in self.paths.values():
+            for path in groups:
+                for _ in range(50):  # the kernel empties a group a moment after its last process ends
+                    try:
+                        path.rmdir()
+                        break
+                    except FileNotFoundError:
+                        break
+                    except OSError:
+                        time.sleep(0.1)
+        for controller in self.CONTROLLERS:
+            try:
+                (CGROUP_ROOT / controller / f"conv-course-grader-{os.getpid()}").rmdir()
+            except OSError:
+                pass
+
+
+def join_cgroups(files: list[str]) -> None:
+    """Move the calling process into the given groups (children follow)."""
+    for name in files:
+        with open(name, "w") as handle:
+            handle.write(str(os.getpid()))
 
 
 def available(isolation: str = "zygote") -> str | None:
@@ -209,7 +278,7 @@ class Zygote:
 
 
 def zygote_spec(workdir: Path, slot: int, chapter: str, limits: Limits, cache: Path | None,
-                root: Path = ROOT) -> dict:
+                root: Path = ROOT, cgroups: list[str] = (), uid: int | None = None) -> dict:
     read_only = ["/usr", *[p for p in ("/etc/alternatives", "/etc/ld.so.cache", "/etc/localtime")
                           if os.path.exists(p)], *[str(p) for p in _venv_and_python()], str(root / "helpers")]
     symlinks = {}
@@ -219,9 +288,10 @@ def zygote_spec(workdir: Path, slot: int, chapter: str, limits: Limits, cache: P
         elif os.path.isdir(link):
             read_only.append(link)
     return {"mountpoint": str(workdir.parent / f"{workdir.name}-root"), "workdir": str(workdir),
-            "home": SANDBOX_HOME, "chapter": chapter, "uid": FIRST_UID + slot, "read_only": read_only,
+            "home": SANDBOX_HOME, "chapter": chapter, "uid": FIRST_UID + slot if uid is None else uid,
+            "read_only": read_only,
             "read_only_at": {"/opt/data/conv-course": str(cache)} if cache else {}, "symlinks": symlinks,
-            "tmp_bytes": 256 << 20, "env": sandbox_env(cache),
+            "tmp_bytes": 256 << 20, "env": sandbox_env(cache), "cgroups": list(cgroups),
             "limits": {"RLIMIT_AS": limits.memory_bytes, "RLIMIT_FSIZE": limits.file_bytes,
                        "RLIMIT_NPROC": limits.processes, "RLIMIT_NOFILE": limits.open_files,
                        "RLIMIT_CPU": limits.cpu_seconds, "RLIMIT_CORE": 0}}
@@ -254,8 +324,10 @@ class Sandbox:
 
     def __init__(self, workdir: Path, chapter: str, slot: int, *, limits: Limits = Limits(),
                  cache: Path | None = None, isolation: str = "zygote", zygote: Zygote | None = None,
-                 root: Path = ROOT) -> None:
+                 root: Path = ROOT, cgroups: list[str] = (), uid: int | None = None) -> None:
         self.workdir, self.chapter, self.slot, self.limits = workdir, chapter, slot, limits
+        self.uid = FIRST_UID + slot if uid is None else uid
+        self.cgroups = list(cgroups)
         self.cache, self.isolation, self.zygote, self.root = cache, isolation, zygote, root
         self.proc: subprocess.Popen | None = None
         self.pid: int | None = None
@@ -269,7 +341,8 @@ class Sandbox:
             assert self.zygote is not None
             try:
                 self.pid = self.zygote.spawn(zygote_spec(self.workdir, self.slot, self.chapter, self.limits,
-                                                         self.cache, self.root), (cmd_r, ev_w))
+                                                         self.cache, self.root, self.cgroups, self.uid),
+                                             (cmd_r, ev_w))
             finally:
                 os.close(cmd_r)
                 os.close(ev_w)
@@ -278,8 +351,8 @@ class Sandbox:
             script = "/opt/grader/harness.py" if self.isolation == "bwrap" else str(HARNESS)
             argv = [sys.executable, "-I", script, self.chapter, outdir, str(cmd_r), str(ev_w)]
             if self.isolation == "bwrap":
-                argv = bwrap_command(self.workdir, self.slot, argv, cache=self.cache, root=self.root)
-                env, preexec = {"PATH": os.environ.get("PATH", "/usr/bin:/bin")}, _limit(self.limits)
+                argv = bwrap_command(self.workdir, self.slot, argv, cache=self.cache, root=self.root, uid=self.uid)
+                env, preexec = {"PATH": os.environ.get("PATH", "/usr/bin:/bin")}, _limit(self.limits, self.cgroups)
             else:
                 from .execute import kernel_env
 
@@ -335,7 +408,7 @@ class Sandbox:
         except (OSError, TypeError):
             return False
         uids = next((line.split()[1:] for line in status.splitlines() if line.startswith("Uid:")), [])
-        return str(FIRST_UID + self.slot) in uids
+        return str(self.uid) in uids
 
     def __enter__(self) -> "Sandbox":
         return self

@@ -137,6 +137,9 @@ def _child(spec: dict, cmd_fd: int, event_fd: int) -> None:
     try:
         signal.signal(signal.SIGCHLD, signal.SIG_DFL)
         _prctl(PR_SET_PDEATHSIG, signal.SIGKILL)  # the zygote gone: this goes too
+        for name in spec.get("cgroups", []):  # the slot's cpu, memory and pids groups; children follow
+            with open(name, "w") as handle:
+                handle.write(str(os.getpid()))
         _check(_libc.unshare(CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS), "unshare")
         pid = os.fork()
         if pid == 0:

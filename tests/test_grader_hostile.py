@@ -25,7 +25,7 @@ from pathlib import Path
 import pytest
 
 from grader.config import ROOT
-from grader.sandbox import FIRST_UID, available
+from grader.sandbox import available
 from tests.support import hand_in, student_notebook
 
 pytestmark = [pytest.mark.slow,
@@ -125,6 +125,8 @@ def _students(subs: Path, port: int) -> None:
         "import sys, warnings\nwarnings.warn('a PyTorch-style UserWarning', UserWarning)\n"
         "print('warning on stderr', file=sys.stderr)\nline = 'x' * 1_000_000\n"
         "for _ in range(300):\n    print(line)")), "nb.ipynb")
+    hand_in(subs, "forkbomb", _append_after(correct(), "convolve", "import os\nwhile True:\n    os.fork()"),
+            "nb.ipynb")
     hand_in(subs, "spawner", _append_after(correct(), "quiz_edge_kernel", (
         "import subprocess\nsubprocess.Popen(['sleep', '600'], start_new_session=True)\n"
         "import os\nif os.fork() == 0:\n    os.setsid()\n    import time\n    time.sleep(600)")), "nb.ipynb")
@@ -245,19 +247,26 @@ def _walk(base: Path):
             yield Path(dirpath) / name
 
 
-def _sandbox_processes(wait: float = 5.0) -> list[str]:
+def _owner(path: Path) -> int:
+    try:
+        return path.lstat().st_uid
+    except OSError:  # removed meanwhile (other work in the checkout)
+        return -1
+
+
+def _sandbox_processes(uids: range, wait: float = 5.0) -> list[str]:
     """Processes of the sandbox users still alive ``wait`` seconds after grading (killing is asynchronous)."""
     import time
 
     deadline = time.monotonic() + wait
     while True:
-        found = _sandbox_processes_now()
+        found = _sandbox_processes_now(uids)
         if not found or time.monotonic() > deadline:
             return found
         time.sleep(0.2)
 
 
-def _sandbox_processes_now() -> list[str]:
+def _sandbox_processes_now(uids: range) -> list[str]:
     found = []
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
@@ -267,7 +276,7 @@ def _sandbox_processes_now() -> list[str]:
         except OSError:
             continue
         uid = int(next(line.split()[1] for line in status.splitlines() if line.startswith("Uid:")))
-        if FIRST_UID <= uid < FIRST_UID + 64:
+        if uid in uids:
             found.append(f"{entry.name}: {(entry / 'cmdline').read_bytes()[:80]!r}")
     return found
 
@@ -286,14 +295,16 @@ def batch(tmp_path_factory):
                      "--timeout", "150"])
     finally:
         listener.close()
-    report = {s["student"]: s for s in json.loads((out / "report.json").read_text())["submissions"]}
+    full_report = json.loads((out / "report.json").read_text())
+    report = {s["student"]: s for s in full_report["submissions"]}
     rows = list(csv.DictReader(open(out / "grades.csv")))
     after_course = _digest(_course_files())
-    owned = [str(p) for p in _walk(ROOT) if FIRST_UID <= p.lstat().st_uid < FIRST_UID + 64]
+    uids = range(full_report["sandbox"]["uids"][0], full_report["sandbox"]["uids"][1] + 1)
+    owned = [str(p) for p in _walk(ROOT) if _owner(p) in uids]
     changed = sorted(k for k in set(before_course) | set(after_course) if before_course.get(k) != after_course.get(k))
-    return {"code": code, "out": out, "subs": subs, "report": report, "rows": rows, "listener": listener,
+    return {"code": code, "out": out, "sandbox": full_report["sandbox"], "subs": subs, "report": report, "rows": rows, "listener": listener,
             "same_subs": before_subs == _digest([subs]), "changed_course": changed, "owned": owned,
-            "leftover": _sandbox_processes()}
+            "leftover": _sandbox_processes(uids)}
 
 
 def score(batch, student) -> tuple[float, float]:
@@ -377,6 +388,11 @@ def test_memory_bombs(batch):
 
 def test_hundreds_of_megabytes_of_output_and_warnings_on_stderr(batch):
     _honest(batch, "chatty", FULL)
+
+
+def test_fork_bomb_is_contained(batch):
+    _honest(batch, "forkbomb", FULL)
+    assert batch["sandbox"]["cgroups"] == "cpu, memory and pids groups per worker"
 
 
 def test_no_process_outlives_grading(batch):
