@@ -49,6 +49,7 @@ class CellError:
 
     cell: str  # as the grader names it: "cell 12" or "cell 12 (output_size_answer)"
     number: int | None
+    start: str  # the cell's first line of code, to find it in JupyterLab
     error: str  # the error's first line
 
 
@@ -62,7 +63,8 @@ class CheckReport:
     reason: str = ""
     score: float = 0.0
     max_score: float = 0.0
-    exercises: list[dict] = field(default_factory=list)  # the grader's rows, plus "answer_cell", "test_cell"
+    #: the grader's rows, plus where the answer and its test are: "answer_cell", "answer_start", "test_cell"
+    exercises: list[dict] = field(default_factory=list)
     errors: list[CellError] = field(default_factory=list)
     cells: list[dict] = field(default_factory=list)  # the grader's cells that could not run (timeouts, deaths)
     warnings: list[str] = field(default_factory=list)
@@ -217,20 +219,29 @@ def _report(path: Path, chapter: str, result, data: dict, digest: str, root: Pat
         return report
     assignment = load_assignment(report.chapter, root)
     steps = plan(data, assignment).steps
-    test_cell = {s.grade_id: s.label for s in steps if s.kind == "test"}
-    answer_cell = {s.grade_id: s.label for s in steps if s.kind == "code" and s.grade_id}
+    test_cell = {s.grade_id: s.cell_number for s in steps if s.kind == "test"}
+    answer = {s.grade_id: s for s in steps if s.kind == "code" and s.grade_id}
     for row in result.exercises:
         gid = row["exercise"]
+        step = answer.get(f"{gid}_answer")
         report.exercises.append({**row, "test_cell": test_cell.get(gid),
-                                 "answer_cell": answer_cell.get(f"{gid}_answer")})
+                                 "answer_cell": step.cell_number if step else None,
+                                 "answer_start": _first_line(step.source) if step else None})
     raised = _errors.get(digest, {})
     seen: set[str] = set()
     for step in steps:
         if step.kind != "code" or step.source not in raised or step.source in seen:
             continue
         seen.add(step.source)
-        report.errors.append(CellError(step.label, step.cell_number, raised[step.source]))
+        report.errors.append(CellError(step.label, step.cell_number, _first_line(step.source), raised[step.source]))
     return report
+
+
+def _first_line(source: str, width: int = 60) -> str:
+    """The first line of code of a cell (comments and blank lines skipped), shortened."""
+    lines = [line.rstrip() for line in source.splitlines() if line.strip() and not line.lstrip().startswith("#")]
+    line = lines[0] if lines else (source.strip().splitlines() or [""])[0]
+    return line if len(line) <= width else line[:width - 3] + "..."
 
 
 def record(report: CheckReport) -> None:
@@ -273,9 +284,13 @@ def render(report: CheckReport) -> str:
         lines.append(f"  {row['exercise']:<{width}}  {_pts(row['score'], row['max_score']):<15}  {row['status']}")
         if row["status"] == "passed":
             continue
-        where = [c for c in (row.get("answer_cell"), row.get("test_cell")) if c]
+        where = []
+        if row.get("answer_cell"):
+            where.append(f"answer in cell {row['answer_cell']} (`{row['answer_start']}`)")
+        if row.get("test_cell"):
+            where.append(f"test in cell {row['test_cell']}")
         if where:
-            lines.append(f"  {'':<{width}}  in {' and '.join(where)}")
+            lines.append(f"  {'':<{width}}  {', '.join(where)}")
         if row.get("message"):
             lines.append(f"  {'':<{width}}  {row['message']}")
         if row.get("hint"):
@@ -284,13 +299,16 @@ def render(report: CheckReport) -> str:
     stopped = [e for e in report.errors if _not_done(e.error)]
     if errors or report.cells:
         lines += ["", "Cells that did not run cleanly:"]
-        lines += [f"  {e.cell}: {e.error}" for e in errors]
+        lines += [f"  cell {e.number} (`{e.start}`): {e.error}" if e.number else f"  {e.cell}: {e.error}"
+                  for e in errors]
         lines += [f"  {c['cell']}: {c['cause']}" for c in report.cells
                   if not any(c["cell"] == e.cell for e in errors)]
     if stopped:
         numbers = [e.number for e in stopped if e.number is not None]
         lines += ["", f"{len(stopped)} cell{'s' if len(stopped) > 1 else ''} stopped at an exercise not done yet "
                   f"(NotImplementedError): cell{'s' if len(numbers) > 1 else ''} {_list(numbers)}."]
+    if any(r["status"] != "passed" for r in report.exercises) or report.errors or report.cells:
+        lines += ["", "(Cells are counted from the top of the notebook, text cells included.)"]
     lines += ["", f"Total: {_pts(report.score, report.max_score)}"]
     return "\n".join(lines)
 

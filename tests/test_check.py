@@ -177,7 +177,8 @@ def test_check_prints_points_messages_hints_and_cells(graded):
     block = out.split(str(graded["paths"][("partly", "03-padding-and-strides")]))[1].split("-" * 72)[0]
     assert re.search(r"^  output_size\s+0 of 2 points\s+failed$", block, re.M), block
     assert re.search(r"^  same_padding\s+1 of 1 point\s+passed$", block, re.M), block
-    assert re.search(r"in cell \d+ \(output_size_answer\) and cell \d+ \(test output_size\)", block), block
+    assert re.search(r"answer in cell \d+ \(`def output_size\(n, ks, pad=0, stride=1\):`\), test in cell \d+$",
+                     block, re.M), block
     assert "expected 28, got 27" in block
     assert "Hint: padding is added on both sides, so it counts twice: n + 2*pad - ks, not n + pad - ks." in block
     assert re.search(r"^  conv2d_padded\s+0 of 3 points\s+not attempted$", block, re.M), block
@@ -186,7 +187,8 @@ def test_check_prints_points_messages_hints_and_cells(graded):
     assert "Warning: the saved notebook was not run top to bottom" in block
     # a cell that raised: its number and the error's first line, no traceback anywhere
     ch1 = out.split(str(graded["paths"][("partly", "01-convolution-by-hand")]))[1].split("-" * 72)[0]
-    assert re.search(r"^  cell 4: NameError: name 'undefined_in_chapter_one' is not defined$", ch1, re.M), ch1
+    assert re.search(r"^  cell 4 \(`print\(undefined_in_chapter_one\)`\): NameError: name 'undefined_in_chapter_one' "
+                     r"is not defined$", ch1, re.M), ch1
     assert "Traceback" not in out and 'File "' not in out
     assert re.search(r"^All 18 notebooks: \d+ of \d+ points$", out, re.M)
 
