@@ -61,7 +61,7 @@ def _check(args: argparse.Namespace) -> int:
     from .check import main as check_main
 
     return check_main(args.notebooks, workers=args.workers, timeout=args.timeout, save=not args.no_progress,
-                      json_out=args.json)
+                      json_out=args.json, outputs=args.outputs)
 
 
 def _progress(args: argparse.Namespace) -> int:
@@ -122,6 +122,9 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--workers", type=int, default=None, help="notebooks checked side by side (default: cores)")
     check.add_argument("--timeout", type=float, default=900, help="seconds per notebook (default: 900)")
     check.add_argument("--json", type=Path, default=None, metavar="FILE", help="also write the results as JSON to FILE")
+    check.add_argument("--outputs", action="store_true",
+                       help="also compare the outputs your answers determine (sizes, shapes, counts) with the "
+                            "solution's, by nbval (runs the notebook a second time)")
     check.add_argument("--no-progress", action="store_true", help="do not record the results in your progress")
     check.set_defaults(run=_check)
 

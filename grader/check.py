@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import shutil
 import tempfile
 import threading
@@ -314,7 +315,8 @@ def render(report: CheckReport) -> str:
 
 
 def main(paths: list[Path], *, workers: int | None = None, timeout: float = 900,
-         cell_timeout: float | None = None, save: bool = True, json_out: Path | None = None) -> int:
+         cell_timeout: float | None = None, save: bool = True, json_out: Path | None = None,
+         outputs: bool = False) -> int:
     """The ``check`` command: 0 when the notebooks were checked (whatever the score), 2 for bad input."""
     import sys
 
@@ -338,6 +340,14 @@ def main(paths: list[Path], *, workers: int | None = None, timeout: float = 900,
         if i:
             print("\n" + "-" * 72 + "\n")
         print(render(report))
+        if outputs and report.chapter:
+            differ = compare_outputs(report.path, report.chapter, timeout=timeout)
+            if differ:
+                print(f"\nOutputs that differ from the solution's (pytest --nbval-lax on a copy with the solution's "
+                      f"outputs), {len(differ)} cell{'s' if len(differ) > 1 else ''}:")
+                print("\n".join(f"  cell {n} (`{start}`)" for n, start in differ))
+            else:
+                print("\nEvery output the solution stores is the same in your run (pytest --nbval-lax).")
     if n > 1:
         total = sum(r.score for r in reports)
         possible = sum(r.max_score for r in reports)
@@ -351,3 +361,62 @@ def as_json(reports: list[CheckReport]) -> str:
                         "score": r.score, "max_score": r.max_score, "exercises": r.exercises,
                         "errors": [e.__dict__ for e in r.errors], "cells": r.cells, "warnings": r.warnings}
                        for r in reports], indent=1)
+
+
+# ---------------------------------------------------------------------------
+# outputs: the learner's run against the solution's stored outputs (nbval)
+
+
+def with_reference_outputs(data: dict, chapter: str, root: Path = ROOT) -> tuple[dict, list[int]]:
+    """A copy of the learner's notebook whose ``nbval-check-output`` cells hold the release's outputs.
+
+    Running a notebook in JupyterLab and saving it replaces the solution's outputs that the
+    release carries with the learner's own, so nbval on the saved file would compare the
+    learner with themselves. Cells are matched by id (the release keeps the source's ids);
+    returns the copy and the notebook numbers (1-based, all cells) of the cells given back
+    their reference output.
+    """
+    from . import notebooks
+
+    release = notebooks.read(notebooks.notebook_path(chapter, "notebooks", root))
+    reference = {c.get("id"): c for c in release.cells
+                 if c.cell_type == "code" and "nbval-check-output" in notebooks.tags(c)}
+    copy = json.loads(json.dumps(data))
+    restored = []
+    for number, cell in enumerate(copy.get("cells", []), start=1):
+        if isinstance(cell, dict) and cell.get("cell_type") == "code" and cell.get("id") in reference:
+            ref = reference[cell["id"]]
+            cell["outputs"] = json.loads(json.dumps(ref.get("outputs", [])))
+            cell["execution_count"] = ref.get("execution_count")
+            cell.setdefault("metadata", {})["tags"] = sorted(set(cell["metadata"].get("tags", []))
+                                                             | {"nbval-check-output"})
+            restored.append(number)
+    return copy, restored
+
+
+def compare_outputs(path: Path, chapter: str, root: Path = ROOT, timeout: float = 900) -> list[tuple[int, str]]:
+    """The cells whose output differs from the solution's: ``[(cell number, first line)]``.
+
+    Runs ``pytest --nbval-lax`` with the project's sanitizer (as the README says) on a
+    copy of the notebook carrying the reference outputs; the learner's file is only read.
+    """
+    import re
+    import subprocess
+    import sys
+
+    data, problem = read_json(path)
+    if data is None:
+        raise CheckInputError(f"{path}: {problem}")
+    copy, _ = with_reference_outputs(data, chapter, root)
+    code = [c for c in copy["cells"] if isinstance(c, dict) and c.get("cell_type") == "code"]
+    numbers = [n for n, c in enumerate(copy["cells"], start=1) if isinstance(c, dict) and c.get("cell_type") == "code"]
+    with tempfile.TemporaryDirectory(prefix="conv-course-outputs-") as tmp:
+        target = Path(tmp) / Path(path).name
+        target.write_text(json.dumps(copy, indent=1))
+        done = subprocess.run([sys.executable, "-m", "pytest", "-c", str(root / "pyproject.toml"), "--rootdir",
+                               str(root), "-q", "--nbval-current-env", str(target)], cwd=root, capture_output=True,
+                              text=True, timeout=timeout,
+                              # the checks this run makes are not the learner's progress
+                              env={**os.environ, "CONV_COURSE_PROGRESS": str(Path(tmp) / "progress.json")})
+    differ = sorted({int(k) for k in re.findall(r"Cell (\d+): Cell outputs differ", done.stdout)})
+    return [(numbers[k], _first_line("".join(code[k].get("source", "")))) for k in differ if k < len(code)]

@@ -295,3 +295,32 @@ def test_every_answer_used_later_has_a_regression_checked_output(chapter):
         checked = [c for c in users if "nbval-check-output" in notebooks.tags(c)]
         assert checked, f"{chapter}: no cell whose output nbval compares uses {ex.answer}"
         assert all(c.outputs for c in checked), f"{chapter}: a checked cell using {ex.answer} has no stored output"
+
+
+@pytest.mark.slow
+def test_outputs_are_compared_with_the_solutions_even_after_the_learner_saved_their_own(tmp_path):
+    """Saving a run notebook stores the learner's outputs over the solution's; ``check --outputs`` puts the
+    solution's back on a copy before nbval compares, so a wrong output_size still shows where it matters."""
+    from grader.check import compare_outputs
+
+    chapter = "03-padding-and-strides"
+    nb = student_notebook(chapter, {"output_size_answer": PARTLY[chapter]["output_size_answer"]})
+    numbers = {}
+    for number, cell in enumerate(nb.cells, start=1):
+        if cell.cell_type == "code" and "nbval-check-output" in notebooks.tags(cell):
+            numbers[number] = cell
+            cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text="what the learner's run printed\n")]
+    path = tmp_path / "mine.ipynb"
+    notebooks.write(nb, path)
+    before = _sha(path)
+    differ = compare_outputs(path, chapter)
+    expected = sorted(n for n, c in numbers.items() if "output_size(" in c.source)
+    assert [n for n, _ in differ] == expected and len(expected) >= 2, differ
+    assert all(start == _first(numbers[n].source) for n, start in differ)
+    assert _sha(path) == before
+
+
+def _first(source: str) -> str:
+    from grader.check import _first_line
+
+    return _first_line(source)
