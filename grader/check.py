@@ -328,8 +328,8 @@ def main(paths: list[Path], *, workers: int | None = None, timeout: float = 900,
         print(f"error: {exc}", file=sys.stderr)
         return 2
     n = len(paths)
-    print(f"Checking {n} notebook{'s' if n > 1 else ''} in a fresh kernel (a minute or two per chapter)...",
-          file=sys.stderr, flush=True)
+    print(f"Checking {n} notebook{'s' if n > 1 else ''} in a fresh kernel "
+          "(about as long as running it top to bottom)...", file=sys.stderr, flush=True)
     reports = check_notebooks([Path(p) for p in paths], workers=workers, timeout=timeout, cell_timeout=cell_timeout)
     if save:
         for report in reports:
