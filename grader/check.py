@@ -266,6 +266,13 @@ def _pts(score: float, max_score: float) -> str:
     return f"{score:g} of {max_score:g} point{'' if max_score == 1 else 's'}"
 
 
+def _number(label: str) -> int:
+    import re
+
+    found = re.match(r"cell (\d+)", label)
+    return int(found.group(1)) if found else 1 << 30
+
+
 def _not_done(error: str) -> bool:
     return error.startswith("NotImplementedError")
 
@@ -300,10 +307,11 @@ def render(report: CheckReport) -> str:
     stopped = [e for e in report.errors if _not_done(e.error)]
     if errors or report.cells:
         lines += ["", "Cells that did not run cleanly:"]
-        lines += [f"  cell {e.number} (`{e.start}`): {e.error}" if e.number else f"  {e.cell}: {e.error}"
-                  for e in errors]
-        lines += [f"  {c['cell']}: {c['cause']}" for c in report.cells
+        found = [(e.number or 0, f"  cell {e.number} (`{e.start}`): {e.error}" if e.number else f"  {e.cell}: {e.error}")
+                 for e in errors]
+        found += [(_number(c["cell"]), f"  {c['cell']}: {c['cause']}") for c in report.cells
                   if not any(c["cell"] == e.cell for e in errors)]
+        lines += [line for _, line in sorted(found, key=lambda item: item[0])]
     if stopped:
         numbers = [e.number for e in stopped if e.number is not None]
         lines += ["", f"{len(stopped)} cell{'s' if len(stopped) > 1 else ''} stopped at an exercise not done yet "
