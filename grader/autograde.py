@@ -107,6 +107,7 @@ class _Run:
     cells: list[dict] = field(default_factory=list)
     restarts: int = 0
     answer_problems: dict[str, str] = field(default_factory=dict)  # answer grade id -> what happened to it
+    judged: Path | None = None  # the outcome files, moved out of the sandbox's folder
 
     def problem(self, step, cause: str) -> None:
         self.cells.append({"cell": step.label, "cause": cause})
@@ -187,9 +188,14 @@ def _run_plan(sub: Submission, assignment: Assignment, workdir: Path, slot: int,
                 reply = box.run(_command(step, known), min(cell_timeout, left))
             except Died as exc:
                 died(i, exc.cause)
-                if state.restarts > MAX_RESTARTS or not restart(i):
-                    state.cells.append({"cell": step.label, "cause": "the cells after this one were not run: "
-                                        "the grading process had to be restarted too often"})
+                try:
+                    restarted = state.restarts <= MAX_RESTARTS and restart(i)
+                except GradingFailed:  # keep what was earned before
+                    restarted = False
+                if not restarted:
+                    state.cells.append({"cell": step.label, "cause": "the cells after this one were not run: the "
+                                        "grading process could not be brought back (restarted too often, or "
+                                        "no time left)"})
                     break
                 i += 1
                 continue
@@ -205,7 +211,7 @@ def _run_plan(sub: Submission, assignment: Assignment, workdir: Path, slot: int,
             i += 1
     finally:
         box.stop()
-    state.judged = judged  # type: ignore[attr-defined]
+    state.judged = judged
     return state
 
 
@@ -245,7 +251,7 @@ def _judge(state: _Run, assignment: Assignment) -> list[dict]:
         elif reply.get("status") != "ok":
             row.update(status="failed", message=f"checking the answer failed: {reply.get('error', '')}")
         else:
-            verdict = judge_exercise(ex, state.judged, hidden="hidden=True" in test.source)  # type: ignore
+            verdict = judge_exercise(ex, state.judged, hidden="hidden=True" in test.source)
             row.update(status=verdict.status, score=test.points if verdict.passed else 0.0,
                        message=verdict.message, hint=verdict.hint)
         rows.append(row)
