@@ -88,7 +88,7 @@ def _dirs_for(path: Path) -> list[str]:
     """``--dir`` arguments creating the parents of ``path`` world-readable (bwrap makes them 0700)."""
     args = []
     for parent in reversed(path.parents):
-        if str(parent) != "/":
+        if str(parent) not in ("/", "/tmp"):  # /tmp is the sandbox's private tmpfs (mode 1777)
             args += ["--perms", "0755", "--dir", str(parent)]
     return args
 
@@ -99,7 +99,9 @@ def bwrap_command(workdir: Path, slot: int, argv: list[str], *, cache: Path | No
     uid = str(FIRST_UID + slot if uid is None else uid)
     cmd = ["bwrap", "--unshare-pid", "--unshare-net", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try",
            "--die-with-parent", "--new-session", "--hostname", "grading",
-           "--perms", "0755", "--tmpfs", "/"]
+           "--perms", "0755", "--tmpfs", "/",
+           # The private /tmp comes first: a course checked out under /tmp is then bound on top of it.
+           "--perms", "1777", "--tmpfs", "/tmp"]
     for sys_dir in ("/usr", "/etc/alternatives", "/etc/ld.so.cache", "/etc/localtime"):
         if os.path.exists(sys_dir):
             cmd += ["--ro-bind", sys_dir, sys_dir]
@@ -121,7 +123,7 @@ def bwrap_command(workdir: Path, slot: int, argv: list[str], *, cache: Path | No
     if cache is not None:
         cmd += ["--perms", "0755", "--dir", "/opt/data", "--ro-bind", str(cache), "/opt/data/conv-course"]
         env["CONV_COURSE_CACHE"] = "/opt/data/conv-course"
-    cmd += ["--proc", "/proc", "--dev", "/dev", "--perms", "1777", "--tmpfs", "/tmp",
+    cmd += ["--proc", "/proc", "--dev", "/dev",
             "--bind", str(workdir), SANDBOX_HOME, "--chdir", SANDBOX_HOME, "--clearenv"]
     for key, value in env.items():
         cmd += ["--setenv", key, value]

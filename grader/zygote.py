@@ -96,6 +96,9 @@ def _enter(spec: dict) -> None:
     new = spec["mountpoint"]
     _mount(None, "/", None, MS_REC | MS_PRIVATE)
     _mount("tmpfs", new, "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755,size=16m")
+    # The private /tmp comes first: a course checked out under /tmp is then bound on top of it.
+    os.makedirs(new + "/tmp", mode=0o755)
+    _mount("tmpfs", new + "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, f"mode=1777,size={spec['tmp_bytes']}")
     for path in spec["read_only"]:
         _bind(path, new + path)
     for target, source in spec.get("read_only_at", {}).items():
@@ -106,8 +109,6 @@ def _enter(spec: dict) -> None:
         _bind(f"/dev/{name}", f"{new}/dev/{name}", read_only=False, device=True)
     os.makedirs(new + "/proc", mode=0o755)
     _mount("proc", new + "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)
-    os.makedirs(new + "/tmp", mode=0o755)
-    _mount("tmpfs", new + "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, f"mode=1777,size={spec['tmp_bytes']}")
     _bind(spec["workdir"], new + spec["home"], read_only=False)
     os.chdir(new)
     os.mkdir(".old")
