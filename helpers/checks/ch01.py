@@ -13,10 +13,11 @@ import torch.nn.functional as F
 from .core import (
     CONVOLUTION_OPS,
     Case,
-    Exercise,
     compare_equal,
     compare_number,
     compare_tensor,
+    Exercise,
+    quiz_case,
     randint,
     random_image,
 )
@@ -204,10 +205,6 @@ CONVOLVE = Exercise(
 
 # -- review quiz ---------------------------------------------------------------
 
-def _quiz_size_cases(g: torch.Generator, hidden: bool) -> list[Case]:
-    return [Case((), "the quiz question")]
-
-
 def _quiz_size_expected(case: Case) -> tuple[int, int]:
     """Measured, not computed: the shape PyTorch gives a 3x3 kernel on a 28x28 digit."""
     return tuple(int(s) for s in F.conv2d(torch.zeros(1, 1, 28, 28), torch.zeros(1, 1, 3, 3)).shape[-2:])
@@ -220,7 +217,7 @@ QUIZ_OUTPUT_SIZE = Exercise(
     title="review question 1 (output size)",
     points=1,
     kind="value",
-    cases=_quiz_size_cases,
+    cases=quiz_case,
     reference=_quiz_size_expected,
     compare=compare_equal,
     mistakes={"a 3x3 kernel needs a pixel on every side of its centre, so it cannot be centred on the "

@@ -14,10 +14,11 @@ import torch.nn.functional as F
 from .core import (
     CONVOLUTION_OPS,
     Case,
-    Exercise,
     compare_equal,
     compare_int,
     compare_tensor,
+    Exercise,
+    quiz_case,
     randint,
     random_image,
 )
@@ -235,10 +236,6 @@ PARAM_COUNT = Exercise(
 
 # -- review quiz ------------------------------------------------------------------------
 
-def _quiz_case(g: torch.Generator, hidden: bool) -> list[Case]:
-    return [Case((), "the quiz question")]
-
-
 def _quiz_weight_expected(case: Case) -> tuple[int, ...]:
     return tuple(int(s) for s in torch.nn.Conv2d(3, 16, kernel_size=5, device="meta").weight.shape)
 
@@ -250,7 +247,7 @@ QUIZ_WEIGHT_SHAPE = Exercise(
     title="review question 1 (weight shape)",
     points=1,
     kind="value",
-    cases=_quiz_case,
+    cases=quiz_case,
     reference=_quiz_weight_expected,
     compare=compare_equal,
     mistakes={"PyTorch puts the output channels first: [out, in, kh, kw].": lambda case: (3, 16, 5, 5),
@@ -273,7 +270,7 @@ QUIZ_OUTPUT_SHAPE = Exercise(
     title="review question 2 (output shape)",
     points=1,
     kind="value",
-    cases=_quiz_case,
+    cases=quiz_case,
     reference=_quiz_output_expected,
     compare=compare_equal,
     mistakes={

@@ -17,10 +17,11 @@ import torch.nn.functional as F
 from .core import (
     CONVOLUTION_OPS,
     Case,
-    Exercise,
     compare_equal,
     compare_int,
     compare_tensor,
+    Exercise,
+    quiz_case,
     randint,
     random_image,
 )
@@ -226,10 +227,6 @@ CONV2D_PADDED = Exercise(
 
 # -- review quiz ------------------------------------------------------------------------------------
 
-def _quiz_case(g: torch.Generator, hidden: bool) -> list[Case]:
-    return [Case((), "the quiz question")]
-
-
 def _quiz_layer_expected(case: Case) -> tuple[int, ...]:
     """Measured: a real stride-2 layer on a non-square batch."""
     layer = torch.nn.Conv2d(3, 8, kernel_size=3, stride=2, padding=1, device="meta").to_empty(device="cpu")
@@ -244,7 +241,7 @@ QUIZ_STRIDE_SHAPE = Exercise(
     title="review question 1 (a stride-2 layer)",
     points=1,
     kind="value",
-    cases=_quiz_case,
+    cases=quiz_case,
     reference=_quiz_layer_expected,
     compare=compare_equal,
     mistakes={
@@ -277,7 +274,7 @@ QUIZ_EVEN_PADDING = Exercise(
     title="review question 2 (an even kernel)",
     points=1,
     kind="value",
-    cases=_quiz_case,
+    cases=quiz_case,
     reference=_quiz_even_expected,
     compare=compare_int,
     mistakes={
@@ -303,7 +300,7 @@ QUIZ_UNUSED = Exercise(
     title="review question 3 (what the floor drops)",
     points=1,
     kind="value",
-    cases=_quiz_case,
+    cases=quiz_case,
     reference=_quiz_unused_expected,
     compare=compare_int,
     mistakes={

@@ -15,8 +15,9 @@ from torch import nn
 from .core import (
     CONVOLUTION_OPS,
     Case,
-    Exercise,
     compare_int,
+    Exercise,
+    quiz_case,
     randint,
 )
 
@@ -289,10 +290,6 @@ SIMPLE_CNN = Exercise(
 
 # -- review quiz -------------------------------------------------------------------------
 
-def _one_case(g: torch.Generator, hidden: bool) -> list[Case]:
-    return [Case((), "the quiz question")]
-
-
 def _quiz_stride2_expected(case: Case) -> int:
     """Measured: the width a stride-2, 3x3, padding-1 convolution gives a 7x7 map."""
     layer = nn.Conv2d(1, 1, 3, stride=2, padding=1)
@@ -306,7 +303,7 @@ QUIZ_STRIDE2 = Exercise(
     title="review question 1 (stride-2 size)",
     points=1,
     kind="value",
-    cases=_one_case,
+    cases=quiz_case,
     reference=_quiz_stride2_expected,
     compare=compare_int,
     mistakes={"(n + 2*pad - ks)//stride + 1 = (7 + 2 - 3)//2 + 1: the padding lets the kernel sit on the last "
@@ -327,7 +324,7 @@ QUIZ_PARAMS = Exercise(
     title="review question 2 (parameters of simple_cnn)",
     points=1,
     kind="value",
-    cases=_one_case,
+    cases=quiz_case,
     reference=_quiz_params_expected,
     compare=compare_int,
     mistakes={
@@ -355,7 +352,7 @@ QUIZ_MULT_ADDS = Exercise(
     title="review question 3 (multiply-adds)",
     points=1,
     kind="value",
-    cases=_one_case,
+    cases=quiz_case,
     reference=_quiz_mult_adds_expected,
     compare=compare_int,
     mistakes={

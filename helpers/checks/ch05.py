@@ -21,7 +21,7 @@ from torch import nn
 
 from helpers import receptive
 
-from .core import CONVOLUTION_OPS, Case, Exercise, compare_equal, compare_int, randint
+from .core import CONVOLUTION_OPS, Case, Exercise, compare_equal, compare_int, quiz_case, randint
 
 CHAPTER = "05-receptive-fields"
 
@@ -248,10 +248,6 @@ INPUT_REGION = Exercise(
 
 # -- review quiz ----------------------------------------------------------------------------
 
-def _quiz_case(g: torch.Generator, hidden: bool) -> list[Case]:
-    return [Case((), "the quiz question")]
-
-
 def simple_cnn_like(ks: int = 3) -> nn.Sequential:
     """The stride-2 CNN of chapter 4 (its ``conv(ni, nf, ks)`` blocks), rebuilt so the quiz depends on no answer."""
     def block(ni, nf, act=True):
@@ -282,7 +278,7 @@ QUIZ_SIMPLE_CNN_FIELD = Exercise(
     title="review question 1 (simple_cnn with 5x5 kernels)",
     points=1,
     kind="value",
-    cases=_quiz_case,
+    cases=quiz_case,
     reference=_simple_cnn5_field,
     compare=compare_int,
     mistakes={
@@ -309,7 +305,7 @@ QUIZ_EDGE_PIXELS = Exercise(
     title="review question 2 (a border cell's real pixels)",
     points=1,
     kind="value",
-    cases=_quiz_case,
+    cases=quiz_case,
     reference=_edge_pixels,
     compare=compare_int,
     mistakes={
@@ -335,7 +331,7 @@ QUIZ_JUMP = Exercise(
     title="review question 3 (the jump)",
     points=1,
     kind="value",
-    cases=_quiz_case,
+    cases=quiz_case,
     reference=_simple_cnn5_jump,
     compare=compare_int,
     mistakes={

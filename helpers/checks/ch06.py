@@ -14,7 +14,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .core import POOLING_OPS, Case, Exercise, compare_equal, compare_tensor
+from .core import POOLING_OPS, Case, Exercise, compare_equal, compare_tensor, quiz_case
 
 CHAPTER = "06-pooling"
 
@@ -255,10 +255,6 @@ POOL_CNN = Exercise(
 
 # -- review quiz -----------------------------------------------------------------------------
 
-def _one_case(g: torch.Generator, hidden: bool) -> list[Case]:
-    return [Case((), "the quiz question")]
-
-
 def _quiz_size_expected(case: Case) -> tuple[int, int]:
     """Measured: what nn.MaxPool2d(3, stride=2) gives a 13x10 map."""
     return tuple(int(s) for s in nn.MaxPool2d(3, stride=2)(torch.zeros(1, 1, 13, 10)).shape[-2:])
@@ -271,7 +267,7 @@ QUIZ_POOL_SIZE = Exercise(
     title="review question 1 (pooled size)",
     points=1,
     kind="value",
-    cases=_one_case,
+    cases=quiz_case,
     reference=_quiz_size_expected,
     compare=compare_equal,
     mistakes={_CEIL_HINT: lambda case: (6, 5),
@@ -292,7 +288,7 @@ QUIZ_POOL_PARAMS = Exercise(
     title="review question 2 (parameters of pooling)",
     points=1,
     kind="value",
-    cases=_one_case,
+    cases=quiz_case,
     reference=_quiz_params_expected,
     compare=compare_equal,
     mistakes={"pooling has no weights to learn: a maximum or a mean of a window is fixed.":
@@ -313,7 +309,7 @@ QUIZ_GAP_SHAPE = Exercise(
     title="review question 3 (global average pooling)",
     points=1,
     kind="value",
-    cases=_one_case,
+    cases=quiz_case,
     reference=_quiz_gap_expected,
     compare=compare_equal,
     mistakes={"the pooling keeps the batch and channel axes and makes each map 1x1: it does not flatten.":

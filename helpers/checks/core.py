@@ -458,6 +458,11 @@ def _describe_error(exc: BaseException) -> str:
     return f"{type(exc).__name__}{where}: {text}" if text else f"{type(exc).__name__}{where}"
 
 
+def quiz_case(generator: torch.Generator, hidden: bool) -> list[Case]:
+    """The cases of a review question: the question itself, asked once (visible and hidden alike)."""
+    return [Case((), "the quiz question")]
+
+
 def random_image(generator: torch.Generator, height: int, width: int) -> torch.Tensor:
     """A float image with values in ``[0, 1)`` drawn from ``generator``."""
     return torch.rand(height, width, generator=generator)
