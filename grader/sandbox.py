@@ -119,7 +119,9 @@ def bwrap_command(workdir: Path, slot: int, argv: list[str], *, cache: Path | No
     env = {"HOME": SANDBOX_HOME, "PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin", "LANG": "C.UTF-8",
            "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MPLBACKEND": "Agg",
            "MPLCONFIGDIR": "/tmp/matplotlib", "PYTHONDONTWRITEBYTECODE": "1", "PYTHONHASHSEED": "0",
-           "XDG_CACHE_HOME": "/tmp/cache", "CONV_COURSE_CACHE": "/tmp/cache/conv-course"}
+           "XDG_CACHE_HOME": "/tmp/cache", "CONV_COURSE_CACHE": "/tmp/cache/conv-course",
+           # As under nbgrader: explorers build nothing and training cells use their small budget.
+           "NBGRADER_EXECUTION": "autograde"}
     if cache is not None:
         cmd += ["--perms", "0755", "--dir", "/opt/data", "--ro-bind", str(cache), "/opt/data/conv-course"]
         env["CONV_COURSE_CACHE"] = "/opt/data/conv-course"
@@ -233,7 +235,9 @@ def sandbox_env(cache: Path | None) -> dict[str, str]:
     env = {"HOME": SANDBOX_HOME, "PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin", "LANG": "C.UTF-8",
            "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MPLBACKEND": "Agg",
            "MPLCONFIGDIR": "/tmp/matplotlib", "PYTHONDONTWRITEBYTECODE": "1", "PYTHONHASHSEED": "0",
-           "XDG_CACHE_HOME": "/tmp/cache", "CONV_COURSE_CACHE": "/tmp/cache/conv-course"}
+           "XDG_CACHE_HOME": "/tmp/cache", "CONV_COURSE_CACHE": "/tmp/cache/conv-course",
+           # As under nbgrader: explorers build nothing and training cells use their small budget.
+           "NBGRADER_EXECUTION": "autograde"}
     if cache is not None:
         env["CONV_COURSE_CACHE"] = "/opt/data/conv-course"
     return env

@@ -29,6 +29,9 @@ def graded(tmp_path_factory):
         "quiz_edge_kernel_answer": 'quiz_edge_kernel = "right_edge"',
     }
     hand_in(subs, "carol", student_notebook(CH1, wrong), "chapter1.ipynb")
+    # Right only where the grader says it is grading, as nbgrader does (NBGRADER_EXECUTION).
+    hand_in(subs, "erin", student_notebook(CH1, {"quiz_output_size_answer": "import os\n"
+            "quiz_output_size = (26, 26) if os.environ.get('NBGRADER_EXECUTION') else (0, 0)"}), "ch1.ipynb")
     (subs / "dave").mkdir()
     (subs / "dave" / "homework.ipynb").write_text('{"cells": [')
     before = _digest(subs)
@@ -55,6 +58,7 @@ def test_full_zero_and_partial_marks(graded):
     assert scores["alice"] == (8.0, 8.0)
     assert scores["bob"] == (0.0, 8.0)
     assert scores["carol"] == (4.0, 8.0)
+    assert scores["erin"] == (8.0, 8.0), "grading kernels must see NBGRADER_EXECUTION"
 
 
 @pytest.mark.slow
