@@ -111,20 +111,12 @@ def bwrap_command(workdir: Path, slot: int, argv: list[str], *, cache: Path | No
             cmd += ["--symlink", os.readlink(target), str(target)]
         elif target.is_dir():
             cmd += ["--ro-bind", str(target), str(target)]
-    mounted: list[Path] = []
     for path in [*_venv_and_python(), root / "helpers"]:
         cmd += _dirs_for(path) + ["--ro-bind", str(path), str(path)]
-        mounted.append(path)
     cmd += ["--perms", "0755", "--dir", "/opt/grader", "--ro-bind", str(HARNESS), "/opt/grader/harness.py"]
-    env = {"HOME": SANDBOX_HOME, "PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin", "LANG": "C.UTF-8",
-           "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MPLBACKEND": "Agg",
-           "MPLCONFIGDIR": "/tmp/matplotlib", "PYTHONDONTWRITEBYTECODE": "1", "PYTHONHASHSEED": "0",
-           "XDG_CACHE_HOME": "/tmp/cache", "CONV_COURSE_CACHE": "/tmp/cache/conv-course",
-           # As under nbgrader: explorers build nothing and training cells use their small budget.
-           "NBGRADER_EXECUTION": "autograde"}
+    env = sandbox_env(cache)
     if cache is not None:
         cmd += ["--perms", "0755", "--dir", "/opt/data", "--ro-bind", str(cache), "/opt/data/conv-course"]
-        env["CONV_COURSE_CACHE"] = "/opt/data/conv-course"
     cmd += ["--proc", "/proc", "--dev", "/dev",
             "--bind", str(workdir), SANDBOX_HOME, "--chdir", SANDBOX_HOME, "--clearenv"]
     for key, value in env.items():
