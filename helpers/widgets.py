@@ -211,18 +211,24 @@ def padding_stride(n: int = 7, ks: int = 3, pad: int = 1, stride: int = 2) -> Ex
     return Explorer(controls, render)
 
 
-def feature_maps(model, label: int = 7, index: int = 1) -> Explorer | Skipped:
+def feature_maps(model=None, label: int = 7, index: int = 1) -> Explorer | Skipped:
     """Chapter 4: every map of a layer of a trained CNN, for a digit you pick.
 
     Args:
         model: an ``nn.Sequential`` taking ``(N, 1, 28, 28)`` images, such as the trained
-            ``simple_cnn`` of chapter 4; each of its top-level layers can be picked.
+            ``simple_cnn`` of chapter 4; each of its top-level layers can be picked. By default
+            the course's own ``simple_cnn`` trained as chapter 4 trains it
+            (:func:`helpers.models.trained_simple_cnn`), so the explorer needs no answer.
         label, index: the digit shown first (chapter 4 looks at ``digit(7, 1)``).
     """
     if _grading():
         return Skipped("feature maps")
     from helpers.explorers import feature_maps_html, layer_activations, layer_names
 
+    if model is None:
+        from helpers.models import trained_simple_cnn
+
+        model = trained_simple_cnn()
     names = layer_names(model)
     controls = {
         "digit": _digit_menu(label),
