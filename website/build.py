@@ -23,13 +23,14 @@ from pathlib import Path
 
 import nbformat
 
+from . import audit
 from .chapters import chapter_page
 
 ROOT = Path(__file__).resolve().parent.parent
 HERE = Path(__file__).resolve().parent
 CHAPTER_RE = re.compile(r"^\d\d-[a-z0-9-]+$")
 #: What a page's cells depend on besides the notebook: a change here re-runs the chapters.
-CODE_ROOTS = ("helpers", "website")
+CODE_ROOTS = ("helpers", "website/plan.py", "website/snapshot.py", "website/chapters.py")
 
 
 def chapter_notebooks(root: Path = ROOT) -> list[Path]:
@@ -142,6 +143,9 @@ def build(out: Path | None = None, root: Path = ROOT, log=print) -> Path:
                            "-d", str(out / "doctrees"), str(src), str(html)], capture_output=True, text=True)
     if done.returncode != 0:
         raise SystemExit(f"sphinx-build failed:\n{done.stdout}{done.stderr}")
+    found = audit.leaks(audit.site_texts(html), audit.course_secrets(root, src / "chapters"))
+    if found:
+        raise SystemExit("the site shows what only solutions/ may hold:\n  " + "\n  ".join(found))
     log(f"site built in {time.monotonic() - started:.0f} s: {html / 'index.html'} "
         f"({size_of(html) / 2**20:.1f} MiB, {len(list(html.rglob('*.html')))} pages)")
     return html

@@ -41,7 +41,7 @@ def fingerprint(notebook: Path, code_roots: list[Path]) -> str:
     """A hash of the notebook and every Python file that can change what it draws."""
     digest = hashlib.sha256(notebook.read_bytes())
     for root in code_roots:
-        for path in sorted(root.rglob("*.py")):
+        for path in sorted(root.rglob("*.py")) if root.is_dir() else [root]:
             digest.update(str(path.relative_to(root.parent)).encode())
             digest.update(path.read_bytes())
     return digest.hexdigest()[:16]
