@@ -18,6 +18,7 @@ extensions = ["myst_nb"]
 nb_execution_mode = "off"
 nb_merge_streams = True
 myst_enable_extensions = ["dollarmath", "amsmath"]
+myst_update_mathjax = False  # MyST's settings are for MathJax 3; the site ships MathJax 2 (below)
 exclude_patterns = ["_build", "**.ipynb_checkpoints"]
 suppress_warnings = ["mystnb.unknown_mime_type"]
 
@@ -42,6 +43,9 @@ if _repository:
 # MathJax 2.7 from the site itself, with the web fonts the package ships (STIX).
 mathjax_path = "mathjax/MathJax.js?config=TeX-AMS-MML_HTMLorMML-full"
 mathjax2_config = {
+    # Sphinx writes math as \\( \\) and \\[ \\] in elements of class "math"; nothing else is TeX.
+    "tex2jax": {"inlineMath": [["\\(", "\\)"]], "displayMath": [["\\[", "\\]"]], "processEscapes": False,
+                "processClass": "math", "ignoreClass": "tex2jax_ignore|mathjax_ignore|highlight|output"},
     "HTML-CSS": {"availableFonts": [], "webFont": "STIX-Web", "imageFont": None, "preferredFont": None},
     "CommonHTML": {"linebreaks": {"automatic": True}},
     "menuSettings": {"zoom": "None"},
