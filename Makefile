@@ -15,7 +15,7 @@ ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 export OMP_NUM_THREADS ?= 1
 export MKL_NUM_THREADS ?= 1
 
-.PHONY: setup lab test release outputs check-release clean
+.PHONY: setup lab test site release outputs check-release clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -37,6 +37,10 @@ lab: setup
 
 test: setup
 	$(BIN)/python -m pytest
+
+# The course's website, offline, into build/site/html (chapters run once, then cached).
+site: setup
+	$(BIN)/python -m website
 
 # Authors: regenerate the student notebooks after editing solutions/ (commit both).
 release: setup

@@ -153,6 +153,11 @@ def browser():
         chromium.close()
 
 
+def _title(nb) -> str:
+    """A chapter's title as a reader sees it (markdown's code backticks gone)."""
+    return re.search(r"^#\s+(.+)$", nb.cells[0].source, re.M).group(1).replace("`", "").strip()
+
+
 def _open(browser, url: str):
     """A page that refuses (and records) every request to another host."""
     page = browser.new_page(viewport={"width": 1280, "height": 900})
@@ -179,7 +184,7 @@ def test_chapter_pages_in_chromium(served, browser, site):
     secrets = audit.course_secrets(ROOT, site.parent / "src" / "chapters")
     for notebook in build.chapter_notebooks():
         nb = nbformat.read(str(notebook), as_version=4)
-        title = re.search(r"^#\s+(.+)$", nb.cells[0].source, re.M).group(1).strip()
+        title = _title(nb)
         page, elsewhere, errors = _open(browser, f"{served}/chapters/{notebook.stem}.html")
         try:
             page.wait_for_load_state("networkidle")
@@ -191,8 +196,9 @@ def test_chapter_pages_in_chromium(served, browser, site):
             stills = page.locator(".cc-explorer-still")
             assert stills.count() == 1, f"{notebook.stem}: one explorer still"
             assert "JupyterLab" in stills.inner_text()
-            assert page.eval_on_selector_all(".cc-explorer-still img", "els => els.length > 0 && "
-                                             "els.every(e => e.complete && e.naturalWidth > 0)")
+            assert page.eval_on_selector_all(".cc-explorer-still img", "els => els.every(e => e.complete && "
+                                             "e.naturalWidth > 0)")
+            assert stills.bounding_box()["height"] > 150, f"{notebook.stem}: the explorer still draws nothing"
             if "$" in "".join(c.source for c in nb.cells if c.cell_type == "markdown"):
                 page.wait_for_function("document.querySelectorAll('.MathJax, .MathJax_Display').length > 0",
                                        timeout=30_000)
@@ -214,8 +220,7 @@ def test_chapter_pages_in_chromium(served, browser, site):
 @pytest.mark.slow
 @pytest.mark.browser
 def test_index_lists_the_chapters_and_search_finds_them(served, browser):
-    titles = [re.search(r"^#\s+(.+)$", nbformat.read(str(n), as_version=4).cells[0].source, re.M).group(1)
-              for n in build.chapter_notebooks()]
+    titles = [_title(nbformat.read(str(n), as_version=4)) for n in build.chapter_notebooks()]
     page, elsewhere, errors = _open(browser, f"{served}/index.html")
     toc = page.eval_on_selector_all(".toctree-wrapper a", "els => els.map(e => e.innerText.trim())")
     assert toc == titles
