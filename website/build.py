@@ -103,11 +103,21 @@ def mathjax_files() -> Path:
     return Path(jupyter_server_mathjax.__file__).parent / "static"
 
 
+def _write(path: Path, text: str) -> None:
+    """Write ``text`` unless the file already holds it (Sphinx then skips the page)."""
+    if not path.exists() or path.read_text(encoding="utf-8") != text:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+
+
+def _copy(source: str, target: str) -> None:
+    if not Path(target).exists() or Path(source).read_bytes() != Path(target).read_bytes():
+        shutil.copy2(source, target)
+
+
 def prepare(src: Path, cache: Path, root: Path = ROOT, log=print) -> dict[str, str]:
-    """Write the Sphinx source folder; returns ``{chapter: title}``."""
-    if src.exists():
-        shutil.rmtree(src)
-    (src / "chapters").mkdir(parents=True)
+    """Write the Sphinx source folder (only what changed); returns ``{chapter: title}``."""
+    (src / "chapters").mkdir(parents=True, exist_ok=True)
     repo = repository()
     titles = {}
     for notebook in chapter_notebooks(root):
@@ -115,14 +125,18 @@ def prepare(src: Path, cache: Path, root: Path = ROOT, log=print) -> dict[str, s
         nb, ran = chapter_page(notebook, cache, [root / name for name in CODE_ROOTS])
         titles[notebook.stem] = _title(nb)
         nb.cells.insert(1, launch_cell(notebook.stem, repo))
-        nbformat.write(nb, str(src / "chapters" / notebook.name))
+        _write(src / "chapters" / notebook.name, nbformat.writes(nb))
         log(f"  {notebook.stem}: {'ran' if ran else 'cached'} ({time.monotonic() - started:.0f} s)")
     if not titles:
         raise SystemExit("no chapters in notebooks/")
-    (src / "index.md").write_text(index_page(titles, root, repo), encoding="utf-8")
-    shutil.copy(HERE / "conf.py", src / "conf.py")
-    shutil.copytree(HERE / "_static", src / "_static")
-    shutil.copytree(mathjax_files(), src / "_static" / "mathjax", ignore=shutil.ignore_patterns("localization"))
+    for stale in (src / "chapters").iterdir():
+        if stale.stem not in titles:
+            stale.unlink()
+    _write(src / "index.md", index_page(titles, root, repo))
+    _write(src / "conf.py", (HERE / "conf.py").read_text(encoding="utf-8"))
+    shutil.copytree(HERE / "_static", src / "_static", dirs_exist_ok=True, copy_function=_copy)
+    shutil.copytree(mathjax_files(), src / "_static" / "mathjax", ignore=shutil.ignore_patterns("localization"),
+                    dirs_exist_ok=True, copy_function=_copy)
     return titles
 
 
@@ -131,18 +145,23 @@ def size_of(folder: Path) -> int:
 
 
 def build(out: Path | None = None, root: Path = ROOT, log=print) -> Path:
-    """Build the site; returns the folder holding ``index.html``."""
+    """Build the site; returns the folder holding ``index.html``.
+
+    Incremental, like Sphinx itself: chapters whose notebook and drawing code did not change
+    come from the cache, and only changed pages are rendered again.
+    """
     out = out or root / "build" / "site"
     src, html = out / "src", out / "html"
     started = time.monotonic()
     log(f"chapters from {root / 'notebooks'}:")
-    prepare(src, out / "cache", root, log)
-    if html.exists():
-        shutil.rmtree(html)
+    titles = prepare(src, out / "cache", root, log)
     done = subprocess.run([sys.executable, "-m", "sphinx", "-b", "html", "-q", "-W", "--keep-going",
                            "-d", str(out / "doctrees"), str(src), str(html)], capture_output=True, text=True)
     if done.returncode != 0:
         raise SystemExit(f"sphinx-build failed:\n{done.stdout}{done.stderr}")
+    for stale in (html / "chapters").glob("*.html"):  # a chapter removed since the last build
+        if stale.stem not in titles:
+            stale.unlink()
     found = audit.leaks(audit.site_texts(html), audit.course_secrets(root, src / "chapters"))
     if found:
         raise SystemExit("the site shows what only solutions/ may hold:\n  " + "\n  ".join(found))
