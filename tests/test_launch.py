@@ -1,4 +1,9 @@
-"""The "Open in Colab" path: a chapter's set-up cell, run where the course is not installed, installs it.
+"""The launch badges: Binder builds the pinned environment, Colab's set-up cell installs the course.
+
+Binder: repo2docker itself (``--no-build``, no Docker needed) must pick the conda build from
+``environment.yml`` with Python 3.11 and run ``postBuild``, which installs the course.
+
+Colab: a chapter's set-up cell, run where the course is not installed, installs it.
 
 The test makes a fresh virtualenv outside the repository that sees the course's installed
 dependencies (torch, matplotlib...) but not the course itself, runs chapter 1's set-up cell
@@ -18,6 +23,17 @@ import nbformat
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_repo2docker_builds_the_pinned_conda_environment_and_installs_the_course():
+    done = subprocess.run([str(Path(sys.executable).parent / "repo2docker"), "--no-build", "--debug", str(ROOT)],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    dockerfile = done.stdout + done.stderr
+    assert "Building conda environment for python=3.11" in dockerfile
+    assert '--file "environment.yml"' in dockerfile and "RUN ./postBuild" in dockerfile
+    assert "pip install --no-deps -e ." in (ROOT / "postBuild").read_text()
+    assert not (ROOT / "binder").exists() and not (ROOT / ".binder").exists(), "a binder/ folder hides the root files"
 
 
 def _setup_cell(chapter: str) -> str:
