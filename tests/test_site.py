@@ -194,11 +194,13 @@ def test_chapter_pages_in_chromium(served, browser, site):
                                     ".map(e => e.complete && e.naturalWidth > 0)")
             assert figures == [True] * _figure_calls(notebook), f"{notebook.stem}: figures {figures}"
             stills = page.locator(".cc-explorer-still")
-            assert stills.count() == 1, f"{notebook.stem}: one explorer still"
-            assert "JupyterLab" in stills.inner_text()
+            explorers = sum(p.role == plan.EXPLORER for p in plan.plan(nb))
+            assert stills.count() == explorers, f"{notebook.stem}: one still per explorer cell"
+            for n in range(explorers):
+                assert "JupyterLab" in stills.nth(n).inner_text()
+                assert stills.nth(n).bounding_box()["height"] > 150, f"{notebook.stem}: a still that draws nothing"
             assert page.eval_on_selector_all(".cc-explorer-still img", "els => els.every(e => e.complete && "
                                              "e.naturalWidth > 0)")
-            assert stills.bounding_box()["height"] > 150, f"{notebook.stem}: the explorer still draws nothing"
             if "$" in "".join(c.source for c in nb.cells if c.cell_type == "markdown"):
                 page.wait_for_function("document.querySelectorAll('.MathJax, .MathJax_Display').length > 0",
                                        timeout=30_000)
@@ -206,7 +208,10 @@ def test_chapter_pages_in_chromium(served, browser, site):
             assert "\\begin{" not in text and "\\frac" not in text, f"{notebook.stem}: math left as TeX"
             shown = [s.text for s in secrets if s.text in audit.squash(text)]
             assert shown == [], f"{notebook.stem} shows solution text: {shown}"
-            assert page.locator("nav.bd-toc-nav, #pst-page-navigation-heading-2, .bd-toc").count() > 0
+            sections = [re.sub(r"[`*]", "", h).strip() for c in nb.cells if c.cell_type == "markdown"
+                        for h in re.findall(r"^##\s+(.+)$", c.source, re.M)]
+            toc = page.eval_on_selector_all("#pst-page-toc-nav a", "els => els.map(e => e.innerText.replace(/\\s+/g, ' ').trim())")
+            assert sections and [t for t in toc if t in sections] == sections, f"{notebook.stem}: contents {toc}"
             assert elsewhere == [], f"{notebook.stem} asked other hosts for {elsewhere}"
             assert errors == [], f"{notebook.stem}: JavaScript errors {errors}"
         except Exception:
