@@ -1,4 +1,4 @@
-"""Pre-commit hook: store the given notebooks in the course's quiet form (grader.notebooks.normalize).
+"""Pre-commit hook: store the given notebooks in the course's quiet form (grader.authoring.notebooks.normalize).
 
 No execution counts, widget state, timings or kernel-version noise, and outputs only in the
 cells tagged ``nbval-check-output`` (the stored references nbval compares). Rewrites the files
@@ -13,7 +13,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the course's grader, from a clone
 
-from grader import notebooks  # noqa: E402
+from grader.authoring import notebooks  # noqa: E402
 
 
 def main(paths: list[str]) -> int:
