@@ -67,6 +67,11 @@ PARTLY = {
                            "    return out\n",
         "quiz_pool_params_answer": "quiz_pool_params = 1\n",
     },
+    "08-conv-arithmetic-and-backward": {
+        "grouped_params_answer": "def grouped_params(c_in, c_out, ks, groups=1, bias=True):\n"
+                                 "    return c_out * c_in * ks * ks + (c_out if bias else 0)\n",
+        "im2col_answer": None,
+    },
 }
 #: A cell that raises, inserted near the top of chapter 1's partly wrong notebook.
 BROKEN_CELL = "print(undefined_in_chapter_one)"

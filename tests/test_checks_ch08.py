@@ -125,7 +125,7 @@ RIGHT = [("dilated_size", dilated_size_loop), ("transposed_size", transposed_siz
          ("conv_transpose", conv_transpose_numpy), ("grouped_params", grouped_params_per_group),
          ("im2col", im2col_indices), ("conv_backward", conv_backward_numpy),
          ("maxpool_backward", maxpool_backward_argmax),
-         ("quiz_1x1_params", 2080), ("quiz_dilated_field", 15), ("quiz_transposed_shape", (1, 8, 14, 14))]
+         ("quiz_1x1_params", 2080), ("quiz_dilated_field", 31), ("quiz_transposed_shape", (2, 8, 10, 12))]
 
 
 @pytest.mark.parametrize("hidden", [False, True])
@@ -346,8 +346,9 @@ def test_maxpool_backward_all_negative_windows_and_ties_of_routing():
 
 @pytest.mark.parametrize("key,answer,words", [
     ("quiz_1x1_params", 2048, "biases"), ("quiz_1x1_params", 96, "mixes"),
-    ("quiz_dilated_field", 14, "start from"), ("quiz_dilated_field", 7, "dilation widens"),
-    ("quiz_transposed_shape", (1, 8, 16, 16), "padding=1"), ("quiz_transposed_shape", (1, 8, 3, 3), "goes up"),
+    ("quiz_dilated_field", 30, "start from"), ("quiz_dilated_field", 9, "dilation widens"),
+    ("quiz_transposed_shape", (2, 8, 9, 11), "output_padding"), ("quiz_transposed_shape", (2, 8, 11, 13), "- 2*1"),
+    ("quiz_transposed_shape", (2, 8, 3, 3), "goes up"), ("quiz_transposed_shape", (1, 8, 10, 12), "batch"),
 ])
 def test_quiz_mistakes(key, answer, words):
     v = verdict(key, answer, hidden=False)
@@ -356,7 +357,7 @@ def test_quiz_mistakes(key, answer, words):
 
 def test_quiz_types_are_exact():
     assert not verdict("quiz_1x1_params", 2080.0).passed
-    assert not verdict("quiz_transposed_shape", [1, 8, 14, 14]).passed
+    assert not verdict("quiz_transposed_shape", [2, 8, 10, 12]).passed
 
 
 def test_sizes_must_be_whole_numbers():

@@ -684,10 +684,14 @@ QUIZ_1X1_PARAMS = Exercise(
 )
 
 
+#: The dilations of review question 2's stack of 3x3 convolutions.
+QUIZ_DILATIONS = (1, 2, 4, 8)
+
+
 def _quiz_field_expected(case: Case) -> int:
     """Measured: the input rows one output value of the stack sees (the stack's output of a 1-row-larger input)."""
-    stack = nn.Sequential(*[_meta(nn.Conv2d, 1, 1, 3, dilation=d, bias=False) for d in (1, 2, 4)])
-    for n in range(1, 64):
+    stack = nn.Sequential(*[_meta(nn.Conv2d, 1, 1, 3, dilation=d, bias=False) for d in QUIZ_DILATIONS])
+    for n in range(1, 128):
         try:
             with torch.no_grad():
                 if stack(torch.zeros(1, 1, n, n)).shape[-1] == 1:
@@ -708,17 +712,17 @@ QUIZ_DILATED_FIELD = Exercise(
     reference=_quiz_field_expected,
     compare=compare_equal,
     mistakes={"start from the one pixel the last value sits on (1), then add dilation*(ks - 1) per layer: "
-              "2, 4 and 8.": lambda case: 14,
-              "dilation widens each layer: the dilated kernels span 3, 5 and 9 pixels, so the field grows by 2, 4 "
-              "and 8, not by 2 each time.": lambda case: 7},
+              "2, 4, 8 and 16.": lambda case: 30,
+              "dilation widens each layer: the dilated kernels span 3, 5, 9 and 17 pixels, so the field grows by "
+              "2, 4, 8 and 16, not by 2 each time.": lambda case: 9},
     seed=809,
 )
 
 
 def _quiz_shape_expected(case: Case) -> tuple[int, ...]:
-    layer = _meta(nn.ConvTranspose2d, 16, 8, 4, stride=2, padding=1)
+    layer = _meta(nn.ConvTranspose2d, 16, 8, 3, stride=2, padding=1, output_padding=1)
     with torch.no_grad():
-        return tuple(int(s) for s in layer(torch.zeros(1, 16, 7, 7)).shape)
+        return tuple(int(s) for s in layer(torch.zeros(2, 16, 5, 6)).shape)
 
 
 QUIZ_TRANSPOSED_SHAPE = Exercise(
@@ -731,10 +735,14 @@ QUIZ_TRANSPOSED_SHAPE = Exercise(
     cases=quiz_case,
     reference=_quiz_shape_expected,
     compare=compare_equal,
-    mistakes={"padding=1 crops one row and one column from each side of the stamped output: (7 - 1)*2 - 2*1 "
-              "+ (4 - 1) + 1.": lambda case: (1, 8, 16, 16),
+    mistakes={"add output_padding=1: (n - 1)*2 - 2*1 + (3 - 1) + 1 + 1 along each axis.":
+              lambda case: (2, 8, 9, 11),
+              "padding=1 crops one row and one column from each side of the stamped output: - 2*1.":
+                  lambda case: (2, 8, 11, 13),
               "that is the size of a stride-2 convolution; the transposed one goes up, not down.":
-                  lambda case: (1, 8, 3, 3)},
+                  lambda case: (2, 8, 3, 3),
+              "the batch (2) and the layer's output channels (8) come first: (batch, channels, height, width).":
+                  lambda case: (1, 8, 10, 12)},
     seed=810,
 )
 
