@@ -517,8 +517,6 @@ CONV_BACKWARD = Exercise(
         "dw sums over every image of the batch, not only the first one.":
             _cb_wrong(1, lambda case, r: conv_gradients(case.args[0][:1], case.args[1][:1], case.args[2],
                                                        case.args[3], case.args[4])[1]),
-        "dw pairs dout with the windows of the padded input: pad x before cutting windows.":
-            _cb_wrong(1, lambda case, r: _dw_unpadded(case)),
     },
     error_hints={"must match the size": "dout[:, :, i, j] is [batch, out]; a window of x is [batch, in, kh, kw] and "
                                         "weight is [out, in, kh, kw]: line the axes up (e.g. with torch.einsum), and cut the "
@@ -527,21 +525,6 @@ CONV_BACKWARD = Exercise(
     forbid=BY_HAND_OPS,
     seed=806,
 )
-
-
-def _dw_unpadded(case: Case) -> torch.Tensor:
-    dout, x, weight, stride, pad = case.args
-    n, c, h, w = x.shape
-    _, _, kh, kw = weight.shape
-    h_out, w_out = dout.shape[-2:]
-    dw = torch.zeros(weight.shape, dtype=torch.float64)
-    for i in range(h_out):
-        for j in range(w_out):
-            window = x[:, :, i * stride:i * stride + kh, j * stride:j * stride + kw].double()
-            if window.shape[-2:] != (kh, kw):
-                raise ValueError("the window runs off the unpadded input")
-            dw += torch.einsum("nf,nckl->fckl", dout[:, :, i, j].double(), window)
-    return dw.float()
 
 
 # -- maxpool_backward ----------------------------------------------------------------------------
