@@ -483,3 +483,42 @@ def test_references_agree_with_the_formulas():
             assert measured_transposed_size(n, ks, stride, pad, op, d) == \
                 (n - 1) * stride - 2 * pad + d * (ks - 1) + op + 1
     assert measured_params(32, 64, 3, 32, True) == 64 * 1 * 9 + 64
+
+
+# -- the issue's named mistakes, as a learner writes them, through check() in a notebook-like namespace ------
+
+LEARNER_MISTAKES = [
+    ("dilated_size", "def dilated_size(n, ks, pad=0, stride=1, dilation=1):\n"
+     "    return (n + 2 * pad - ks) // (stride * dilation) + 1", "not the steps", "dilation applied to the stride"),
+    ("transposed_size", "def transposed_size(n, ks, stride=1, pad=0, output_padding=0, dilation=1):\n"
+     "    return (n - 1) * stride - 2 * pad + dilation * (ks - 1) + 1", "add output_padding",
+     "transposed size off by the output padding"),
+    ("maxpool_backward", "def maxpool_backward(dout, x, size, stride, ceil_mode=False):\n"
+     "    dx = torch.zeros_like(x)\n"
+     "    for i in range(dout.shape[-2]):\n        for j in range(dout.shape[-1]):\n"
+     "            dx[..., i*stride:i*stride+size, j*stride:j*stride+size] += dout[..., i, j, None, None]\n"
+     "    return dx", "only the maximum gets its gradient", "gradient routed to every pixel of a window"),
+    ("conv_backward", "def conv_backward(dout, x, weight, stride=1, pad=0):\n"
+     "    n, c, h, w = x.shape\n    kh, kw = weight.shape[-2:]\n"
+     "    xp = torch.zeros(n, c, h + 2 * pad, w + 2 * pad)\n    xp[:, :, pad:pad + h, pad:pad + w] = x\n"
+     "    dxp, dw = torch.zeros_like(xp), torch.zeros_like(weight)\n"
+     "    for i in range(dout.shape[2]):\n        for j in range(dout.shape[3]):\n"
+     "            win = (slice(None), slice(None), slice(i*stride, i*stride+kh), slice(j*stride, j*stride+kw))\n"
+     "            dw += torch.einsum('nf,nckl->fckl', dout[:, :, i, j], xp[win])\n"
+     "            dxp[win] += torch.einsum('nf,fckl->nckl', dout[:, :, i, j], weight)\n"
+     "    return dxp[:, :, pad:pad + h, pad:pad + w], dw, dout.sum(dim=(2, 3))",
+     "sums dout over the batch", "bias gradient not summed over the batch"),
+]
+
+
+@pytest.mark.parametrize("key, code, hint, mistake", LEARNER_MISTAKES, ids=[m[3] for m in LEARNER_MISTAKES])
+def test_the_named_mistakes_get_their_hint_under_the_visible_test_cell(key, code, hint, mistake):
+    from helpers.checks import CheckFailed, check
+
+    namespace = {"__name__": "__main__", "torch": torch, "F": F}
+    exec(code, namespace)
+    with pytest.raises(CheckFailed) as failed:
+        exec(f'check("{key}")', {**namespace, "check": check})
+    text = str(failed.value)
+    assert text.startswith(f"{failed.value.verdict.title}: ") and "\nHint: " in text and hint in text, text
+    assert "Traceback" not in "\n".join(failed.value._render_traceback_())
