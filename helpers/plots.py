@@ -687,13 +687,15 @@ def show_grids(maps: Mapping[str, torch.Tensor], *, suptitle: str = "", fmt: str
     fig = new_figure(size * len(items) + 0.4, size + 0.7)
     axes = np.atleast_1d(fig.subplots(1, len(items)))
     for ax, (title, _), arr in zip(axes, items, arrays):
-        ax.imshow(arr, cmap="Blues", vmin=low, vmax=high if high > low else low + 1)
+        image = ax.imshow(arr, cmap="Blues", vmin=low, vmax=high if high > low else low + 1)
         ax.set_title(f"{title}\n{arr.shape[0]}x{arr.shape[1]}", fontsize=10)
         ax.set_xticks([])
         ax.set_yticks([])
         for (r, c), v in np.ndenumerate(arr):
+            red, green, blue, _ = image.to_rgba(v)  # white ink on the cells really drawn dark
+            dark = 0.299 * red + 0.587 * green + 0.114 * blue < 0.5
             ax.text(c, r, fmt.format(v + 0.0), ha="center", va="center", fontsize=9,
-                    color="white" if v > low + 0.6 * (high - low) else "black")
+                    color="white" if dark else "black")
     if suptitle:
         fig.suptitle(suptitle, fontsize=11)
     return fig

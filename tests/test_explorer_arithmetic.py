@@ -1,4 +1,4 @@
-"""Chapter 8's explorer: the pure computation against PyTorch's own layers, and the widget driven like a learner."""
+"""Chapter 8's explorer (the pure computation against PyTorch's own layers, the widget driven like a learner) and its stamps figure."""
 
 import itertools
 import re
@@ -119,3 +119,19 @@ def test_every_control_redraws_the_view_without_figures_or_prints(capsys):
 def test_grading_builds_nothing(monkeypatch):
     monkeypatch.setenv("NBGRADER_EXECUTION", "autograde")
     assert "not built while grading" in repr(widgets.arithmetic())
+
+
+def test_the_stamps_figure_shares_one_scale_and_writes_every_number():
+    from helpers.plots import show_grids
+
+    stamps = {"one": torch.ones(3, 3), "four": torch.full((3, 3), 4.0), "sum": torch.arange(9.0).reshape(3, 3)}
+    fig = show_grids(stamps, suptitle="stamps")
+    axes = [ax for ax in fig.axes if ax.images]
+    assert len(axes) == 3 and {ax.images[0].get_clim() for ax in axes} == {(0.0, 8.0)}
+    assert [len(ax.texts) for ax in axes] == [9, 9, 9]
+    assert [t.get_text() for t in axes[2].texts] == [str(v) for v in range(9)]
+    for ax in axes:  # white ink exactly on the dark cells
+        image = ax.images[0]
+        for text, value in zip(ax.texts, image.get_array().ravel()):
+            red, green, blue, _ = image.to_rgba(value)
+            assert (text.get_color() == "white") == (0.299 * red + 0.587 * green + 0.114 * blue < 0.5)
