@@ -1,4 +1,5 @@
-"""Chapter 8's explorer (the pure computation against PyTorch's own layers, the widget driven like a learner) and its stamps figure."""
+"""Chapter 8's explorer (its computation against PyTorch's own layers, the widget driven like a learner)
+and its stamps figure."""
 
 import itertools
 import re

@@ -510,7 +510,8 @@ CONV_BACKWARD = Exercise(
     compare=_compare_grads(("dx", "dw", "db")),
     mistakes={
         _DB_HINT: _cb_wrong(2, lambda case, r: case.args[0].sum(dim=(2, 3))),
-        _DB_HINT + " (Summing over positions is not enough.)": _cb_wrong(2, lambda case, r: case.args[0][0].sum((1, 2))),
+        "db sums over the batch too, every image and not only the first: dout.sum(dim=(0, 2, 3)).":
+            _cb_wrong(2, lambda case, r: case.args[0][0].sum((1, 2))),
         "crop the padding from dx: the gradient of the padded input has `pad` extra rows and columns on each side.":
             _cb_wrong(0, lambda case, r: conv_gradients(case.args[0], F.pad(case.args[1], (case.args[4],) * 4),
                                                        case.args[2], case.args[3], 0)[0]),
@@ -518,9 +519,9 @@ CONV_BACKWARD = Exercise(
             _cb_wrong(1, lambda case, r: conv_gradients(case.args[0][:1], case.args[1][:1], case.args[2],
                                                        case.args[3], case.args[4])[1]),
     },
-    error_hints={"must match the size": "dout[:, :, i, j] is [batch, out]; a window of x is [batch, in, kh, kw] and "
-                                        "weight is [out, in, kh, kw]: line the axes up (e.g. with torch.einsum), and cut the "
-                                        "windows from the padded input so that each is kh x kw.",
+    error_hints={"must match the size": "dout[:, :, i, j] is [batch, out]; a window of x is [batch, in, kh, kw] "
+                                        "and weight is [out, in, kh, kw]: line the axes up (e.g. with torch.einsum), "
+                                        "and cut the windows from the padded input so that each is kh x kw.",
                  "not enough values to unpack": "return three tensors: return dx, dw, db"},
     forbid=BY_HAND_OPS,
     seed=806,
