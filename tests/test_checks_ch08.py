@@ -522,3 +522,21 @@ def test_the_named_mistakes_get_their_hint_under_the_visible_test_cell(key, code
     text = str(failed.value)
     assert text.startswith(f"{failed.value.verdict.title}: ") and "\nHint: " in text and hint in text, text
     assert "Traceback" not in "\n".join(failed.value._render_traceback_())
+
+
+def test_square_kernels_only_fail_the_visible_check():
+    """The visible cases already hold a non-square kernel: an answer that assumes kh == kw fails there."""
+    def transpose_square(x, weight, stride=1, pad=0):
+        k = weight.shape[-1]
+        return _scatter()(x, weight[..., :k, :k] if weight.shape[-2] >= k else weight, stride, pad)
+
+    def backward_square(dout, x, weight, stride=1, pad=0):
+        k = weight.shape[-1]
+        square = weight.new_zeros(*weight.shape[:2], k, k)
+        rows = min(k, weight.shape[-2])
+        square[..., :rows, :] = weight[..., :rows, :]
+        dx, dw, db = _conv_backward()(dout, x, square, stride, pad)
+        return dx, dw[..., :weight.shape[-2], :], db
+
+    for key, wrong in (("conv_transpose", transpose_square), ("conv_backward", backward_square)):
+        assert not verdict(key, wrong, hidden=False).passed, key

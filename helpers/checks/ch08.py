@@ -213,10 +213,10 @@ TRANSPOSED_SIZE = Exercise(
 
 # -- conv_transpose: the scatter-add -------------------------------------------------------------
 
-#: (in, out, h, w, kh, kw, stride, pad): visible includes a strided, padded, non-square case.
-_CT_VISIBLE = [(1, 1, 3, 3, 3, 3, 1, 0), (2, 3, 4, 5, 3, 3, 2, 1)]
+#: (in, out, h, w, kh, kw, stride, pad): visible includes a strided, padded case where nothing is square.
+_CT_VISIBLE = [(1, 1, 3, 3, 3, 3, 1, 0), (2, 3, 4, 5, 3, 2, 2, 1)]
 _CT_HIDDEN = [(1, 1, 3, 3, 3, 3, 1, 0),
-              (2, 3, 4, 5, 3, 3, 2, 1),
+              (2, 3, 4, 5, 3, 2, 2, 1),    # strided, padded, nothing square
               (3, 2, 5, 3, 2, 4, 2, 0),    # non-square kernel, stride 2
               (2, 2, 6, 4, 4, 4, 2, 1),    # in == out: a swapped weight layout still has the right shape
               (1, 4, 3, 7, 3, 2, 3, 1),    # stride larger than the kernel: gaps
@@ -435,10 +435,10 @@ IM2COL = Exercise(
 
 # -- conv_backward -------------------------------------------------------------------------------
 
-#: (batch, in, out, h, w, kh, kw, stride, pad); visible includes a strided, padded, non-square batch.
-_CB_VISIBLE = [(1, 1, 1, 5, 5, 3, 3, 1, 0), (2, 2, 3, 6, 7, 3, 3, 2, 1)]
+#: (batch, in, out, h, w, kh, kw, stride, pad); visible includes a strided, padded batch, nothing square.
+_CB_VISIBLE = [(1, 1, 1, 5, 5, 3, 3, 1, 0), (2, 2, 3, 6, 7, 3, 2, 2, 1)]
 _CB_HIDDEN = [(1, 1, 1, 5, 5, 3, 3, 1, 0),
-              (2, 2, 3, 6, 7, 3, 3, 2, 1),
+              (2, 2, 3, 6, 7, 3, 2, 2, 1),   # a batch, strided, padded, nothing square
               (3, 3, 2, 7, 5, 2, 4, 1, 1),   # non-square kernel
               (2, 1, 4, 8, 8, 3, 3, 3, 0),   # stride 3: the last rows and columns are never read
               (4, 2, 2, 5, 6, 1, 1, 2, 0),   # 1x1 kernel, stride 2
