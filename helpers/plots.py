@@ -667,3 +667,35 @@ def plot_against_shift(shifts: Sequence[int], curves: Mapping[str, Sequence[floa
     ax.set_title(title, fontsize=10)
     ax.legend(fontsize=8)
     return fig
+
+
+# ---------------------------------------------------------------------------
+# Chapter 8, "The rest of convolution arithmetic"
+
+
+def show_grids(maps: Mapping[str, torch.Tensor], *, suptitle: str = "", fmt: str = "{:g}",
+               size: float = 2.0) -> Figure:
+    """Small maps side by side on one shared colour scale, each value written in its cell.
+
+    For grids whose numbers are the lesson (the stamps of a transposed convolution and their sum):
+    one scale, so a stamp of 4 looks twice as bright as a stamp of 2.
+    """
+    items = list(maps.items())
+    arrays = [_array(v) for _, v in items]
+    low = min(float(a.min()) for a in arrays)
+    high = max(float(a.max()) for a in arrays)
+    fig = new_figure(size * len(items) + 0.4, size + 0.7)
+    axes = np.atleast_1d(fig.subplots(1, len(items)))
+    for ax, (title, _), arr in zip(axes, items, arrays):
+        image = ax.imshow(arr, cmap="Blues", vmin=low, vmax=high if high > low else low + 1)
+        ax.set_title(f"{title}\n{arr.shape[0]}x{arr.shape[1]}", fontsize=10)
+        ax.set_xticks([])
+        ax.set_yticks([])
+        for (r, c), v in np.ndenumerate(arr):
+            red, green, blue, _ = image.to_rgba(v)  # white ink on the cells really drawn dark
+            dark = 0.299 * red + 0.587 * green + 0.114 * blue < 0.5
+            ax.text(c, r, fmt.format(v + 0.0), ha="center", va="center", fontsize=9,
+                    color="white" if dark else "black")
+    if suptitle:
+        fig.suptitle(suptitle, fontsize=11)
+    return fig

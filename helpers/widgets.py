@@ -15,7 +15,7 @@ build nothing and return a one-line note instead: grading needs no sliders.
 
 Explorers, by chapter: :func:`kernel_walk` (1), :func:`channels` (2),
 :func:`padding_stride` (3), :func:`feature_maps` (4), :func:`receptive_field` (5),
-:func:`pooling` (6).
+:func:`pooling` (6), :func:`arithmetic` (8).
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from typing import Any
 import ipywidgets as widgets
 
 __all__ = ["Explorer", "Skipped", "kernel_walk", "channels", "padding_stride", "feature_maps",
-           "receptive_field", "pooling"]
+           "receptive_field", "pooling", "arithmetic"]
 
 OWN_KERNEL = "my own (type below)"
 DIGITS = list(range(10))
@@ -328,5 +328,33 @@ def pooling(label: int = 7, index: int = 0, kernel: str = "top edge") -> Explore
         _set_range(ex.controls["position"], out * out - 1)
         state = pool_state(fmap, ex["size"], ex["stride"], ex["mode"], ex["position"])
         return pool_html(state, f"{ex['map']} map of a {ex['digit']}, after ReLU")
+
+    return Explorer(controls, render)
+
+
+def arithmetic(n: int = 7, ks: int = 3, stride: int = 2, pad: int = 1, dilation: int = 1) -> Explorer | Skipped:
+    """Chapter 8: stride, padding and dilation on a small grid, and the transposed convolution going back.
+
+    Draws the padded input with the taps of one output cell (holes when dilated), the output grid,
+    and, beside them, how many stamps of the transposed convolution with the same settings cover each
+    pixel on the way back, with both size formulas and the output_padding the way back needs.
+    """
+    if _grading():
+        return Skipped("convolution arithmetic")
+    from helpers.explorers import arithmetic_html, arithmetic_state
+
+    controls = {
+        "n": _slider("input size n", n, 1, 12),
+        "ks": _slider("kernel size ks", ks, 1, 5),
+        "stride": _slider("stride", stride, 1, 4),
+        "pad": _slider("padding", pad, 0, 3),
+        "dilation": _slider("dilation", dilation, 1, 3),
+        "cell": _slider("output cell", 0, 0, 143),
+    }
+
+    def render(ex: Explorer) -> str:
+        state = arithmetic_state(ex["n"], ex["ks"], ex["stride"], ex["pad"], ex["dilation"], ex["cell"])
+        _set_range(ex.controls["cell"], state.out * state.out - 1)
+        return arithmetic_html(state)
 
     return Explorer(controls, render)

@@ -39,6 +39,7 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-
 CELLS = [
     ("01-convolution-by-hand", "explore-kernel-walk", None),
     ("03-padding-and-strides", "explore-padding-stride", "from helpers.widgets import padding_stride\n\npadding_stride()"),
+    ("08-conv-arithmetic-and-backward", "explore-arithmetic", None),
 ]
 
 
@@ -284,3 +285,23 @@ def test_padding_stride_formula_follows_the_sliders(shot_on_failure):
     assert after == "(7 + 2\u00d71 \u2212 4) // 1 + 1 = 5 // 1 + 1 = 5 + 1 = 6"
     remarks = " ".join(cell.locator(".cc-remark").all_inner_texts())
     assert "no centre pixel" in remarks
+
+
+def test_arithmetic_formulas_follow_the_dilation_and_stride_sliders(shot_on_failure):
+    """Chapter 8: dilation widens the kernel's span, and the way back reports the output_padding it needs."""
+    tab = shot_on_failure
+    cell = _cell(tab, "cc-arith-forward")
+    cell.wait_for(timeout=60_000)
+    forward, back = cell.locator(".cc-arith-forward"), cell.locator(".cc-arith-transposed")
+    before = forward.inner_text()
+    assert before.startswith("(7 + 2\u00d71 \u2212 3) // 2 + 1 = 4"), before
+    assert back.inner_text().startswith("(4 \u2212 1)\u00d72 \u2212 2\u00d71 + 1\u00d7(3 \u2212 1) + 0 + 1 = 7")
+    dilation = _slider_handle(cell, "dilation")
+    dilation.focus()
+    dilation.press("ArrowRight")  # dilation 1 -> 2: the kernel spans 5
+    after = _wait_text_change(forward, before)
+    assert after.startswith("(7 + 2\u00d71 \u2212 5) // 2 + 1 = 3"), after
+    assert "dilated span 2\u00d7(3 \u2212 1) + 1 = 5" in after
+    assert cell.locator(".cc-arith-output td").count() == 9
+    remarks = " ".join(cell.locator(".cc-remark").all_inner_texts())
+    assert "Dilation 2" in remarks

@@ -1,0 +1,734 @@
+"""Exercise checks for chapter 8, "The rest of convolution arithmetic, and the backward pass by hand".
+
+Sizes and parameter counts are measured on real layers (``nn.Conv2d`` with
+``dilation`` and ``groups``, ``nn.ConvTranspose2d``), built on the meta device so
+that no reference draws from the notebook's random numbers. Tensors are checked
+against PyTorch itself: ``F.conv_transpose2d`` for the scatter-add, ``F.unfold`` for
+im2col, and **autograd** through ``F.conv2d`` and ``F.max_pool2d`` for the
+gradients, all in double precision.
+
+The by-hand exercises run with every convolution, unfold and pooling operator
+switched off (their backward operators too), and with autograd refused: a
+learner's function that asks PyTorch to record a graph for ``backward()`` fails
+with a one-line message, so the gradients really are written by hand.
+"""
+
+from __future__ import annotations
+
+import math
+from contextlib import contextmanager
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .core import (
+    CONVOLUTION_OPS,
+    POOLING_OPS,
+    Case,
+    Exercise,
+    ShortcutUsed,
+    compare_equal,
+    compare_int,
+    compare_tensor,
+    quiz_case,
+    randint,
+)
+
+CHAPTER = "08-conv-arithmetic-and-backward"
+
+#: Operators a by-hand answer may not reach: convolutions, windows, pooling and their backward passes.
+BY_HAND_OPS = POOLING_OPS | frozenset({
+    "convolution_backward", "convolution_backward_overrideable", "_convolution_double_backward",
+    "max_pool2d_with_indices_backward", "max_pool2d_backward", "avg_pool2d_backward", "unfold_backward",
+    "im2col_backward", "col2im_backward", "max_unpool2d", "_slow_conv2d_backward", "slow_conv_transpose2d",
+    "conv_transpose1d", "conv_transpose3d", "conv_tbc",
+})
+
+
+def _refuse_autograd(what: str):
+    def pack(tensor):
+        raise ShortcutUsed(f"{what} must be computed by hand, but it asked autograd to record a graph "
+                           "(requires_grad / backward): write the gradient yourself.")
+    return pack
+
+
+@contextmanager
+def _no_autograd(what: str):
+    """Refuse any autograd graph built in the block (documented ``saved_tensors_hooks``)."""
+    with torch.autograd.graph.saved_tensors_hooks(_refuse_autograd(what), lambda t: t):
+        yield
+
+
+def _by_hand(name: str):
+    """A ``run`` for by-hand exercises: the answer is called with autograd refused."""
+    def run(answer, case: Case):
+        try:
+            with _no_autograd(f"`{name}`"):
+                return answer(*case.args)
+        except RuntimeError as exc:
+            if "saved tensor hooks" in str(exc):  # torch.func refuses to run under the hooks
+                raise ShortcutUsed(f"`{name}` must be computed by hand, but it used torch.func "
+                                   "(grad / vjp are autograd): write the gradient yourself.") from None
+            raise
+    return run
+
+
+def _meta(layer_type, *args, **kwargs) -> nn.Module:
+    """A real layer without drawing random numbers: built on the meta device, given empty CPU storage."""
+    return layer_type(*args, device="meta", **kwargs).to_empty(device="cpu")
+
+
+# -- dilated_size -------------------------------------------------------------------------------
+
+
+def measured_dilated_size(n: int, ks: int, pad: int, stride: int, dilation: int) -> int:
+    """The height of what a real ``nn.Conv2d(..., dilation=dilation)`` returns for ``n`` rows."""
+    layer = _meta(nn.Conv2d, 1, 1, ks, stride=stride, padding=pad, dilation=dilation, bias=False)
+    with torch.no_grad():
+        return int(layer(torch.zeros(1, 1, n, dilation * (ks - 1) + 1)).shape[-2])
+
+
+_DILATED_VISIBLE = [(28, 3, 0, 1, 2), (28, 3, 2, 1, 2), (9, 3, 0, 1, 3), (28, 3, 1, 2, 2), (20, 5, 4, 3, 2)]
+_DILATED_HIDDEN = [(7, 3, 0, 1, 3), (10, 2, 1, 2, 4), (64, 3, 4, 1, 4), (33, 5, 2, 4, 3), (5, 1, 0, 2, 5),
+                   (17, 4, 3, 3, 2), (100, 7, 9, 2, 3), (12, 3, 0, 5, 2)]
+
+
+def _dilated_cases(g: torch.Generator, hidden: bool) -> list[Case]:
+    fixed = _DILATED_HIDDEN + _DILATED_VISIBLE if hidden else _DILATED_VISIBLE
+    drawn = []
+    while len(drawn) < (30 if hidden else 4):
+        ks, pad, stride, dilation = randint(g, 1, 5), randint(g, 0, 4), randint(g, 1, 4), randint(g, 1, 4)
+        n = randint(g, 1, 40)
+        if n + 2 * pad >= dilation * (ks - 1) + 1:
+            drawn.append((n, ks, pad, stride, dilation))
+    return [Case(args, "n={}, ks={}, pad={}, stride={}, dilation={}".format(*args)) for args in fixed + drawn]
+
+
+def _dilated_expected(case: Case) -> int:
+    return measured_dilated_size(*case.args)
+
+
+def _dilated_model(span, divide=lambda a, s: a // s, stride_factor=lambda s, d: s):
+    def model(case: Case):
+        n, ks, pad, stride, dilation = case.args
+        return divide(n + 2 * pad - span(ks, dilation), stride_factor(stride, dilation)) + 1
+    return model
+
+
+DILATED_SIZE = Exercise(
+    key="dilated_size",
+    chapter=CHAPTER,
+    answer="dilated_size",
+    title="dilated_size(n, ks, pad, stride, dilation)",
+    points=2,
+    cases=_dilated_cases,
+    reference=_dilated_expected,
+    compare=compare_int,
+    mistakes={
+        "dilation spreads the kernel, not the steps: a dilated kernel spans dilation*(ks - 1) + 1 pixels, and the "
+        "stride is unchanged.": _dilated_model(lambda k, d: k, stride_factor=lambda s, d: s * d),
+        "a dilated kernel spans dilation*(ks - 1) + 1 pixels, not dilation*ks: there are ks - 1 gaps between ks taps.":
+            _dilated_model(lambda k, d: d * k),
+        "the dilated kernel is larger than ks: replace ks by dilation*(ks - 1) + 1 in chapter 3's formula.":
+            _dilated_model(lambda k, d: k),
+        "the number of positions is a whole number: use // (floor division), not /.":
+            _dilated_model(lambda k, d: d * (k - 1) + 1, divide=lambda a, s: a / s),
+    },
+    error_hints={"unexpected keyword": "the function takes n, ks, pad=0, stride=1, dilation=1 (these names)."},
+    seed=801,
+)
+
+
+# -- transposed_size ----------------------------------------------------------------------------
+
+
+def measured_transposed_size(n: int, ks: int, stride: int, pad: int, output_padding: int, dilation: int) -> int:
+    """The height of what a real ``nn.ConvTranspose2d`` returns for ``n`` input rows."""
+    layer = _meta(nn.ConvTranspose2d, 1, 1, ks, stride=stride, padding=pad, output_padding=output_padding,
+                  dilation=dilation, bias=False)
+    with torch.no_grad():
+        return int(layer(torch.zeros(1, 1, n, n)).shape[-2])
+
+
+def _valid_transposed(n, ks, stride, pad, output_padding, dilation) -> bool:
+    return (output_padding < max(stride, dilation)
+            and (n - 1) * stride - 2 * pad + dilation * (ks - 1) + output_padding + 1 >= 1)
+
+
+_TRANSPOSED_VISIBLE = [(7, 4, 2, 1, 0, 1), (7, 3, 2, 1, 1, 1), (5, 3, 1, 0, 0, 1), (14, 3, 2, 1, 1, 2),
+                       (6, 5, 3, 2, 2, 1)]
+_TRANSPOSED_HIDDEN = [(1, 3, 1, 0, 0, 1), (4, 2, 2, 0, 0, 1), (9, 3, 3, 1, 2, 1), (16, 4, 2, 1, 0, 3),
+                      (3, 1, 4, 0, 3, 1), (12, 5, 2, 2, 1, 2), (10, 7, 1, 3, 0, 1), (8, 3, 2, 0, 1, 1)]
+
+
+def _transposed_cases(g: torch.Generator, hidden: bool) -> list[Case]:
+    fixed = _TRANSPOSED_HIDDEN + _TRANSPOSED_VISIBLE if hidden else _TRANSPOSED_VISIBLE
+    drawn = []
+    while len(drawn) < (30 if hidden else 4):
+        args = (randint(g, 1, 20), randint(g, 1, 5), randint(g, 1, 4), randint(g, 0, 3), randint(g, 0, 3),
+                randint(g, 1, 3))
+        if _valid_transposed(*args):
+            drawn.append(args)
+    return [Case(args, "n={}, ks={}, stride={}, pad={}, output_padding={}, dilation={}".format(*args))
+            for args in fixed + drawn]
+
+
+def _transposed_expected(case: Case) -> int:
+    return measured_transposed_size(*case.args)
+
+
+def _transposed_model(formula):
+    def model(case: Case):
+        return formula(*case.args)
+    return model
+
+
+TRANSPOSED_SIZE = Exercise(
+    key="transposed_size",
+    chapter=CHAPTER,
+    answer="transposed_size",
+    title="transposed_size(n, ks, stride, pad, output_padding, dilation)",
+    points=2,
+    cases=_transposed_cases,
+    reference=_transposed_expected,
+    compare=compare_int,
+    mistakes={
+        "add output_padding: it puts extra rows at the bottom (and columns on the right) that a stride > 1 "
+        "leaves ambiguous.": _transposed_model(lambda n, k, s, p, op, d: (n - 1) * s - 2 * p + d * (k - 1) + 1),
+        "padding is removed from both sides of the output, so it counts twice: - 2*pad.":
+            _transposed_model(lambda n, k, s, p, op, d: (n - 1) * s - p + d * (k - 1) + op + 1),
+        "the kernel is stamped at n positions, stride apart: the last stamp starts at (n - 1)*stride, not n*stride.":
+            _transposed_model(lambda n, k, s, p, op, d: n * s - 2 * p + d * (k - 1) + op + 1),
+        "a dilated kernel spans dilation*(ks - 1) + 1 pixels: the stamp is that wide.":
+            _transposed_model(lambda n, k, s, p, op, d: (n - 1) * s - 2 * p + (k - 1) + op + 1),
+        "that is the size of a convolution; a transposed convolution goes the other way: "
+        "(n - 1)*stride - 2*pad + dilation*(ks - 1) + output_padding + 1.":
+            _transposed_model(lambda n, k, s, p, op, d: (n + 2 * p - d * (k - 1) - 1) // s + 1),
+    },
+    error_hints={"unexpected keyword": "the function takes n, ks, stride=1, pad=0, output_padding=0, dilation=1."},
+    seed=802,
+)
+
+
+# -- conv_transpose: the scatter-add -------------------------------------------------------------
+
+#: (in, out, h, w, kh, kw, stride, pad): visible includes a strided, padded case where nothing is square.
+_CT_VISIBLE = [(1, 1, 3, 3, 3, 3, 1, 0), (2, 3, 4, 5, 3, 2, 2, 1)]
+_CT_HIDDEN = [(1, 1, 3, 3, 3, 3, 1, 0),
+              (2, 3, 4, 5, 3, 2, 2, 1),    # strided, padded, nothing square
+              (3, 2, 5, 3, 2, 4, 2, 0),    # non-square kernel, stride 2
+              (2, 2, 6, 4, 4, 4, 2, 1),    # in == out: a swapped weight layout still has the right shape
+              (1, 4, 3, 7, 3, 2, 3, 1),    # stride larger than the kernel: gaps
+              (4, 1, 2, 2, 5, 5, 1, 2),    # padding crops most of the output
+              (3, 3, 7, 5, 3, 3, 1, 1)]    # stride 1: the gradient of a 'same' convolution
+
+
+def _ct_cases(g: torch.Generator, hidden: bool) -> list[Case]:
+    cases = []
+    for c_in, c_out, h, w, kh, kw, stride, pad in (_CT_HIDDEN if hidden else _CT_VISIBLE):
+        x = torch.randn(c_in, h, w, generator=g)
+        weight = torch.randn(c_in, c_out, kh, kw, generator=g)
+        cases.append(Case((x, weight, stride, pad),
+                          f"x of shape {(c_in, h, w)}, weight {(c_in, c_out, kh, kw)}, stride={stride}, pad={pad}"))
+    return cases
+
+
+def _ct_reference(x, weight, stride, pad) -> torch.Tensor:
+    return F.conv_transpose2d(x[None].double(), weight.double(), stride=stride, padding=pad)[0].float()
+
+
+def _ct_expected(case: Case) -> torch.Tensor:
+    return _ct_reference(*case.args)
+
+
+def _ct_uncropped(case: Case) -> torch.Tensor:
+    x, weight, stride, _ = case.args
+    return _ct_reference(x, weight, stride, 0)
+
+
+def _ct_cropped_once(case: Case) -> torch.Tensor:
+    x, weight, stride, pad = case.args
+    full = _ct_reference(x, weight, stride, 0)
+    return full[:, pad:, pad:]
+
+
+def _ct_flipped(case: Case) -> torch.Tensor:
+    x, weight, stride, pad = case.args
+    return _ct_reference(x, weight.flip(-1, -2), stride, pad)
+
+
+def _ct_swapped(case: Case) -> torch.Tensor:
+    x, weight, stride, pad = case.args
+    if weight.shape[0] != weight.shape[1]:
+        raise ValueError("only a square channel layout can be swapped")
+    return _ct_reference(x, weight.transpose(0, 1), stride, pad)
+
+
+_CT_LAYOUT_HINT = ("a transposed convolution's weight is [in, out, kh, kw] (nn.ConvTranspose2d's layout, the "
+                   "reverse of nn.Conv2d's): input channel c stamps weight[c], one kernel per output channel.")
+
+CONV_TRANSPOSE = Exercise(
+    key="conv_transpose",
+    chapter=CHAPTER,
+    answer="conv_transpose",
+    title="conv_transpose(x, weight, stride, pad) by scatter-add",
+    points=3,
+    cases=_ct_cases,
+    reference=_ct_expected,
+    run=_by_hand("conv_transpose"),
+    compare=compare_tensor,
+    mistakes={
+        "padding is cropped from the full stamped output: remove `pad` rows and columns on every side.": _ct_uncropped,
+        "crop `pad` from both ends of each axis, not only from the top and the left.": _ct_cropped_once,
+        "do not flip the kernel: each input pixel stamps weight[c] as it is, scaled by the pixel's value.":
+            _ct_flipped,
+        _CT_LAYOUT_HINT: _ct_swapped,
+    },
+    error_hints={"must match the size": _CT_LAYOUT_HINT, "size of tensor": _CT_LAYOUT_HINT,
+                 "out of bounds": "the full output is (h - 1)*stride + kh rows by (w - 1)*stride + kw columns, "
+                                  "before `pad` is cropped from each side."},
+    forbid=BY_HAND_OPS,
+    seed=803,
+)
+
+
+# -- grouped_params ------------------------------------------------------------------------------
+
+
+def measured_params(c_in: int, c_out: int, ks: int, groups: int, bias: bool) -> int:
+    layer = _meta(nn.Conv2d, c_in, c_out, ks, groups=groups, bias=bias)
+    return sum(p.numel() for p in layer.parameters())
+
+
+_GROUPED_VISIBLE = [(8, 16, 3, 1, True), (8, 16, 3, 4, True), (32, 32, 3, 32, False), (12, 6, 5, 3, True)]
+_GROUPED_HIDDEN = [(3, 6, 3, 3, True), (64, 128, 1, 8, True), (16, 16, 7, 16, True), (6, 9, 2, 3, False),
+                   (1, 5, 3, 1, True), (48, 24, 3, 2, False), (10, 20, 4, 10, True)]
+
+
+def _grouped_cases(g: torch.Generator, hidden: bool) -> list[Case]:
+    fixed = _GROUPED_HIDDEN + _GROUPED_VISIBLE if hidden else _GROUPED_VISIBLE
+    drawn = []
+    while len(drawn) < (20 if hidden else 3):
+        groups = randint(g, 2, 6)
+        c_in, c_out = groups * randint(g, 1, 8), groups * randint(g, 1, 8)
+        drawn.append((c_in, c_out, randint(g, 1, 5), groups, bool(randint(g, 0, 1))))
+    return [Case(args, "c_in={}, c_out={}, ks={}, groups={}, bias={}".format(*args)) for args in fixed + drawn]
+
+
+def _grouped_expected(case: Case) -> int:
+    return measured_params(*case.args)
+
+
+def _grouped_model(weights, biases):
+    def model(case: Case):
+        c_in, c_out, ks, groups, bias = case.args
+        return weights(c_in, c_out, ks, groups) + (biases(c_out, groups) if bias else 0)
+    return model
+
+
+GROUPED_PARAMS = Exercise(
+    key="grouped_params",
+    chapter=CHAPTER,
+    answer="grouped_params",
+    title="grouped_params(c_in, c_out, ks, groups, bias)",
+    points=2,
+    cases=_grouped_cases,
+    reference=_grouped_expected,
+    compare=compare_int,
+    mistakes={
+        "each output channel sees only c_in // groups input channels: the weight is [c_out, c_in // groups, ks, ks].":
+            _grouped_model(lambda i, o, k, g: o * i * k * k, lambda o, g: o),
+        "divide once: the weight is [c_out, c_in // groups, ks, ks] (c_out is the total over all groups).":
+            _grouped_model(lambda i, o, k, g: (o // g) * (i // g) * k * k, lambda o, g: o),
+        "there is one bias per output channel (c_out of them), however many groups there are.":
+            _grouped_model(lambda i, o, k, g: o * (i // g) * k * k, lambda o, g: o // g),
+        "with bias=True each output channel adds one bias; with bias=False none.":
+            lambda case: _grouped_model(lambda i, o, k, g: o * (i // g) * k * k, lambda o, g: o)(
+                Case(case.args[:4] + (not case.args[4],))),
+        "a count of parameters is a whole number: use // to divide the channels into groups.":
+            _grouped_model(lambda i, o, k, g: o * (i / g) * k * k, lambda o, g: o),
+    },
+    error_hints={"unexpected keyword": "the function takes c_in, c_out, ks, groups=1, bias=True."},
+    seed=804,
+)
+
+
+# -- im2col by hand ------------------------------------------------------------------------------
+
+#: (channels, h, w, ks, stride, pad)
+_IM2COL_VISIBLE = [(1, 4, 4, 3, 1, 0), (2, 5, 7, 3, 2, 1)]
+_IM2COL_HIDDEN = [(1, 4, 4, 3, 1, 0),
+                  (2, 5, 7, 3, 2, 1),
+                  (3, 6, 4, 2, 1, 0),    # even kernel, non-square
+                  (2, 9, 6, 3, 3, 1),    # stride 3: the floor drops a row
+                  (4, 3, 3, 1, 1, 0),    # 1x1: one column per pixel, one row per channel
+                  (1, 8, 5, 5, 2, 2),    # padding wider than the stride
+                  (3, 7, 7, 3, 2, 0)]
+
+
+def _im2col_cases(g: torch.Generator, hidden: bool) -> list[Case]:
+    cases = []
+    for c, h, w, ks, stride, pad in (_IM2COL_HIDDEN if hidden else _IM2COL_VISIBLE):
+        x = torch.randn(c, h, w, generator=g)
+        cases.append(Case((x, ks, stride, pad), f"x of shape {(c, h, w)}, ks={ks}, stride={stride}, pad={pad}"))
+    return cases
+
+
+def _im2col_reference(x, ks, stride, pad) -> torch.Tensor:
+    return F.unfold(x[None].double(), ks, padding=pad, stride=stride)[0].float()
+
+
+def _im2col_expected(case: Case) -> torch.Tensor:
+    return _im2col_reference(*case.args)
+
+
+def _im2col_transposed(case: Case) -> torch.Tensor:
+    return _im2col_expected(case).T
+
+
+def _im2col_channels_last(case: Case) -> torch.Tensor:
+    x, ks, stride, pad = case.args
+    cols = _im2col_expected(case)
+    c = x.shape[0]
+    return cols.reshape(c, ks * ks, -1).transpose(0, 1).reshape(c * ks * ks, -1)
+
+
+def _im2col_column_major(case: Case) -> torch.Tensor:
+    x, ks, stride, pad = case.args
+    cols = _im2col_expected(case)
+    h_out = (x.shape[1] + 2 * pad - ks) // stride + 1
+    w_out = (x.shape[2] + 2 * pad - ks) // stride + 1
+    return cols.reshape(-1, h_out, w_out).transpose(1, 2).reshape(cols.shape[0], -1)
+
+
+def _im2col_unpadded(case: Case) -> torch.Tensor:
+    x, ks, stride, _ = case.args
+    return _im2col_reference(x, ks, stride, 0)
+
+
+_IM2COL_ORDER = ("order the rows as F.unfold does: channel first, then kernel row, then kernel column "
+                 "(window.reshape(-1) of a [c, ks, ks] window gives exactly that).")
+
+IM2COL = Exercise(
+    key="im2col",
+    chapter=CHAPTER,
+    answer="im2col",
+    title="im2col(x, ks, stride, pad) by hand",
+    points=3,
+    cases=_im2col_cases,
+    reference=_im2col_expected,
+    run=_by_hand("im2col"),
+    compare=compare_tensor,
+    mistakes={
+        "one column per window: the result is [c*ks*ks, number of windows], not [windows, c*ks*ks].":
+            _im2col_transposed,
+        _IM2COL_ORDER: _im2col_channels_last,
+        "windows go left to right along a row, then row after row (the order of the output pixels), "
+        "not column after column.": _im2col_column_major,
+        "pad the input with `pad` zeros on every side before cutting windows.": _im2col_unpadded,
+    },
+    forbid=BY_HAND_OPS,
+    seed=805,
+)
+
+
+# -- conv_backward -------------------------------------------------------------------------------
+
+#: (batch, in, out, h, w, kh, kw, stride, pad); visible includes a strided, padded batch, nothing square.
+_CB_VISIBLE = [(1, 1, 1, 5, 5, 3, 3, 1, 0), (2, 2, 3, 6, 7, 3, 2, 2, 1)]
+_CB_HIDDEN = [(1, 1, 1, 5, 5, 3, 3, 1, 0),
+              (2, 2, 3, 6, 7, 3, 2, 2, 1),   # a batch, strided, padded, nothing square
+              (3, 3, 2, 7, 5, 2, 4, 1, 1),   # non-square kernel
+              (2, 1, 4, 8, 8, 3, 3, 3, 0),   # stride 3: the last rows and columns are never read
+              (4, 2, 2, 5, 6, 1, 1, 2, 0),   # 1x1 kernel, stride 2
+              (1, 3, 3, 6, 4, 5, 5, 1, 2),   # 'same' 5x5
+              (3, 2, 5, 9, 7, 3, 3, 2, 2)]   # padding wider than 1
+
+
+def _cb_cases(g: torch.Generator, hidden: bool) -> list[Case]:
+    cases = []
+    for n, c_in, c_out, h, w, kh, kw, stride, pad in (_CB_HIDDEN if hidden else _CB_VISIBLE):
+        x = torch.randn(n, c_in, h, w, generator=g)
+        weight = torch.randn(c_out, c_in, kh, kw, generator=g)
+        h_out, w_out = (h + 2 * pad - kh) // stride + 1, (w + 2 * pad - kw) // stride + 1
+        dout = torch.randn(n, c_out, h_out, w_out, generator=g)
+        cases.append(Case((dout, x, weight, stride, pad),
+                          f"x of shape {(n, c_in, h, w)}, weight {(c_out, c_in, kh, kw)}, stride={stride}, "
+                          f"pad={pad}"))
+    return cases
+
+
+def conv_gradients(dout, x, weight, stride, pad):
+    """``(dx, dw, db)`` of ``(F.conv2d(x, weight, bias, stride, pad) * dout).sum()``, by autograd in float64."""
+    xd = x.double().requires_grad_()
+    wd = weight.double().requires_grad_()
+    bd = torch.zeros(weight.shape[0], dtype=torch.float64, requires_grad=True)
+    out = F.conv2d(xd, wd, bd, stride=stride, padding=pad)
+    dx, dw, db = torch.autograd.grad(out, (xd, wd, bd), dout.double())
+    return dx.float(), dw.float(), db.float()
+
+
+def _cb_expected(case: Case):
+    return conv_gradients(*case.args)
+
+
+def _compare_grads(names: tuple[str, ...]):
+    def compare(got, expected, case: Case) -> str | None:
+        if type(got) is not tuple or len(got) != len(expected):
+            return (f"expected a tuple of {len(expected)} tensors ({', '.join(names)}), got "
+                    f"{type(got).__name__ if type(got) is not torch.Tensor else 'one tensor'}"
+                    + (f" of length {len(got)}" if type(got) in (tuple, list) else ""))
+        for name, g, e in zip(names, got, expected):
+            problem = compare_tensor(g, e, case)
+            if problem:
+                return f"{name}: {problem}"
+        return None
+    return compare
+
+
+def _cb_wrong(which: int, fn):
+    def model(case: Case):
+        right = list(_cb_expected(case))
+        right[which] = fn(case, right)
+        return tuple(right)
+    return model
+
+
+_DB_HINT = ("the bias is added at every position of every image, so its gradient sums dout over the batch "
+            "and both spatial axes: dout.sum(dim=(0, 2, 3)).")
+
+CONV_BACKWARD = Exercise(
+    key="conv_backward",
+    chapter=CHAPTER,
+    answer="conv_backward",
+    title="conv_backward(dout, x, weight, stride, pad) -> (dx, dw, db)",
+    points=4,
+    cases=_cb_cases,
+    reference=_cb_expected,
+    run=_by_hand("conv_backward"),
+    compare=_compare_grads(("dx", "dw", "db")),
+    mistakes={
+        _DB_HINT: _cb_wrong(2, lambda case, r: case.args[0].sum(dim=(2, 3))),
+        "db sums over the batch too, every image and not only the first: dout.sum(dim=(0, 2, 3)).":
+            _cb_wrong(2, lambda case, r: case.args[0][0].sum((1, 2))),
+        "crop the padding from dx: the gradient of the padded input has `pad` extra rows and columns on each side.":
+            _cb_wrong(0, lambda case, r: conv_gradients(case.args[0], F.pad(case.args[1], (case.args[4],) * 4),
+                                                       case.args[2], case.args[3], 0)[0]),
+        "dw sums over every image of the batch, not only the first one.":
+            _cb_wrong(1, lambda case, r: conv_gradients(case.args[0][:1], case.args[1][:1], case.args[2],
+                                                       case.args[3], case.args[4])[1]),
+    },
+    error_hints={"must match the size": "dout[:, :, i, j] is [batch, out]; a window of x is [batch, in, kh, kw] "
+                                        "and weight is [out, in, kh, kw]: line the axes up (e.g. with torch.einsum), "
+                                        "and cut the windows from the padded input so that each is kh x kw.",
+                 "not enough values to unpack": "return three tensors: return dx, dw, db"},
+    forbid=BY_HAND_OPS,
+    seed=806,
+)
+
+
+# -- maxpool_backward ----------------------------------------------------------------------------
+
+#: (batch, channels, h, w, size, stride, ceil_mode)
+_MB_VISIBLE = [(1, 1, 4, 4, 2, 2, False), (2, 3, 8, 5, 3, 2, True)]
+_MB_HIDDEN = [(1, 1, 4, 4, 2, 2, False),
+              (2, 3, 8, 5, 3, 2, True),     # ceil_mode: a last row of windows two rows high
+              (2, 2, 9, 6, 3, 2, False),    # overlapping windows: a value can win twice
+              (1, 3, 7, 7, 2, 2, True),     # ceil_mode: a last window of one row and column
+              (3, 1, 8, 11, 3, 3, True),    # ceil_mode, non-square
+              (2, 2, 6, 5, 2, 3, False),    # stride > size: some values are in no window
+              (1, 2, 5, 8, 3, 1, False)]    # stride 1: heavy overlap
+
+
+def _mb_cases(g: torch.Generator, hidden: bool) -> list[Case]:
+    cases = []
+    for n, c, h, w, size, stride, ceil in (_MB_HIDDEN if hidden else _MB_VISIBLE):
+        x = torch.randn(n, c, h, w, generator=g)
+        if (h, w) == (9, 6):
+            x = x - 5.0  # every value negative
+        h_out = _pooled(h, size, stride, ceil)
+        w_out = _pooled(w, size, stride, ceil)
+        dout = torch.randn(n, c, h_out, w_out, generator=g)
+        cases.append(Case((dout, x, size, stride, ceil),
+                          f"x of shape {(n, c, h, w)}, size={size}, stride={stride}, ceil_mode={ceil}"))
+    return cases
+
+
+def _pooled(n: int, size: int, stride: int, ceil: bool) -> int:
+    """Windows along an axis, as PyTorch counts them (no padding)."""
+    if not ceil:
+        return (n - size) // stride + 1
+    out = math.ceil((n - size) / stride) + 1
+    return out - 1 if (out - 1) * stride >= n else out
+
+
+def maxpool_gradient(dout, x, size, stride, ceil_mode=False, reduce=F.max_pool2d):
+    """The gradient of ``(pool(x) * dout).sum()`` with respect to ``x``, by autograd in float64."""
+    xd = x.double().requires_grad_()
+    out = reduce(xd, size, stride, ceil_mode=ceil_mode)
+    (dx,) = torch.autograd.grad(out, (xd,), dout.double())
+    return dx.float()
+
+
+def _mb_expected(case: Case) -> torch.Tensor:
+    return maxpool_gradient(*case.args)
+
+
+def _mb_spread(case: Case, how: str) -> torch.Tensor:
+    """A wrong routing, by loops: ``"all"`` (every value of the window), ``"mean"`` (shared out) or
+    ``"overwrite"`` (to the maximum, but a later window overwrites an earlier one)."""
+    dout, x, size, stride, _ = case.args
+    dx = torch.zeros(x.shape, dtype=torch.float64)
+    for i in range(dout.shape[-2]):
+        for j in range(dout.shape[-1]):
+            rows, cols = slice(i * stride, i * stride + size), slice(j * stride, j * stride + size)
+            window = x[..., rows, cols].double()
+            g = dout[..., i, j, None, None].double()
+            if how == "all":
+                dx[..., rows, cols] += g
+            elif how == "mean":
+                dx[..., rows, cols] += g / (size * size)
+            else:
+                winner = window == window.amax(dim=(-2, -1), keepdim=True)
+                dx[..., rows, cols] = torch.where(winner, g, dx[..., rows, cols])
+    return dx.float()
+
+
+def _mb_everywhere(case: Case) -> torch.Tensor:
+    return _mb_spread(case, "all")
+
+
+def _mb_average(case: Case) -> torch.Tensor:
+    return _mb_spread(case, "mean")
+
+
+def _mb_overwrite(case: Case) -> torch.Tensor:
+    return _mb_spread(case, "overwrite")
+
+
+def _mb_floor(case: Case) -> torch.Tensor:
+    dout, x, size, stride, ceil = case.args
+    if not ceil:
+        raise ValueError("only ceil_mode cases")
+    return maxpool_gradient(dout[..., :(x.shape[-2] - size) // stride + 1, :(x.shape[-1] - size) // stride + 1],
+                            x, size, stride, False)
+
+
+MAXPOOL_BACKWARD = Exercise(
+    key="maxpool_backward",
+    chapter=CHAPTER,
+    answer="maxpool_backward",
+    title="maxpool_backward(dout, x, size, stride, ceil_mode) -> dx",
+    points=3,
+    cases=_mb_cases,
+    reference=_mb_expected,
+    run=_by_hand("maxpool_backward"),
+    compare=compare_tensor,
+    mistakes={
+        "only the maximum of a window decides its output, so only the maximum gets its gradient; the other "
+        "values of the window get 0.": _mb_everywhere,
+        "that is average pooling's gradient (dout shared out over the window): max pooling sends all of "
+        "dout[i, j] to the one position of the window's maximum.": _mb_average,
+        "windows overlap when stride < size, and a value can be the maximum of two windows: add (+=) the "
+        "gradients, do not overwrite them.": _mb_overwrite,
+        "with ceil_mode=True the last window may hang over the edge; it is cut to what is inside the input, and "
+        "its maximum gets its gradient too.": _mb_floor,
+    },
+    error_hints={"out of bounds": "with ceil_mode=True the last window may hang over the edge: slice it, "
+                                  "x[..., r:r + size, c:c + size] stops at the border by itself.",
+                 "must match the size": "dout is [batch, channels, out_h, out_w], one value per window; "
+                                        "use its shape for the loops."},
+    forbid=BY_HAND_OPS,
+    seed=807,
+)
+
+
+# -- review quiz ---------------------------------------------------------------------------------
+
+
+def _quiz_1x1_expected(case: Case) -> int:
+    return measured_params(64, 32, 1, 1, True)
+
+
+QUIZ_1X1_PARAMS = Exercise(
+    key="quiz_1x1_params",
+    chapter=CHAPTER,
+    answer="quiz_1x1_params",
+    title="review question 1 (parameters of a 1x1 convolution)",
+    points=1,
+    kind="value",
+    cases=quiz_case,
+    reference=_quiz_1x1_expected,
+    compare=compare_equal,
+    mistakes={"count the biases too: one per output channel.": lambda case: 64 * 32,
+              "a 1x1 convolution still mixes every input channel into every output channel: 64*32 weights.":
+                  lambda case: 64 + 32},
+    seed=808,
+)
+
+
+#: The dilations of review question 2's stack of 3x3 convolutions.
+QUIZ_DILATIONS = (1, 2, 4, 8)
+
+
+def _quiz_field_expected(case: Case) -> int:
+    """Measured: the input rows one output value of the stack sees (the stack's output of a 1-row-larger input)."""
+    stack = nn.Sequential(*[_meta(nn.Conv2d, 1, 1, 3, dilation=d, bias=False) for d in QUIZ_DILATIONS])
+    for n in range(1, 128):
+        try:
+            with torch.no_grad():
+                if stack(torch.zeros(1, 1, n, n)).shape[-1] == 1:
+                    return n
+        except RuntimeError:
+            continue
+    raise AssertionError("no size found")
+
+
+QUIZ_DILATED_FIELD = Exercise(
+    key="quiz_dilated_field",
+    chapter=CHAPTER,
+    answer="quiz_dilated_field",
+    title="review question 2 (receptive field of dilated convolutions)",
+    points=1,
+    kind="value",
+    cases=quiz_case,
+    reference=_quiz_field_expected,
+    compare=compare_equal,
+    mistakes={"start from the one pixel the last value sits on (1), then add dilation*(ks - 1) per layer: "
+              "2, 4, 8 and 16.": lambda case: 30,
+              "dilation widens each layer: the dilated kernels span 3, 5, 9 and 17 pixels, so the field grows by "
+              "2, 4, 8 and 16, not by 2 each time.": lambda case: 9},
+    seed=809,
+)
+
+
+def _quiz_shape_expected(case: Case) -> tuple[int, ...]:
+    layer = _meta(nn.ConvTranspose2d, 16, 8, 3, stride=2, padding=1, output_padding=1)
+    with torch.no_grad():
+        return tuple(int(s) for s in layer(torch.zeros(2, 16, 5, 6)).shape)
+
+
+QUIZ_TRANSPOSED_SHAPE = Exercise(
+    key="quiz_transposed_shape",
+    chapter=CHAPTER,
+    answer="quiz_transposed_shape",
+    title="review question 3 (shape after a transposed convolution)",
+    points=1,
+    kind="value",
+    cases=quiz_case,
+    reference=_quiz_shape_expected,
+    compare=compare_equal,
+    mistakes={"add output_padding=1: (n - 1)*2 - 2*1 + (3 - 1) + 1 + 1 along each axis.":
+              lambda case: (2, 8, 9, 11),
+              "padding=1 crops one row and one column from each side of the stamped output: - 2*1.":
+                  lambda case: (2, 8, 11, 13),
+              "that is the size of a stride-2 convolution; the transposed one goes up, not down.":
+                  lambda case: (2, 8, 3, 3),
+              "the batch (2) and the layer's output channels (8) come first: (batch, channels, height, width).":
+                  lambda case: (1, 8, 10, 12)},
+    seed=810,
+)
+
+EXERCISES = [DILATED_SIZE, TRANSPOSED_SIZE, CONV_TRANSPOSE, GROUPED_PARAMS, IM2COL, CONV_BACKWARD, MAXPOOL_BACKWARD,
+             QUIZ_1X1_PARAMS, QUIZ_DILATED_FIELD, QUIZ_TRANSPOSED_SHAPE]
