@@ -1,7 +1,7 @@
 """``python -m grader check NOTEBOOK...``: a learner's own notebook, graded as the instructor would.
 
 The notebook is copied into a temporary folder and graded there by
-:func:`grader.autograde.autograde`, the instructor's grader itself, with
+:func:`grader.grading.autograde.autograde`, the instructor's grader itself, with
 ``isolation="none"``: no sandbox, no root, since it is the learner's own code on
 the learner's own machine. So the check runs the notebook from the top in a fresh
 process (whatever was defined in JupyterLab does not count), runs the visible and the
@@ -35,10 +35,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import autograde as _autograde
-from .config import ROOT
-from .sanitize import load_assignment, plan, read_json
-from .submissions import chapter_grade_ids, identify
+from .grading import autograde as _autograde
+from .authoring.config import ROOT
+from .grading.sanitize import load_assignment, plan, read_json
+from .grading.submissions import chapter_grade_ids, identify
 
 
 class CheckInputError(ValueError):
@@ -410,7 +410,7 @@ def with_reference_outputs(data: dict, chapter: str, root: Path = ROOT) -> tuple
     the learner with themselves. Cells are matched by id (the release keeps the source's ids);
     returns the copy and the notebook numbers (1-based, all cells) of the cells given a reference.
     """
-    from . import notebooks
+    from .authoring import notebooks
 
     source = notebooks.notebook_path(chapter, "solutions", root)
     if not source.exists():

@@ -5,7 +5,7 @@ import re
 
 import pytest
 
-from grader import notebooks
+from grader.authoring import notebooks
 from grader.check import run_order_warning, with_reference_outputs
 from helpers.checks import exercises
 from tests.support import solution_code
