@@ -511,7 +511,7 @@ def render_outputs(comparison: OutputComparison) -> str:
     if comparison.not_run:
         n = len(comparison.not_run)
         lines.append(f"Outputs not compared, {n} cell{'s' if n > 1 else ''} raised an error before printing "
-                     "(see the cells that did not run cleanly above):")
+                     "(see above):")
         lines += [f"  cell {number} (`{start}`)" for number, start in comparison.not_run]
     if comparison.same:
         lines.append(f"{'All' if not lines else 'The other'} {comparison.same} output"
