@@ -205,5 +205,9 @@ def test_a_blank_chapter_run_cell_by_cell_in_jupyterlab_shows_no_traceback(blank
                 one_liners += 1
                 assert lines[0].startswith("Not done yet: ") or any(f"`{a}`" in lines[0] for a in answers), \
                     f"{chapter} cell {number}: {lines[0]}"
+                if cell.get("metadata", {}).get("nbgrader", {}).get("solution"):
+                    # JupyterLab sends the cell's id, so an answer cell's stub names its own exercise
+                    title = next(e.title for e in entries(chapter) if f"{e.key}_answer" == cell["id"])
+                    assert lines[0].startswith(f"Not done yet: {title} is still"), lines[0]
                 assert lines[0] in shown, f"{chapter} cell {number}: the page does not show {lines[0]!r}"
     assert one_liners, f"{chapter}: no cell needed an answer?"
