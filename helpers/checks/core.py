@@ -89,9 +89,14 @@ class Verdict:
     message: str = ""
     hint: str | None = None
     status: Literal["passed", "failed", "not attempted"] = "failed"
+    #: True for the learner's visible check, which never claims the points: grading runs more cases.
+    visible: bool = False
 
     def explain(self) -> str:
         """A short verdict in words, as printed under a test cell."""
+        if self.passed and self.visible:
+            checks = "1 check" if self.cases == 1 else f"{self.cases} checks"
+            return f"{self.title}: visible checks passed; grading runs more cases ({checks} run here)."
         if self.passed:
             checks = "1 check" if self.cases == 1 else f"{self.cases} checks"
             return f"Passed: {self.title} ({checks}, {self.points} of {self.max_points} points)."
@@ -420,7 +425,7 @@ class Exercise:
                 failures.append((case, got, problem))
         if not failures:
             return Verdict(self.key, self.title, True, self.points, self.points, len(cases),
-                           status="passed")
+                           status="passed", visible=not hidden)
         case, got, problem = failures[0]
         where = f"for {case.label}, " if case.label else ""
         message = f"{where}{problem} ({len(failures)} of {len(cases)} checks failed)"
