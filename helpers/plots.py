@@ -123,7 +123,7 @@ def outline_window(ax, top: int, left: int, height: int, width: int, *, colour: 
 
 
 def show_window_product(img, row: int, col: int, kernel) -> Figure:
-    """The seed's missing ``basic_conv.png``, computed: window x kernel = products, and their sum.
+    """Window x kernel = products, and their sum: one output value, computed and drawn.
 
     Draws the 3x3 block of ``img`` centred on ``(row, col)``, the kernel, their
     element-wise products, and titles the last panel with the sum: the value of
@@ -171,7 +171,7 @@ def show_maps(maps: Mapping[str, torch.Tensor] | Sequence[tuple[str, torch.Tenso
 
 def show_channel_sums(x, weight, bias=None, *, input_names: Sequence[str] | None = None,
                       size: float = 1.75) -> Figure:
-    """The seed's missing ``conv_multiple_input_maps.png``, computed: a convolution with several input maps.
+    """A convolution with several input maps, every piece of it computed and drawn.
 
     Each row but the last is one input map ``x[c]``; then, for every kernel
     ``o``, its slice ``weight[o, c]`` and the map that slice gives on ``x[c]``.
@@ -364,7 +364,7 @@ def _ring_for(box, height: int, width: int, at_least: int = 0) -> int:
 
 def show_receptive_field(image, maps: Sequence, layers: Sequence[tuple[int, int, int]], row: int, col: int,
                          names: Sequence[str] | None = None) -> Figure:
-    """The seed's missing receptive-field figure, measured: one cell of the last map and all that feeds it.
+    """The receptive field of one cell, measured: one cell of the last map and all that feeds it.
 
     Panels: the input and each layer's output map (``maps``, as computed by the layers
     ``layers`` = ``[(kernel, stride, padding), ...]``). The chosen cell ``(row, col)`` of the
@@ -540,7 +540,7 @@ def _cell_grid(ax, values: np.ndarray, *, top: float = 0.0, left: float = 0.0, c
 def show_conv_steps(img, kernel, *, pad: int = 0, stride: int = 1,
                     positions: Sequence[tuple[int, int]] | None = None, title: str = "",
                     max_columns: int = 5, cell: float = 0.4) -> Figure:
-    """Where a kernel goes: the seed's missing ``conv_output_low_dim.png`` and ``padding_example.png``, computed.
+    """Where a kernel goes: every position on a small input, with padding and stride, computed.
 
     For each chosen output position ``(i, j)`` two panels are drawn: above, the
     (zero-padded) input with the kernel's window outlined, padding hatched

@@ -210,7 +210,8 @@ CONV2D_PADDED = Exercise(
         "(i*stride, j*stride) of the padded image.": lambda case: _conv(*case.args[:3], 1),
         "the zeros all went below and to the right: put the image at [pad:pad+h, pad:pad+w] of the padded "
         "array, with pad zeros on each side.": _one_sided,
-        "you flipped the kernel; multiply each weight with the pixel in the same position of the window.":
+        "you flipped the kernel (the mathematicians' convolution); PyTorch and this course compute the "
+        "cross-correlation: multiply each weight with the pixel in the same position of the window.":
             lambda case: _conv(case.args[0], case.args[1].flip(0, 1), *case.args[2:]),
     },
     error_hints={
