@@ -144,3 +144,34 @@ def test_pool_cnn_right_answer_passes_on_every_seed():
         case = ch06.Case(((seed,),), "", {"batches": (64, 1)})
         got = ch06._train_and_measure(make, case)
         assert ch06._compare_cnn(got, ch06._cnn_expected(case), case) is None, (seed, got)
+
+
+# -- square-only answers of chapters 2 and 3 fail the visible check too ---------------------------
+
+def _conv2d_square(img, kernel):
+    n, k = img.shape[0], kernel.shape[0]
+    return torch.stack([torch.stack([(img[i:i + k, j:j + k] * kernel).sum() for j in range(n - k + 1)])
+                        for i in range(n - k + 1)])
+
+
+def _multi_in_square(x, kernel):
+    return sum(_conv2d_square(x[c], kernel[c]) for c in range(x.shape[0]))
+
+
+def _channels_square(x, weight, bias):
+    return torch.stack([_multi_in_square(x, weight[o]) + bias[o] for o in range(weight.shape[0])])
+
+
+def _padded_square(img, kernel, pad=0, stride=1):
+    padded = torch.nn.functional.pad(img, (pad, pad, pad, pad))
+    n, k = padded.shape[0], kernel.shape[0]
+    m = (n - k) // stride + 1
+    return torch.stack([torch.stack([(padded[i * stride:i * stride + k, j * stride:j * stride + k] * kernel).sum()
+                                     for j in range(m)]) for i in range(m)])
+
+
+@pytest.mark.parametrize("key,answer", [("conv_multi_in", _multi_in_square), ("conv_channels", _channels_square),
+                                        ("conv2d_padded", _padded_square)])
+def test_square_only_answers_fail_the_visible_check(key, answer):
+    v = exercise(key).verdict(answer, hidden=False)
+    assert not v.passed, v.explain()
