@@ -144,5 +144,6 @@ def summary(chapter: str, namespace: dict[str, Any] | None = None) -> list[Verdi
     earned = sum(v.points for v in verdicts)
     possible = sum(v.max_points for v in verdicts)
     lines.append(f"{'total':<{width}}  {'':<13}  {earned} of {possible}")
+    lines.append("These are the visible checks; grading runs more cases and may give fewer points.")
     print("\n".join(lines))
     return verdicts
