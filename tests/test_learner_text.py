@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from grader import notebooks
+from grader.authoring import notebooks
 
 ROOT = Path(__file__).resolve().parent.parent
 CHAPTERS = notebooks.chapters()
