@@ -277,7 +277,7 @@ def plot_history(history, title: str = "training") -> Figure:
     acc_ax.plot(epochs, 100 * np.asarray(history.valid_accuracy), "s-", color="tab:orange")
     for e, a in zip(epochs, history.valid_accuracy):
         acc_ax.annotate(f"{100 * a:.1f}", (e, 100 * a), textcoords="offset points", xytext=(0, 6),
-                        ha="center", fontsize=7)
+                        ha="center", fontsize=8)
     acc_ax.set_xlabel("epoch")
     acc_ax.set_ylabel("validation accuracy (%)")
     acc_ax.set_title(f"accuracy: {100 * history.valid_accuracy[-1]:.1f}% after {history.epochs} epochs"
@@ -306,7 +306,7 @@ def plot_layer_costs(summaries: Mapping[str, Sequence], title: str = "multiply-a
         for bar, r in zip(bars, rows):
             c, h, w = r.output_shape[1:] if len(r.output_shape) == 4 else (r.output_shape[-1], 1, 1)
             ax.annotate(f"{r.mult_adds:,}\n{c}x{h}x{w}", (bar.get_x() + bar.get_width() / 2, bar.get_height()),
-                        textcoords="offset points", xytext=(0, 2), ha="center", fontsize=7)
+                        textcoords="offset points", xytext=(0, 2), ha="center", fontsize=8)
     ax.set_xticks(np.arange(n_layers), [f"conv {i + 1}" for i in range(n_layers)])
     ax.set_xlabel("weighted layer (label: multiply-adds and output channels x height x width)")
     ax.set_ylabel("multiply-adds per image")
@@ -328,7 +328,7 @@ def show_filters(weight, title: str = "learned filters", max_filters: int = 16) 
     axes = np.atleast_1d(fig.subplots(1, n))
     for i, ax in enumerate(axes):
         draw_image(ax, w[i, 0], title=f"filter {i}", signed=True)
-        annotate_values(ax, w[i, 0], fmt="{:.1f}", fontsize=7)
+        annotate_values(ax, w[i, 0], fmt="{:.1f}", fontsize=9)
     fig.suptitle(title, fontsize=11)
     return fig
 

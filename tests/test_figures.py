@@ -65,3 +65,17 @@ def test_conv_steps_keep_three_positions_a_row():
                                 positions=[(0, 0), (0, 1), (0, 2), (1, 0), (2, 2)])
     width, _ = fig.get_size_inches()
     assert width <= 10.5  # about a notebook's width at 100 dpi: the numbers stay their real size
+
+
+def test_a_long_title_is_not_clipped_in_the_notebook_picture():
+    import io
+
+    from PIL import Image
+
+    fig = plots.show_maps({"the 7, padded with zeros": torch.rand(30, 30), "its top edges": torch.randn(28, 28)},
+                          suptitle="1 pixel of zero padding: a 3x3 kernel gives a 28x28 map of a 28x28 image")
+    width, _ = Image.open(io.BytesIO(fig._repr_png_())).size
+    fig.canvas.draw()
+    title = fig._suptitle.get_window_extent()  # pixels at the figure's dpi, 100 as in the PNG
+    assert fig.dpi == 100 and title.width <= width, (title.width, width)
+    assert title.width > fig.get_size_inches()[0] * fig.dpi  # the case that used to be cut off
