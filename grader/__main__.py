@@ -65,16 +65,19 @@ def _check(args: argparse.Namespace) -> int:
 
 
 def _progress(args: argparse.Namespace) -> int:
+    """Reads the progress file and the exercises' names without importing PyTorch (a fraction of a second)."""
     from helpers import progress
-    from helpers.checks import exercises
-
-    from .authoring.notebooks import chapters
+    from helpers.checks.catalog import entries
 
     records = progress.load()
     earned_all = possible_all = 0
-    print(f"Progress recorded in {progress.progress_file()}\n")
-    for chapter in chapters():
-        items = exercises(chapter)
+    if records:
+        print(f"Progress recorded in {progress.progress_file()}\n")
+    else:
+        print(f"No progress recorded yet: each test cell you run, and each `python -m grader check`, is kept in "
+              f"{progress.progress_file()}\n")
+    for chapter in dict.fromkeys(e.chapter for e in entries()):
+        items = entries(chapter)
         passed = [ex for ex in items if records.get(ex.key, {}).get("status") == "passed"]
         earned = sum(ex.points for ex in passed)
         possible = sum(ex.points for ex in items)
@@ -82,8 +85,7 @@ def _progress(args: argparse.Namespace) -> int:
         print(f"{chapter:<34} {len(passed):>2} of {len(items):>2} exercises passed  {earned:>3} of {possible:>3} points")
         if args.verbose:
             for ex in items:
-                status = records.get(ex.key, {}).get("status", "not attempted")
-                print(f"    {ex.title:<44} {status}")
+                print(f"    {ex.title:<44} {progress.status(records.get(ex.key))}")
     print(f"{'whole course':<34} {'':>25}  {earned_all:>3} of {possible_all:>3} points")
     return 0
 

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import os
 import shutil
 import tempfile
@@ -52,6 +53,7 @@ class CellError:
     number: int | None
     start: str  # the cell's first line of code, to find it in JupyterLab
     error: str  # the error's first line
+    waits_for: list[str] = field(default_factory=list)  # titles of the unfinished exercises it stopped at
 
 
 @dataclass
@@ -138,8 +140,8 @@ def _list(numbers: list[int], most: int = 8) -> str:
 # seeing which cells raised, without changing the grader
 
 
-_errors: dict[str, dict[str, str]] = {}  # sha256 of a submission -> {cell source: first error}
-_errors_lock = threading.Lock()
+_runs: dict[str, list[tuple[str, str | None]]] = {}  # sha256 of a submission -> [(cell source, error or None)]
+_runs_lock = threading.Lock()
 
 
 def _digest(path: Path) -> str:
@@ -147,17 +149,19 @@ def _digest(path: Path) -> str:
 
 
 class _RecordingSandbox(_autograde.Sandbox):
-    """The grader's own sandbox, which also remembers the cells that raised (the grader keeps only tests')."""
+    """The grader's own sandbox, which also remembers how each cell ran (the grader keeps only tests')."""
 
     def run(self, command: dict, timeout: float, grace: float = 5.0) -> dict:
         reply = super().run(command, timeout, grace)
-        if command.get("op") in ("code", "cell") and reply.get("status") in ("error", "timeout"):
+        if command.get("op") in ("code", "cell"):
             try:
                 key = self._key  # type: ignore[has-type]
             except AttributeError:
                 key = self._key = _digest(Path(self.workdir) / "submission.ipynb")
-            with _errors_lock:
-                _errors.setdefault(key, {}).setdefault(command.get("source", ""), str(reply.get("error", "")))
+            failed = reply.get("status") in ("error", "timeout")
+            with _runs_lock:
+                _runs.setdefault(key, []).append((command.get("source", ""),
+                                                  str(reply.get("error", "")) if failed else None))
         return reply
 
 
@@ -202,9 +206,9 @@ def check_notebooks(paths: list[Path], *, workers: int | None = None, timeout: f
             result = by_student.get(f"notebook{i:03d}")
             data, _ = read_json(copy)
             reports.append(_report(Path(path), chapter, result, data or {"cells": []}, _digest(copy), root))
-        with _errors_lock:
+        with _runs_lock:
             for copy in copies:
-                _errors.pop(_digest(copy), None)
+                _runs.pop(_digest(copy), None)
     return reports
 
 
@@ -228,14 +232,41 @@ def _report(path: Path, chapter: str, result, data: dict, digest: str, root: Pat
         report.exercises.append({**row, "test_cell": test_cell.get(gid),
                                  "answer_cell": step.cell_number if step else None,
                                  "answer_start": _first_line(step.source) if step else None})
-    raised = _errors.get(digest, {})
-    seen: set[str] = set()
-    for step in steps:
-        if step.kind != "code" or step.source not in raised or step.source in seen:
-            continue
-        seen.add(step.source)
-        report.errors.append(CellError(step.label, step.cell_number, _first_line(step.source), raised[step.source]))
+    report.errors = _cell_errors(steps, _runs.get(digest, []), report.exercises, report.chapter)
     return report
+
+
+def _cell_errors(steps, runs: list[tuple[str, str | None]], rows: list[dict], chapter: str | None) -> list[CellError]:
+    """Each code cell that raised, in notebook order, one entry per cell (identical stubs included).
+
+    ``runs`` are the grader's runs in order; cells are matched to them by source, walking forward
+    (a replay after a restart only repeats earlier sources). A cell that stopped at an unfinished
+    exercise gets the line a learner sees in JupyterLab (:mod:`helpers.unfinished`) instead of a
+    bare ``NameError``.
+    """
+    from helpers.unfinished import Tracker
+
+    tracker = Tracker(chapter)
+    unfinished = [tracker.answers[r["exercise"]].answer for r in rows
+                  if r["status"] == "not attempted" and r["exercise"] in tracker.answers]
+    errors: list[CellError] = []
+    position = 0
+    for step in steps:
+        if step.kind != "code":
+            continue
+        found = next((i for i in range(position, len(runs)) if runs[i][0] == step.source), None)
+        if found is None:
+            continue
+        position = found + 1
+        error = runs[found][1]
+        if error is None:
+            tracker.defined(step.source)
+            continue
+        cell_id = f"{step.grade_id}" if step.grade_id and step.grade_id.endswith("_answer") else None
+        explained = tracker.explain(step.source, error, cell_id=cell_id, unfinished=unfinished)
+        errors.append(CellError(step.label, step.cell_number, _first_line(step.source), error,
+                                [e.title for e in tracker.last] if explained else []))
+    return errors
 
 
 def _first_line(source: str, width: int = 60) -> str:
@@ -267,18 +298,12 @@ def _pts(score: float, max_score: float) -> str:
 
 
 def _number(label: str) -> int:
-    import re
-
     found = re.match(r"cell (\d+)", label)
     return int(found.group(1)) if found else 1 << 30
 
 
-def _not_done(error: str) -> bool:
-    return error.startswith("NotImplementedError")
-
-
 def render(report: CheckReport) -> str:
-    """The report in words, as ``python -m grader check`` prints it."""
+    """The report in words, as ``python -m grader check`` prints it (exercises named by their titles)."""
     lines = [f"{report.path} ({report.chapter or 'unknown chapter'}), run from the top in a fresh kernel "
              "with the instructor's checks:"]
     for warning in report.warnings:
@@ -287,9 +312,10 @@ def render(report: CheckReport) -> str:
         lines.append(f"Could not be graded: {report.reason}")
         return "\n".join(lines)
     lines.append("")
-    width = max([len(r["exercise"]) for r in report.exercises] + [8])
+    width = max([len(r.get("title") or r["exercise"]) for r in report.exercises] + [8])
     for row in report.exercises:
-        lines.append(f"  {row['exercise']:<{width}}  {_pts(row['score'], row['max_score']):<15}  {row['status']}")
+        title = row.get("title") or row["exercise"]
+        lines.append(f"  {title:<{width}}  {_pts(row['score'], row['max_score']):<15}  {row['status']}")
         if row["status"] == "passed":
             continue
         where = []
@@ -303,8 +329,8 @@ def render(report: CheckReport) -> str:
             lines.append(f"  {'':<{width}}  {row['message']}")
         if row.get("hint"):
             lines.append(f"  {'':<{width}}  Hint: {row['hint']}")
-    errors = [e for e in report.errors if not _not_done(e.error)]
-    stopped = [e for e in report.errors if _not_done(e.error)]
+    errors = [e for e in report.errors if not e.waits_for]
+    stopped = [e for e in report.errors if e.waits_for]
     if errors or report.cells:
         lines += ["", "Cells that did not run cleanly:"]
         found = [(e.number or 0, f"  cell {e.number} (`{e.start}`): {e.error}" if e.number else f"  {e.cell}: {e.error}")
@@ -313,9 +339,12 @@ def render(report: CheckReport) -> str:
                   if not any(c["cell"] == e.cell for e in errors)]
         lines += [line for _, line in sorted(found, key=lambda item: item[0])]
     if stopped:
-        numbers = [e.number for e in stopped if e.number is not None]
-        lines += ["", f"{len(stopped)} cell{'s' if len(stopped) > 1 else ''} stopped at an exercise not done yet "
-                  f"(NotImplementedError): cell{'s' if len(numbers) > 1 else ''} {_list(numbers)}."]
+        waiting: dict[str, list[int]] = {}
+        for e in stopped:
+            waiting.setdefault(" and ".join(e.waits_for), []).append(e.number or 0)
+        lines += ["", "Cells that stopped at an exercise not done yet (finish it, and they run):"]
+        lines += [f"  {what}: cell{'s' if len(numbers) > 1 else ''} {_list(numbers)}"
+                  for what, numbers in waiting.items()]
     if any(r["status"] != "passed" for r in report.exercises) or report.errors or report.cells:
         lines += ["", "(Cells are counted from the top of the notebook, text cells included.)"]
     lines += ["", f"Total: {_pts(report.score, report.max_score)}"]
@@ -349,13 +378,10 @@ def main(paths: list[Path], *, workers: int | None = None, timeout: float = 900,
             print("\n" + "-" * 72 + "\n")
         print(render(report))
         if outputs and report.chapter:
-            differ = compare_outputs(report.path, report.chapter, timeout=timeout)
-            if differ:
-                print(f"\nOutputs that differ from the solution's (pytest --nbval-lax on a copy with the solution's "
-                      f"outputs), {len(differ)} cell{'s' if len(differ) > 1 else ''}:")
-                print("\n".join(f"  cell {n} (`{start}`)" for n, start in differ))
-            else:
-                print("\nEvery output the solution stores is the same in your run (pytest --nbval-lax).")
+            try:
+                print("\n" + render_outputs(compare_outputs(report.path, report.chapter, timeout=timeout)))
+            except CheckInputError as exc:
+                print(f"\nOutputs not compared: {exc}")
     if n > 1:
         total = sum(r.score for r in reports)
         possible = sum(r.max_score for r in reports)
@@ -376,55 +402,121 @@ def as_json(reports: list[CheckReport]) -> str:
 
 
 def with_reference_outputs(data: dict, chapter: str, root: Path = ROOT) -> tuple[dict, list[int]]:
-    """A copy of the learner's notebook whose ``nbval-check-output`` cells hold the release's outputs.
+    """A copy of the learner's notebook whose ``nbval-check-output`` cells hold the solution's outputs.
 
-    Running a notebook in JupyterLab and saving it replaces the solution's outputs that the
-    release carries with the learner's own, so nbval on the saved file would compare the
-    learner with themselves. Cells are matched by id (the release keeps the source's ids);
-    returns the copy and the notebook numbers (1-based, all cells) of the cells given back
-    their reference output.
+    The references are read here, at check time, from the source notebook in ``solutions/``: the
+    release carries no outputs (one computed from a solution would give its answer away), and a
+    notebook the learner ran and saved holds the learner's own outputs, so nbval on it would compare
+    the learner with themselves. Cells are matched by id (the release keeps the source's ids);
+    returns the copy and the notebook numbers (1-based, all cells) of the cells given a reference.
     """
     from .authoring import notebooks
 
-    release = notebooks.read(notebooks.notebook_path(chapter, "notebooks", root))
-    reference = {c.get("id"): c for c in release.cells
-                 if c.cell_type == "code" and "nbval-check-output" in notebooks.tags(c)}
+    source = notebooks.notebook_path(chapter, "solutions", root)
+    if not source.exists():
+        raise CheckInputError(f"the reference outputs are in {source}, which this copy of the course does not "
+                              "have (a class release ships without solutions/); --outputs needs it")
+    reference = {c.get("id"): c for c in notebooks.read(source).cells
+                 if c.cell_type == "code" and notebooks.CHECK_OUTPUT_TAG in notebooks.tags(c) and c.outputs}
     copy = json.loads(json.dumps(data))
     restored = []
     for number, cell in enumerate(copy.get("cells", []), start=1):
-        if isinstance(cell, dict) and cell.get("cell_type") == "code" and cell.get("id") in reference:
+        if not (isinstance(cell, dict) and cell.get("cell_type") == "code"):
+            continue
+        meta = cell.setdefault("metadata", {})
+        tags = [t for t in meta.get("tags", []) if t != notebooks.CHECK_OUTPUT_TAG]
+        if cell.get("id") in reference:
             ref = reference[cell["id"]]
             cell["outputs"] = json.loads(json.dumps(ref.get("outputs", [])))
             cell["execution_count"] = ref.get("execution_count")
-            cell.setdefault("metadata", {})["tags"] = sorted(set(cell["metadata"].get("tags", []))
-                                                             | {"nbval-check-output"})
+            tags.append(notebooks.CHECK_OUTPUT_TAG)
             restored.append(number)
+        else:  # nothing to compare with: nbval only runs it
+            cell["outputs"], cell["execution_count"] = [], None
+        meta["tags"] = sorted(set(tags))
     return copy, restored
 
 
-def compare_outputs(path: Path, chapter: str, root: Path = ROOT, timeout: float = 900) -> list[tuple[int, str]]:
-    """The cells whose output differs from the solution's: ``[(cell number, first line)]``.
+@dataclass
+class OutputComparison:
+    """What ``--outputs`` found, in the notebook's own cell numbers (1-based, text cells included)."""
 
-    Runs ``pytest --nbval-lax`` with the project's sanitizer (as the README says) on a
-    copy of the notebook carrying the reference outputs; the learner's file is only read.
+    differ: list[tuple[int, str]] = field(default_factory=list)  # ran, printed something else
+    not_run: list[tuple[int, str]] = field(default_factory=list)  # raised (or stopped) before printing
+    same: int = 0
+
+    @property
+    def compared(self) -> int:
+        return len(self.differ) + len(self.not_run) + self.same
+
+
+def compare_outputs(path: Path, chapter: str, root: Path = ROOT, timeout: float = 900) -> OutputComparison:
+    """Run the notebook under ``pytest --nbval-lax`` against the solution's outputs of its checked cells.
+
+    Runs on a copy carrying the reference outputs (:func:`with_reference_outputs`), with the project's
+    sanitizer; the learner's file is only read. Every cell with a reference output ends up in exactly
+    one list: ``differ``, ``not_run`` (it raised, so there is no output to compare) or counted ``same``.
+    nbval's own numbering (code cells from 0) never reaches the learner.
     """
-    import re
     import subprocess
     import sys
+    import xml.etree.ElementTree as ET
 
     data, problem = read_json(path)
     if data is None:
         raise CheckInputError(f"{path}: {problem}")
-    copy, _ = with_reference_outputs(data, chapter, root)
-    code = [c for c in copy["cells"] if isinstance(c, dict) and c.get("cell_type") == "code"]
-    numbers = [n for n, c in enumerate(copy["cells"], start=1) if isinstance(c, dict) and c.get("cell_type") == "code"]
+    copy, restored = with_reference_outputs(data, chapter, root)
+    cells = copy["cells"]
+    code_numbers = [n for n, c in enumerate(cells, start=1) if isinstance(c, dict) and c.get("cell_type") == "code"]
     with tempfile.TemporaryDirectory(prefix="conv-course-outputs-") as tmp:
         target = Path(tmp) / Path(path).name
         target.write_text(json.dumps(copy, indent=1))
+        junit = Path(tmp) / "nbval.xml"
         done = subprocess.run([sys.executable, "-m", "pytest", "-c", str(root / "pyproject.toml"), "--rootdir",
-                               str(root), "-q", "--nbval-current-env", str(target)], cwd=root, capture_output=True,
-                              text=True, timeout=timeout,
+                               str(root), "-q", "--nbval-current-env", f"--junitxml={junit}", str(target)],
+                              cwd=root, capture_output=True, text=True, timeout=timeout,
                               # the checks this run makes are not the learner's progress
                               env={**os.environ, "CONV_COURSE_PROGRESS": str(Path(tmp) / "progress.json")})
-    differ = sorted({int(k) for k in re.findall(r"Cell (\d+): Cell outputs differ", done.stdout)})
-    return [(numbers[k], _first_line("".join(code[k].get("source", "")))) for k in differ if k < len(code)]
+        if not junit.exists():
+            raise RuntimeError(f"nbval did not run: {(done.stdout + done.stderr).strip()[-500:]}")
+        outcome: dict[int, str] = {}
+        for case in ET.parse(junit).getroot().iter("testcase"):
+            found = re.match(r"Cell (\d+)$", case.get("name", ""))
+            if not found or int(found.group(1)) >= len(code_numbers):
+                continue
+            failure = case.find("failure")
+            text = "" if failure is None else (failure.get("message", "") + (failure.text or ""))
+            outcome[code_numbers[int(found.group(1))]] = ("differ" if "Cell outputs differ" in text else
+                                                          "raised" if failure is not None else "ok")
+    result = OutputComparison()
+    for number in restored:
+        start = _first_line("".join(cells[number - 1].get("source", "")))
+        state = outcome.get(number, "raised")  # never reached: the run stopped before it
+        if state == "differ":
+            result.differ.append((number, start))
+        elif state == "raised":
+            result.not_run.append((number, start))
+        else:
+            result.same += 1
+    return result
+
+
+def render_outputs(comparison: OutputComparison) -> str:
+    """``--outputs`` in words; never says "the same" about a cell that did not run."""
+    lines = []
+    if comparison.differ:
+        n = len(comparison.differ)
+        lines.append(f"Outputs that differ from the solution's, {n} cell{'s' if n > 1 else ''}:")
+        lines += [f"  cell {number} (`{start}`)" for number, start in comparison.differ]
+    if comparison.not_run:
+        n = len(comparison.not_run)
+        lines.append(f"Outputs not compared, {n} cell{'s' if n > 1 else ''} raised an error before printing "
+                     "(see above):")
+        lines += [f"  cell {number} (`{start}`)" for number, start in comparison.not_run]
+    if comparison.same:
+        lines.append(f"{'All' if not lines else 'The other'} {comparison.same} output"
+                     f"{'s' if comparison.same > 1 else ''} the solution stores "
+                     f"{'are' if comparison.same > 1 else 'is'} the same in your run.")
+    if not comparison.compared:
+        lines.append("This chapter stores no outputs to compare.")
+    return "(pytest --nbval-lax against the solution's outputs; cells counted as above)\n" + "\n".join(lines)

@@ -32,7 +32,8 @@ class CourseFigure(Figure):
         import io
 
         buffer = io.BytesIO()
-        self.savefig(buffer, format="png", dpi=100)
+        # "tight": the saved picture grows to hold every title, label and colour bar, so none is clipped
+        self.savefig(buffer, format="png", dpi=100, bbox_inches="tight", pad_inches=0.08)
         return buffer.getvalue()
 
 
@@ -53,12 +54,14 @@ def _signed_limits(values: np.ndarray) -> float:
 
 
 def draw_image(ax, img, *, title: str = "", cmap: str = IMAGE_CMAP, signed: bool = False,
-               colorbar: bool = False, ticks: bool = False):
-    """Draw a 2-D tensor on ``ax``; ``signed`` centres the colours on zero."""
+               colorbar: bool = False, ticks: bool = False, limits: tuple[float, float] | None = None):
+    """Draw a 2-D tensor on ``ax``; ``signed`` centres the colours on zero; ``limits`` fixes the scale."""
     values = _array(img)
     if signed:
-        limit = _signed_limits(values)
+        limit = max(abs(limits[0]), abs(limits[1])) if limits else _signed_limits(values)
         shown = ax.imshow(values, cmap=SIGNED_CMAP, vmin=-limit, vmax=limit)
+    elif limits:
+        shown = ax.imshow(values, cmap=cmap, vmin=limits[0], vmax=limits[1])
     else:
         shown = ax.imshow(values, cmap=cmap)
     ax.set_title(title, fontsize=10)
@@ -74,17 +77,24 @@ def draw_image(ax, img, *, title: str = "", cmap: str = IMAGE_CMAP, signed: bool
 
 
 def annotate_values(ax, values, *, fmt: str = "{:.2f}", fontsize: int = 9, signed: bool = True) -> None:
-    """Write each value in its cell, dark or light so it stays readable.
+    """Write each value in its cell, white on dark cells and black on light ones, so it stays readable.
 
-    ``signed`` cells (drawn with :data:`SIGNED_CMAP`) are dark far from zero; unsigned
-    image cells (drawn with :data:`IMAGE_CMAP`) are dark near zero.
+    The shade is read from the image already drawn on ``ax`` (its colour map and scale), so the
+    text contrasts with the colour really under it. Without an image, ``signed`` cells (drawn with
+    :data:`SIGNED_CMAP`) count as dark far from zero and unsigned ones (:data:`IMAGE_CMAP`) near zero.
     """
     arr = _array(values)
     limit = _signed_limits(arr)
+    image = ax.images[-1] if ax.images else None
     for (r, c), v in np.ndenumerate(arr):
-        dark = abs(v) > 0.6 * limit if signed else v < 0.5 * max(1.0, float(arr.max()))
-        ax.text(c, r, fmt.format(v + 0.0), ha="center", va="center", fontsize=fontsize,
-                color="white" if dark else "black")
+        if image is not None:
+            red, green, blue, _ = image.to_rgba(v)
+            dark = 0.299 * red + 0.587 * green + 0.114 * blue < 0.5
+        else:
+            dark = abs(v) > 0.6 * limit if signed else v < 0.5 * max(1.0, float(arr.max()))
+        text = fmt.format(v + 0.0)
+        text = text[1:] if text.startswith("-") and not text.strip("-0.") else text  # no "-0.00"
+        ax.text(c, r, text, ha="center", va="center", fontsize=fontsize, color="white" if dark else "black")
 
 
 def show_image(img, title: str = "", *, size: float = 3.0, ticks: bool = True) -> Figure:
@@ -123,7 +133,7 @@ def outline_window(ax, top: int, left: int, height: int, width: int, *, colour: 
 
 
 def show_window_product(img, row: int, col: int, kernel) -> Figure:
-    """The seed's missing ``basic_conv.png``, computed: window x kernel = products, and their sum.
+    """Window x kernel = products, and their sum: one output value, computed and drawn.
 
     Draws the 3x3 block of ``img`` centred on ``(row, col)``, the kernel, their
     element-wise products, and titles the last panel with the sum: the value of
@@ -148,18 +158,30 @@ def show_window_product(img, row: int, col: int, kernel) -> Figure:
 
 
 def show_maps(maps: Mapping[str, torch.Tensor] | Sequence[tuple[str, torch.Tensor]], *,
-              signed: bool = True, size: float = 2.6, suptitle: str = "", colorbar: bool = True) -> Figure:
+              signed: bool = True, size: float = 2.6, suptitle: str = "", colorbar: bool = True,
+              shared: Sequence[str] = ()) -> Figure:
     """Several maps side by side, each titled, on its own colour scale with a colour bar.
 
     Use it for an image and its feature maps: ``show_maps({"digit": img, "top edges": out})``.
+    The maps named in ``shared`` are drawn on one colour scale, with one colour bar after the last
+    of them, so that their strengths can be compared (a map of zeros is then the scale's bottom,
+    not a mid-grey of its own).
     """
     items = list(maps.items()) if isinstance(maps, Mapping) else list(maps)
     fig = new_figure(size * len(items) + 0.4, size + 0.5)
     axes = np.atleast_1d(fig.subplots(1, len(items)))
-    for ax, (title, values) in zip(axes, items):
+    together = [_array(v) for t, v in items if t in shared]
+    limits = None
+    if together:
+        low, high = min(float(a.min()) for a in together), max(float(a.max()) for a in together)
+        limits = (low, high if high > low else low + 1.0)
+    last_shared = max((i for i, (t, _) in enumerate(items) if t in shared), default=-1)
+    for i, (ax, (title, values)) in enumerate(zip(axes, items)):
         arr = _array(values)
+        own = title not in shared
         draw_image(ax, arr, title=f"{title}\n{arr.shape[0]}x{arr.shape[1]}",
-                   signed=signed and bool((arr < 0).any()), colorbar=colorbar)
+                   signed=signed and bool(((arr if own else np.array([limits[0]])) < 0).any()),
+                   colorbar=colorbar and (own or i == last_shared), limits=None if own else limits)
     if suptitle:
         fig.suptitle(suptitle, fontsize=11)
     return fig
@@ -171,7 +193,7 @@ def show_maps(maps: Mapping[str, torch.Tensor] | Sequence[tuple[str, torch.Tenso
 
 def show_channel_sums(x, weight, bias=None, *, input_names: Sequence[str] | None = None,
                       size: float = 1.75) -> Figure:
-    """The seed's missing ``conv_multiple_input_maps.png``, computed: a convolution with several input maps.
+    """A convolution with several input maps, every piece of it computed and drawn.
 
     Each row but the last is one input map ``x[c]``; then, for every kernel
     ``o``, its slice ``weight[o, c]`` and the map that slice gives on ``x[c]``.
@@ -206,7 +228,7 @@ def show_channel_sums(x, weight, bias=None, *, input_names: Sequence[str] | None
             k_ax, m_ax = axes[c, 1 + 2 * o], axes[c, 2 + 2 * o]
             draw_image(k_ax, weight[o, c], title=f"weight[{o}, {c}]", signed=True)
             if weight.shape[-1] * weight.shape[-2] <= 25:
-                annotate_values(k_ax, weight[o, c], fmt="{:.2g}", fontsize=7)
+                annotate_values(k_ax, weight[o, c], fmt="{:.2f}", fontsize=9)
             draw_image(m_ax, per_channel[o, c], title=f"map {c} with weight[{o}, {c}]", signed=True)
     axes[n_in, 0].axis("off")
     axes[n_in, 0].text(0.5, 0.5, "sum of the\nmaps above\n+ bias\n=\noutput maps", ha="center", va="center",
@@ -255,7 +277,7 @@ def plot_history(history, title: str = "training") -> Figure:
     acc_ax.plot(epochs, 100 * np.asarray(history.valid_accuracy), "s-", color="tab:orange")
     for e, a in zip(epochs, history.valid_accuracy):
         acc_ax.annotate(f"{100 * a:.1f}", (e, 100 * a), textcoords="offset points", xytext=(0, 6),
-                        ha="center", fontsize=7)
+                        ha="center", fontsize=8)
     acc_ax.set_xlabel("epoch")
     acc_ax.set_ylabel("validation accuracy (%)")
     acc_ax.set_title(f"accuracy: {100 * history.valid_accuracy[-1]:.1f}% after {history.epochs} epochs"
@@ -284,7 +306,7 @@ def plot_layer_costs(summaries: Mapping[str, Sequence], title: str = "multiply-a
         for bar, r in zip(bars, rows):
             c, h, w = r.output_shape[1:] if len(r.output_shape) == 4 else (r.output_shape[-1], 1, 1)
             ax.annotate(f"{r.mult_adds:,}\n{c}x{h}x{w}", (bar.get_x() + bar.get_width() / 2, bar.get_height()),
-                        textcoords="offset points", xytext=(0, 2), ha="center", fontsize=7)
+                        textcoords="offset points", xytext=(0, 2), ha="center", fontsize=8)
     ax.set_xticks(np.arange(n_layers), [f"conv {i + 1}" for i in range(n_layers)])
     ax.set_xlabel("weighted layer (label: multiply-adds and output channels x height x width)")
     ax.set_ylabel("multiply-adds per image")
@@ -306,7 +328,7 @@ def show_filters(weight, title: str = "learned filters", max_filters: int = 16) 
     axes = np.atleast_1d(fig.subplots(1, n))
     for i, ax in enumerate(axes):
         draw_image(ax, w[i, 0], title=f"filter {i}", signed=True)
-        annotate_values(ax, w[i, 0], fmt="{:.1f}", fontsize=7)
+        annotate_values(ax, w[i, 0], fmt="{:.1f}", fontsize=9)
     fig.suptitle(title, fontsize=11)
     return fig
 
@@ -364,7 +386,7 @@ def _ring_for(box, height: int, width: int, at_least: int = 0) -> int:
 
 def show_receptive_field(image, maps: Sequence, layers: Sequence[tuple[int, int, int]], row: int, col: int,
                          names: Sequence[str] | None = None) -> Figure:
-    """The seed's missing receptive-field figure, measured: one cell of the last map and all that feeds it.
+    """The receptive field of one cell, measured: one cell of the last map and all that feeds it.
 
     Panels: the input and each layer's output map (``maps``, as computed by the layers
     ``layers`` = ``[(kernel, stride, padding), ...]``). The chosen cell ``(row, col)`` of the
@@ -481,7 +503,7 @@ def show_fields_by_depth(image, boxes: Sequence[tuple[str, object]], *, title: s
     img = _array(image)
     h, w = img.shape
     ring = max([_ring_for(box, h, w, at_least=1) for _, box in boxes] + [1])
-    fig = new_figure(6.2, 5.6)
+    fig = new_figure(7.4, 4.4)  # a square picture and its legend: no empty band above or below
     ax = fig.add_subplot()
     _draw_padded(ax, img, ring, title=title or "receptive field of one cell, layer by layer")
     colours = ["tab:orange", "tab:cyan", "tab:green", "tab:pink", "gold", "tab:red", "white"]
@@ -527,7 +549,7 @@ def _cell_grid(ax, values: np.ndarray, *, top: float = 0.0, left: float = 0.0, c
             plain.append(cell)
             plain_faces.append("white" if hidden else colours(0.15 + 0.6 * min(abs(v) / vmax, 1.0)))
         if not hidden:
-            ax.text(left + c + 0.5, top + r + 0.5, fmt.format(v), ha="center", va="center", fontsize=8,
+            ax.text(left + c + 0.5, top + r + 0.5, fmt.format(v), ha="center", va="center", fontsize=9,
                     color="#555555" if is_pad else "black").set_in_layout(False)
     for cells, faces, hatch in ((plain, plain_faces, None), (padding, "#e6e6e6", "//")):
         if cells:
@@ -539,8 +561,8 @@ def _cell_grid(ax, values: np.ndarray, *, top: float = 0.0, left: float = 0.0, c
 
 def show_conv_steps(img, kernel, *, pad: int = 0, stride: int = 1,
                     positions: Sequence[tuple[int, int]] | None = None, title: str = "",
-                    max_columns: int = 5, cell: float = 0.4) -> Figure:
-    """Where a kernel goes: the seed's missing ``conv_output_low_dim.png`` and ``padding_example.png``, computed.
+                    max_columns: int = 3, cell: float = 0.4) -> Figure:
+    """Where a kernel goes: every position on a small input, with padding and stride, computed.
 
     For each chosen output position ``(i, j)`` two panels are drawn: above, the
     (zero-padded) input with the kernel's window outlined, padding hatched
@@ -555,7 +577,7 @@ def show_conv_steps(img, kernel, *, pad: int = 0, stride: int = 1,
         pad: zeros added on every side.
         stride: how far the kernel moves between positions.
         positions: output positions to show, in order; by default every position (at most 15).
-        max_columns: positions per row of the figure.
+        max_columns: positions per row of the figure (3 keeps the numbers readable at a notebook's width).
 
     Introduced in chapter 3, "Padding and strides".
     """

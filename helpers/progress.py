@@ -40,6 +40,13 @@ def load() -> dict[str, dict]:
     return data.get("exercises", {}) if isinstance(data, dict) else {}
 
 
+def status(entry: dict | None) -> str:
+    """An exercise's status in the course's words (see ``helpers.checks.core.NOT_ATTEMPTED``)."""
+    if not entry:
+        return "not attempted"
+    return entry.get("status") if entry.get("status") in ("passed", "failed", "not attempted") else "failed"
+
+
 def record(verdict: "Verdict", *, hidden: bool = False, source: str = "notebook") -> None:
     """Remember a verdict; a hidden (grader-strength) pass is never overwritten by a visible one.
 

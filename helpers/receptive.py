@@ -226,17 +226,19 @@ def _single(value) -> int:
 
 
 def _without_max_pooling(model: nn.Module) -> nn.Module:
-    """Max pooling swapped (in place) for average pooling over the same windows.
+    """Max pooling swapped (in place) for sum pooling over the same windows.
 
     Max pooling passes the gradient to one pixel of each window, so a field measured
     through it has holes (torchvision's AlexNet: 139 pixels wide instead of 195).
-    Average pooling reads the same windows and passes the gradient to all of them.
+    Sum pooling (average pooling without the division) reads the same windows and passes
+    the gradient to all of them, one path each.
     """
     for name, m in list(model.named_modules()):
         if isinstance(m, nn.MaxPool2d):
             if _single(m.dilation) != 1:
                 raise ValueError(f"layer {name!r} is a dilated max pooling, which the gradient method does not cover")
-            new: nn.Module = nn.AvgPool2d(m.kernel_size, m.stride, m.padding, ceil_mode=m.ceil_mode)
+            new: nn.Module = nn.AvgPool2d(m.kernel_size, m.stride, m.padding, ceil_mode=m.ceil_mode,
+                                          divisor_override=1)
         elif isinstance(m, nn.AdaptiveMaxPool2d):
             new = nn.AdaptiveAvgPool2d(m.output_size)
         else:
@@ -249,12 +251,12 @@ def _without_max_pooling(model: nn.Module) -> nn.Module:
 def positive_copy(model: nn.Module) -> nn.Module:
     """A copy of ``model`` for the gradient method: every path positive, nothing switched off.
 
-    Every weight becomes ``1 / fan-in`` (positive, and activations stay near 1 however
-    deep the model, so nothing overflows), every bias 0; batch norm forgets its running
-    statistics (mean 0, variance 1), so that it cannot push a value below a ReLU's
-    threshold; max pooling becomes average pooling over the same windows. With a
-    positive input, a non-zero gradient then means "depends on". The model is copied
-    in evaluation mode; the original is untouched.
+    Every weight becomes 1 and every bias 0; batch norm forgets its running statistics
+    (mean 0, variance 1), so that it cannot push a value below a ReLU's threshold; max
+    pooling becomes sum pooling over the same windows. With a positive input, no ReLU
+    blocks a path and no two paths cancel: a non-zero gradient means "depends on", and
+    the gradient counts the paths. The model is copied in evaluation mode; the original
+    is untouched.
     """
     return _make_positive(_without_max_pooling(copy.deepcopy(model).double().eval()))
 
@@ -266,18 +268,13 @@ def _make_positive(clone: nn.Module) -> nn.Module:
                 m.running_mean.zero_()
                 m.running_var.fill_(1.0)
             for name, param in m.named_parameters(recurse=False):
-                if name.endswith("bias"):
-                    param.fill_(0.0)
-                elif name == "weight" and isinstance(m, (nn.modules.conv._ConvNd, nn.Linear)):
-                    param.fill_(1.0 / param[0].numel())
-                else:
-                    param.fill_(1.0)
+                param.fill_(0.0 if name.endswith("bias") else 1.0)
     return clone
 
 
 def _thin_copy(model: nn.Module) -> nn.Module:
     """A copy with one channel everywhere: each convolution 1 -> 1 (same kernel, stride, padding, dilation),
-    weights ``1 / kernel area``, batch norm dropped, max pooling averaged.
+    weights 1, batch norm dropped, max pooling summed.
 
     A receptive field is spatial: mixing channels never widens it, so a one-channel copy
     has the same field at a fraction of the cost (VGG16 on a 256x256 image: 1 channel
@@ -320,7 +317,10 @@ def _output_cell_gradient(model: nn.Module, x: torch.Tensor, row: int, col: int)
         raise IndexError(f"the output map is {out.shape[-2]}x{out.shape[-1]}; it has no cell ({row}, {col})")
     with watching_ops(_refuse_functional_max):
         out[0, :, row, col].sum().backward()
-    return x.grad[0].sum(0).detach()
+    grad = x.grad[0].sum(0).detach()
+    if not torch.isfinite(grad).all():
+        raise ValueError("the path counts overflow for this model: too many paths lead to one cell")
+    return grad
 
 
 def model_gradient(model: nn.Module, height: int, width: int, row: int, col: int,
@@ -330,9 +330,10 @@ def model_gradient(model: nn.Module, height: int, width: int, row: int, col: int
     For a convolutional ``nn.Module`` whose output is ``[batch, channels, h, w]`` (or
     ``[batch, channels]`` after a ``Flatten``, read as a 1x1 map), plain or branching (residual
     blocks: the field is the union of the paths). The model is first made positive
-    (:func:`positive_copy`: max pooling averaged, batch norm neutral), and run with one channel
-    per layer when it allows it (:func:`_thin_copy`). Returns a ``height x width`` tensor
-    summed over input channels; its non-zero pixels are the cell's receptive field inside the image.
+    (:func:`positive_copy`: every weight 1, max pooling summed, batch norm neutral), and run with
+    one channel per layer when it allows it (:func:`_thin_copy`). Returns a ``height x width``
+    tensor summed over input channels: how many paths lead from each pixel to the cell. Its
+    non-zero pixels are the cell's receptive field inside the image.
 
     Raises:
         ValueError: for what the method cannot measure (max pooling called as a function, a dilated

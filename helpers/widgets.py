@@ -147,7 +147,7 @@ def kernel_walk(label: int = 7, index: int = INDEX, row: int = 7, col: int = 15)
     return Explorer(controls, render)
 
 
-def channels(weight=None, bias=None, label: int = 7, index: int = 0) -> Explorer | Skipped:
+def channels(weight=None, bias=None, label: int = 7, index: int = INDEX) -> Explorer | Skipped:
     """Chapter 2: each output map of a layer over two input maps, taken apart channel by channel.
 
     The two input maps are a digit's top-edge and left-edge maps, as in chapter 2. Pick an
@@ -156,7 +156,7 @@ def channels(weight=None, bias=None, label: int = 7, index: int = 0) -> Explorer
 
     Args:
         weight: the layer's weight, shape ``[out, 2, kh, kw]`` (chapter 2's ``weight``);
-            by default three kernels drawn with a fixed seed.
+            by default three kernels drawn with a fixed random seed.
         bias: its bias, shape ``[out]``; zeros if ``None`` and ``weight`` is given.
         label, index: the digit (chapter 2's 7 by default).
     """
@@ -232,17 +232,18 @@ def feature_maps(model=None, label: int = 7, index: int = 1) -> Explorer | Skipp
     names = layer_names(model)
     controls = {
         "digit": _digit_menu(label),
-        "layer": widgets.Dropdown(options=[(name, i) for i, name in enumerate(names)], value=0,
-                                  description="layer", style=_STYLE,
-                                  layout=widgets.Layout(width="520px")),
+        "example": _slider("which example", index, 0, 19),
+        "layer": widgets.SelectionSlider(options=[(name, i) for i, name in enumerate(names)], value=0,
+                                         description="layer", continuous_update=True, style=_STYLE,
+                                         layout=widgets.Layout(width="620px")),
     }
-    cache: dict[int, list] = {}
+    cache: dict[tuple[int, int], list] = {}
 
     def render(ex: Explorer) -> str:
-        if ex["digit"] not in cache:
-            cache[ex["digit"]] = layer_activations(model, _image(ex["digit"], index))
-        return feature_maps_html(_image(ex["digit"], index), cache[ex["digit"]][ex["layer"]],
-                                 names[ex["layer"]], ex["digit"])
+        key = (ex["digit"], ex["example"])
+        if key not in cache:
+            cache[key] = layer_activations(model, _image(*key))
+        return feature_maps_html(_image(*key), cache[key][ex["layer"]], names[ex["layer"]], ex["digit"])
 
     return Explorer(controls, render)
 
@@ -292,7 +293,7 @@ def receptive_field(model=None, label: int = 3, index: int = 0) -> Explorer | Sk
     return Explorer(controls, render)
 
 
-def pooling(label: int = 7, index: int = 0, kernel: str = "top edge") -> Explorer | Skipped:
+def pooling(label: int = 7, index: int = INDEX, kernel: str = "top edge") -> Explorer | Skipped:
     """Chapter 6: max or average pooling on a real feature map (a digit's edge map, after ReLU).
 
     By default the top-edge map of chapter 6's 7.

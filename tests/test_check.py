@@ -180,14 +180,19 @@ def test_check_never_changes_the_learners_files(graded):
 def test_check_prints_points_messages_hints_and_cells(graded):
     out = graded["check_out"]
     block = out.split(str(graded["paths"][("partly", "03-padding-and-strides")]))[1].split("-" * 72)[0]
-    assert re.search(r"^  output_size\s+0 of 2 points\s+failed$", block, re.M), block
-    assert re.search(r"^  same_padding\s+1 of 1 point\s+passed$", block, re.M), block
+    # exercises named by their titles, as in the notebook, in the notebook's order
+    assert re.search(r"^  output_size\(n, ks, pad, stride\)\s+0 of 2 points\s+failed$", block, re.M), block
+    assert re.search(r"^  same_padding\(ks\)\s+1 of 1 point\s+passed$", block, re.M), block
+    assert block.index("same_padding(ks)") < block.index("output_size(n, ks, pad, stride)")
     assert re.search(r"answer in cell \d+ \(`def output_size\(n, ks, pad=0, stride=1\):`\), test in cell \d+$",
                      block, re.M), block
     assert "expected 28, got 27" in block
     assert "Hint: padding is added on both sides, so it counts twice: n + 2*pad - ks, not n + pad - ks." in block
-    assert re.search(r"^  conv2d_padded\s+0 of 3 points\s+not attempted$", block, re.M), block
-    assert re.search(r"cells? stopped at an exercise not done yet \(NotImplementedError\)", block), block
+    assert re.search(r"^  conv2d_padded\(img, kernel, pad, stride\)\s+0 of 3 points\s+not attempted$", block, re.M), block
+    # the cells after the unfinished conv2d_padded name it (NotImplementedError, then a NameError for its result)
+    assert "Cells that stopped at an exercise not done yet (finish it, and they run):" in block
+    assert re.search(r"^  conv2d_padded\(img, kernel, pad, stride\): cells \d+, \d+$", block, re.M), block
+    assert "NameError" not in block
     assert re.search(r"^Total: 4 of 9 points$", block, re.M), block
     assert "Warning: the saved notebook was not run top to bottom" in block
     # a cell that raised: its number and the error's first line, no traceback anywhere
@@ -195,6 +200,13 @@ def test_check_prints_points_messages_hints_and_cells(graded):
     assert re.search(r"^  cell 4 \(`print\(undefined_in_chapter_one\)`\): NameError: name 'undefined_in_chapter_one' "
                      r"is not defined$", ch1, re.M), ch1
     assert "Traceback" not in out and 'File "' not in out
+    # a blank chapter 4: its three review answers hold the same stub text, and each is named on its own
+    ch4 = out.split(str(graded["paths"][("blank", "04-conv2d-and-a-first-cnn")]))[1].split("-" * 72)[0]
+    for title in ("review question 1 (stride-2 size)", "review question 2 (parameters of simple_cnn)",
+                  "review question 3 (multiply-adds)"):
+        assert re.search(rf"^  {re.escape(title)}: cell \d+$", ch4, re.M), ch4
+    assert re.search(r"^  the simple_cnn model: cells \d+, \d+, ", ch4, re.M), ch4
+    assert "not restarted" not in out
     assert re.search(rf"^All {3 * len(CHAPTERS)} notebooks: \d+ of \d+ points$", out, re.M)
 
 
@@ -259,39 +271,59 @@ def test_run_order_warning():
 
 
 @pytest.mark.slow
-def test_nbval_names_exactly_the_outputs_a_wrong_answer_changes(tmp_path):
-    """pytest --nbval-lax on the learner's own notebook (the README's command): with a wrong output_size,
-    the cells whose stored output depends on it fail, and only those (and the answer's test cell)."""
+def test_outputs_name_exactly_the_cells_a_wrong_answer_changes(tmp_path):
+    """``check --outputs`` on a notebook as released (no outputs anywhere) with a wrong output_size: the
+    cells whose reference output depends on it differ, only those, numbered as the notebook counts."""
+    from grader.check import compare_outputs, render_outputs
+
     chapter = "03-padding-and-strides"
     nb = student_notebook(chapter, {"output_size_answer": PARTLY[chapter]["output_size_answer"]})
     path = tmp_path / f"{chapter}.ipynb"
     notebooks.write(nb, path)
     before = _sha(path)
-    code_cells = [c for c in nb.cells if c.cell_type == "code"]
-    expected = set()
-    for i, cell in enumerate(code_cells):
-        gid = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
-        if gid == "output_size" or ("nbval-check-output" in notebooks.tags(cell) and "output_size(" in cell.source):
-            expected.add(i)
-    assert len(expected) >= 3
-    checked = {i for i, c in enumerate(code_cells) if "nbval-check-output" in notebooks.tags(c)}
-    done = subprocess.run([sys.executable, "-m", "pytest", "-c", str(ROOT / "pyproject.toml"), "--rootdir", str(ROOT),
-                           "-v", str(path)], cwd=ROOT, capture_output=True, text=True,
-                          env=_env(tmp_path / "p.json"), timeout=600)
-    results = {int(n): outcome for n, outcome in re.findall(r"::Cell (\d+) (PASSED|FAILED)", done.stdout)}
-    assert results, done.stdout[-3000:]
-    assert len(results) == len(code_cells)
-    failed = {n for n, outcome in results.items() if outcome == "FAILED"}
-    assert failed == expected, done.stdout[-3000:]
-    assert checked - expected and all(results[n] == "PASSED" for n in checked - expected)
+    checked = {n: c for n, c in enumerate(nb.cells, start=1)
+               if c.cell_type == "code" and c.id in _reference_ids(chapter)}
+    expected = sorted(n for n, c in checked.items() if "output_size(" in c.source)
+    assert len(expected) >= 2
+    found = compare_outputs(path, chapter)
+    assert [n for n, _ in found.differ] == expected, found
+    assert not found.not_run and found.same == len(checked) - len(expected)
+    assert all(start == _first(checked[n].source) for n, start in found.differ)
+    text = render_outputs(found)
+    assert "Outputs that differ from the solution's, " in text and "Cell " not in text
     assert _sha(path) == before
+
+
+@pytest.mark.slow
+def test_outputs_never_call_a_cell_that_did_not_run_the_same(tmp_path):
+    """A blank chapter 3: the cells that need output_size or conv2d_padded raise, so they are 'not compared'."""
+    from grader.check import compare_outputs, render_outputs
+
+    chapter = "03-padding-and-strides"
+    path = tmp_path / f"{chapter}.ipynb"
+    notebooks.write(student_notebook(chapter, "blank"), path)
+    found = compare_outputs(path, chapter)
+    nb = notebooks.read(path)
+    needing = sorted(n for n, c in enumerate(nb.cells, start=1) if c.id in _reference_ids(chapter)
+                     and re.search(r"\b(output_size|conv2d_padded|same_padding)\(", c.source))
+    assert [n for n, _ in found.not_run] == needing and len(needing) >= 2, found
+    assert not found.differ
+    text = render_outputs(found)
+    assert f"Outputs not compared, {len(needing)} cells raised an error before printing" in text
+    assert "All " not in text and f"The other {found.same} outputs" in text
+
+
+def _reference_ids(chapter: str) -> set[str]:
+    source = notebooks.read(notebooks.notebook_path(chapter, "solutions"))
+    return {c.id for c in source.cells if c.cell_type == "code" and "nbval-check-output" in notebooks.tags(c)
+            and c.outputs}
 
 
 @pytest.mark.parametrize("chapter", CHAPTERS)
 def test_every_answer_used_later_has_a_regression_checked_output(chapter):
     """An answer a later cell uses (a size, a shape, a count, a model) shows up in at least one cell whose
-    output the release carries from the solution (tag ``nbval-check-output``), so nbval can say it differs."""
-    nb = notebooks.read(notebooks.notebook_path(chapter, "notebooks"))
+    output the source stores (tag ``nbval-check-output``), so ``check --outputs`` can say it differs."""
+    nb = notebooks.read(notebooks.notebook_path(chapter, "solutions"))
     plain = [c for c in nb.cells if c.cell_type == "code" and not c.get("metadata", {}).get("nbgrader")]
     for ex in exercises(chapter):
         users = [c for c in plain if re.search(rf"\b{re.escape(ex.answer)}\b", c.source)]
@@ -304,21 +336,22 @@ def test_every_answer_used_later_has_a_regression_checked_output(chapter):
 
 @pytest.mark.slow
 def test_outputs_are_compared_with_the_solutions_even_after_the_learner_saved_their_own(tmp_path):
-    """Saving a run notebook stores the learner's outputs over the solution's; ``check --outputs`` puts the
-    solution's back on a copy before nbval compares, so a wrong output_size still shows where it matters."""
+    """Saving a run notebook stores the learner's outputs; ``check --outputs`` puts the solution's on a copy
+    before nbval compares, so a wrong output_size still shows where it matters."""
     from grader.check import compare_outputs
 
     chapter = "03-padding-and-strides"
     nb = student_notebook(chapter, {"output_size_answer": PARTLY[chapter]["output_size_answer"]})
     numbers = {}
     for number, cell in enumerate(nb.cells, start=1):
-        if cell.cell_type == "code" and "nbval-check-output" in notebooks.tags(cell):
+        if cell.cell_type == "code" and cell.id in _reference_ids(chapter):
             numbers[number] = cell
             cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text="what the learner's run printed\n")]
+            cell.execution_count = number
     path = tmp_path / "mine.ipynb"
     notebooks.write(nb, path)
     before = _sha(path)
-    differ = compare_outputs(path, chapter)
+    differ = compare_outputs(path, chapter).differ
     expected = sorted(n for n, c in numbers.items() if "output_size(" in c.source)
     assert [n for n, _ in differ] == expected and len(expected) >= 2, differ
     assert all(start == _first(numbers[n].source) for n, start in differ)

@@ -81,7 +81,7 @@ def test_conv_multi_in_wrong_answers():
     assert "first channel" in verdict("conv_multi_in", first_only).hint
 
 
-def test_conv_multi_in_square_only_fails_hidden():
+def test_conv_multi_in_square_only_fails_visible_and_hidden():
     def square_only(x, kernel):
         n, k = x.shape[1], kernel.shape[1]
         out = torch.zeros(n - k + 1, n - k + 1)
@@ -89,7 +89,7 @@ def test_conv_multi_in_square_only_fails_hidden():
             for j in range(n - k + 1):
                 out[i, j] = (x[:, i:i + k, j:j + k] * kernel).sum()
         return out
-    assert verdict("conv_multi_in", square_only, hidden=False).passed
+    assert not verdict("conv_multi_in", square_only, hidden=False).passed
     assert not verdict("conv_multi_in", square_only, hidden=True).passed
 
 

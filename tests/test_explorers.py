@@ -319,7 +319,7 @@ def _explorers(cnn):
                                               "kernel": "sharpen"}),
         "channels": (widgets.channels, {"out": 2, "digit": 3}),
         "padding_stride": (widgets.padding_stride, {"n": 9, "ks": 4, "pad": 0, "stride": 3, "position": 2}),
-        "feature_maps": (lambda: widgets.feature_maps(cnn), {"layer": 3, "digit": 1}),
+        "feature_maps": (lambda: widgets.feature_maps(cnn), {"layer": 3, "digit": 1, "example": 7}),
         "receptive_field": (lambda: widgets.receptive_field(cnn), {"layer": 0, "row": 2, "col": 5, "digit": 4}),
         "pooling": (widgets.pooling, {"size": 3, "stride": 1, "mode": "average", "position": 5, "digit": 2,
                                       "map": "left edge"}),
@@ -415,7 +415,7 @@ def test_channels_explores_chapter_2s_own_layer():
     bias = torch.tensor([0.1, 0.0, -0.2])
     explorer = widgets.channels(weight, bias)
     assert explorer.controls["out"].max == 2
-    edges = ex.edge_maps(digit(7))
+    edges = ex.edge_maps(digit(7, 4))  # chapter 2's 7, the clear one of chapter 1
     expected = F.conv2d(edges[None], weight, bias)[0]
     for out in (0, 1, 2):
         explorer.controls["out"].value = out

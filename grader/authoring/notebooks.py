@@ -4,7 +4,8 @@ Notebooks are committed in a quiet form so that their diffs show only what an
 author changed (as data-8 does): no widget state, no execution counts or
 timings, no kernel version noise, stable cell ids, and outputs only in the
 cells whose printed output *is* the lesson (tagged ``nbval-check-output``),
-which nbval compares on every CI run.
+which nbval compares on every CI run. That is the sources in
+``solutions/``; a release keeps no outputs at all (see :mod:`.release`).
 
 The small constructors (:func:`markdown`, :func:`code`, :func:`solution`,
 :func:`tests`) build cells with the nbgrader metadata a source notebook needs.

@@ -4,6 +4,12 @@ nbgrader's ``generate_assignment`` does the work (solutions replaced by stubs,
 hidden tests removed, checksums computed); the result is then normalised so
 that regenerating an unchanged source gives byte-identical files, which is
 what lets CI fail when ``notebooks/`` drifts from ``solutions/``.
+
+A release carries no outputs at all: every output of a source notebook was
+computed with the solutions in place (a size, a shape, a parameter count, a
+check's verdict), so showing one would give an answer away before the learner
+wrote it. The outputs a learner's run is compared with stay in ``solutions/``
+and are read there at check time (:func:`grader.check.compare_outputs`).
 """
 
 from __future__ import annotations
@@ -57,29 +63,12 @@ def generate(chapter: str, out_dir: Path, root: Path = ROOT) -> Path:
             raise ReleaseError(f"nbgrader could not release {chapter}:\n{result.get('log', '')}"
                                f"{result.get('error', '')}")
         produced = staging / chapter / f"{chapter}.ipynb"
-        nb = notebooks.read(produced)
-        _carry_reference_outputs(nb, notebooks.read(notebooks.notebook_path(chapter, SOURCE_DIR, root)))
-        nb = notebooks.normalize(nb)
+        nb = notebooks.normalize(notebooks.read(produced), keep_outputs=False)
         target = out_dir / chapter / f"{chapter}.ipynb"
         if target.parent.exists():
             shutil.rmtree(target.parent)
         notebooks.write(nb, target)
     return target
-
-
-def _carry_reference_outputs(release, source) -> None:
-    """Give the release the solution's stored outputs of the ``nbval-check-output`` cells.
-
-    A learner can then run nbval on their own notebook and see which of the outputs their answers
-    determine (an output size, a shape, a parameter count) differ from the reference.
-    """
-    stored = {cell.get("id"): cell for cell in source.cells
-              if cell.cell_type == "code" and notebooks.CHECK_OUTPUT_TAG in notebooks.tags(cell)}
-    for cell in release.cells:
-        reference = stored.get(cell.get("id"))
-        if reference is not None and cell.cell_type == "code":
-            cell.outputs = [dict(o) for o in reference.outputs]
-            cell.execution_count = reference.execution_count
 
 
 def release_all(out_dir: Path | None = None, root: Path = ROOT) -> list[Path]:

@@ -11,8 +11,9 @@ runs the exercise's definition (see :mod:`helpers.checks.core`) and prints a
 verdict in words, or raises :class:`~helpers.checks.core.CheckFailed` with a
 message saying what was expected, what was got and, for known mistakes, why.
 
-The chapter modules (``ch01`` ...) are imported on first use, so importing
-``helpers.checks`` itself does no work.
+The chapter modules (``ch01`` ...) and :mod:`~helpers.checks.core` (PyTorch) are
+imported on first use, so importing ``helpers.checks`` itself does no work, and
+:mod:`~helpers.checks.catalog` (names, titles, points) loads without PyTorch.
 """
 
 from __future__ import annotations
@@ -20,11 +21,22 @@ from __future__ import annotations
 import importlib
 import sys
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from .core import CheckFailed, Exercise, ShortcutUsed, Verdict
+if TYPE_CHECKING:  # pragma: no cover
+    from .core import CheckFailed, Exercise, NotAttempted, ShortcutUsed, Verdict
 
-__all__ = ["check", "summary", "exercise", "exercises", "CheckFailed", "ShortcutUsed", "Verdict"]
+__all__ = ["check", "summary", "exercise", "exercises", "CheckFailed", "NotAttempted", "ShortcutUsed", "Verdict"]
+
+_CORE_NAMES = ("CheckFailed", "Exercise", "NotAttempted", "ShortcutUsed", "Verdict")
+
+
+def __getattr__(name: str) -> Any:
+    if name in _CORE_NAMES:
+        from . import core
+
+        return getattr(core, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 #: The modules that define exercises, one per chapter, in course order.
 CHAPTER_MODULES = ("ch01", "ch02", "ch03", "ch04", "ch05", "ch06", "ch07", "ch08")
@@ -82,16 +94,15 @@ def check(key: str, value: Any = _MISSING, *, hidden: bool = False, quiet: bool 
         hidden: use the larger set of cases the instructor's grading uses.
         quiet: print nothing on success.
     """
+    from .core import NOT_ATTEMPTED, CheckFailed, NotAttempted
+
     ex = exercise(key)
     if value is _MISSING:
         value = _lookup(ex, _caller_namespace())
-    if value is _MISSING:
-        verdict = Verdict(ex.key, ex.title, False, 0, ex.points, 0,
-                          f"`{ex.answer}` is not defined yet: write it in the cell above and run that cell.",
-                          status="not attempted")
-    else:
-        verdict = ex.verdict(value, hidden=hidden)
+    verdict = _undefined(ex) if value is _MISSING else ex.verdict(value, hidden=hidden)
     _record(verdict, hidden)
+    if verdict.status == NOT_ATTEMPTED:
+        raise NotAttempted(verdict)
     if not verdict.passed:
         raise CheckFailed(verdict)
     if not quiet:
@@ -105,15 +116,18 @@ def _record(verdict: Verdict, hidden: bool) -> None:
     progress.record(verdict, hidden=hidden)
 
 
+def _undefined(ex: Exercise) -> Verdict:
+    from .core import NOT_ATTEMPTED, Verdict
+
+    return Verdict(ex.key, ex.title, False, 0, ex.points, 0,
+                   f"`{ex.answer}` is not defined yet: write it in its cell above and run that cell.",
+                   status=NOT_ATTEMPTED)
+
+
 def attempt_status(ex: Exercise, namespace: dict[str, Any]) -> Verdict:
     """The visible verdict of one exercise from a namespace, without printing or raising."""
     value = _lookup(ex, namespace)
-    if value is _MISSING:
-        return Verdict(ex.key, ex.title, False, 0, ex.points, 0, "not defined", status="not attempted")
-    verdict = ex.verdict(value)
-    if not verdict.passed and "NotImplementedError" in verdict.message:
-        verdict.status = "not attempted"
-    return verdict
+    return _undefined(ex) if value is _MISSING else ex.verdict(value)
 
 
 def summary(chapter: str, namespace: dict[str, Any] | None = None) -> list[Verdict]:
@@ -130,5 +144,6 @@ def summary(chapter: str, namespace: dict[str, Any] | None = None) -> list[Verdi
     earned = sum(v.points for v in verdicts)
     possible = sum(v.max_points for v in verdicts)
     lines.append(f"{'total':<{width}}  {'':<13}  {earned} of {possible}")
+    lines.append("These are the visible checks; grading runs more cases and may give fewer points.")
     print("\n".join(lines))
     return verdicts

@@ -134,8 +134,9 @@ APPLY_KERNEL = Exercise(
     reference=_apply_kernel_expected,
     compare=compare_number,
     mistakes={
-        "you flipped the kernel. PyTorch (and this course) multiplies each kernel weight with the pixel "
-        "in the same position of the window; no flip.": _apply_kernel_flipped,
+        "you flipped the kernel, as the mathematicians' convolution does. PyTorch (and this course) computes the "
+        "cross-correlation: each kernel weight times the pixel in the same position of the window, no flip "
+        "(see \"Convolution or cross-correlation?\" in chapter 1).": _apply_kernel_flipped,
         "the 3x3 window must be centred on (row, col): rows row-1 to row+1 and columns col-1 to col+1, "
         "not starting at (row, col).": _apply_kernel_corner,
     },
@@ -154,7 +155,7 @@ def _convolve_cases(g: torch.Generator, hidden: bool) -> list[Case]:
     if hidden:
         shapes = [((9, 14), (3, 3)), ((12, 7), (3, 3)), ((8, 10), (2, 5)), ((10, 6), (5, 1)), ((5, 5), (5, 5))]
     else:
-        shapes = [((8, 8), (3, 3)), ((10, 10), (3, 3))]
+        shapes = [((8, 8), (3, 3)), ((9, 13), (3, 3))]  # an image that is not square
     cases = []
     for (h, w), (kh, kw) in shapes:
         cases.append(Case((random_image(g, h, w), torch.randn(kh, kw, generator=g)),
@@ -187,7 +188,8 @@ CONVOLVE = Exercise(
     reference=_convolve_expected,
     compare=compare_tensor,
     mistakes={
-        "you flipped the kernel; multiply each weight with the pixel in the same position of the window.":
+        "you flipped the kernel, as the mathematicians' convolution does; PyTorch and this course compute the "
+        "cross-correlation: multiply each weight with the pixel in the same position of the window.":
             _convolve_flipped,
         "rows and columns are swapped: the output has one row per kernel position down the image "
         "(height - kernel height + 1 rows).": _convolve_transposed,

@@ -43,7 +43,7 @@ def _multi_in_cases(g: torch.Generator, hidden: bool) -> list[Case]:
     if hidden:
         shapes = [(3, 9, 13, 3, 3), (1, 7, 7, 3, 3), (4, 12, 6, 2, 4), (2, 8, 11, 5, 1), (5, 6, 6, 3, 3)]
     else:
-        shapes = [(2, 8, 8, 3, 3), (3, 6, 6, 3, 3)]
+        shapes = [(2, 8, 8, 3, 3), (3, 6, 9, 3, 2)]  # maps and a kernel that are not square
     cases = []
     for c, h, w, kh, kw in shapes:
         x = _inputs(g, c, h, w)
@@ -112,7 +112,7 @@ def _channels_cases(g: torch.Generator, hidden: bool) -> list[Case]:
         shapes = [(3, 2, 9, 13, 3, 3), (1, 4, 8, 8, 3, 3), (4, 1, 7, 10, 2, 3), (2, 5, 12, 6, 3, 5),
                   (3, 3, 6, 9, 4, 1), (5, 2, 5, 5, 5, 5)]
     else:
-        shapes = [(2, 3, 8, 8, 3, 3), (2, 2, 7, 7, 3, 3)]
+        shapes = [(2, 3, 8, 8, 3, 3), (2, 2, 7, 10, 2, 3)]  # in != out, then in == out on maps that are not square
     cases = []
     for c_in, c_out, h, w, kh, kw in shapes:
         x = _inputs(g, c_in, h, w)

@@ -173,7 +173,7 @@ def _padded_cases(g: torch.Generator, hidden: bool) -> list[Case]:
         shapes = [(9, 14, 3, 3, 1, 2), (12, 7, 2, 4, 1, 1), (10, 13, 5, 3, 2, 3), (6, 6, 3, 3, 0, 1),
                   (11, 8, 4, 4, 2, 2), (7, 9, 1, 3, 0, 2), (5, 5, 5, 5, 2, 1), (8, 11, 3, 2, 3, 4)]
     else:
-        shapes = [(8, 8, 3, 3, 1, 1), (9, 9, 3, 3, 1, 2), (6, 9, 3, 3, 0, 2)]
+        shapes = [(8, 8, 3, 3, 1, 1), (9, 9, 3, 3, 1, 2), (6, 9, 3, 3, 0, 2), (7, 10, 2, 4, 1, 2)]
     cases = []
     for h, w, kh, kw, pad, stride in shapes:
         cases.append(Case((random_image(g, h, w), torch.randn(kh, kw, generator=g), pad, stride),
@@ -210,7 +210,8 @@ CONV2D_PADDED = Exercise(
         "(i*stride, j*stride) of the padded image.": lambda case: _conv(*case.args[:3], 1),
         "the zeros all went below and to the right: put the image at [pad:pad+h, pad:pad+w] of the padded "
         "array, with pad zeros on each side.": _one_sided,
-        "you flipped the kernel; multiply each weight with the pixel in the same position of the window.":
+        "you flipped the kernel (the mathematicians' convolution); PyTorch and this course compute the "
+        "cross-correlation: multiply each weight with the pixel in the same position of the window.":
             lambda case: _conv(case.args[0], case.args[1].flip(0, 1), *case.args[2:]),
     },
     error_hints={
@@ -310,4 +311,4 @@ QUIZ_UNUSED = Exercise(
     seed=306,
 )
 
-EXERCISES = [OUTPUT_SIZE, SAME_PADDING, CONV2D_PADDED, QUIZ_STRIDE_SHAPE, QUIZ_EVEN_PADDING, QUIZ_UNUSED]
+EXERCISES = [SAME_PADDING, OUTPUT_SIZE, CONV2D_PADDED, QUIZ_STRIDE_SHAPE, QUIZ_EVEN_PADDING, QUIZ_UNUSED]  # notebook order

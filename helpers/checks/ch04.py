@@ -99,7 +99,7 @@ STACK_PARAMS = Exercise(
 
 def _shapes_cases(g: torch.Generator, hidden: bool) -> list[Case]:
     if not hidden:
-        specs = [((1, 28, 28), [4, 8, 16, 32, 2])]
+        specs = [((1, 28, 28), [4, 8, 16, 32, 2]), ((3, 32, 20), [8, 16, 32])]  # 5 -> 3: not round(5/2)
     else:
         specs = [((1, 28, 28), [4, 8, 16, 32, 2]), ((3, 32, 20), [8, 16, 32]), ((1, 27, 13), [4, 8, 16, 32]),
                  ((2, 7, 9), [5, 5, 5]), ((1, 64, 64), [6]), ((4, 15, 30), [2, 3, 4, 5, 6])]
@@ -174,28 +174,32 @@ CONV_SHAPES = Exercise(
 
 # -- simple_cnn: the model ----------------------------------------------------------------
 
-#: The seed's channels with two outputs, one score per class (3 or 7).
+#: The chapter's channels with two outputs, one score per class (3 or 7).
 SIMPLE_CNN_CHANNELS = [1, 4, 8, 16, 32, 2]
 
 
 def _cnn_cases(g: torch.Generator, hidden: bool) -> list[Case]:
-    batches = [64, 1, 5, 100] if hidden else [64]
+    batches = [64, 1, 5, 100] if hidden else [64, 1]  # a batch of 1: squeeze() would drop its batch axis
     return [Case((torch.rand(n, 1, 28, 28, generator=g),), f"a batch of {n} images of 28x28") for n in batches]
 
 
-#: Operators that squash scores: none may follow the last convolution of a classifier.
-_SQUASHING_OPS = frozenset({"relu", "relu_", "threshold", "clamp", "clamp_min", "hardtanh", "leaky_relu", "gelu",
+#: Operators that squash scores: none may follow the last layer with weights of a classifier.
+SQUASHING_OPS = frozenset({"relu", "relu_", "threshold", "clamp", "clamp_min", "hardtanh", "leaky_relu", "gelu",
                             "elu", "silu", "softplus", "sigmoid", "_softmax", "softmax", "_log_softmax",
                             "log_softmax", "tanh", "abs", "relu6"})
 
 
-def _ops_after_last_conv(model: nn.Module, x: torch.Tensor) -> tuple[str, ...]:
-    """Run ``model`` and return the names of the ATen operators that ran after its last convolution."""
+#: The ATen operators of a layer with weights (a convolution or a linear layer).
+WEIGHTED_OPS = frozenset({"convolution", "_convolution", "conv2d", "addmm", "mm", "linear", "matmul", "bmm"})
+
+
+def ops_after_last_layer(model: nn.Module, x: torch.Tensor) -> tuple[str, ...]:
+    """Run ``model`` and return the names of the ATen operators that ran after its last layer with weights."""
     ops: list[str] = []
     with torch.no_grad(), watching_ops(ops.append):
         model(x)
-    convs = [i for i, op in enumerate(ops) if op in ("convolution", "_convolution", "conv2d")]
-    return tuple(ops[convs[-1] + 1:]) if convs else ()
+    weighted = [i for i, op in enumerate(ops) if op in WEIGHTED_OPS]
+    return tuple(ops[weighted[-1] + 1:]) if weighted else ()
 
 
 def _cnn_run(model, case: Case):
@@ -212,7 +216,7 @@ def _cnn_run(model, case: Case):
         shapes = _conv_output_shapes(model, x)
         with torch.no_grad():
             out = model(x)
-        after_last = _ops_after_last_conv(model, x)
+        after_last = ops_after_last_layer(model, x)
     finally:
         model.train(was_training)
     n_params = sum(p.numel() for p in model.parameters())
@@ -242,7 +246,7 @@ def _compare_cnn(got, expected, case: Case) -> str | None:
                 f"4, 8, 16, 32 and 2 filters), got {shapes}: use five conv() layers, stride 2")
     if n_params != e_params:
         return f"expected {e_params:,} parameters, got {n_params:,}: are all five layers nn.Conv2d with biases?"
-    squashed = [op for op in after_last if op in _SQUASHING_OPS]
+    squashed = [op for op in after_last if op in SQUASHING_OPS]
     if squashed:
         return (f"`{squashed[0]}` runs after the last convolution: the last layer must be conv(32, 2, act=False), "
                 "with no ReLU (or softmax), so that its two scores are free to take any value")

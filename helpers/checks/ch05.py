@@ -25,7 +25,7 @@ from .core import CONVOLUTION_OPS, Case, Exercise, compare_equal, compare_int, q
 
 CHAPTER = "05-receptive-fields"
 
-#: The chapter's running example: two stride-2 3x3 convolutions with padding 1 (the seed's MNIST example).
+#: The chapter's running example: two stride-2 3x3 convolutions with padding 1 on an MNIST digit.
 TWO_STRIDE_2 = [(3, 2, 1), (3, 2, 1)]
 
 

@@ -48,6 +48,29 @@ class CheckFailed(AssertionError):
                 for i, line in enumerate(self.verdict.explain().splitlines())]
 
 
+#: The status of an exercise whose answer is not written yet (undefined, or still the stub raising
+#: ``NotImplementedError``): the one word for it in the notebook, ``grader check``, ``grader progress``
+#: and the grades.
+NOT_ATTEMPTED = "not attempted"
+
+
+class NotAttempted(CheckFailed):
+    """Raised by the test cell of an exercise not done yet; shown as one line in words, without a stack."""
+
+    def _render_traceback_(self) -> list[str]:
+        v = self.verdict
+        if "NotImplementedError" in v.message:
+            why = f"`{v.exercise}` still raises NotImplementedError: write your answer in its cell above"
+        else:
+            why = f"`{v.exercise}` is not defined yet: write it in its cell above"
+        return [f"Not attempted yet: {v.title}. {why}, run that cell, then this one."]
+
+
+def is_not_done(error: str | None) -> bool:
+    """Whether an answer's error means it is still the stub (it raised ``NotImplementedError``)."""
+    return bool(error) and error.startswith("NotImplementedError")
+
+
 class ShortcutUsed(RuntimeError):
     """Raised inside a learner's function that calls a built-in the exercise asks them to write by hand."""
 
@@ -89,9 +112,14 @@ class Verdict:
     message: str = ""
     hint: str | None = None
     status: Literal["passed", "failed", "not attempted"] = "failed"
+    #: True for the learner's visible check, which never claims the points: grading runs more cases.
+    visible: bool = False
 
     def explain(self) -> str:
         """A short verdict in words, as printed under a test cell."""
+        if self.passed and self.visible:
+            checks = "1 check" if self.cases == 1 else f"{self.cases} checks"
+            return f"{self.title}: visible checks passed; grading runs more cases ({checks} run here)."
         if self.passed:
             checks = "1 check" if self.cases == 1 else f"{self.cases} checks"
             return f"Passed: {self.title} ({checks}, {self.points} of {self.max_points} points)."
@@ -394,15 +422,15 @@ class Exercise:
             if len(outcomes) != 1:
                 return fail("nothing was collected")
             if outcomes[0].error:
-                return fail(outcomes[0].error)
+                return _not_done(fail(outcomes[0].error), outcomes[0].error)
             value = outcomes[0].value
             got_all = []
             for case in cases:
                 try:
                     got_all.append(self.run(value, case) if self.run else value)
                 except Exception as exc:  # noqa: BLE001
-                    return fail(f"using `{self.answer}` on {case.label or 'a test input'} failed: "
-                                f"{_describe_error(exc)}")
+                    return _not_done(fail(f"using `{self.answer}` on {case.label or 'a test input'} failed: "
+                                          f"{_describe_error(exc)}"), _describe_error(exc))
         else:
             if len(outcomes) != len(cases):
                 return fail(f"expected {len(cases)} results, collected {len(outcomes)}")
@@ -411,7 +439,8 @@ class Exercise:
                 if outcome.error:
                     where = f" on {case.label}" if case.label else ""
                     hint = next((h for text, h in self.error_hints.items() if text in outcome.error), None)
-                    return fail(f"calling `{self.answer}`{where} raised {outcome.error}", hint)
+                    return _not_done(fail(f"calling `{self.answer}`{where} raised {outcome.error}", hint),
+                                     outcome.error)
                 got_all.append(outcome.value)
 
         failures = []
@@ -422,7 +451,7 @@ class Exercise:
                 failures.append((case, got, problem))
         if not failures:
             return Verdict(self.key, self.title, True, self.points, self.points, len(cases),
-                           status="passed")
+                           status="passed", visible=not hidden)
         case, got, problem = failures[0]
         where = f"for {case.label}, " if case.label else ""
         message = f"{where}{problem} ({len(failures)} of {len(cases)} checks failed)"
@@ -441,6 +470,13 @@ class Exercise:
     def verdict(self, answer: Any, hidden: bool = False) -> Verdict:
         """Collect and judge in this process; never raises for a wrong answer."""
         return self.judge(self.collect(answer, hidden), hidden)
+
+
+def _not_done(verdict: Verdict, error: str | None) -> Verdict:
+    """A failure caused by the stub is "not attempted", wherever it is judged."""
+    if is_not_done(error):
+        verdict.status = NOT_ATTEMPTED
+    return verdict
 
 
 def _describe_error(exc: BaseException) -> str:

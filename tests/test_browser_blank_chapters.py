@@ -1,0 +1,213 @@
+"""Each blank chapter, as released, run cell by cell in a real JupyterLab in a real Chromium.
+
+A learner who opens a chapter and presses Shift+Enter on every cell, without writing any answer,
+must see no traceback outside the exercises' own test cells: a cell that needs an unfinished
+answer shows one line naming the exercise, a test cell says "Not attempted yet" in words, and
+figures and explorers that need no answer are drawn (chapter 4's explorer starts from the
+course's trained model). The test presses Shift+Enter itself, waits for each code cell's
+prompt to get its number, saves with Ctrl+S, then reads what was shown both from the page and
+from the saved file.
+
+It reuses the server and browser plumbing of :mod:`tests.test_browser` (skipped without
+``/usr/bin/chromium`` unless ``CI`` is set) and ends only the processes it started.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import secrets
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from grader.authoring import notebooks
+from helpers.checks.catalog import entries
+from tests.test_browser import CHROMIUM, CHROMIUM_ARGS, _choose_kernel, _descendants, _free_port, _missing, \
+    _screenshot
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+CHAPTERS = notebooks.chapters("notebooks")
+ANSI = re.compile(r"\x1b\[[0-9;]*m")
+#: What a chapter must draw without any answer (a class its figure or explorer carries).
+DRAWN = {"04-conv2d-and-a-first-cnn": ".cc-feature-maps", "01-convolution-by-hand": ".cc-kernel-walk"}
+
+
+@pytest.fixture(scope="module")
+def blank_lab(tmp_path_factory):
+    """JupyterLab on 127.0.0.1 serving a copy of every released chapter; yields (url, token, folder)."""
+    if not CHROMIUM.exists():
+        _missing(f"{CHROMIUM} is missing (apt-get install chromium)")
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        _missing("the playwright Python package is not installed")
+    folder = tmp_path_factory.mktemp("blank-lab")
+    for chapter in CHAPTERS:
+        (folder / f"{chapter}.ipynb").write_bytes(notebooks.notebook_path(chapter, "notebooks").read_bytes())
+    settings = folder / ".settings" / "@jupyterlab" / "notebook-extension"
+    settings.mkdir(parents=True)
+    # every cell in the page, so the test can read each one's prompt and outputs
+    (settings / "tracker.jupyterlab-settings").write_text(json.dumps({"windowingMode": "none"}))
+    port, token = _free_port(), secrets.token_hex(16)
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
+           "CONV_COURSE_PROGRESS": str(folder / "progress.json"),
+           "JUPYTER_CONFIG_DIR": str(folder / ".config"), "JUPYTER_RUNTIME_DIR": str(folder / ".runtime"),
+           "JUPYTERLAB_SETTINGS_DIR": str(folder / ".settings"),
+           "JUPYTERLAB_WORKSPACES_DIR": str(folder / ".workspaces")}
+    env.pop("NBGRADER_EXECUTION", None)
+    command = [sys.executable, "-m", "jupyter", "lab", "--no-browser", "--ip=127.0.0.1", f"--port={port}",
+               "--ServerApp.port_retries=0", f"--IdentityProvider.token={token}",
+               f"--ServerApp.root_dir={folder}", "--LabApp.news_url=None",
+               "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate"]
+    if os.geteuid() == 0:
+        command.append("--allow-root")
+    log = (folder / "lab.log").open("w")
+    server = subprocess.Popen(command, cwd=folder, env=env, stdout=log, stderr=subprocess.STDOUT,
+                              start_new_session=True)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 90
+        while True:
+            if server.poll() is not None:
+                raise AssertionError(f"jupyter lab exited:\n{(folder / 'lab.log').read_text()[-3000:]}")
+            try:
+                with urllib.request.urlopen(f"{url}/api/status?token={token}", timeout=2) as answer:
+                    if answer.status == 200:
+                        break
+            except OSError:
+                pass
+            if time.monotonic() > deadline:
+                raise AssertionError(f"jupyter lab did not answer:\n{(folder / 'lab.log').read_text()[-3000:]}")
+            time.sleep(0.5)
+        yield url, token, folder
+    finally:
+        started = _descendants(server.pid)
+        try:
+            os.killpg(server.pid, signal.SIGTERM)
+        except ProcessLookupError:
+            pass
+        try:
+            server.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            os.killpg(server.pid, signal.SIGKILL)
+            server.wait(timeout=5)
+        for pid in started:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        log.close()
+
+
+@pytest.fixture(scope="module")
+def browser(blank_lab, tmp_path_factory):
+    from playwright.sync_api import sync_playwright
+
+    profile = tmp_path_factory.mktemp("chromium-blank")
+    with sync_playwright() as playwright:
+        context = playwright.chromium.launch_persistent_context(
+            str(profile), executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS,
+            viewport={"width": 1400, "height": 1000})
+        try:
+            yield context
+        finally:
+            context.close()
+
+
+def _run_cell_by_cell(tab, timeout_ms: int = 600_000) -> int:
+    """Shift+Enter on every cell from the top, each code cell waited for; returns the code cells run."""
+    cells = tab.locator(".jp-Notebook .jp-Cell")
+    count = cells.count()
+    cells.first.locator(".jp-InputArea").click()
+    tab.keyboard.press("Escape")  # command mode: Shift+Enter runs the active cell and selects the next
+    ran = 0
+    for i in range(count):
+        cell = cells.nth(i)
+        is_code = "jp-CodeCell" in (cell.get_attribute("class") or "")
+        tab.keyboard.press("Shift+Enter")
+        if is_code:
+            prompt = cell.locator(".jp-InputArea-prompt")
+            deadline = time.monotonic() + timeout_ms / 1000
+            while not re.fullmatch(r"\[\d+\]:", (prompt.inner_text() or "").strip()):
+                if time.monotonic() > deadline:
+                    raise AssertionError(f"cell {i + 1} did not finish: prompt {prompt.inner_text()!r}")
+                time.sleep(0.2)
+            ran += 1
+    return ran
+
+
+def _shut_down_kernels(url: str, token: str) -> None:
+    """End the kernels this test's server started for the chapter just run (through the server's API)."""
+    with urllib.request.urlopen(f"{url}/api/sessions?token={token}", timeout=10) as answer:
+        sessions = json.loads(answer.read())
+    for session in sessions:
+        request = urllib.request.Request(f"{url}/api/sessions/{session['id']}?token={token}", method="DELETE")
+        urllib.request.urlopen(request, timeout=30).close()
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS)
+def test_a_blank_chapter_run_cell_by_cell_in_jupyterlab_shows_no_traceback(blank_lab, browser, chapter):
+    url, token, folder = blank_lab
+    tab = browser.new_page()
+    tab.set_default_timeout(60_000)
+    try:
+        # a workspace of its own: only this notebook open (the default one would reopen the others)
+        tab.goto(f"{url}/lab/workspaces/{chapter[:2]}/tree/{chapter}.ipynb?reset&token={token}")
+        tab.locator(".jp-Notebook .jp-Cell").first.wait_for()
+        _choose_kernel(tab)
+        tab.locator(".jp-Notebook-ExecutionIndicator[data-status='idle']").wait_for(timeout=90_000)
+        ran = _run_cell_by_cell(tab)
+        tab.keyboard.press("Control+s")
+        tab.locator(".jp-Notebook-ExecutionIndicator[data-status='idle']").wait_for(timeout=60_000)
+        if chapter in DRAWN:
+            tab.locator(DRAWN[chapter]).first.wait_for(timeout=120_000)
+        # what the page shows: no traceback outside the test cells
+        on_page = []
+        cells = tab.locator(".jp-Notebook .jp-Cell")
+        for i in range(cells.count()):
+            text = cells.nth(i).locator(".jp-OutputArea").all_inner_texts()
+            on_page.append("\n".join(text))
+        time.sleep(1.0)
+        saved = json.loads((folder / f"{chapter}.ipynb").read_text())
+    except Exception:
+        _screenshot(tab, f"blank-{chapter}")
+        raise
+    finally:
+        tab.close()
+        _shut_down_kernels(url, token)
+    # (Shift+Enter on the last cell adds an empty one below it, as it does for a learner)
+    code = [c for c in saved["cells"] if c["cell_type"] == "code" and "".join(c["source"]).strip()]
+    assert ran == len(code)
+    assert all(c["execution_count"] for c in code), "every code cell was run"
+    answers = [e.answer for e in entries(chapter)]
+    one_liners = 0
+    for number, (cell, shown) in enumerate(zip(saved["cells"], on_page), start=1):
+        if cell["cell_type"] != "code":
+            continue
+        is_test = cell.get("metadata", {}).get("nbgrader", {}).get("grade", False)
+        assert "Traceback" not in shown and "----> " not in shown, f"{chapter} cell {number} shows:\n{shown}"
+        for output in cell["outputs"]:
+            if output["output_type"] != "error":
+                continue
+            lines = [ANSI.sub("", line) for line in output["traceback"]]
+            assert len(lines) == 1, f"{chapter} cell {number}: a traceback of {len(lines)} lines:\n" + "\n".join(lines)
+            if is_test:
+                assert lines[0].startswith("Not attempted yet: "), f"{chapter} cell {number}: {lines[0]}"
+            else:
+                one_liners += 1
+                assert lines[0].startswith("Not done yet: ") or any(f"`{a}`" in lines[0] for a in answers), \
+                    f"{chapter} cell {number}: {lines[0]}"
+                if cell.get("metadata", {}).get("nbgrader", {}).get("solution"):
+                    # JupyterLab sends the cell's id, so an answer cell's stub names its own exercise
+                    title = next(e.title for e in entries(chapter) if f"{e.key}_answer" == cell["id"])
+                    assert lines[0].startswith(f"Not done yet: {title} is still"), lines[0]
+                assert lines[0] in shown, f"{chapter} cell {number}: the page does not show {lines[0]!r}"
+    assert one_liners, f"{chapter}: no cell needed an answer?"
