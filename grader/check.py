@@ -35,6 +35,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .grading import autograde as _autograde
+from helpers.checks.protocol import not_attempted
+
 from .authoring.config import ROOT
 from .grading.sanitize import load_assignment, plan, read_json
 from .grading.submissions import chapter_grade_ids, identify
@@ -273,10 +275,6 @@ def _number(label: str) -> int:
     return int(found.group(1)) if found else 1 << 30
 
 
-def _not_done(error: str) -> bool:
-    return error.startswith("NotImplementedError")
-
-
 def render(report: CheckReport) -> str:
     """The report in words, as ``python -m grader check`` prints it."""
     lines = [f"{report.path} ({report.chapter or 'unknown chapter'}), run from the top in a fresh kernel "
@@ -303,8 +301,8 @@ def render(report: CheckReport) -> str:
             lines.append(f"  {'':<{width}}  {row['message']}")
         if row.get("hint"):
             lines.append(f"  {'':<{width}}  Hint: {row['hint']}")
-    errors = [e for e in report.errors if not _not_done(e.error)]
-    stopped = [e for e in report.errors if _not_done(e.error)]
+    errors = [e for e in report.errors if not not_attempted(e.error)]
+    stopped = [e for e in report.errors if not_attempted(e.error)]
     if errors or report.cells:
         lines += ["", "Cells that did not run cleanly:"]
         found = [(e.number or 0, f"  cell {e.number} (`{e.start}`): {e.error}" if e.number else f"  {e.cell}: {e.error}")

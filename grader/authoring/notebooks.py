@@ -21,6 +21,7 @@ from pathlib import Path
 import nbformat
 from nbformat import NotebookNode
 
+from .. import cells
 from .config import ROOT, RELEASE_DIR, SOURCE_DIR
 
 #: Cells carrying this tag keep their outputs in the committed notebook; nbval compares them.
@@ -68,8 +69,7 @@ def tags(cell: NotebookNode) -> list[str]:
 
 
 def _stable_id(cell: NotebookNode, index: int, taken: set[str]) -> str:
-    grade_id = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
-    base = grade_id or hashlib.sha1(f"{index}:{cell.cell_type}:{''.join(cell.source)[:200]}".encode()
+    base = cells.grade_id(cell) or hashlib.sha1(f"{index}:{cell.cell_type}:{''.join(cell.source)[:200]}".encode()
                                     ).hexdigest()[:8]
     candidate = re.sub(r"[^A-Za-z0-9_-]", "-", base)[:64]
     n = 2
@@ -199,12 +199,8 @@ def new_notebook(cells: list[NotebookNode]) -> NotebookNode:
 
 def grade_cells(nb: NotebookNode) -> dict[str, int]:
     """``{grade_id: points}`` of a notebook's autograded test cells."""
-    found = {}
-    for cell in nb.cells:
-        meta = cell.get("metadata", {}).get("nbgrader", {})
-        if meta.get("grade") and cell.cell_type == "code":
-            found[meta["grade_id"]] = int(meta.get("points", 0))
-    return found
+    return {cells.grade_id(cell): int(cells.points(cell) or 0) for cell in nb.cells
+            if cells.is_grade(cell) and cells.is_code(cell)}
 
 
 __all__ = ["chapters", "notebook_path", "read", "write", "normalize", "markdown", "code", "solution",

@@ -44,6 +44,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from helpers.checks.protocol import OUTCOMES_DIR, ExerciseStatus, Op, Reply, outcome_file, test_command
+
 from ..authoring.config import CELL_TIMEOUT, ROOT
 from ..sandbox.process import ISOLATIONS, Cgroups, Died, Limits, Sandbox, Zygote, _data_cache, available, uid_base
 from .sanitize import Assignment, Plan, load_assignment, plan, read_json
@@ -117,10 +119,10 @@ class _Run:
 
 def _command(step, exercises: dict) -> dict:
     if step.kind == "code":
-        return {"op": "code", "source": step.source}
+        return {"op": Op.CODE, "source": step.source}
     if step.grade_id in exercises:
-        return {"op": "test", "key": step.grade_id, "hidden": "hidden=True" in step.source}
-    return {"op": "cell", "source": step.source}
+        return test_command(step.grade_id, step.hidden)
+    return {"op": Op.CELL, "source": step.source}
 
 
 def _run_plan(sub: Submission, assignment: Assignment, workdir: Path, slot: int, *, timeout: float,
@@ -132,7 +134,7 @@ def _run_plan(sub: Submission, assignment: Assignment, workdir: Path, slot: int,
     data, _ = read_json(sub.path)
     state = _Run(plan(data or {"cells": []}, assignment))
     steps = state.plan.steps
-    outcomes, judged = workdir / "outcomes", workdir.parent / f"{workdir.name}-judged"
+    outcomes, judged = workdir / OUTCOMES_DIR, workdir.parent / f"{workdir.name}-judged"
     judged.mkdir()
     deadline = time.monotonic() + timeout
     box = Sandbox(workdir, assignment.chapter, slot, limits=limits, cache=cache, isolation=isolation,
@@ -152,7 +154,7 @@ def _run_plan(sub: Submission, assignment: Assignment, workdir: Path, slot: int,
         step = steps[index]
         state.problem(step, cause + (" (while re-running the cells before a restart)" if replaying else ""))
         if step.kind == "test":
-            state.replies[step.grade_id] = {"status": "died", "error": cause}
+            state.replies[step.grade_id] = {"status": Reply.DIED, "error": cause}
         state.restarts += 1
 
     def restart(upto: int) -> bool:
@@ -200,12 +202,12 @@ def _run_plan(sub: Submission, assignment: Assignment, workdir: Path, slot: int,
                 i += 1
                 continue
             status = reply.get("status")
-            if status == "timeout":
+            if status == Reply.TIMEOUT:
                 state.problem(step, f"ran past the {min(cell_timeout, left):.0f} s limit and was interrupted")
             if step.kind == "test":
                 state.replies[step.grade_id] = reply
-                for part in ("visible", "hidden"):
-                    produced = outcomes / f"{step.grade_id}.{part}.pt"
+                for part in (False, True):
+                    produced = outcomes / outcome_file(step.grade_id, part)
                     if produced.exists() or produced.is_symlink():
                         os.replace(produced, judged / produced.name)  # out of the student's reach
             i += 1
@@ -230,28 +232,28 @@ def _judge(state: _Run, assignment: Assignment) -> list[dict]:
         reply = state.replies.get(gid)
         ex = known.get(gid)
         title = ex.title if ex else gid
-        row = {"exercise": gid, "title": title, "score": 0.0, "max_score": test.points, "status": "failed",
+        row = {"exercise": gid, "title": title, "score": 0.0, "max_score": test.points, "status": ExerciseStatus.FAILED,
                "message": "", "hint": None}
         if reply is None:
-            row.update(status="error", message="the test was not run (see the cells that could not run)")
-        elif reply.get("status") == "missing" and f"{gid}_answer" in state.answer_problems:
-            row.update(status="error", message=f"`{ex.answer}` is not defined: "
+            row.update(status=ExerciseStatus.ERROR, message="the test was not run (see the cells that could not run)")
+        elif reply.get("status") == Reply.MISSING and f"{gid}_answer" in state.answer_problems:
+            row.update(status=ExerciseStatus.ERROR, message=f"`{ex.answer}` is not defined: "
                                                f"{state.answer_problems[gid + '_answer']}")
-        elif reply.get("status") == "missing":
-            row.update(status="not attempted", message=f"`{ex.answer}` is not defined: its cell was not run "
+        elif reply.get("status") == Reply.MISSING:
+            row.update(status=ExerciseStatus.NOT_ATTEMPTED, message=f"`{ex.answer}` is not defined: its cell was not run "
                                                        "or did not define it")
-        elif reply.get("status") == "died":
-            row.update(status="error", message=f"checking the answer ended the grading process: {reply['error']}")
-        elif reply.get("status") == "timeout":
-            row.update(status="failed", message=f"checking the answer ran past the time limit: {reply['error']}")
+        elif reply.get("status") == Reply.DIED:
+            row.update(status=ExerciseStatus.ERROR, message=f"checking the answer ended the grading process: {reply['error']}")
+        elif reply.get("status") == Reply.TIMEOUT:
+            row.update(status=ExerciseStatus.FAILED, message=f"checking the answer ran past the time limit: {reply['error']}")
         elif ex is None:  # a test cell without an exercise definition: nbgrader's rule
-            ok = reply.get("status") == "ok"
-            row.update(status="passed" if ok else "failed", score=test.points if ok else 0.0,
+            ok = reply.get("status") == Reply.OK
+            row.update(status=ExerciseStatus.PASSED if ok else ExerciseStatus.FAILED, score=test.points if ok else 0.0,
                        message="" if ok else f"the test cell raised {reply.get('error', 'an error')}")
-        elif reply.get("status") != "ok":
-            row.update(status="failed", message=f"checking the answer failed: {reply.get('error', '')}")
+        elif reply.get("status") != Reply.OK:
+            row.update(status=ExerciseStatus.FAILED, message=f"checking the answer failed: {reply.get('error', '')}")
         else:
-            verdict = judge_exercise(ex, state.judged, hidden="hidden=True" in test.source)
+            verdict = judge_exercise(ex, state.judged, hidden=test.hidden)
             row.update(status=verdict.status, score=test.points if verdict.passed else 0.0,
                        message=verdict.message, hint=verdict.hint)
         rows.append(row)
@@ -260,12 +262,12 @@ def _judge(state: _Run, assignment: Assignment) -> list[dict]:
 
 def _grade_one(sub: Submission, assignment: Assignment, tmp: Path, number: int, slot: int, **options) -> Result:
     workdir = tmp / f"{number:04d}"
-    (workdir / "outcomes").mkdir(parents=True)
+    (workdir / OUTCOMES_DIR).mkdir(parents=True)
     (tmp / f"{number:04d}-root").mkdir()  # where the zygote's child mounts its root
     shutil.copyfile(sub.path, workdir / "submission.ipynb")
     if options["isolation"] != "none":
         uid = options["uids"] + slot
-        for path in (workdir, workdir / "outcomes", workdir / "submission.ipynb"):
+        for path in (workdir, workdir / OUTCOMES_DIR, workdir / "submission.ipynb"):
             os.chown(path, uid, uid)
     try:
         state = _run_plan(sub, assignment, workdir, slot, **options)
@@ -390,7 +392,7 @@ def _write_outputs(results: list[Result], out: Path, assignments: dict[str, Assi
                 assignment = assignments.get(r.assignment)
                 for gid, test in (assignment.tests.items() if assignment else []):
                     writer.writerow({"student": r.student, "assignment": r.assignment, "exercise": gid,
-                                     "score": 0.0, "max_score": test.points, "status": "error"})
+                                     "score": 0.0, "max_score": test.points, "status": ExerciseStatus.ERROR})
     report = {"sandbox": sandbox, "submissions": [asdict(r) for r in results]}
     (out / "report.json").write_text(json.dumps(report, indent=2) + "\n")
     for r in results:

@@ -17,6 +17,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from .. import cells
 from ..authoring import notebooks
 from ..authoring.config import ROOT, SOURCE_DIR
 
@@ -61,13 +62,7 @@ def identify(path: Path, known: dict[str, set[str]]) -> tuple[str | None, str | 
         return None, f"the file is not a notebook: it is not valid JSON (line {exc.lineno}); was it truncated?"
     if not isinstance(data, dict) or not isinstance(data.get("cells"), list):
         return None, "the file is JSON but not a Jupyter notebook (no list of cells)"
-    ids = set()
-    for cell in data["cells"]:
-        meta = cell.get("metadata", {}) if isinstance(cell, dict) else {}
-        grade_id = meta.get("nbgrader", {}).get("grade_id") if isinstance(meta, dict) and isinstance(
-            meta.get("nbgrader"), dict) else None
-        if isinstance(grade_id, str):
-            ids.add(grade_id)
+    ids = {cells.grade_id(cell) for cell in data["cells"]} - {None}
     scores = {ch: len(ids & grade_ids) for ch, grade_ids in known.items()}
     best = max(scores, key=scores.get, default=None)
     if best is None or scores[best] == 0:

@@ -44,6 +44,9 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from helpers.checks.protocol import OUTCOMES_DIR
+from helpers.grading import AUTOGRADE, NBGRADER_EXECUTION
+
 from ..authoring.config import ROOT
 
 HARNESS = Path(__file__).with_name("harness.py")
@@ -229,7 +232,7 @@ def sandbox_env(cache: Path | None) -> dict[str, str]:
            "MPLCONFIGDIR": "/tmp/matplotlib", "PYTHONDONTWRITEBYTECODE": "1", "PYTHONHASHSEED": "0",
            "XDG_CACHE_HOME": "/tmp/cache", "CONV_COURSE_CACHE": "/tmp/cache/conv-course",
            # As under nbgrader: explorers build nothing and training cells use their small budget.
-           "NBGRADER_EXECUTION": "autograde"}
+           NBGRADER_EXECUTION: AUTOGRADE}
     if cache is not None:
         env["CONV_COURSE_CACHE"] = "/opt/data/conv-course"
     return env
@@ -286,7 +289,7 @@ def zygote_spec(workdir: Path, slot: int, chapter: str, limits: Limits, cache: P
         elif os.path.isdir(link):
             read_only.append(link)
     return {"mountpoint": str(workdir.parent / f"{workdir.name}-root"), "workdir": str(workdir),
-            "home": SANDBOX_HOME, "chapter": chapter, "uid": FIRST_UID + slot if uid is None else uid,
+            "home": SANDBOX_HOME, "outcomes": OUTCOMES_DIR, "chapter": chapter, "uid": FIRST_UID + slot if uid is None else uid,
             "read_only": read_only,
             "read_only_at": {"/opt/data/conv-course": str(cache)} if cache else {}, "symlinks": symlinks,
             "tmp_bytes": 256 << 20, "env": sandbox_env(cache), "cgroups": list(cgroups),
@@ -345,7 +348,7 @@ class Sandbox:
                 os.close(cmd_r)
                 os.close(ev_w)
         else:
-            outdir = SANDBOX_HOME + "/outcomes" if self.isolation == "bwrap" else str(self.workdir / "outcomes")
+            outdir = f"{SANDBOX_HOME}/{OUTCOMES_DIR}" if self.isolation == "bwrap" else str(self.workdir / OUTCOMES_DIR)
             script = "/opt/grader/harness.py" if self.isolation == "bwrap" else str(HARNESS)
             argv = [sys.executable, "-I", script, self.chapter, outdir, str(cmd_r), str(ev_w)]
             if self.isolation == "bwrap":

@@ -151,7 +151,7 @@ def _child(spec: dict, cmd_fd: int, event_fd: int) -> None:
                 os._exit(71)
             from grader.sandbox.harness import serve  # already imported by the zygote
 
-            serve(spec["chapter"], spec["home"] + "/outcomes", cmd_fd, event_fd)
+            serve(spec["chapter"], f"{spec['home']}/{spec['outcomes']}", cmd_fd, event_fd)
             os._exit(0)
         os.close(cmd_fd)
         os.write(event_fd, (json.dumps({"pid1": pid}) + "\n").encode())  # so the grader can kill it directly

@@ -23,6 +23,7 @@ from functools import lru_cache
 from typing import Any
 
 from .core import CheckFailed, Exercise, ShortcutUsed, Verdict
+from .protocol import ExerciseStatus, not_attempted
 
 __all__ = ["check", "summary", "exercise", "exercises", "CheckFailed", "ShortcutUsed", "Verdict"]
 
@@ -88,7 +89,7 @@ def check(key: str, value: Any = _MISSING, *, hidden: bool = False, quiet: bool 
     if value is _MISSING:
         verdict = Verdict(ex.key, ex.title, False, 0, ex.points, 0,
                           f"`{ex.answer}` is not defined yet: write it in the cell above and run that cell.",
-                          status="not attempted")
+                          status=ExerciseStatus.NOT_ATTEMPTED)
     else:
         verdict = ex.verdict(value, hidden=hidden)
     _record(verdict, hidden)
@@ -109,10 +110,10 @@ def attempt_status(ex: Exercise, namespace: dict[str, Any]) -> Verdict:
     """The visible verdict of one exercise from a namespace, without printing or raising."""
     value = _lookup(ex, namespace)
     if value is _MISSING:
-        return Verdict(ex.key, ex.title, False, 0, ex.points, 0, "not defined", status="not attempted")
+        return Verdict(ex.key, ex.title, False, 0, ex.points, 0, "not defined", status=ExerciseStatus.NOT_ATTEMPTED)
     verdict = ex.verdict(value)
-    if not verdict.passed and "NotImplementedError" in verdict.message:
-        verdict.status = "not attempted"
+    if not verdict.passed and not_attempted(verdict.message):
+        verdict.status = ExerciseStatus.NOT_ATTEMPTED
     return verdict
 
 

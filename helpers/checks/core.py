@@ -23,13 +23,14 @@ processes:
 from __future__ import annotations
 
 import math
-import traceback
 from collections.abc import Callable, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import torch
+
+from .protocol import ExerciseStatus, NotPlain, describe_error, describe_type, to_plain
 
 Kind = Literal["function", "value"]
 
@@ -86,7 +87,7 @@ class Verdict:
     cases: int
     message: str = ""
     hint: str | None = None
-    status: Literal["passed", "failed", "not attempted"] = "failed"
+    status: ExerciseStatus = ExerciseStatus.FAILED
 
     def explain(self) -> str:
         """A short verdict in words, as printed under a test cell."""
@@ -100,41 +101,7 @@ class Verdict:
 
 
 # ---------------------------------------------------------------------------
-# plain data: the only thing that leaves the learner's code
-
-PLAIN_SCALARS = (bool, int, float, str, type(None))
-
-
-class NotPlain(TypeError):
-    """The learner's code returned something that is not plain data."""
-
-
-def to_plain(value: Any, *, depth: int = 0) -> Any:
-    """Copy ``value`` into plain data, refusing look-alikes.
-
-    Exact types only: a ``torch.Tensor`` subclass, a NumPy scalar or an
-    object that claims to equal everything is refused with :class:`NotPlain`,
-    so nothing the learner defined survives into the comparison.
-    """
-    if depth > 4:
-        raise NotPlain("the value is nested too deeply")
-    kind = type(value)
-    if kind is torch.Tensor:
-        return value.detach().to("cpu").clone().contiguous()
-    if kind in PLAIN_SCALARS:
-        return value
-    if kind in (tuple, list):
-        return kind(to_plain(v, depth=depth + 1) for v in value)
-    if kind is torch.Size:
-        return tuple(int(v) for v in value)
-    raise NotPlain(f"got a {describe_type(value)}")
-
-
-def describe_type(value: Any) -> str:
-    kind = type(value)
-    if kind.__module__ in ("builtins",):
-        return kind.__name__
-    return f"{kind.__module__}.{kind.__qualname__}"
+# plain data: the only thing that leaves the learner's code (the rule is in .protocol)
 
 
 # ---------------------------------------------------------------------------
@@ -390,14 +357,14 @@ class Exercise:
         except ShortcutUsed as exc:
             return Outcome(error=str(exc))
         except Exception as exc:  # noqa: BLE001 - the learner's error is the verdict
-            return Outcome(error=_describe_error(exc))
+            return Outcome(error=describe_error(exc))
 
     # -- half 2: where learner code never runs ---------------------------
     def judge(self, outcomes: Sequence[Outcome], hidden: bool = False) -> Verdict:
         """Compare collected outcomes with independent references."""
         cases = self.make_cases(hidden)
         fail = lambda message, hint=None: Verdict(self.key, self.title, False, 0, self.points,
-                                                  len(cases), message, hint, "failed")
+                                                  len(cases), message, hint, ExerciseStatus.FAILED)
         if self.kind == "value":
             if len(outcomes) != 1:
                 return fail("nothing was collected")
@@ -410,7 +377,7 @@ class Exercise:
                     got_all.append(self.run(value, case) if self.run else value)
                 except Exception as exc:  # noqa: BLE001
                     return fail(f"using `{self.answer}` on {case.label or 'a test input'} failed: "
-                                f"{_describe_error(exc)}")
+                                f"{describe_error(exc)}")
         else:
             if len(outcomes) != len(cases):
                 return fail(f"expected {len(cases)} results, collected {len(outcomes)}")
@@ -430,7 +397,7 @@ class Exercise:
                 failures.append((case, got, problem))
         if not failures:
             return Verdict(self.key, self.title, True, self.points, self.points, len(cases),
-                           status="passed")
+                           status=ExerciseStatus.PASSED)
         case, got, problem = failures[0]
         where = f"for {case.label}, " if case.label else ""
         message = f"{where}{problem} ({len(failures)} of {len(cases)} checks failed)"
@@ -449,13 +416,6 @@ class Exercise:
     def verdict(self, answer: Any, hidden: bool = False) -> Verdict:
         """Collect and judge in this process; never raises for a wrong answer."""
         return self.judge(self.collect(answer, hidden), hidden)
-
-
-def _describe_error(exc: BaseException) -> str:
-    last = traceback.extract_tb(exc.__traceback__)[-1:] if exc.__traceback__ else []
-    where = f" (line {last[0].lineno})" if last and last[0].filename.startswith("<ipython") else ""
-    text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-    return f"{type(exc).__name__}{where}: {text}" if text else f"{type(exc).__name__}{where}"
 
 
 def quiz_case(generator: torch.Generator, hidden: bool) -> list[Case]:
