@@ -3,7 +3,8 @@
 The notebook is copied into a temporary folder and graded there by
 :func:`grader.grading.autograde.autograde`, the instructor's grader itself, with
 ``isolation="none"``: no sandbox, no root, since it is the learner's own code on
-the learner's own machine. So the check runs the notebook from the top in a fresh
+the learner's own machine. Everything shown comes from the grader's own result
+(:class:`grader.grading.results.Result`), including the cells that raised. So the check runs the notebook from the top in a fresh
 process (whatever was defined in JupyterLab does not count), runs the visible and the
 hidden checks, and gives the same points, exercise by exercise, as the instructor's
 grading of the same file.
@@ -24,20 +25,19 @@ The learner's file is only read, never written.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
 import tempfile
-import threading
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from .grading import autograde as _autograde
-from helpers.checks.protocol import not_attempted
+from helpers.checks.protocol import ExerciseStatus, not_attempted
 
 from .authoring.config import ROOT
+from .grading.config import GradingConfig, resolve
+from .grading.results import Result, SubmissionStatus
 from .grading.sanitize import load_assignment, plan, read_json
 from .grading.submissions import chapter_grade_ids, identify
 
@@ -62,7 +62,7 @@ class CheckReport:
 
     path: Path
     chapter: str | None
-    status: str  # "graded" or the grader's error kind
+    status: SubmissionStatus
     reason: str = ""
     score: float = 0.0
     max_score: float = 0.0
@@ -137,53 +137,23 @@ def _list(numbers: list[int], most: int = 8) -> str:
 
 
 # ---------------------------------------------------------------------------
-# seeing which cells raised, without changing the grader
-
-
-_errors: dict[str, dict[str, str]] = {}  # sha256 of a submission -> {cell source: first error}
-_errors_lock = threading.Lock()
-
-
-def _digest(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
-class _RecordingSandbox(_autograde.Sandbox):
-    """The grader's own sandbox, which also remembers the cells that raised (the grader keeps only tests')."""
-
-    def run(self, command: dict, timeout: float, grace: float = 5.0) -> dict:
-        reply = super().run(command, timeout, grace)
-        if command.get("op") in ("code", "cell") and reply.get("status") in ("error", "timeout"):
-            try:
-                key = self._key  # type: ignore[has-type]
-            except AttributeError:
-                key = self._key = _digest(Path(self.workdir) / "submission.ipynb")
-            with _errors_lock:
-                _errors.setdefault(key, {}).setdefault(command.get("source", ""), str(reply.get("error", "")))
-        return reply
-
-
-@contextmanager
-def _recording():
-    saved = _autograde.Sandbox
-    _autograde.Sandbox = _RecordingSandbox
-    try:
-        yield
-    finally:
-        _autograde.Sandbox = saved
-
-
-# ---------------------------------------------------------------------------
 # checking
 
 
-def check_notebooks(paths: list[Path], *, workers: int | None = None, timeout: float = 900,
-                    cell_timeout: float | None = None, root: Path = ROOT) -> list[CheckReport]:
+#: A learner's check: the instructor's settings, without the sandbox (it is the learner's own code) and
+#: without the progress bar (the check prints its own line).
+CHECK = GradingConfig(isolation="none", progress=False)
+
+
+def check_notebooks(paths: list[Path], config: GradingConfig | None = None, **overrides) -> list[CheckReport]:
     """Grade each notebook as the instructor's grader would, without a sandbox; one report each, in order.
 
+    ``config`` defaults to :data:`CHECK`; keyword ``overrides`` change single settings (``workers=2``).
     Raises :class:`CheckInputError` for a file that is not a course notebook (before running anything).
     The notebooks are only read.
     """
+    config = resolve(config or CHECK, **overrides)
+    root = config.root
     known = chapter_grade_ids(root)
     chapters = [validate(Path(p), known) for p in paths]
     reports: list[CheckReport] = []
@@ -195,30 +165,25 @@ def check_notebooks(paths: list[Path], *, workers: int | None = None, timeout: f
             copy.parent.mkdir(parents=True)
             shutil.copyfile(path, copy)  # read once: what is graded is what is described below
             copies.append(copy)
-        with _recording():
-            results = _autograde.autograde(subs, Path(tmp) / "out", workers=workers, timeout=timeout,
-                                           cell_timeout=cell_timeout, root=root, progress=False,
-                                           isolation="none")
+        results = _autograde.autograde(subs, Path(tmp) / "out", config)
         by_student = {r.student: r for r in results}
         for i, (path, copy, chapter) in enumerate(zip(paths, copies, chapters)):
             result = by_student.get(f"notebook{i:03d}")
             data, _ = read_json(copy)
-            reports.append(_report(Path(path), chapter, result, data or {"cells": []}, _digest(copy), root))
-        with _errors_lock:
-            for copy in copies:
-                _errors.pop(_digest(copy), None)
+            reports.append(_report(Path(path), chapter, result, data or {"cells": []}, root))
     return reports
 
 
-def _report(path: Path, chapter: str, result, data: dict, digest: str, root: Path) -> CheckReport:
+def _report(path: Path, chapter: str, result: Result | None, data: dict, root: Path) -> CheckReport:
     if result is None:
-        return CheckReport(path, chapter, "grading-failed", "the grader returned nothing for this notebook")
+        return CheckReport(path, chapter, SubmissionStatus.GRADING_FAILED,
+                           "the grader returned nothing for this notebook")
     report = CheckReport(path, result.assignment or chapter, result.status, result.reason, result.score,
                          result.max_score, cells=list(result.cells))
     warning = run_order_warning(data)
     if warning:
         report.warnings.append(warning)
-    if result.status != "graded":
+    if result.status != SubmissionStatus.GRADED:
         return report
     assignment = load_assignment(report.chapter, root)
     steps = plan(data, assignment).steps
@@ -230,13 +195,11 @@ def _report(path: Path, chapter: str, result, data: dict, digest: str, root: Pat
         report.exercises.append({**row, "test_cell": test_cell.get(gid),
                                  "answer_cell": step.cell_number if step else None,
                                  "answer_start": _first_line(step.source) if step else None})
-    raised = _errors.get(digest, {})
-    seen: set[str] = set()
-    for step in steps:
-        if step.kind != "code" or step.source not in raised or step.source in seen:
-            continue
-        seen.add(step.source)
-        report.errors.append(CellError(step.label, step.cell_number, _first_line(step.source), raised[step.source]))
+    by_label = {s.label: s for s in steps if s.kind == "code"}
+    for cell in result.raised:
+        step = by_label.get(cell["cell"])
+        report.errors.append(CellError(cell["cell"], cell["number"], _first_line(step.source) if step else "",
+                                       cell["error"]))
     return report
 
 
@@ -253,8 +216,9 @@ def record(report: CheckReport) -> None:
     from helpers.checks.core import Verdict
 
     for row in report.exercises:
-        status = row["status"] if row["status"] in ("passed", "failed", "not attempted") else "failed"
-        verdict = Verdict(row["exercise"], row.get("title") or row["exercise"], status == "passed",
+        # An exercise the grader could not check (status "error") is recorded as failed.
+        status = ExerciseStatus(row["status"]) if row["status"] != ExerciseStatus.ERROR else ExerciseStatus.FAILED
+        verdict = Verdict(row["exercise"], row.get("title") or row["exercise"], status == ExerciseStatus.PASSED,
                           int(row["score"]), int(row["max_score"]), 0, row.get("message") or "", row.get("hint"),
                           status=status)
         progress.record(verdict, hidden=True, source="check")
@@ -281,14 +245,14 @@ def render(report: CheckReport) -> str:
              "with the instructor's checks:"]
     for warning in report.warnings:
         lines.append(f"Warning: {warning}")
-    if report.status != "graded":
+    if report.status != SubmissionStatus.GRADED:
         lines.append(f"Could not be graded: {report.reason}")
         return "\n".join(lines)
     lines.append("")
     width = max([len(r["exercise"]) for r in report.exercises] + [8])
     for row in report.exercises:
         lines.append(f"  {row['exercise']:<{width}}  {_pts(row['score'], row['max_score']):<15}  {row['status']}")
-        if row["status"] == "passed":
+        if row["status"] == ExerciseStatus.PASSED:
             continue
         where = []
         if row.get("answer_cell"):
@@ -314,20 +278,20 @@ def render(report: CheckReport) -> str:
         numbers = [e.number for e in stopped if e.number is not None]
         lines += ["", f"{len(stopped)} cell{'s' if len(stopped) > 1 else ''} stopped at an exercise not done yet "
                   f"(NotImplementedError): cell{'s' if len(numbers) > 1 else ''} {_list(numbers)}."]
-    if any(r["status"] != "passed" for r in report.exercises) or report.errors or report.cells:
+    if any(r["status"] != ExerciseStatus.PASSED for r in report.exercises) or report.errors or report.cells:
         lines += ["", "(Cells are counted from the top of the notebook, text cells included.)"]
     lines += ["", f"Total: {_pts(report.score, report.max_score)}"]
     return "\n".join(lines)
 
 
-def main(paths: list[Path], *, workers: int | None = None, timeout: float = 900,
-         cell_timeout: float | None = None, save: bool = True, json_out: Path | None = None,
-         outputs: bool = False) -> int:
+def main(paths: list[Path], config: GradingConfig | None = None, *, save: bool = True,
+         json_out: Path | None = None, outputs: bool = False, **overrides) -> int:
     """The ``check`` command: 0 when the notebooks were checked (whatever the score), 2 for bad input."""
     import sys
 
+    config = resolve(config or CHECK, **overrides)
     try:
-        known = chapter_grade_ids(ROOT)
+        known = chapter_grade_ids(config.root)
         for path in paths:
             validate(Path(path), known)
     except CheckInputError as exc:
@@ -336,7 +300,7 @@ def main(paths: list[Path], *, workers: int | None = None, timeout: float = 900,
     n = len(paths)
     print(f"Checking {n} notebook{'s' if n > 1 else ''} in a fresh kernel "
           "(about as long as running it top to bottom)...", file=sys.stderr, flush=True)
-    reports = check_notebooks([Path(p) for p in paths], workers=workers, timeout=timeout, cell_timeout=cell_timeout)
+    reports = check_notebooks([Path(p) for p in paths], config)
     if save:
         for report in reports:
             record(report)
@@ -347,7 +311,7 @@ def main(paths: list[Path], *, workers: int | None = None, timeout: float = 900,
             print("\n" + "-" * 72 + "\n")
         print(render(report))
         if outputs and report.chapter:
-            differ = compare_outputs(report.path, report.chapter, timeout=timeout)
+            differ = compare_outputs(report.path, report.chapter, config.root, config.timeout)
             if differ:
                 print(f"\nOutputs that differ from the solution's (pytest --nbval-lax on a copy with the solution's "
                       f"outputs), {len(differ)} cell{'s' if len(differ) > 1 else ''}:")
@@ -400,7 +364,8 @@ def with_reference_outputs(data: dict, chapter: str, root: Path = ROOT) -> tuple
     return copy, restored
 
 
-def compare_outputs(path: Path, chapter: str, root: Path = ROOT, timeout: float = 900) -> list[tuple[int, str]]:
+def compare_outputs(path: Path, chapter: str, root: Path = ROOT,
+                    timeout: float = GradingConfig.timeout) -> list[tuple[int, str]]:
     """The cells whose output differs from the solution's: ``[(cell number, first line)]``.
 
     Runs ``pytest --nbval-lax`` with the project's sanitizer (as the README says) on a

@@ -23,8 +23,9 @@ Outputs in ``OUT``:
 
 * ``grades.csv``: ``student, assignment, exercise, score, max_score, status``, one row
   per student, chapter and exercise (status: passed, failed, not attempted, error);
-* ``report.json``: per submission, ``graded`` or an error kind with a one-line reason,
-  the tampering noticed and the cells that could not run, with the cause;
+* ``report.json``: the settings of the run, then per submission ``graded`` or an error kind
+  (:class:`~grader.grading.results.SubmissionStatus`) with a one-line reason, the tampering
+  noticed, the cells that could not run, with the cause, and the cells that raised;
 * ``feedback/<student>/<chapter>.html``: each exercise's name, verdict, message and hint,
   escaped (no student output or script is ever copied into it; no test code either).
 """
@@ -46,34 +47,17 @@ from pathlib import Path
 
 from helpers.checks.protocol import OUTCOMES_DIR, ExerciseStatus, Op, Reply, outcome_file, test_command
 
-from ..authoring.config import CELL_TIMEOUT, ROOT
-from ..sandbox.process import ISOLATIONS, Cgroups, Died, Limits, Sandbox, Zygote, _data_cache, available, uid_base
+from ..sandbox.process import Cgroups, Died, Sandbox, Zygote, _data_cache, available, uid_base
+from .config import GradingConfig, resolve
+from .results import Result, SubmissionStatus
 from .sanitize import Assignment, Plan, load_assignment, plan, read_json
 from .submissions import Submission, discover
 
 CSV_COLUMNS = ("student", "assignment", "exercise", "score", "max_score", "status")
-#: Restarts of one submission's sandbox before the rest of its cells are given up.
-MAX_RESTARTS = 4
 
 
 class GraderError(RuntimeError):
     """The grader itself cannot run (not a problem of any one submission)."""
-
-
-@dataclass
-class Result:
-    """What happened to one submission."""
-
-    student: str
-    file: str
-    assignment: str | None
-    status: str  # "graded" or an error kind: "unreadable", "unknown-chapter", "duplicate", "grading-failed"
-    reason: str = ""
-    score: float = 0.0
-    max_score: float = 0.0
-    exercises: list[dict] = field(default_factory=list)
-    tampering: list[str] = field(default_factory=list)
-    cells: list[dict] = field(default_factory=list)  # cells that could not run: {"cell", "cause"}
 
 
 class Progress:
@@ -109,12 +93,23 @@ class _Run:
     cells: list[dict] = field(default_factory=list)
     restarts: int = 0
     answer_problems: dict[str, str] = field(default_factory=dict)  # answer grade id -> what happened to it
+    raised: dict[int, str] = field(default_factory=dict)  # step of student code -> the first error it raised
     judged: Path | None = None  # the outcome files, moved out of the sandbox's folder
 
     def problem(self, step, cause: str) -> None:
         self.cells.append({"cell": step.label, "cause": cause})
         if step.kind == "code" and step.grade_id:
             self.answer_problems.setdefault(step.grade_id, f"{step.label}: {cause}")
+
+    def replied(self, index: int, reply: dict) -> None:
+        """Keep the first error of each cell of student code (a cell re-run after a restart raises again)."""
+        if self.plan.steps[index].kind == "code" and reply.get("status") in (Reply.ERROR, Reply.TIMEOUT):
+            self.raised.setdefault(index, str(reply.get("error", "")))
+
+    def raised_cells(self) -> list[dict]:
+        steps = self.plan.steps
+        return [{"cell": steps[i].label, "number": steps[i].cell_number, "error": error}
+                for i, error in sorted(self.raised.items())]
 
 
 def _command(step, exercises: dict) -> dict:
@@ -125,9 +120,8 @@ def _command(step, exercises: dict) -> dict:
     return {"op": Op.CELL, "source": step.source}
 
 
-def _run_plan(sub: Submission, assignment: Assignment, workdir: Path, slot: int, *, timeout: float,
-              cell_timeout: float, isolation: str, zygote: Zygote | None, limits: Limits,
-              cache: Path | None, root: Path, cgroups: Cgroups | None, uids: int) -> _Run:
+def _run_plan(sub: Submission, assignment: Assignment, workdir: Path, slot: int, *, config: GradingConfig,
+              zygote: Zygote | None, cache: Path | None, cgroups: Cgroups | None, uids: int) -> _Run:
     from helpers.checks import exercises as course_exercises
 
     known = {ex.key: ex for ex in course_exercises(assignment.chapter)}
@@ -136,9 +130,11 @@ def _run_plan(sub: Submission, assignment: Assignment, workdir: Path, slot: int,
     steps = state.plan.steps
     outcomes, judged = workdir / OUTCOMES_DIR, workdir.parent / f"{workdir.name}-judged"
     judged.mkdir()
+    timeout, cell_timeout = config.timeout, config.cell_timeout
     deadline = time.monotonic() + timeout
-    box = Sandbox(workdir, assignment.chapter, slot, limits=limits, cache=cache, isolation=isolation,
-                  zygote=zygote, root=root, cgroups=cgroups.procs_files(slot) if cgroups else [], uid=uids + slot)
+    box = Sandbox(workdir, assignment.chapter, slot, limits=config.limits, cache=cache, isolation=config.isolation,
+                  zygote=zygote, root=config.root, cgroups=cgroups.procs_files(slot) if cgroups else [],
+                  uid=uids + slot)
 
     def start() -> None:
         for attempt in range(2):
@@ -159,7 +155,7 @@ def _run_plan(sub: Submission, assignment: Assignment, workdir: Path, slot: int,
 
     def restart(upto: int) -> bool:
         """A new sandbox brought to the state before step ``upto``; False if that is impossible."""
-        while state.restarts <= MAX_RESTARTS:
+        while state.restarts <= config.max_restarts:
             start()
             for j in range(upto):
                 if j in state.fatal or steps[j].kind != "code":
@@ -168,7 +164,7 @@ def _run_plan(sub: Submission, assignment: Assignment, workdir: Path, slot: int,
                 if left <= 0:
                     return False
                 try:
-                    box.run(_command(steps[j], known), min(cell_timeout, left))
+                    state.replied(j, box.run(_command(steps[j], known), min(cell_timeout, left)))
                 except Died as exc:
                     died(j, exc.cause, replaying=True)
                     break
@@ -191,7 +187,7 @@ def _run_plan(sub: Submission, assignment: Assignment, workdir: Path, slot: int,
             except Died as exc:
                 died(i, exc.cause)
                 try:
-                    restarted = state.restarts <= MAX_RESTARTS and restart(i)
+                    restarted = state.restarts <= config.max_restarts and restart(i)
                 except GradingFailed:  # keep what was earned before
                     restarted = False
                 if not restarted:
@@ -201,6 +197,7 @@ def _run_plan(sub: Submission, assignment: Assignment, workdir: Path, slot: int,
                     break
                 i += 1
                 continue
+            state.replied(i, reply)
             status = reply.get("status")
             if status == Reply.TIMEOUT:
                 state.problem(step, f"ran past the {min(cell_timeout, left):.0f} s limit and was interrupted")
@@ -265,72 +262,69 @@ def _grade_one(sub: Submission, assignment: Assignment, tmp: Path, number: int, 
     (workdir / OUTCOMES_DIR).mkdir(parents=True)
     (tmp / f"{number:04d}-root").mkdir()  # where the zygote's child mounts its root
     shutil.copyfile(sub.path, workdir / "submission.ipynb")
-    if options["isolation"] != "none":
+    if options["config"].sandboxed:
         uid = options["uids"] + slot
         for path in (workdir, workdir / OUTCOMES_DIR, workdir / "submission.ipynb"):
             os.chown(path, uid, uid)
     try:
         state = _run_plan(sub, assignment, workdir, slot, **options)
     except GradingFailed as exc:
-        return Result(sub.student, sub.path.name, assignment.chapter, "grading-failed", str(exc))
+        return Result(sub.student, sub.path.name, assignment.chapter, SubmissionStatus.GRADING_FAILED, str(exc))
     rows = _judge(state, assignment)
     shutil.rmtree(workdir, ignore_errors=True)
     shutil.rmtree(workdir.parent / f"{workdir.name}-judged", ignore_errors=True)
-    return Result(sub.student, sub.path.name, assignment.chapter, "graded", "",
+    return Result(sub.student, sub.path.name, assignment.chapter, SubmissionStatus.GRADED, "",
                   sum(r["score"] for r in rows), assignment.max_score, rows,
-                  state.plan.tampering, state.cells)
+                  state.plan.tampering, state.cells, state.raised_cells())
 
 
 # ---------------------------------------------------------------------------
 # a batch
 
 
-def autograde(submissions_dir: Path, out: Path, *, workers: int | None = None, timeout: float = 900,
-              cell_timeout: float | None = None, root: Path = ROOT, progress: bool = True,
-              isolation: str = "zygote", limits: Limits = Limits()) -> list[Result]:
+def autograde(submissions_dir: Path, out: Path, config: GradingConfig | None = None, **overrides) -> list[Result]:
     """Grade every notebook under ``submissions_dir``; write grades, report and feedback to ``out``.
 
-    ``isolation``: ``"zygote"`` (default), ``"bwrap"`` or ``"none"``; see :class:`grader.sandbox.process.Sandbox`.
+    ``config``: the settings (:class:`~grader.grading.config.GradingConfig`, its defaults if
+    ``None``); keyword ``overrides`` change single settings (``workers=4``, ``isolation="bwrap"``).
     """
-    if isolation not in ISOLATIONS:
-        raise GraderError(f"isolation must be one of {', '.join(ISOLATIONS)}, not {isolation!r}")
-    if isolation != "none":
+    try:
+        config = resolve(config, **overrides)
+    except ValueError as exc:
+        raise GraderError(str(exc)) from None
+    isolation, root = config.isolation, config.root
+    if config.sandboxed:
         why = available(isolation)
         if why:
             raise GraderError(f"cannot grade in a sandbox here: {why}. (Use --no-sandbox only for "
                               "notebooks you trust.)")
-    workers = min(max(1, workers or os.cpu_count() or 1), 32)  # one sandbox uid per worker
-    cell_timeout = cell_timeout or CELL_TIMEOUT
+    workers = config.worker_count()
     found = discover(submissions_dir, root)
     results: list[Result] = []
     to_grade: dict[tuple[str, str], Submission] = {}
     for sub in found:
         if sub.problem:
-            kind = "unreadable" if any(w in sub.problem for w in ("not a notebook", "empty", "could not be read",
-                                                                    "not a Jupyter", "too large")) \
-                else "unknown-chapter"
-            results.append(Result(sub.student, sub.path.name, None, kind, sub.problem))
+            results.append(Result(sub.student, sub.path.name, None, sub.problem.kind, sub.problem.reason))
             continue
         key = (sub.student, sub.chapter)
         if key in to_grade:
             older, newer = sorted([to_grade[key], sub], key=lambda s: (s.path.stat().st_mtime, s.path.name))
-            results.append(Result(older.student, older.path.name, older.chapter, "duplicate",
+            results.append(Result(older.student, older.path.name, older.chapter, SubmissionStatus.DUPLICATE,
                                   f"{newer.path.name} is a later notebook for the same chapter; it was graded"))
             to_grade[key] = newer
         else:
             to_grade[key] = sub
 
     assignments = {ch: load_assignment(ch, root) for ch in sorted({ch for _, ch in to_grade})}
-    cache = _data_cache() if isolation != "none" and to_grade else None
+    cache = _data_cache() if config.sandboxed and to_grade else None
     out.mkdir(parents=True, exist_ok=True)
-    bar = Progress(len(to_grade)) if progress and to_grade else None
+    bar = Progress(len(to_grade)) if config.progress and to_grade else None
     slots: queue.Queue[int] = queue.Queue()
     for slot in range(workers):
         slots.put(slot)
     zygote = Zygote(cache) if isolation == "zygote" and to_grade else None
-    cgroups = Cgroups(workers, limits) if isolation != "none" and to_grade else None
-    options = dict(timeout=timeout, cell_timeout=cell_timeout, isolation=isolation, zygote=zygote, limits=limits,
-                   cache=cache, root=root, cgroups=cgroups, uids=uid_base())
+    cgroups = Cgroups(workers, config.limits) if config.sandboxed and to_grade else None
+    options = dict(config=config, zygote=zygote, cache=cache, cgroups=cgroups, uids=uid_base())
 
     with tempfile.TemporaryDirectory(prefix="conv-course-grade-") as tmp, _closing(zygote, cgroups):
         os.chmod(tmp, 0o711)  # sandbox users reach only their own folder inside
@@ -341,7 +335,7 @@ def autograde(submissions_dir: Path, out: Path, *, workers: int | None = None, t
             try:
                 return _grade_one(sub, assignments[chapter], Path(tmp), number, slot, **options)
             except Exception as exc:  # noqa: BLE001 - one submission never stops the batch
-                return Result(sub.student, sub.path.name, chapter, "grading-failed",
+                return Result(sub.student, sub.path.name, chapter, SubmissionStatus.GRADING_FAILED,
                               f"the grader failed on this notebook: {type(exc).__name__}: {exc}"[:300])
             finally:
                 slots.put(slot)
@@ -353,8 +347,9 @@ def autograde(submissions_dir: Path, out: Path, *, workers: int | None = None, t
 
     results.sort(key=lambda r: (r.student, r.assignment or "", r.file))
     sandbox = {"isolation": isolation, "workers": workers,
-               "uids": [options["uids"], options["uids"] + workers - 1] if isolation != "none" else None, "cell_timeout": cell_timeout, "timeout": timeout,
-               "limits": asdict(limits) if isolation != "none" else None,
+               "uids": [options["uids"], options["uids"] + workers - 1] if config.sandboxed else None,
+               "cell_timeout": config.cell_timeout, "timeout": config.timeout,
+               "limits": asdict(config.limits) if config.sandboxed else None,
                "cgroups": (cgroups.missing or "cpu, memory and pids groups per worker") if cgroups else None}
     _write_outputs(results, out, assignments, sandbox)
     return results
@@ -384,11 +379,11 @@ def _write_outputs(results: list[Result], out: Path, assignments: dict[str, Assi
         writer = csv.DictWriter(handle, fieldnames=CSV_COLUMNS)
         writer.writeheader()
         for r in results:
-            if r.status == "graded":
+            if r.status == SubmissionStatus.GRADED:
                 for e in r.exercises:
                     writer.writerow({"student": r.student, "assignment": r.assignment,
                                      **{k: e[k] for k in ("exercise", "score", "max_score", "status")}})
-            elif r.assignment and r.status != "duplicate":
+            elif r.assignment and r.status != SubmissionStatus.DUPLICATE:
                 assignment = assignments.get(r.assignment)
                 for gid, test in (assignment.tests.items() if assignment else []):
                     writer.writerow({"student": r.student, "assignment": r.assignment, "exercise": gid,
@@ -396,7 +391,7 @@ def _write_outputs(results: list[Result], out: Path, assignments: dict[str, Assi
     report = {"sandbox": sandbox, "submissions": [asdict(r) for r in results]}
     (out / "report.json").write_text(json.dumps(report, indent=2) + "\n")
     for r in results:
-        if r.status == "graded":
+        if r.status == SubmissionStatus.GRADED:
             dest = out / "feedback" / r.student / f"{r.assignment}.html"
             dest.parent.mkdir(parents=True, exist_ok=True)
             dest.write_text(feedback_html(r), encoding="utf-8")

@@ -52,12 +52,14 @@ from ..authoring.config import ROOT
 HARNESS = Path(__file__).with_name("harness.py")
 SANDBOX_HOME = "/submission"
 FIRST_UID = 61000
-UID_SPAN = 32 * 1024  # sandbox users are FIRST_UID ... FIRST_UID + UID_SPAN - 1
+#: Sandboxes of one grader run at once (workers); each has a uid of its own, so it is also the size of
+#: the block of uids a run takes: runs use FIRST_UID + MAX_WORKERS * (pid % 1024) onwards.
+MAX_WORKERS = 32
 
 
 def uid_base() -> int:
     """The first sandbox uid of this grader run: concurrent runs (two instructors, CI) get disjoint users."""
-    return FIRST_UID + 32 * (os.getpid() % 1024)
+    return FIRST_UID + MAX_WORKERS * (os.getpid() % 1024)
 
 
 @dataclass(frozen=True)
@@ -140,6 +142,7 @@ def _limit(limits: Limits, cgroups: list[str] = ()):
     return apply
 
 
+#: How the sandbox is built (see :class:`Sandbox`); "none" is no sandbox at all.
 ISOLATIONS = ("zygote", "bwrap", "none")
 CGROUP_ROOT = Path("/sys/fs/cgroup")
 
@@ -175,7 +178,6 @@ class Cgroups:
             self.missing = f"no control groups ({exc.strerror}: {exc.filename}); per-process limits only"
             self.close()
             self.paths = {}
-        self.tag = tag
 
     def procs_files(self, slot: int) -> list[str]:
         return [str(p / "cgroup.procs") for p in self.paths.get(slot, [])]
@@ -332,7 +334,6 @@ class Sandbox:
         self.cache, self.isolation, self.zygote, self.root = cache, isolation, zygote, root
         self.proc: subprocess.Popen | None = None
         self.pid: int | None = None
-        self.startup_seconds = 0.0
 
     # -- lifetime ----------------------------------------------------------
     def start(self, timeout: float = 120) -> None:
@@ -373,7 +374,6 @@ class Sandbox:
         if "setup_failed" in hello:
             self.stop()
             raise Died(f"the sandbox could not be built: {hello['setup_failed']}")
-        self.startup_seconds = float(hello.get("seconds", 0))
 
     def stop(self) -> None:
         """End the sandbox and every process in it."""
