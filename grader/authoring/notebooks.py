@@ -6,8 +6,7 @@ timings, no kernel version noise, stable cell ids, and outputs only in the
 cells whose printed output *is* the lesson (tagged ``nbval-check-output``),
 which nbval compares on every CI run.
 
-The small constructors (:func:`markdown`, :func:`code`, :func:`solution`,
-:func:`tests`) build cells with the nbgrader metadata a source notebook needs.
+:func:`code` and :func:`new_notebook` build small notebooks (the browser tests use them).
 """
 
 from __future__ import annotations
@@ -26,8 +25,6 @@ from .config import ROOT, RELEASE_DIR, SOURCE_DIR
 
 #: Cells carrying this tag keep their outputs in the committed notebook; nbval compares them.
 CHECK_OUTPUT_TAG = "nbval-check-output"
-#: Cells carrying this tag have outputs nbval must not compare (explorers, figures, timings).
-IGNORE_OUTPUT_TAG = "nbval-ignore-output"
 
 KERNELSPEC = {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"}
 LANGUAGE_INFO = {"name": "python", "version": "3.11"}
@@ -147,24 +144,7 @@ def _quiet_output(output: NotebookNode, ordinal: int) -> NotebookNode:
 
 
 # ---------------------------------------------------------------------------
-# authoring: cells with nbgrader metadata
-
-
-def _nbgrader(grade_id: str, *, solution: bool, grade: bool, locked: bool,
-              points: int | None = None) -> dict:
-    meta = {"grade": grade, "grade_id": grade_id, "locked": locked, "schema_version": 3,
-            "solution": solution, "task": False}
-    if points is not None:
-        meta["points"] = points
-    return meta
-
-
-def markdown(text: str, cell_id: str | None = None) -> NotebookNode:
-    """A prose cell."""
-    cell = nbformat.v4.new_markdown_cell(text.strip("\n"))
-    if cell_id:
-        cell["id"] = cell_id
-    return cell
+# small notebooks, built in code
 
 
 def code(source: str, *, cell_id: str | None = None, tag: Iterable[str] = ()) -> NotebookNode:
@@ -174,20 +154,6 @@ def code(source: str, *, cell_id: str | None = None, tag: Iterable[str] = ()) ->
         cell.metadata["tags"] = list(tag)
     if cell_id:
         cell["id"] = cell_id
-    return cell
-
-
-def solution(source: str, grade_id: str) -> NotebookNode:
-    """An answer cell: the ``### BEGIN SOLUTION`` part is replaced by a stub in the release."""
-    cell = code(source, cell_id=grade_id)
-    cell.metadata["nbgrader"] = _nbgrader(grade_id, solution=True, grade=False, locked=False)
-    return cell
-
-
-def tests(source: str, grade_id: str, points: int, *, tag: Iterable[str] = ()) -> NotebookNode:
-    """A locked, autograded test cell (visible checks plus a ``### BEGIN HIDDEN TESTS`` block)."""
-    cell = code(source, cell_id=grade_id, tag=tag)
-    cell.metadata["nbgrader"] = _nbgrader(grade_id, solution=False, grade=True, locked=True, points=points)
     return cell
 
 
@@ -203,5 +169,5 @@ def grade_cells(nb: NotebookNode) -> dict[str, int]:
             if cells.is_grade(cell) and cells.is_code(cell)}
 
 
-__all__ = ["chapters", "notebook_path", "read", "write", "normalize", "markdown", "code", "solution",
-           "tests", "new_notebook", "grade_cells", "RELEASE_DIR", "SOURCE_DIR"]
+__all__ = ["chapters", "notebook_path", "read", "write", "normalize", "code", "new_notebook", "grade_cells",
+           "RELEASE_DIR", "SOURCE_DIR"]

@@ -20,7 +20,8 @@ What the student's code gets either way:
 * new PID, network, IPC and UTS namespaces: no network at all (not even the host's
   loopback), no view of other processes, and when the sandbox ends every process in
   it ends too (PID 1 of the namespace taking the rest with it);
-* an unprivileged user id of its own (``61000 + slot``, one per concurrent worker),
+* an unprivileged user id of its own (one per concurrent worker, from a block of
+  :data:`MAX_WORKERS` uids that each grader run takes, see :func:`uid_base`),
   no capabilities and ``no_new_privs``, so the limits below bite;
 * resource limits (``setrlimit``, as ``prlimit`` sets them): address space (memory), CPU
   seconds, size of any file written, number of processes, open files, no core dumps.

@@ -11,7 +11,7 @@ makes (:func:`_enter`):
   virtualenv, ``helpers/`` and the data cache; ``/dev/{null,zero,random,urandom}``; a new
   ``/proc`` of its own PID namespace; a private ``/tmp`` (tmpfs, size-limited); the
   submission's folder at ``/submission``; then ``pivot_root`` and the host's tree detached;
-* resource limits, then an unprivileged uid of its own (``61000 + slot``), no groups, no
+* resource limits, then an unprivileged uid of its own (the one the grader chose for the slot), no groups, no
   capabilities, ``no_new_privs``;
 * PID 1 of the namespace is the harness; killing the intermediate process (what the
   grader holds) kills PID 1 (``PDEATHSIG``), and with it every process in the namespace.
