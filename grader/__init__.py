@@ -10,7 +10,7 @@ decides grades outside it. The rooms:
 * :mod:`grader.grading`: submissions in, grades out (find, plan, run with restarts, judge, write),
   with :mod:`grader.grading.config` (one ``GradingConfig``) and :mod:`grader.grading.results`;
 * :mod:`grader.sandbox`: where student code runs (processes, zygote, harness); it shares only
-  :mod:`helpers.checks.protocol` with the judge;
+  :mod:`helpers.protocol` with the judge;
 * :mod:`grader.check`: ``python -m grader check``, a learner's notebook graded as the instructor would;
 * :mod:`grader.cells`: nbgrader's cell metadata, read in one place.
 

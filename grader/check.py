@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .grading import autograde as _autograde
-from helpers.checks.protocol import ExerciseStatus, not_attempted
+from helpers.protocol import ExerciseStatus, not_attempted
 
 from .authoring.config import ROOT
 from .grading.config import GradingConfig, resolve

@@ -10,8 +10,8 @@ introduces it:
 * :mod:`helpers.receptive`: receptive fields measured by backpropagation (chapter 5).
 * :mod:`helpers.explorers`: the pure computations behind the interactive explorers.
 * :mod:`helpers.widgets`: the explorers' sliders and menus over those computations.
-* :mod:`helpers.checks`: the exercise checks behind every test cell (and
-  :mod:`helpers.checks.protocol`, what the grader's sandbox and judge agree on).
+* :mod:`helpers.checks`: the exercise checks behind every test cell.
+* :mod:`helpers.protocol`: what the grader's sandbox and its judge agree on (checks follow it too).
 * :mod:`helpers.progress`: the learner's progress, kept on their own machine.
 * :mod:`helpers.grading`: whether the notebook is being graded (``NBGRADER_EXECUTION``).
 

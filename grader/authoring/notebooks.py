@@ -7,6 +7,10 @@ cells whose printed output *is* the lesson (tagged ``nbval-check-output``),
 which nbval compares on every CI run.
 
 :func:`code` and :func:`new_notebook` build small notebooks (the browser tests use them).
+
+``nbformat`` is imported only by the functions that need it (reading with validation,
+writing, building): importing it costs seconds (jsonschema's format checkers), and
+grading reads notebooks as plain JSON with :func:`load`.
 """
 
 from __future__ import annotations
@@ -16,12 +20,13 @@ import json
 import re
 from collections.abc import Iterable
 from pathlib import Path
-
-import nbformat
-from nbformat import NotebookNode
+from typing import TYPE_CHECKING
 
 from .. import cells
 from .config import ROOT, RELEASE_DIR, SOURCE_DIR
+
+if TYPE_CHECKING:
+    from nbformat import NotebookNode
 
 #: Cells carrying this tag keep their outputs in the committed notebook; nbval compares them.
 CHECK_OUTPUT_TAG = "nbval-check-output"
@@ -45,8 +50,20 @@ def notebook_path(chapter: str, step: str = SOURCE_DIR, root: Path = ROOT) -> Pa
 
 
 def read(path: Path | str) -> NotebookNode:
-    """Read a notebook as nbformat 4."""
+    """Read a notebook as nbformat 4 (converted and validated)."""
+    import nbformat
+
     return nbformat.read(str(path), as_version=4)
+
+
+def load(path: Path | str) -> dict:
+    """A committed notebook as plain JSON: no conversion, no validation, no ``nbformat`` import.
+
+    For the course's own, validated notebooks (``solutions/``, ``notebooks/``) on the grading
+    path; a submission is read by :func:`grader.grading.sanitize.read_json`, which trusts nothing.
+    """
+    with open(path, encoding="utf-8") as handle:
+        return json.load(handle)
 
 
 def dumps(nb: NotebookNode) -> str:
@@ -56,6 +73,8 @@ def dumps(nb: NotebookNode) -> str:
 
 def write(nb: NotebookNode, path: Path | str) -> None:
     """Validate and write a notebook in the repository's stable form."""
+    import nbformat
+
     nbformat.validate(nb)
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     Path(path).write_text(dumps(nb), encoding="utf-8")
@@ -86,6 +105,8 @@ def normalize(nb: NotebookNode, *, keep_outputs: bool = True) -> NotebookNode:
       and only printed text (no figures, no widgets); those cells are numbered as a fresh
       top-to-bottom run would number them, since nbval skips cells without a count.
     """
+    from nbformat import NotebookNode
+
     nb.nbformat, nb.nbformat_minor = 4, 5
     nb.metadata = NotebookNode({"kernelspec": dict(KERNELSPEC), "language_info": dict(LANGUAGE_INFO)})
     taken: set[str] = set()
@@ -149,6 +170,8 @@ def _quiet_output(output: NotebookNode, ordinal: int) -> NotebookNode:
 
 def code(source: str, *, cell_id: str | None = None, tag: Iterable[str] = ()) -> NotebookNode:
     """A read-only-for-nobody code cell (example code the learner runs and may edit)."""
+    import nbformat
+
     cell = nbformat.v4.new_code_cell(source.strip("\n"))
     if tag:
         cell.metadata["tags"] = list(tag)
@@ -157,15 +180,17 @@ def code(source: str, *, cell_id: str | None = None, tag: Iterable[str] = ()) ->
     return cell
 
 
-def new_notebook(cells: list[NotebookNode]) -> NotebookNode:
+def new_notebook(content: list[NotebookNode]) -> NotebookNode:
     """A normalised notebook from cells."""
-    nb = nbformat.v4.new_notebook(cells=cells)
+    import nbformat
+
+    nb = nbformat.v4.new_notebook(cells=content)
     return normalize(nb)
 
 
-def grade_cells(nb: NotebookNode) -> dict[str, int]:
-    """``{grade_id: points}`` of a notebook's autograded test cells."""
-    return {cells.grade_id(cell): int(cells.points(cell) or 0) for cell in nb.cells
+def grade_cells(nb: dict) -> dict[str, int]:
+    """``{grade_id: points}`` of a notebook's autograded test cells (a NotebookNode or plain JSON)."""
+    return {cells.grade_id(cell): int(cells.points(cell) or 0) for cell in nb["cells"]
             if cells.is_grade(cell) and cells.is_code(cell)}
 
 

@@ -45,9 +45,9 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from helpers.checks.protocol import OUTCOMES_DIR, ExerciseStatus, Op, Reply, outcome_file, test_command
+from helpers.protocol import OUTCOMES_DIR, ExerciseStatus, Op, Reply, outcome_file, test_command
 
-from ..sandbox.process import Cgroups, Died, Sandbox, Zygote, _data_cache, available, uid_base
+from ..sandbox.process import Cgroups, Died, Sandbox, Zygote, _data_cache, _data_cache_dir, available, uid_base
 from .config import GradingConfig, resolve
 from .results import Result, SubmissionStatus
 from .sanitize import Assignment, Plan, load_assignment, plan, read_json
@@ -315,19 +315,35 @@ def autograde(submissions_dir: Path, out: Path, config: GradingConfig | None = N
         else:
             to_grade[key] = sub
 
-    assignments = {ch: load_assignment(ch, root) for ch in sorted({ch for _, ch in to_grade})}
-    cache = _data_cache() if config.sandboxed and to_grade else None
-    out.mkdir(parents=True, exist_ok=True)
+    # The zygote imports torch and the course (seconds) while this process reads the chapters and the
+    # data and loads what it judges with: the two start-ups overlap.
+    zygote = Zygote(_data_cache_dir() if config.sandboxed else None, sandboxed=config.sandboxed) \
+        if isolation in ("zygote", "none") and to_grade else None
+    try:
+        assignments = {ch: load_assignment(ch, root) for ch in sorted({ch for _, ch in to_grade})}
+        if to_grade:
+            from helpers.checks import exercises
+
+            from .judge import judge_exercise  # noqa: F401 - torch, imported while the zygote loads
+
+            exercises()
+        cache = _data_cache() if config.sandboxed and to_grade else None
+        out.mkdir(parents=True, exist_ok=True)
+        cgroups = Cgroups(workers, config.limits) if config.sandboxed and to_grade else None
+    except BaseException:
+        if zygote is not None:
+            zygote.close()
+        raise
     bar = Progress(len(to_grade)) if config.progress and to_grade else None
     slots: queue.Queue[int] = queue.Queue()
     for slot in range(workers):
         slots.put(slot)
-    zygote = Zygote(cache) if isolation == "zygote" and to_grade else None
-    cgroups = Cgroups(workers, config.limits) if config.sandboxed and to_grade else None
     options = dict(config=config, zygote=zygote, cache=cache, cgroups=cgroups, uids=uid_base())
 
     with tempfile.TemporaryDirectory(prefix="conv-course-grade-") as tmp, _closing(zygote, cgroups):
         os.chmod(tmp, 0o711)  # sandbox users reach only their own folder inside
+        if zygote is not None:
+            zygote.wait()
 
         def job(item: tuple[int, tuple[tuple[str, str], Submission]]) -> Result:
             number, ((_, chapter), sub) = item

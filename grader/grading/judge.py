@@ -1,8 +1,8 @@
 """Verdicts, computed in the grader's own process, where no student code ever ran.
 
-The sandbox leaves outcome files (:func:`~helpers.checks.protocol.outcome_file`). They are
+The sandbox leaves outcome files (:func:`~helpers.protocol.outcome_file`). They are
 read here with ``torch.load(weights_only=True)`` (no code can run while loading), checked
-to be plain data of exact types (:func:`~helpers.checks.protocol.is_plain`: a real
+to be plain data of exact types (:func:`~helpers.protocol.is_plain`: a real
 ``torch.Tensor``, ``int``, ``float``, ``str``, ``bool``, ``None``, tuples and lists of
 those), and handed to the exercise's
 :meth:`~helpers.checks.core.Exercise.judge`, which computes the references with this
@@ -17,7 +17,7 @@ from pathlib import Path
 import torch
 
 from helpers.checks.core import Outcome, Verdict
-from helpers.checks.protocol import ExerciseStatus, is_plain, not_attempted, outcome_file
+from helpers.protocol import ExerciseStatus, is_plain, not_attempted, outcome_file
 
 MAX_OUTCOME_BYTES = 32 << 20
 

@@ -4,7 +4,7 @@ A submission is :attr:`SubmissionStatus.GRADED`, or it is one of the error kinds
 with a one-line reason in words for the instructor. The kind is decided where the problem
 is found (:func:`grader.grading.submissions.identify` returns a :class:`Problem`), never
 read back out of the sentence. Exercises have the statuses of
-:class:`helpers.checks.protocol.ExerciseStatus` (passed, failed, not attempted, error).
+:class:`helpers.protocol.ExerciseStatus` (passed, failed, not attempted, error).
 """
 
 from __future__ import annotations

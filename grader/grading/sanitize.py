@@ -84,22 +84,22 @@ def _source_text(source) -> str:
 
 
 def load_assignment(chapter: str, root: Path = ROOT) -> Assignment:
-    source = notebooks.read(notebooks.notebook_path(chapter, SOURCE_DIR, root))
+    source = notebooks.load(notebooks.notebook_path(chapter, SOURCE_DIR, root))
     released_path = notebooks.notebook_path(chapter, RELEASE_DIR, root)
     released = {}
     if released_path.exists():
-        for cell in notebooks.read(released_path).cells:
+        for cell in notebooks.load(released_path)["cells"]:
             gid = cells.grade_id(cell)
             if gid:
-                released[gid] = _source_text(cell.source)
+                released[gid] = _source_text(cell.get("source"))
     tests: dict[str, TestCell] = {}
     answers: list[str] = []
-    for cell in source.cells:
+    for cell in source["cells"]:
         gid = cells.grade_id(cell)
         if not gid or not cells.is_code(cell):
             continue
         if cells.is_test(cell):
-            text = _source_text(cell.source)
+            text = _source_text(cell.get("source"))
             tests[gid] = TestCell(gid, float(cells.points(cell) or 0), text, released.get(gid, text),
                                   HIDDEN_CASES in text)
         elif cells.is_solution(cell):

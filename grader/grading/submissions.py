@@ -43,7 +43,7 @@ class Submission:
 
 def chapter_grade_ids(root: Path = ROOT) -> dict[str, set[str]]:
     """``{chapter: {grade ids of its test cells}}`` from the sources."""
-    return {ch: set(notebooks.grade_cells(notebooks.read(notebooks.notebook_path(ch, SOURCE_DIR, root))))
+    return {ch: set(notebooks.grade_cells(notebooks.load(notebooks.notebook_path(ch, SOURCE_DIR, root))))
             for ch in notebooks.chapters(SOURCE_DIR, root)}
 
 

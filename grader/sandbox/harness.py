@@ -2,19 +2,19 @@
 
 Started by :mod:`grader.sandbox.process` as ``python harness.py CHAPTER OUTDIR CMD_FD EVENT_FD``
 (a plain script: it must not need the ``grader`` package, which stays out of the sandbox;
-what it shares with the judge is :mod:`helpers.checks.protocol`). It never decides a grade. It
+what it shares with the judge is :mod:`helpers.protocol`). It never decides a grade. It
 
 1. imports torch, IPython and the chapter's exercise definitions once, before any
    student code, then sends ``{"ready": ...}``;
-2. reads one JSON command per line from ``CMD_FD`` (:class:`~helpers.checks.protocol.Op`):
+2. reads one JSON command per line from ``CMD_FD`` (:class:`~helpers.protocol.Op`):
    ``{"op": "code", "source": ...}`` runs a cell in an IPython shell;
    ``{"op": "test", "key": ..., "hidden": ...}`` *collects* the exercise's outcomes from the
    learner's namespace (it runs the learner's function on the exercise's inputs) and writes
-   them as plain data with ``torch.save`` to ``OUTDIR/``:func:`~helpers.checks.protocol.outcome_file`;
+   them as plain data with ``torch.save`` to ``OUTDIR/``:func:`~helpers.protocol.outcome_file`;
    ``{"op": "cell", "source": ...}`` runs a test cell that has no exercise definition
    (nbgrader's meaning: it passes if it raises nothing);
 3. answers each command with one JSON line on ``EVENT_FD``
-   (:class:`~helpers.checks.protocol.Reply`).
+   (:class:`~helpers.protocol.Reply`).
 
 The learner's stdin, stdout and stderr are ``/dev/null``: printed output costs time,
 never memory, and cannot forge an answer on the command channel. A cell that runs past
@@ -67,7 +67,7 @@ def serve(chapter: str, outdir: str, cmd_fd: int, event_fd: int) -> None:
     from IPython.core.interactiveshell import InteractiveShell
 
     import helpers.checks as checks
-    from helpers.checks.protocol import MAX_ERROR_CHARS, Op, Reply, describe_error, outcome_file
+    from helpers.protocol import MAX_ERROR_CHARS, Op, Reply, describe_error, outcome_file
 
     def describe(exc: BaseException | None) -> str:
         return describe_error(exc, line=False)[:MAX_ERROR_CHARS]

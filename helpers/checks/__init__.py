@@ -23,7 +23,7 @@ from functools import lru_cache
 from typing import Any
 
 from .core import CheckFailed, Exercise, ShortcutUsed, Verdict
-from .protocol import ExerciseStatus, not_attempted
+from ..protocol import ExerciseStatus, not_attempted
 
 __all__ = ["check", "summary", "exercise", "exercises", "CheckFailed", "ShortcutUsed", "Verdict"]
 

@@ -30,7 +30,7 @@ from typing import Any, Literal
 
 import torch
 
-from .protocol import ExerciseStatus, NotPlain, describe_error, describe_type, to_plain
+from ..protocol import ExerciseStatus, NotPlain, describe_error, describe_type, to_plain
 
 Kind = Literal["function", "value"]
 
@@ -101,7 +101,7 @@ class Verdict:
 
 
 # ---------------------------------------------------------------------------
-# plain data: the only thing that leaves the learner's code (the rule is in .protocol)
+# plain data: the only thing that leaves the learner's code (the rule is in helpers.protocol)
 
 
 # ---------------------------------------------------------------------------

@@ -3,9 +3,10 @@
 The grader runs a learner's notebook in a sandboxed process (``grader/sandbox/harness.py``)
 and decides grades in its own process (``grader/grading/judge.py``), where no learner code
 ever ran. The two agree on the facts below, and on nothing else. This module lives in
-``helpers.checks`` because the harness must import it inside the sandbox, where the
-``grader`` package is deliberately absent, and because the notebook's own ``check`` (both
-halves in one process) follows the same rules:
+``helpers`` because the harness must import it inside the sandbox, where the ``grader``
+package is deliberately absent, and because the notebook's own ``check`` (both halves in
+one process, :mod:`helpers.checks`) follows the same rules. It imports nothing heavy (torch
+only inside the functions that handle tensors), so the grader's launcher can use it freely:
 
 * the **commands** the grader sends (:class:`Op`) and the **replies** it gets (:class:`Reply`),
   one JSON object per line; a test command carries the exercise's key and whether its test
