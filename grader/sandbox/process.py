@@ -261,10 +261,15 @@ def available(isolation: str = "zygote") -> str | None:
 
 
 def unsandboxed_env() -> dict[str, str]:
-    """The environment of an unsandboxed harness: the grader's own, with the course's kernel settings."""
+    """The environment of an unsandboxed harness: the grader's own, with the course's kernel settings.
+
+    It is graded as in the sandbox: ``NBGRADER_EXECUTION`` is set there too, so a notebook that
+    behaves differently under grading gets the same points from ``grader check`` as from the
+    instructor's sandboxed grading.
+    """
     from ..authoring.execute import kernel_env
 
-    return kernel_env({"MPLBACKEND": "Agg"})
+    return kernel_env({"MPLBACKEND": "Agg", NBGRADER_EXECUTION: AUTOGRADE})
 
 
 def sandbox_env(cache: Path | None) -> dict[str, str]:
