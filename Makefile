@@ -1,6 +1,8 @@
 # Conv Course: the two set-up commands of the README, and the commands authors use.
 #   make lab    create or reuse .venv, install everything, start JupyterLab on the course
-#   make test   create or reuse .venv, install everything, run the whole test suite
+#   make test   create or reuse .venv, install everything, run the whole test suite (one pytest worker
+#               per core, pytest-xdist; a test file stays on one worker, so its shared fixtures run once)
+#   make test-fast  the inner loop: every test that starts no kernel, no grader run, no browser (< 1 min)
 SHELL := /bin/bash
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
@@ -15,7 +17,7 @@ ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 export OMP_NUM_THREADS ?= 1
 export MKL_NUM_THREADS ?= 1
 
-.PHONY: setup lab test site release outputs check-release clean
+.PHONY: setup lab test test-fast site release outputs check-release clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -35,8 +37,13 @@ LAB_ARGS ?=
 lab: setup
 	$(BIN)/jupyter lab $(ROOT_FLAG) --ServerApp.root_dir="$(CURDIR)" $(LAB_ARGS) $(FIRST)
 
+# TEST_JOBS: pytest-xdist workers (default: one per core; TEST_JOBS=0 runs in this process).
+TEST_JOBS ?= auto
 test: setup
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(TEST_JOBS) --dist loadfile
+
+test-fast: setup
+	$(BIN)/python -m pytest tests -m "not slow and not browser" -n $(TEST_JOBS) --dist loadfile
 
 # The course's website, offline, into build/site/html (chapters run once, then cached).
 site: setup

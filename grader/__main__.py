@@ -35,33 +35,36 @@ def _outputs(args: argparse.Namespace) -> int:
 
 
 def _autograde(args: argparse.Namespace) -> int:
-    from .grading.autograde import autograde
+    from .grading.autograde import GraderError, autograde
+    from .grading.config import GradingConfig
+    from .grading.results import SubmissionStatus
 
     if not args.submissions.is_dir():
         print(f"error: {args.submissions} is not a folder of submissions", file=sys.stderr)
         return 2
-    from .grading.autograde import GraderError
-
+    config = GradingConfig(workers=args.workers, timeout=args.timeout, cell_timeout=args.cell_timeout,
+                           isolation="none" if args.no_sandbox else args.isolation)
     try:
-        results = autograde(args.submissions, args.out, workers=args.workers, timeout=args.timeout,
-                            cell_timeout=args.cell_timeout, isolation="none" if args.no_sandbox else args.isolation)
+        results = autograde(args.submissions, args.out, config)
     except GraderError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 3
-    graded = sum(r.status == "graded" for r in results)
+    graded = sum(r.status == SubmissionStatus.GRADED for r in results)
     print(f"{graded} of {len(results)} submissions graded; grades in {args.out / 'grades.csv'}, "
           f"details in {args.out / 'report.json'}")
     for r in results:
-        if r.status != "graded":
+        if r.status != SubmissionStatus.GRADED:
             print(f"  {r.student}/{r.file}: {r.status}: {r.reason}")
     return 0
 
 
 def _check(args: argparse.Namespace) -> int:
+    from .check import CHECK
     from .check import main as check_main
+    from .grading.config import resolve
 
-    return check_main(args.notebooks, workers=args.workers, timeout=args.timeout, save=not args.no_progress,
-                      json_out=args.json, outputs=args.outputs)
+    config = resolve(CHECK, workers=args.workers, timeout=args.timeout)
+    return check_main(args.notebooks, config, save=not args.no_progress, json_out=args.json, outputs=args.outputs)
 
 
 def _progress(args: argparse.Namespace) -> int:
@@ -91,6 +94,9 @@ def _progress(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from .grading.config import GradingConfig, describe
+
+    defaults = GradingConfig()
     parser = argparse.ArgumentParser(prog="python -m grader", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
 
@@ -106,23 +112,22 @@ def build_parser() -> argparse.ArgumentParser:
     grade.add_argument("submissions", type=Path,
                        help="<student>/<notebook>.ipynb folders, or nbgrader's submitted/<student>/<chapter>/")
     grade.add_argument("--out", type=Path, required=True, help="where grades.csv, report.json and feedback/ go")
-    grade.add_argument("--workers", type=int, default=None, help="submissions graded side by side (default: cores)")
-    grade.add_argument("--timeout", type=float, default=900, help="seconds per submission (default: 900)")
-    grade.add_argument("--cell-timeout", type=float, default=None,
-                       help="seconds per cell before it is interrupted (default: the course's, 300)")
-    grade.add_argument("--isolation", choices=("zygote", "bwrap"), default="zygote",
-                       help="how the sandbox is built: forked from a pre-loaded process with its own namespaces "
-                            "(zygote, default, faster) or a fresh bubblewrap process per submission (bwrap)")
+    grade.add_argument("--workers", type=int, default=defaults.workers, help=describe("workers"))
+    grade.add_argument("--timeout", type=float, default=defaults.timeout, help=describe("timeout"))
+    grade.add_argument("--cell-timeout", type=float, default=defaults.cell_timeout, help=describe("cell_timeout"))
+    grade.add_argument("--isolation", choices=("zygote", "bwrap"), default=defaults.isolation,
+                       help=describe("isolation"))
     grade.add_argument("--no-sandbox", action="store_true",
-                       help="run student code without bubblewrap and limits (only for notebooks you trust)")
+                       help="run student code with no sandbox at all: no namespaces, no limits, no user of its "
+                            "own (only for notebooks you trust)")
     grade.set_defaults(run=_autograde)
 
     check = commands.add_parser("check", help="check your own notebook as the instructor's grader would: "
                                 "run it from the top in a fresh kernel, with the hidden checks; points per exercise")
     check.add_argument("notebooks", nargs="+", type=Path, metavar="NOTEBOOK",
                        help="e.g. notebooks/01-convolution-by-hand/01-convolution-by-hand.ipynb (never modified)")
-    check.add_argument("--workers", type=int, default=None, help="notebooks checked side by side (default: cores)")
-    check.add_argument("--timeout", type=float, default=900, help="seconds per notebook (default: 900)")
+    check.add_argument("--workers", type=int, default=defaults.workers, help=describe("workers"))
+    check.add_argument("--timeout", type=float, default=defaults.timeout, help=describe("timeout"))
     check.add_argument("--json", type=Path, default=None, metavar="FILE", help="also write the results as JSON to FILE")
     check.add_argument("--outputs", action="store_true",
                        help="also compare the outputs your answers determine (sizes, shapes, counts) with the "

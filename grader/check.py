@@ -3,7 +3,8 @@
 The notebook is copied into a temporary folder and graded there by
 :func:`grader.grading.autograde.autograde`, the instructor's grader itself, with
 ``isolation="none"``: no sandbox, no root, since it is the learner's own code on
-the learner's own machine. So the check runs the notebook from the top in a fresh
+the learner's own machine. Everything shown comes from the grader's own result
+(:class:`grader.grading.results.Result`), including the cells that raised. So the check runs the notebook from the top in a fresh
 process (whatever was defined in JupyterLab does not count), runs the visible and the
 hidden checks, and gives the same points, exercise by exercise, as the instructor's
 grading of the same file.
@@ -24,19 +25,20 @@ The learner's file is only read, never written.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 import os
 import shutil
 import tempfile
-import threading
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from .grading import autograde as _autograde
+from helpers.protocol import ExerciseStatus
+
 from .authoring.config import ROOT
+from .grading.config import GradingConfig, resolve
+from .grading.results import Result, SubmissionStatus
 from .grading.sanitize import load_assignment, plan, read_json
 from .grading.submissions import chapter_grade_ids, identify
 
@@ -62,7 +64,7 @@ class CheckReport:
 
     path: Path
     chapter: str | None
-    status: str  # "graded" or the grader's error kind
+    status: SubmissionStatus
     reason: str = ""
     score: float = 0.0
     max_score: float = 0.0
@@ -137,55 +139,23 @@ def _list(numbers: list[int], most: int = 8) -> str:
 
 
 # ---------------------------------------------------------------------------
-# seeing which cells raised, without changing the grader
-
-
-_runs: dict[str, list[tuple[str, str | None]]] = {}  # sha256 of a submission -> [(cell source, error or None)]
-_runs_lock = threading.Lock()
-
-
-def _digest(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
-class _RecordingSandbox(_autograde.Sandbox):
-    """The grader's own sandbox, which also remembers how each cell ran (the grader keeps only tests')."""
-
-    def run(self, command: dict, timeout: float, grace: float = 5.0) -> dict:
-        reply = super().run(command, timeout, grace)
-        if command.get("op") in ("code", "cell"):
-            try:
-                key = self._key  # type: ignore[has-type]
-            except AttributeError:
-                key = self._key = _digest(Path(self.workdir) / "submission.ipynb")
-            failed = reply.get("status") in ("error", "timeout")
-            with _runs_lock:
-                _runs.setdefault(key, []).append((command.get("source", ""),
-                                                  str(reply.get("error", "")) if failed else None))
-        return reply
-
-
-@contextmanager
-def _recording():
-    saved = _autograde.Sandbox
-    _autograde.Sandbox = _RecordingSandbox
-    try:
-        yield
-    finally:
-        _autograde.Sandbox = saved
-
-
-# ---------------------------------------------------------------------------
 # checking
 
 
-def check_notebooks(paths: list[Path], *, workers: int | None = None, timeout: float = 900,
-                    cell_timeout: float | None = None, root: Path = ROOT) -> list[CheckReport]:
+#: A learner's check: the instructor's settings, without the sandbox (it is the learner's own code) and
+#: without the progress bar (the check prints its own line).
+CHECK = GradingConfig(isolation="none", progress=False)
+
+
+def check_notebooks(paths: list[Path], config: GradingConfig | None = None, **overrides) -> list[CheckReport]:
     """Grade each notebook as the instructor's grader would, without a sandbox; one report each, in order.
 
+    ``config`` defaults to :data:`CHECK`; keyword ``overrides`` change single settings (``workers=2``).
     Raises :class:`CheckInputError` for a file that is not a course notebook (before running anything).
     The notebooks are only read.
     """
+    config = resolve(config or CHECK, **overrides)
+    root = config.root
     known = chapter_grade_ids(root)
     chapters = [validate(Path(p), known) for p in paths]
     reports: list[CheckReport] = []
@@ -197,30 +167,25 @@ def check_notebooks(paths: list[Path], *, workers: int | None = None, timeout: f
             copy.parent.mkdir(parents=True)
             shutil.copyfile(path, copy)  # read once: what is graded is what is described below
             copies.append(copy)
-        with _recording():
-            results = _autograde.autograde(subs, Path(tmp) / "out", workers=workers, timeout=timeout,
-                                           cell_timeout=cell_timeout, root=root, progress=False,
-                                           isolation="none")
+        results = _autograde.autograde(subs, Path(tmp) / "out", config)
         by_student = {r.student: r for r in results}
         for i, (path, copy, chapter) in enumerate(zip(paths, copies, chapters)):
             result = by_student.get(f"notebook{i:03d}")
             data, _ = read_json(copy)
-            reports.append(_report(Path(path), chapter, result, data or {"cells": []}, _digest(copy), root))
-        with _runs_lock:
-            for copy in copies:
-                _runs.pop(_digest(copy), None)
+            reports.append(_report(Path(path), chapter, result, data or {"cells": []}, root))
     return reports
 
 
-def _report(path: Path, chapter: str, result, data: dict, digest: str, root: Path) -> CheckReport:
+def _report(path: Path, chapter: str, result: Result | None, data: dict, root: Path) -> CheckReport:
     if result is None:
-        return CheckReport(path, chapter, "grading-failed", "the grader returned nothing for this notebook")
+        return CheckReport(path, chapter, SubmissionStatus.GRADING_FAILED,
+                           "the grader returned nothing for this notebook")
     report = CheckReport(path, result.assignment or chapter, result.status, result.reason, result.score,
                          result.max_score, cells=list(result.cells))
     warning = run_order_warning(data)
     if warning:
         report.warnings.append(warning)
-    if result.status != "graded":
+    if result.status != SubmissionStatus.GRADED:
         return report
     assignment = load_assignment(report.chapter, root)
     steps = plan(data, assignment).steps
@@ -232,33 +197,29 @@ def _report(path: Path, chapter: str, result, data: dict, digest: str, root: Pat
         report.exercises.append({**row, "test_cell": test_cell.get(gid),
                                  "answer_cell": step.cell_number if step else None,
                                  "answer_start": _first_line(step.source) if step else None})
-    report.errors = _cell_errors(steps, _runs.get(digest, []), report.exercises, report.chapter)
+    report.errors = _cell_errors(steps, result.raised, report.exercises, report.chapter)
     return report
 
 
-def _cell_errors(steps, runs: list[tuple[str, str | None]], rows: list[dict], chapter: str | None) -> list[CellError]:
+def _cell_errors(steps, raised: list[dict], rows: list[dict], chapter: str | None) -> list[CellError]:
     """Each code cell that raised, in notebook order, one entry per cell (identical stubs included).
 
-    ``runs`` are the grader's runs in order; cells are matched to them by source, walking forward
-    (a replay after a restart only repeats earlier sources). A cell that stopped at an unfinished
-    exercise gets the line a learner sees in JupyterLab (:mod:`helpers.unfinished`) instead of a
-    bare ``NameError``.
+    ``raised`` is the grader's own record of the cells of student code that raised (``Result.raised``,
+    by the plan's labels); every other code cell ran cleanly and defined what it defines. A cell that
+    stopped at an unfinished exercise gets the line a learner sees in JupyterLab
+    (:mod:`helpers.unfinished`) instead of a bare ``NameError``.
     """
     from helpers.unfinished import Tracker
 
     tracker = Tracker(chapter)
     unfinished = [tracker.answers[r["exercise"]].answer for r in rows
-                  if r["status"] == "not attempted" and r["exercise"] in tracker.answers]
+                  if r["status"] == ExerciseStatus.NOT_ATTEMPTED and r["exercise"] in tracker.answers]
+    by_label = {cell["cell"]: cell["error"] for cell in raised}
     errors: list[CellError] = []
-    position = 0
     for step in steps:
         if step.kind != "code":
             continue
-        found = next((i for i in range(position, len(runs)) if runs[i][0] == step.source), None)
-        if found is None:
-            continue
-        position = found + 1
-        error = runs[found][1]
+        error = by_label.get(step.label)
         if error is None:
             tracker.defined(step.source)
             continue
@@ -282,8 +243,9 @@ def record(report: CheckReport) -> None:
     from helpers.checks.core import Verdict
 
     for row in report.exercises:
-        status = row["status"] if row["status"] in ("passed", "failed", "not attempted") else "failed"
-        verdict = Verdict(row["exercise"], row.get("title") or row["exercise"], status == "passed",
+        # An exercise the grader could not check (status "error") is recorded as failed.
+        status = ExerciseStatus(row["status"]) if row["status"] != ExerciseStatus.ERROR else ExerciseStatus.FAILED
+        verdict = Verdict(row["exercise"], row.get("title") or row["exercise"], status == ExerciseStatus.PASSED,
                           int(row["score"]), int(row["max_score"]), 0, row.get("message") or "", row.get("hint"),
                           status=status)
         progress.record(verdict, hidden=True, source="check")
@@ -308,7 +270,7 @@ def render(report: CheckReport) -> str:
              "with the instructor's checks:"]
     for warning in report.warnings:
         lines.append(f"Warning: {warning}")
-    if report.status != "graded":
+    if report.status != SubmissionStatus.GRADED:
         lines.append(f"Could not be graded: {report.reason}")
         return "\n".join(lines)
     lines.append("")
@@ -351,14 +313,14 @@ def render(report: CheckReport) -> str:
     return "\n".join(lines)
 
 
-def main(paths: list[Path], *, workers: int | None = None, timeout: float = 900,
-         cell_timeout: float | None = None, save: bool = True, json_out: Path | None = None,
-         outputs: bool = False) -> int:
+def main(paths: list[Path], config: GradingConfig | None = None, *, save: bool = True,
+         json_out: Path | None = None, outputs: bool = False, **overrides) -> int:
     """The ``check`` command: 0 when the notebooks were checked (whatever the score), 2 for bad input."""
     import sys
 
+    config = resolve(config or CHECK, **overrides)
     try:
-        known = chapter_grade_ids(ROOT)
+        known = chapter_grade_ids(config.root)
         for path in paths:
             validate(Path(path), known)
     except CheckInputError as exc:
@@ -367,7 +329,7 @@ def main(paths: list[Path], *, workers: int | None = None, timeout: float = 900,
     n = len(paths)
     print(f"Checking {n} notebook{'s' if n > 1 else ''} in a fresh kernel "
           "(about as long as running it top to bottom)...", file=sys.stderr, flush=True)
-    reports = check_notebooks([Path(p) for p in paths], workers=workers, timeout=timeout, cell_timeout=cell_timeout)
+    reports = check_notebooks([Path(p) for p in paths], config)
     if save:
         for report in reports:
             record(report)
@@ -379,7 +341,7 @@ def main(paths: list[Path], *, workers: int | None = None, timeout: float = 900,
         print(render(report))
         if outputs and report.chapter:
             try:
-                print("\n" + render_outputs(compare_outputs(report.path, report.chapter, timeout=timeout)))
+                print("\n" + render_outputs(compare_outputs(report.path, report.chapter, config.root, config.timeout)))
             except CheckInputError as exc:
                 print(f"\nOutputs not compared: {exc}")
     if n > 1:
@@ -450,7 +412,8 @@ class OutputComparison:
         return len(self.differ) + len(self.not_run) + self.same
 
 
-def compare_outputs(path: Path, chapter: str, root: Path = ROOT, timeout: float = 900) -> OutputComparison:
+def compare_outputs(path: Path, chapter: str, root: Path = ROOT,
+                    timeout: float = GradingConfig.timeout) -> OutputComparison:
     """Run the notebook under ``pytest --nbval-lax`` against the solution's outputs of its checked cells.
 
     Runs on a copy carrying the reference outputs (:func:`with_reference_outputs`), with the project's

@@ -14,6 +14,8 @@ introduces it:
 * :mod:`helpers.train`: the small training loop of chapters 4 and 6.
 * :mod:`helpers.explorers`: the pure computations and HTML of the explorers, one module per
   chapter; :mod:`helpers.widgets`: their sliders.
+* :mod:`helpers.protocol`: what the grader's sandbox and its judge agree on (checks follow it too).
+* :mod:`helpers.grading`: whether the notebook is being graded (``NBGRADER_EXECUTION``).
 * :mod:`helpers.progress`: your progress, recorded on your own machine.
 
 Importing ``helpers`` does nothing else: no data is loaded, nothing is

@@ -18,6 +18,8 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from .grading import under_grading
+
 if TYPE_CHECKING:  # pragma: no cover
     from .checks.core import Verdict
 
@@ -50,9 +52,10 @@ def status(entry: dict | None) -> str:
 def record(verdict: "Verdict", *, hidden: bool = False, source: str = "notebook") -> None:
     """Remember a verdict; a hidden (grader-strength) pass is never overwritten by a visible one.
 
-    Does nothing under nbgrader (``NBGRADER_EXECUTION`` set) or when the file cannot be written.
+    Does nothing while the notebook is graded (:func:`helpers.grading.under_grading`) or when the file
+    cannot be written.
     """
-    if os.environ.get("NBGRADER_EXECUTION"):
+    if under_grading():
         return
     records = load()
     previous = records.get(verdict.exercise)

@@ -5,15 +5,14 @@
   bar, and a :class:`History` of losses and accuracies (``plot_history`` in
   :mod:`helpers.plots` draws it).
 * :func:`accuracy`: the fraction of images a model classifies correctly.
-* :func:`under_grading` / :func:`budget`: a smaller training budget when
-  nbgrader runs the notebook (it sets ``NBGRADER_EXECUTION``).
+* :func:`budget`: a smaller training budget when
+  the notebook is graded (:func:`helpers.grading.under_grading`).
 
 Introduced in chapter 4, "``nn.Conv2d`` and a first CNN"; chapter 6 reuses it.
 """
 
 from __future__ import annotations
 
-import os
 import sys
 import time
 from dataclasses import dataclass, field
@@ -23,12 +22,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .grading import under_grading
+
 Tensors = tuple[torch.Tensor, torch.Tensor]
-
-
-def under_grading() -> bool:
-    """True when nbgrader is executing the notebook (it sets ``NBGRADER_EXECUTION``)."""
-    return bool(os.environ.get("NBGRADER_EXECUTION"))
 
 
 def budget(full: int, graded: int) -> int:

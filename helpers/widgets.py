@@ -10,7 +10,7 @@ order, and its last child is the view (an HTML widget). Moving a control
 recomputes the state with :mod:`helpers.explorers` and redraws the view; no
 matplotlib figure is made, so nothing is left open however long a learner plays.
 
-While nbgrader grades a notebook (``NBGRADER_EXECUTION`` is set) the explorers
+While the notebook is graded (:func:`helpers.grading.under_grading`) the explorers
 build nothing and return a one-line note instead: grading needs no sliders.
 
 Explorers, by chapter: :func:`kernel_walk` (1), :func:`channels` (2),
@@ -21,11 +21,12 @@ Explorers, by chapter: :func:`kernel_walk` (1), :func:`channels` (2),
 from __future__ import annotations
 
 import html
-import os
 from collections.abc import Callable
 from typing import Any
 
 import ipywidgets as widgets
+
+from .grading import under_grading
 
 __all__ = ["Explorer", "Skipped", "kernel_walk", "channels", "padding_stride", "feature_maps",
            "receptive_field", "pooling", "arithmetic"]
@@ -45,10 +46,6 @@ class Skipped:
 
     def __repr__(self) -> str:
         return f"({self.name}: interactive explorer, not built while grading)"
-
-
-def _grading() -> bool:
-    return bool(os.environ.get("NBGRADER_EXECUTION"))
 
 
 class Explorer(widgets.VBox):
@@ -122,7 +119,7 @@ def kernel_walk(label: int = 7, index: int = INDEX, row: int = 7, col: int = 15)
         label, index: which digit (see :func:`helpers.data.digit`); chapter 1's 7 by default.
         row, col: where the kernel starts (centre of the block), as in chapter 1.
     """
-    if _grading():
+    if under_grading():
         return Skipped("kernel walk")
     from helpers.explorers import KERNELS, kernel_walk_html, kernel_walk_state, parse_kernel
 
@@ -160,7 +157,7 @@ def channels(weight=None, bias=None, label: int = 7, index: int = INDEX) -> Expl
         bias: its bias, shape ``[out]``; zeros if ``None`` and ``weight`` is given.
         label, index: the digit (chapter 2's 7 by default).
     """
-    if _grading():
+    if under_grading():
         return Skipped("channels")
     import torch
 
@@ -191,7 +188,7 @@ def padding_stride(n: int = 7, ks: int = 3, pad: int = 1, stride: int = 2) -> Ex
     Draws the padded grid with every position of the kernel, the output grid, and the
     output-size formula with your numbers in it, including the cases PyTorch floors.
     """
-    if _grading():
+    if under_grading():
         return Skipped("padding and stride")
     from helpers.explorers import padding_stride_html, padding_stride_state
 
@@ -221,7 +218,7 @@ def feature_maps(model=None, label: int = 7, index: int = 1) -> Explorer | Skipp
             (:func:`helpers.models.trained_simple_cnn`), so the explorer needs no answer.
         label, index: the digit shown first (chapter 4 looks at ``digit(7, 1)``).
     """
-    if _grading():
+    if under_grading():
         return Skipped("feature maps")
     from helpers.explorers import feature_maps_html, layer_activations, layer_names
 
@@ -258,7 +255,7 @@ def receptive_field(model=None, label: int = 3, index: int = 0) -> Explorer | Sk
             pixels the trained weights actually use for this digit.
         label, index: the digit (chapter 5's 3 by default).
     """
-    if _grading():
+    if under_grading():
         return Skipped("receptive field")
     from helpers.explorers import (default_cnn, layer_names, layer_shapes, receptive_field_html,
                                    receptive_field_state)
@@ -301,7 +298,7 @@ def pooling(label: int = 7, index: int = INDEX, kernel: str = "top edge") -> Exp
     Pick the window size, the stride and max or average, and move through the output cells
     to see which window each one pools.
     """
-    if _grading():
+    if under_grading():
         return Skipped("pooling")
     from helpers.explorers import KERNELS, feature_map, pool_html, pool_state
 
@@ -340,7 +337,7 @@ def arithmetic(n: int = 7, ks: int = 3, stride: int = 2, pad: int = 1, dilation:
     and, beside them, how many stamps of the transposed convolution with the same settings cover each
     pixel on the way back, with both size formulas and the output_padding the way back needs.
     """
-    if _grading():
+    if under_grading():
         return Skipped("convolution arithmetic")
     from helpers.explorers import arithmetic_html, arithmetic_state
 

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from nbformat import NotebookNode
 
+from grader import cells
 from grader.authoring import notebooks
 
 _MARKERS = re.compile(r"^[ \t]*### (BEGIN|END) (SOLUTION|HIDDEN TESTS)[ \t]*\n?", re.MULTILINE)
@@ -15,9 +16,7 @@ _MARKERS = re.compile(r"^[ \t]*### (BEGIN|END) (SOLUTION|HIDDEN TESTS)[ \t]*\n?"
 def solution_code(chapter: str) -> dict[str, str]:
     """``{grade_id: code}`` of every answer cell of a chapter's source, markers removed."""
     nb = notebooks.read(notebooks.notebook_path(chapter, "solutions"))
-    return {cell.metadata["nbgrader"]["grade_id"]: _MARKERS.sub("", cell.source)
-            for cell in nb.cells
-            if cell.get("metadata", {}).get("nbgrader", {}).get("solution")}
+    return {cells.grade_id(cell): _MARKERS.sub("", cell.source) for cell in nb.cells if cells.is_solution(cell)}
 
 
 def student_notebook(chapter: str, answers: str | dict[str, str] = "solution") -> NotebookNode:
@@ -35,9 +34,8 @@ def student_notebook(chapter: str, answers: str | dict[str, str] = "solution") -
         assert not unknown, f"no answer cells {unknown} in {chapter}"
         code.update(answers)
     for cell in nb.cells:
-        grade_id = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
-        if cell.get("metadata", {}).get("nbgrader", {}).get("solution") and grade_id in code:
-            cell.source = code[grade_id]
+        if cells.is_solution(cell) and cells.grade_id(cell) in code:
+            cell.source = code[cells.grade_id(cell)]
     return nb
 
 

@@ -17,9 +17,10 @@ from pathlib import Path
 import nbformat
 import pytest
 
+from grader import cells
 from grader.authoring import notebooks
-from grader.check import run_order_warning
 from grader.authoring.config import ROOT
+from grader.check import run_order_warning
 from grader.sandbox.process import available
 from helpers.checks import exercises
 from tests.support import student_notebook
@@ -80,10 +81,9 @@ BROKEN_CELL = "print(undefined_in_chapter_one)"
 def _partly(chapter: str) -> nbformat.NotebookNode:
     wrong = {k: v for k, v in PARTLY[chapter].items() if v is not None}
     nb = student_notebook(chapter, wrong)
-    blank = {c.metadata.get("nbgrader", {}).get("grade_id"): c.source
-             for c in student_notebook(chapter, "blank").cells}
+    blank = {cells.grade_id(c): c.source for c in student_notebook(chapter, "blank").cells}
     for cell in nb.cells:
-        gid = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+        gid = cells.grade_id(cell)
         if gid in PARTLY[chapter] and PARTLY[chapter][gid] is None:
             cell.source = blank[gid]
     if chapter == CHAPTERS[0]:
@@ -324,7 +324,7 @@ def test_every_answer_used_later_has_a_regression_checked_output(chapter):
     """An answer a later cell uses (a size, a shape, a count, a model) shows up in at least one cell whose
     output the source stores (tag ``nbval-check-output``), so ``check --outputs`` can say it differs."""
     nb = notebooks.read(notebooks.notebook_path(chapter, "solutions"))
-    plain = [c for c in nb.cells if c.cell_type == "code" and not c.get("metadata", {}).get("nbgrader")]
+    plain = [c for c in nb.cells if c.cell_type == "code" and not cells.nbgrader(c)]
     for ex in exercises(chapter):
         users = [c for c in plain if re.search(rf"\b{re.escape(ex.answer)}\b", c.source)]
         if not users or ex.kind == "value":

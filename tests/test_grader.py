@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from grader.__main__ import main
+from grader.sandbox.process import available
 from tests.support import hand_in, student_notebook
 
 CH1 = "01-convolution-by-hand"
@@ -36,7 +37,9 @@ def graded(tmp_path_factory):
     (subs / "dave" / "homework.ipynb").write_text('{"cells": [')
     before = _digest(subs)
     out = tmp / "out"
-    code = main(["autograde", str(subs), "--out", str(out), "--workers", "2"])
+    # In the sandbox when this machine can build one (root); the grades are the same without it.
+    sandbox = [] if available() is None else ["--no-sandbox"]
+    code = main(["autograde", str(subs), "--out", str(out), "--workers", "2", *sandbox])
     return code, out, before, _digest(subs)
 
 
@@ -58,7 +61,7 @@ def test_full_zero_and_partial_marks(graded):
     assert scores["alice"] == (8.0, 8.0)
     assert scores["bob"] == (0.0, 8.0)
     assert scores["carol"] == (4.0, 8.0)
-    assert scores["erin"] == (8.0, 8.0), "grading kernels must see NBGRADER_EXECUTION"
+    assert scores["erin"] == (8.0, 8.0), "grading kernels must see NBGRADER_EXECUTION (sandboxed or not)"
 
 
 @pytest.mark.slow
@@ -97,8 +100,6 @@ def test_submissions_untouched(graded):
 
 @pytest.mark.slow
 def test_regrading_gives_the_same_grades_with_the_bubblewrap_sandbox(graded, tmp_path):
-    from grader.sandbox.process import available
-
     if available("bwrap"):
         pytest.skip(f"no bubblewrap sandbox here: {available('bwrap')}")
     _, out, _, _ = graded
@@ -109,3 +110,14 @@ def test_regrading_gives_the_same_grades_with_the_bubblewrap_sandbox(graded, tmp
     second = json.loads((again / "report.json").read_text())
     assert second["submissions"] == first["submissions"]
     assert (first["sandbox"]["isolation"], second["sandbox"]["isolation"]) == ("zygote", "bwrap")
+
+
+@pytest.mark.slow
+def test_learners_check_gives_the_instructors_grade_to_a_notebook_that_knows_it_is_graded(graded, tmp_path):
+    """``grader check`` runs without a sandbox, but as graded: NBGRADER_EXECUTION is set there too."""
+    from grader.check import check_notebooks
+
+    _, out, _, _ = graded
+    erin = out.parent / "submissions" / "erin" / "ch1.ipynb"
+    (report,) = check_notebooks([erin], workers=1)
+    assert (report.score, report.max_score) == _scores(out)["erin"] == (8.0, 8.0)

@@ -24,6 +24,7 @@ from pathlib import Path
 
 import pytest
 
+from grader.cells import grade_id, is_grade, nbgrader
 from grader.authoring.config import ROOT
 from grader.sandbox.process import available
 from tests.support import hand_in, student_notebook
@@ -42,7 +43,7 @@ MARK = uuid.uuid4().hex[:12]  # names of files a hostile answer tries to leave b
 
 
 def _grade_id(cell) -> str | None:
-    return cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+    return grade_id(cell)
 
 
 def _cell(nb, grade_id):
@@ -155,9 +156,8 @@ def _students(subs: Path, port: int) -> None:
     hand_in(subs, "edited_tests", nb, "nb.ipynb")
     nb = student_notebook(CH1, WRONG)
     for cell in nb.cells:
-        meta = cell.get("metadata", {}).get("nbgrader")
-        if meta and meta.get("grade"):
-            meta["points"] = 100
+        if is_grade(cell):
+            nbgrader(cell)["points"] = 100
     bonus = _append_after(nb, "quiz_edge_kernel", "bonus = True")
     extra = next(c for c in bonus.cells if c.source == "bonus = True")
     extra.metadata["nbgrader"] = {"grade": True, "grade_id": "bonus", "locked": True, "points": 50,

@@ -8,6 +8,7 @@ import re
 
 import pytest
 
+from grader import cells
 from grader.authoring import notebooks
 from helpers.checks import CheckFailed, exercises
 
@@ -118,8 +119,7 @@ def test_an_error_in_the_answer_is_a_verdict_not_a_traceback():
 def test_every_visible_test_cell_checks_in_words(chapter):
     """Every exercise's visible test is ``check(key)``, never a bare assert; the chapter ends with its summary."""
     nb = notebooks.read(notebooks.notebook_path(chapter, "notebooks"))
-    tests = {c.metadata["nbgrader"]["grade_id"]: c.source for c in nb.cells
-             if c.get("metadata", {}).get("nbgrader", {}).get("grade") and c.cell_type == "code"}
+    tests = {cells.grade_id(c): c.source for c in nb.cells if cells.is_grade(c) and cells.is_code(c)}
     for ex in exercises(chapter):
         source = tests[ex.key]
         assert f'check("{ex.key}")' in source, f"{chapter}/{ex.key}: {source!r}"

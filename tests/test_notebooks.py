@@ -7,6 +7,7 @@ import sys
 
 import pytest
 
+from grader import cells
 from grader.authoring import notebooks
 from grader.authoring.release import drift
 from helpers.checks import exercises
@@ -50,13 +51,11 @@ def test_untouched_release_fails_every_test(chapter):
 @pytest.mark.parametrize("chapter", CHAPTERS)
 def test_every_exercise_has_one_test_cell_with_its_points(chapter):
     nb = notebooks.read(notebooks.notebook_path(chapter, "solutions"))
-    cells = notebooks.grade_cells(nb)
     defined = {ex.key: ex.points for ex in exercises(chapter)}
-    assert cells == defined, "grade cells and exercise definitions disagree"
+    assert notebooks.grade_cells(nb) == defined, "grade cells and exercise definitions disagree"
     for cell in nb.cells:
-        meta = cell.get("metadata", {}).get("nbgrader", {})
-        if meta.get("grade"):
-            key = meta["grade_id"]
+        if cells.is_grade(cell):
+            key = cells.grade_id(cell)
             assert re.search(rf'^check\("{key}"\)$', cell.source, re.M), f"{key}: no visible check"
             if not key.startswith("quiz_"):
                 hidden = re.search(r"### BEGIN HIDDEN TESTS\n(.*?)### END HIDDEN TESTS", cell.source, re.S)
@@ -68,11 +67,10 @@ def test_every_answer_cell_precedes_its_test(chapter):
     nb = notebooks.read(notebooks.notebook_path(chapter, "solutions"))
     seen = []
     for cell in nb.cells:
-        meta = cell.get("metadata", {}).get("nbgrader", {})
-        if meta.get("solution"):
-            seen.append(meta["grade_id"])
-        elif meta.get("grade"):
-            assert f"{meta['grade_id']}_answer" in seen, f"{meta['grade_id']} is tested before it is answered"
+        if cells.is_solution(cell):
+            seen.append(cells.grade_id(cell))
+        elif cells.is_grade(cell):
+            assert f"{cells.grade_id(cell)}_answer" in seen, f"{cells.grade_id(cell)} is tested before it is answered"
 
 
 @pytest.mark.parametrize("step", ["solutions", "notebooks"])

@@ -7,8 +7,11 @@ cells whose printed output *is* the lesson (tagged ``nbval-check-output``),
 which nbval compares on every CI run. That is the sources in
 ``solutions/``; a release keeps no outputs at all (see :mod:`.release`).
 
-The small constructors (:func:`markdown`, :func:`code`, :func:`solution`,
-:func:`tests`) build cells with the nbgrader metadata a source notebook needs.
+:func:`code` and :func:`new_notebook` build small notebooks (the browser tests use them).
+
+``nbformat`` is imported only by the functions that need it (reading with validation,
+writing, building): importing it costs seconds (jsonschema's format checkers), and
+grading reads notebooks as plain JSON with :func:`load`.
 """
 
 from __future__ import annotations
@@ -18,16 +21,16 @@ import json
 import re
 from collections.abc import Iterable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import nbformat
-from nbformat import NotebookNode
-
+from .. import cells
 from .config import ROOT, RELEASE_DIR, SOURCE_DIR
+
+if TYPE_CHECKING:
+    from nbformat import NotebookNode
 
 #: Cells carrying this tag keep their outputs in the committed notebook; nbval compares them.
 CHECK_OUTPUT_TAG = "nbval-check-output"
-#: Cells carrying this tag have outputs nbval must not compare (explorers, figures, timings).
-IGNORE_OUTPUT_TAG = "nbval-ignore-output"
 
 KERNELSPEC = {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"}
 LANGUAGE_INFO = {"name": "python", "version": "3.11"}
@@ -48,8 +51,20 @@ def notebook_path(chapter: str, step: str = SOURCE_DIR, root: Path = ROOT) -> Pa
 
 
 def read(path: Path | str) -> NotebookNode:
-    """Read a notebook as nbformat 4."""
+    """Read a notebook as nbformat 4 (converted and validated)."""
+    import nbformat
+
     return nbformat.read(str(path), as_version=4)
+
+
+def load(path: Path | str) -> dict:
+    """A committed notebook as plain JSON: no conversion, no validation, no ``nbformat`` import.
+
+    For the course's own, validated notebooks (``solutions/``, ``notebooks/``) on the grading
+    path; a submission is read by :func:`grader.grading.sanitize.read_json`, which trusts nothing.
+    """
+    with open(path, encoding="utf-8") as handle:
+        return json.load(handle)
 
 
 def dumps(nb: NotebookNode) -> str:
@@ -59,6 +74,8 @@ def dumps(nb: NotebookNode) -> str:
 
 def write(nb: NotebookNode, path: Path | str) -> None:
     """Validate and write a notebook in the repository's stable form."""
+    import nbformat
+
     nbformat.validate(nb)
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     Path(path).write_text(dumps(nb), encoding="utf-8")
@@ -69,8 +86,7 @@ def tags(cell: NotebookNode) -> list[str]:
 
 
 def _stable_id(cell: NotebookNode, index: int, taken: set[str]) -> str:
-    grade_id = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
-    base = grade_id or hashlib.sha1(f"{index}:{cell.cell_type}:{''.join(cell.source)[:200]}".encode()
+    base = cells.grade_id(cell) or hashlib.sha1(f"{index}:{cell.cell_type}:{''.join(cell.source)[:200]}".encode()
                                     ).hexdigest()[:8]
     candidate = re.sub(r"[^A-Za-z0-9_-]", "-", base)[:64]
     n = 2
@@ -90,6 +106,8 @@ def normalize(nb: NotebookNode, *, keep_outputs: bool = True) -> NotebookNode:
       and only printed text (no figures, no widgets); those cells are numbered as a fresh
       top-to-bottom run would number them, since nbval skips cells without a count.
     """
+    from nbformat import NotebookNode
+
     nb.nbformat, nb.nbformat_minor = 4, 5
     nb.metadata = NotebookNode({"kernelspec": dict(KERNELSPEC), "language_info": dict(LANGUAGE_INFO)})
     taken: set[str] = set()
@@ -148,28 +166,13 @@ def _quiet_output(output: NotebookNode, ordinal: int) -> NotebookNode:
 
 
 # ---------------------------------------------------------------------------
-# authoring: cells with nbgrader metadata
-
-
-def _nbgrader(grade_id: str, *, solution: bool, grade: bool, locked: bool,
-              points: int | None = None) -> dict:
-    meta = {"grade": grade, "grade_id": grade_id, "locked": locked, "schema_version": 3,
-            "solution": solution, "task": False}
-    if points is not None:
-        meta["points"] = points
-    return meta
-
-
-def markdown(text: str, cell_id: str | None = None) -> NotebookNode:
-    """A prose cell."""
-    cell = nbformat.v4.new_markdown_cell(text.strip("\n"))
-    if cell_id:
-        cell["id"] = cell_id
-    return cell
+# small notebooks, built in code
 
 
 def code(source: str, *, cell_id: str | None = None, tag: Iterable[str] = ()) -> NotebookNode:
     """A read-only-for-nobody code cell (example code the learner runs and may edit)."""
+    import nbformat
+
     cell = nbformat.v4.new_code_cell(source.strip("\n"))
     if tag:
         cell.metadata["tags"] = list(tag)
@@ -178,35 +181,19 @@ def code(source: str, *, cell_id: str | None = None, tag: Iterable[str] = ()) ->
     return cell
 
 
-def solution(source: str, grade_id: str) -> NotebookNode:
-    """An answer cell: the ``### BEGIN SOLUTION`` part is replaced by a stub in the release."""
-    cell = code(source, cell_id=grade_id)
-    cell.metadata["nbgrader"] = _nbgrader(grade_id, solution=True, grade=False, locked=False)
-    return cell
-
-
-def tests(source: str, grade_id: str, points: int, *, tag: Iterable[str] = ()) -> NotebookNode:
-    """A locked, autograded test cell (visible checks plus a ``### BEGIN HIDDEN TESTS`` block)."""
-    cell = code(source, cell_id=grade_id, tag=tag)
-    cell.metadata["nbgrader"] = _nbgrader(grade_id, solution=False, grade=True, locked=True, points=points)
-    return cell
-
-
-def new_notebook(cells: list[NotebookNode]) -> NotebookNode:
+def new_notebook(content: list[NotebookNode]) -> NotebookNode:
     """A normalised notebook from cells."""
-    nb = nbformat.v4.new_notebook(cells=cells)
+    import nbformat
+
+    nb = nbformat.v4.new_notebook(cells=content)
     return normalize(nb)
 
 
-def grade_cells(nb: NotebookNode) -> dict[str, int]:
-    """``{grade_id: points}`` of a notebook's autograded test cells."""
-    found = {}
-    for cell in nb.cells:
-        meta = cell.get("metadata", {}).get("nbgrader", {})
-        if meta.get("grade") and cell.cell_type == "code":
-            found[meta["grade_id"]] = int(meta.get("points", 0))
-    return found
+def grade_cells(nb: dict) -> dict[str, int]:
+    """``{grade_id: points}`` of a notebook's autograded test cells (a NotebookNode or plain JSON)."""
+    return {cells.grade_id(cell): int(cells.points(cell) or 0) for cell in nb["cells"]
+            if cells.is_grade(cell) and cells.is_code(cell)}
 
 
-__all__ = ["chapters", "notebook_path", "read", "write", "normalize", "markdown", "code", "solution",
-           "tests", "new_notebook", "grade_cells", "RELEASE_DIR", "SOURCE_DIR"]
+__all__ = ["chapters", "notebook_path", "read", "write", "normalize", "code", "new_notebook", "grade_cells",
+           "RELEASE_DIR", "SOURCE_DIR"]

@@ -1,6 +1,8 @@
 """Autograding a folder of submissions into grades, a report and feedback.
 
-For every submitted notebook, side by side up to ``workers``:
+The batch: find the submissions (:mod:`grader.grading.submissions`), start one zygote and
+the workers, grade each submission (:mod:`grader.grading.run`), write the outputs
+(:mod:`grader.grading.report`). For every submitted notebook, side by side up to ``workers``:
 
 1. **sanitize** it outside any kernel (:mod:`grader.grading.sanitize`): the student's code
    cells in the student's order, test cells and points from the source notebook;
@@ -23,55 +25,35 @@ Outputs in ``OUT``:
 
 * ``grades.csv``: ``student, assignment, exercise, score, max_score, status``, one row
   per student, chapter and exercise (status: passed, failed, not attempted, error);
-* ``report.json``: per submission, ``graded`` or an error kind with a one-line reason,
-  the tampering noticed and the cells that could not run, with the cause;
+* ``report.json``: the settings of the run, then per submission ``graded`` or an error kind
+  (:class:`~grader.grading.results.SubmissionStatus`) with a one-line reason, the tampering
+  noticed, the cells that could not run, with the cause, and the cells that raised;
 * ``feedback/<student>/<chapter>.html``: each exercise's name, verdict, message and hint,
   escaped (no student output or script is ever copied into it; no test code either).
 """
 
 from __future__ import annotations
 
-import csv
-import html
-import json
 import os
 import queue
-import shutil
 import sys
 import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict
 from pathlib import Path
 
-from ..authoring.config import CELL_TIMEOUT, ROOT
-from ..sandbox.process import ISOLATIONS, Cgroups, Died, Limits, Sandbox, Zygote, _data_cache, available, uid_base
-from .sanitize import Assignment, Plan, load_assignment, plan, read_json
+from ..sandbox.process import Cgroups, Zygote, _data_cache, _data_cache_dir, available, uid_base
+from .config import GradingConfig, resolve
+from .report import write_outputs
+from .results import Result, SubmissionStatus
+from .run import grade_one
+from .sanitize import load_assignment
 from .submissions import Submission, discover
-
-CSV_COLUMNS = ("student", "assignment", "exercise", "score", "max_score", "status")
-#: Restarts of one submission's sandbox before the rest of its cells are given up.
-MAX_RESTARTS = 4
 
 
 class GraderError(RuntimeError):
     """The grader itself cannot run (not a problem of any one submission)."""
-
-
-@dataclass
-class Result:
-    """What happened to one submission."""
-
-    student: str
-    file: str
-    assignment: str | None
-    status: str  # "graded" or an error kind: "unreadable", "unknown-chapter", "duplicate", "grading-failed"
-    reason: str = ""
-    score: float = 0.0
-    max_score: float = 0.0
-    exercises: list[dict] = field(default_factory=list)
-    tampering: list[str] = field(default_factory=list)
-    cells: list[dict] = field(default_factory=list)  # cells that could not run: {"cell", "cause"}
 
 
 class Progress:
@@ -94,252 +76,79 @@ class Progress:
 
 
 # ---------------------------------------------------------------------------
-# one submission
-
-
-@dataclass
-class _Run:
-    """The state of one submission's run through its plan."""
-
-    plan: Plan
-    replies: dict[str, dict] = field(default_factory=dict)  # test grade id -> reply
-    fatal: set[int] = field(default_factory=set)  # steps that ended the sandbox
-    cells: list[dict] = field(default_factory=list)
-    restarts: int = 0
-    answer_problems: dict[str, str] = field(default_factory=dict)  # answer grade id -> what happened to it
-    judged: Path | None = None  # the outcome files, moved out of the sandbox's folder
-
-    def problem(self, step, cause: str) -> None:
-        self.cells.append({"cell": step.label, "cause": cause})
-        if step.kind == "code" and step.grade_id:
-            self.answer_problems.setdefault(step.grade_id, f"{step.label}: {cause}")
-
-
-def _command(step, exercises: dict) -> dict:
-    if step.kind == "code":
-        return {"op": "code", "source": step.source}
-    if step.grade_id in exercises:
-        return {"op": "test", "key": step.grade_id, "hidden": "hidden=True" in step.source}
-    return {"op": "cell", "source": step.source}
-
-
-def _run_plan(sub: Submission, assignment: Assignment, workdir: Path, slot: int, *, timeout: float,
-              cell_timeout: float, isolation: str, zygote: Zygote | None, limits: Limits,
-              cache: Path | None, root: Path, cgroups: Cgroups | None, uids: int) -> _Run:
-    from helpers.checks import exercises as course_exercises
-
-    known = {ex.key: ex for ex in course_exercises(assignment.chapter)}
-    data, _ = read_json(sub.path)
-    state = _Run(plan(data or {"cells": []}, assignment))
-    steps = state.plan.steps
-    outcomes, judged = workdir / "outcomes", workdir.parent / f"{workdir.name}-judged"
-    judged.mkdir()
-    deadline = time.monotonic() + timeout
-    box = Sandbox(workdir, assignment.chapter, slot, limits=limits, cache=cache, isolation=isolation,
-                  zygote=zygote, root=root, cgroups=cgroups.procs_files(slot) if cgroups else [], uid=uids + slot)
-
-    def start() -> None:
-        for attempt in range(2):
-            try:
-                box.start()
-                return
-            except Died as exc:
-                if attempt:
-                    raise GradingFailed(f"the grading process could not start: {exc.cause}") from None
-
-    def died(index: int, cause: str, replaying: bool = False) -> None:
-        state.fatal.add(index)
-        step = steps[index]
-        state.problem(step, cause + (" (while re-running the cells before a restart)" if replaying else ""))
-        if step.kind == "test":
-            state.replies[step.grade_id] = {"status": "died", "error": cause}
-        state.restarts += 1
-
-    def restart(upto: int) -> bool:
-        """A new sandbox brought to the state before step ``upto``; False if that is impossible."""
-        while state.restarts <= MAX_RESTARTS:
-            start()
-            for j in range(upto):
-                if j in state.fatal or steps[j].kind != "code":
-                    continue
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    return False
-                try:
-                    box.run(_command(steps[j], known), min(cell_timeout, left))
-                except Died as exc:
-                    died(j, exc.cause, replaying=True)
-                    break
-            else:
-                return True
-        return False
-
-    try:
-        start()
-        i = 0
-        while i < len(steps):
-            step = steps[i]
-            left = deadline - time.monotonic()
-            if left <= 1:
-                state.cells.append({"cell": step.label, "cause": f"not run: the submission's {timeout:.0f} s "
-                                    "were used up (this and every later cell)"})
-                break
-            try:
-                reply = box.run(_command(step, known), min(cell_timeout, left))
-            except Died as exc:
-                died(i, exc.cause)
-                try:
-                    restarted = state.restarts <= MAX_RESTARTS and restart(i)
-                except GradingFailed:  # keep what was earned before
-                    restarted = False
-                if not restarted:
-                    state.cells.append({"cell": step.label, "cause": "the cells after this one were not run: the "
-                                        "grading process could not be brought back (restarted too often, or "
-                                        "no time left)"})
-                    break
-                i += 1
-                continue
-            status = reply.get("status")
-            if status == "timeout":
-                state.problem(step, f"ran past the {min(cell_timeout, left):.0f} s limit and was interrupted")
-            if step.kind == "test":
-                state.replies[step.grade_id] = reply
-                for part in ("visible", "hidden"):
-                    produced = outcomes / f"{step.grade_id}.{part}.pt"
-                    if produced.exists() or produced.is_symlink():
-                        os.replace(produced, judged / produced.name)  # out of the student's reach
-            i += 1
-    finally:
-        box.stop()
-    state.judged = judged
-    return state
-
-
-class GradingFailed(Exception):
-    pass
-
-
-def _judge(state: _Run, assignment: Assignment) -> list[dict]:
-    from helpers.checks import exercises as course_exercises
-
-    from .judge import judge_exercise
-
-    known = {ex.key: ex for ex in course_exercises(assignment.chapter)}
-    rows = []
-    for gid, test in assignment.tests.items():
-        reply = state.replies.get(gid)
-        ex = known.get(gid)
-        title = ex.title if ex else gid
-        row = {"exercise": gid, "title": title, "score": 0.0, "max_score": test.points, "status": "failed",
-               "message": "", "hint": None}
-        if reply is None:
-            row.update(status="error", message="the test was not run (see the cells that could not run)")
-        elif reply.get("status") == "missing" and f"{gid}_answer" in state.answer_problems:
-            row.update(status="error", message=f"`{ex.answer}` is not defined: "
-                                               f"{state.answer_problems[gid + '_answer']}")
-        elif reply.get("status") == "missing":
-            row.update(status="not attempted", message=f"`{ex.answer}` is not defined: its cell was not run "
-                                                       "or did not define it")
-        elif reply.get("status") == "died":
-            row.update(status="error", message=f"checking the answer ended the grading process: {reply['error']}")
-        elif reply.get("status") == "timeout":
-            row.update(status="failed", message=f"checking the answer ran past the time limit: {reply['error']}")
-        elif ex is None:  # a test cell without an exercise definition: nbgrader's rule
-            ok = reply.get("status") == "ok"
-            row.update(status="passed" if ok else "failed", score=test.points if ok else 0.0,
-                       message="" if ok else f"the test cell raised {reply.get('error', 'an error')}")
-        elif reply.get("status") != "ok":
-            row.update(status="failed", message=f"checking the answer failed: {reply.get('error', '')}")
-        else:
-            verdict = judge_exercise(ex, state.judged, hidden="hidden=True" in test.source)
-            row.update(status=verdict.status, score=test.points if verdict.passed else 0.0,
-                       message=verdict.message, hint=verdict.hint)
-        rows.append(row)
-    return rows
-
-
-def _grade_one(sub: Submission, assignment: Assignment, tmp: Path, number: int, slot: int, **options) -> Result:
-    workdir = tmp / f"{number:04d}"
-    (workdir / "outcomes").mkdir(parents=True)
-    (tmp / f"{number:04d}-root").mkdir()  # where the zygote's child mounts its root
-    shutil.copyfile(sub.path, workdir / "submission.ipynb")
-    if options["isolation"] != "none":
-        uid = options["uids"] + slot
-        for path in (workdir, workdir / "outcomes", workdir / "submission.ipynb"):
-            os.chown(path, uid, uid)
-    try:
-        state = _run_plan(sub, assignment, workdir, slot, **options)
-    except GradingFailed as exc:
-        return Result(sub.student, sub.path.name, assignment.chapter, "grading-failed", str(exc))
-    rows = _judge(state, assignment)
-    shutil.rmtree(workdir, ignore_errors=True)
-    shutil.rmtree(workdir.parent / f"{workdir.name}-judged", ignore_errors=True)
-    return Result(sub.student, sub.path.name, assignment.chapter, "graded", "",
-                  sum(r["score"] for r in rows), assignment.max_score, rows,
-                  state.plan.tampering, state.cells)
-
-
-# ---------------------------------------------------------------------------
 # a batch
 
 
-def autograde(submissions_dir: Path, out: Path, *, workers: int | None = None, timeout: float = 900,
-              cell_timeout: float | None = None, root: Path = ROOT, progress: bool = True,
-              isolation: str = "zygote", limits: Limits = Limits()) -> list[Result]:
+def autograde(submissions_dir: Path, out: Path, config: GradingConfig | None = None, **overrides) -> list[Result]:
     """Grade every notebook under ``submissions_dir``; write grades, report and feedback to ``out``.
 
-    ``isolation``: ``"zygote"`` (default), ``"bwrap"`` or ``"none"``; see :class:`grader.sandbox.process.Sandbox`.
+    ``config``: the settings (:class:`~grader.grading.config.GradingConfig`, its defaults if
+    ``None``); keyword ``overrides`` change single settings (``workers=4``, ``isolation="bwrap"``).
     """
-    if isolation not in ISOLATIONS:
-        raise GraderError(f"isolation must be one of {', '.join(ISOLATIONS)}, not {isolation!r}")
-    if isolation != "none":
+    try:
+        config = resolve(config, **overrides)
+    except ValueError as exc:
+        raise GraderError(str(exc)) from None
+    isolation, root = config.isolation, config.root
+    if config.sandboxed:
         why = available(isolation)
         if why:
             raise GraderError(f"cannot grade in a sandbox here: {why}. (Use --no-sandbox only for "
                               "notebooks you trust.)")
-    workers = min(max(1, workers or os.cpu_count() or 1), 32)  # one sandbox uid per worker
-    cell_timeout = cell_timeout or CELL_TIMEOUT
+    workers = config.worker_count()
     found = discover(submissions_dir, root)
     results: list[Result] = []
     to_grade: dict[tuple[str, str], Submission] = {}
     for sub in found:
         if sub.problem:
-            kind = "unreadable" if any(w in sub.problem for w in ("not a notebook", "empty", "could not be read",
-                                                                    "not a Jupyter", "too large")) \
-                else "unknown-chapter"
-            results.append(Result(sub.student, sub.path.name, None, kind, sub.problem))
+            results.append(Result(sub.student, sub.path.name, None, sub.problem.kind, sub.problem.reason))
             continue
         key = (sub.student, sub.chapter)
         if key in to_grade:
             older, newer = sorted([to_grade[key], sub], key=lambda s: (s.path.stat().st_mtime, s.path.name))
-            results.append(Result(older.student, older.path.name, older.chapter, "duplicate",
+            results.append(Result(older.student, older.path.name, older.chapter, SubmissionStatus.DUPLICATE,
                                   f"{newer.path.name} is a later notebook for the same chapter; it was graded"))
             to_grade[key] = newer
         else:
             to_grade[key] = sub
 
-    assignments = {ch: load_assignment(ch, root) for ch in sorted({ch for _, ch in to_grade})}
-    cache = _data_cache() if isolation != "none" and to_grade else None
-    out.mkdir(parents=True, exist_ok=True)
-    bar = Progress(len(to_grade)) if progress and to_grade else None
+    # The zygote imports torch and the course (seconds) while this process reads the chapters and the
+    # data and loads what it judges with: the two start-ups overlap.
+    zygote = Zygote(_data_cache_dir() if config.sandboxed else None, sandboxed=config.sandboxed) \
+        if isolation in ("zygote", "none") and to_grade else None
+    try:
+        assignments = {ch: load_assignment(ch, root) for ch in sorted({ch for _, ch in to_grade})}
+        if to_grade:
+            from helpers.checks import exercises
+
+            from .judge import judge_exercise  # noqa: F401 - torch, imported while the zygote loads
+
+            exercises()
+        cache = _data_cache() if config.sandboxed and to_grade else None
+        out.mkdir(parents=True, exist_ok=True)
+        cgroups = Cgroups(workers, config.limits) if config.sandboxed and to_grade else None
+    except BaseException:
+        if zygote is not None:
+            zygote.close()
+        raise
+    bar = Progress(len(to_grade)) if config.progress and to_grade else None
     slots: queue.Queue[int] = queue.Queue()
     for slot in range(workers):
         slots.put(slot)
-    zygote = Zygote(cache) if isolation == "zygote" and to_grade else None
-    cgroups = Cgroups(workers, limits) if isolation != "none" and to_grade else None
-    options = dict(timeout=timeout, cell_timeout=cell_timeout, isolation=isolation, zygote=zygote, limits=limits,
-                   cache=cache, root=root, cgroups=cgroups, uids=uid_base())
+    options = dict(config=config, zygote=zygote, cache=cache, cgroups=cgroups, uids=uid_base())
 
     with tempfile.TemporaryDirectory(prefix="conv-course-grade-") as tmp, _closing(zygote, cgroups):
         os.chmod(tmp, 0o711)  # sandbox users reach only their own folder inside
+        if zygote is not None:
+            zygote.wait()
 
         def job(item: tuple[int, tuple[tuple[str, str], Submission]]) -> Result:
             number, ((_, chapter), sub) = item
             slot = slots.get()
             try:
-                return _grade_one(sub, assignments[chapter], Path(tmp), number, slot, **options)
+                return grade_one(sub, assignments[chapter], Path(tmp), number, slot, **options)
             except Exception as exc:  # noqa: BLE001 - one submission never stops the batch
-                return Result(sub.student, sub.path.name, chapter, "grading-failed",
+                return Result(sub.student, sub.path.name, chapter, SubmissionStatus.GRADING_FAILED,
                               f"the grader failed on this notebook: {type(exc).__name__}: {exc}"[:300])
             finally:
                 slots.put(slot)
@@ -351,10 +160,11 @@ def autograde(submissions_dir: Path, out: Path, *, workers: int | None = None, t
 
     results.sort(key=lambda r: (r.student, r.assignment or "", r.file))
     sandbox = {"isolation": isolation, "workers": workers,
-               "uids": [options["uids"], options["uids"] + workers - 1] if isolation != "none" else None, "cell_timeout": cell_timeout, "timeout": timeout,
-               "limits": asdict(limits) if isolation != "none" else None,
+               "uids": [options["uids"], options["uids"] + workers - 1] if config.sandboxed else None,
+               "cell_timeout": config.cell_timeout, "timeout": config.timeout,
+               "limits": asdict(config.limits) if config.sandboxed else None,
                "cgroups": (cgroups.missing or "cpu, memory and pids groups per worker") if cgroups else None}
-    _write_outputs(results, out, assignments, sandbox)
+    write_outputs(results, out, assignments, sandbox)
     return results
 
 
@@ -370,64 +180,3 @@ class _closing:
             self.zygote.close()
         if self.cgroups is not None:
             self.cgroups.close()
-
-
-# ---------------------------------------------------------------------------
-# outputs
-
-
-def _write_outputs(results: list[Result], out: Path, assignments: dict[str, Assignment],
-                   sandbox: dict | None = None) -> None:
-    with open(out / "grades.csv", "w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=CSV_COLUMNS)
-        writer.writeheader()
-        for r in results:
-            if r.status == "graded":
-                for e in r.exercises:
-                    writer.writerow({"student": r.student, "assignment": r.assignment,
-                                     **{k: e[k] for k in ("exercise", "score", "max_score", "status")}})
-            elif r.assignment and r.status != "duplicate":
-                assignment = assignments.get(r.assignment)
-                for gid, test in (assignment.tests.items() if assignment else []):
-                    writer.writerow({"student": r.student, "assignment": r.assignment, "exercise": gid,
-                                     "score": 0.0, "max_score": test.points, "status": "error"})
-    report = {"sandbox": sandbox, "submissions": [asdict(r) for r in results]}
-    (out / "report.json").write_text(json.dumps(report, indent=2) + "\n")
-    for r in results:
-        if r.status == "graded":
-            dest = out / "feedback" / r.student / f"{r.assignment}.html"
-            dest.parent.mkdir(parents=True, exist_ok=True)
-            dest.write_text(feedback_html(r), encoding="utf-8")
-
-
-_CSS = """body{font-family:system-ui,sans-serif;max-width:60em;margin:2em auto;padding:0 1em}
-table{border-collapse:collapse;width:100%}td,th{border:1px solid #ccc;padding:.4em;vertical-align:top;text-align:left}
-.passed{color:#176f2c}.failed,.error{color:#a4141b}.notattempted{color:#666}"""
-
-
-def feedback_html(result: Result) -> str:
-    """A student's feedback: every value escaped, no student output, no test code."""
-    e = html.escape
-    rows = []
-    for ex in result.exercises:
-        text = e(ex["message"] or "")
-        if ex.get("hint"):
-            text += f"<br><b>Hint:</b> {e(ex['hint'])}"
-        rows.append(f"<tr><td><code>{e(ex['exercise'])}</code><br>{e(ex['title'])}</td>"
-                    f"<td class=\"{e(ex['status'].replace(' ', ''))}\">{e(ex['status'])}</td>"
-                    f"<td>{ex['score']:g} / {ex['max_score']:g}</td><td>{text}</td></tr>")
-    notes = "".join(f"<li>{e(c['cell'])}: {e(c['cause'])}</li>" for c in result.cells)
-    tamper = "".join(f"<li>{e(t)}</li>" for t in result.tampering)
-    parts = [f"<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>Feedback: {e(result.assignment or '')}"
-             f"</title><style>{_CSS}</style></head><body>",
-             f"<h1>{e(result.assignment or '')}</h1>",
-             f"<p>{e(result.student)}, <code>{e(result.file)}</code>: <b>{result.score:g} of "
-             f"{result.max_score:g} points</b></p>",
-             "<table><tr><th>exercise</th><th>verdict</th><th>points</th><th>message</th></tr>",
-             *rows, "</table>"]
-    if notes:
-        parts.append(f"<h2>Cells that could not run</h2><ul>{notes}</ul>")
-    if tamper:
-        parts.append(f"<h2>Changes the grader undid</h2><ul>{tamper}</ul>")
-    parts.append("</body></html>\n")
-    return "\n".join(parts)

@@ -1,9 +1,10 @@
 """Verdicts, computed in the grader's own process, where no student code ever ran.
 
-The sandbox leaves outcome files (``<key>.visible.pt``, ``<key>.hidden.pt``). They are
+The sandbox leaves outcome files (:func:`~helpers.protocol.outcome_file`). They are
 read here with ``torch.load(weights_only=True)`` (no code can run while loading), checked
-to be plain data of exact types (a real ``torch.Tensor``, ``int``, ``float``, ``str``,
-``bool``, ``None``, tuples and lists of those), and handed to the exercise's
+to be plain data of exact types (:func:`~helpers.protocol.is_plain`: a real
+``torch.Tensor``, ``int``, ``float``, ``str``, ``bool``, ``None``, tuples and lists of
+those), and handed to the exercise's
 :meth:`~helpers.checks.core.Exercise.judge`, which computes the references with this
 process's own torch. Whatever the student monkeypatched inside the sandbox
 (``torch.allclose``, ``F.conv2d``, ``helpers.checks``) does not exist here.
@@ -16,22 +17,9 @@ from pathlib import Path
 import torch
 
 from helpers.checks.core import Outcome, Verdict
+from helpers.protocol import ExerciseStatus, is_plain, outcome_file
 
 MAX_OUTCOME_BYTES = 32 << 20
-_SCALARS = (bool, int, float, str, type(None))
-
-
-def _plain(value, depth: int = 0) -> bool:
-    if depth > 6:
-        return False
-    kind = type(value)
-    if kind is torch.Tensor:
-        return value.layout is torch.strided and not value.requires_grad and value.device.type == "cpu"
-    if kind in _SCALARS:
-        return True
-    if kind in (tuple, list):
-        return len(value) <= 10_000 and all(_plain(v, depth + 1) for v in value)
-    return False
 
 
 def load_outcomes(path: Path) -> list[Outcome] | str:
@@ -53,7 +41,7 @@ def load_outcomes(path: Path) -> list[Outcome] | str:
         error = item["error"]
         if error is not None and type(error) is not str:
             return "the collected results had an unexpected form"
-        if not _plain(item["value"]):
+        if not is_plain(item["value"]):
             return "the collected results held something other than plain data"
         outcomes.append(Outcome(value=item["value"], error=error[:500] if error else None))
     return outcomes
@@ -63,15 +51,15 @@ def judge_exercise(ex, outdir: Path, hidden: bool) -> Verdict:
     """Judge one exercise from its outcome files (visible, and hidden when the test cell has them)."""
     verdicts = []
     for part in (False, True) if hidden else (False,):
-        outcomes = load_outcomes(outdir / f"{ex.key}.{'hidden' if part else 'visible'}.pt")
+        outcomes = load_outcomes(outdir / outcome_file(ex.key, part))
         if isinstance(outcomes, str):
-            return Verdict(ex.key, ex.title, False, 0, ex.points, 0, outcomes, status="failed")
+            return Verdict(ex.key, ex.title, False, 0, ex.points, 0, outcomes, status=ExerciseStatus.FAILED)
         try:
             verdicts.append(ex.judge(outcomes, hidden=part))
         except Exception as exc:  # noqa: BLE001 - a malformed value must not stop the batch
             return Verdict(ex.key, ex.title, False, 0, ex.points, 0,
                            f"the answer could not be compared ({type(exc).__name__}: {exc})"[:300],
-                           status="failed")
+                           status=ExerciseStatus.FAILED)
     failed = [v for v in verdicts if not v.passed]
     if failed:
         first = failed[0]  # its status ("failed" or "not attempted") is the exercise's own judgement
@@ -79,4 +67,4 @@ def judge_exercise(ex, outdir: Path, hidden: bool) -> Verdict:
             first.message = f"the visible checks passed, but the instructor's hidden checks did not: {first.message}"
         return first
     cases = sum(v.cases for v in verdicts)
-    return Verdict(ex.key, ex.title, True, ex.points, ex.points, cases, status="passed")
+    return Verdict(ex.key, ex.title, True, ex.points, ex.points, cases, status=ExerciseStatus.PASSED)

@@ -19,12 +19,18 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .. import cells
 from ..authoring import notebooks
 from ..authoring.config import RELEASE_DIR, ROOT, SOURCE_DIR
 
 #: Tags that change how nbgrader or nbval run a cell; the grader ignores them all.
 EXECUTION_TAGS = frozenset({"skip-execution", "raises-exception", "nbval-skip", "nbval-raises-exception",
                             "skip", "hide", "remove-cell"})
+
+
+#: How a test cell asks for the hidden cases: ``check("convolve", hidden=True)``, inside nbgrader's
+#: ``### BEGIN HIDDEN TESTS`` block. Read here once; the plan carries it as ``TestCell.hidden``.
+HIDDEN_CASES = "hidden=True"
 
 
 @dataclass(frozen=True)
@@ -60,6 +66,7 @@ class Step:
     label: str  # how the report names it, e.g. "cell 17 (convolve)"
     grade_id: str | None = None
     cell_number: int | None = None  # 1-based position in the submitted notebook (None: restored)
+    hidden: bool = False  # a test step whose test cell has hidden cases (``TestCell.hidden``)
 
 
 @dataclass
@@ -77,36 +84,27 @@ def _source_text(source) -> str:
 
 
 def load_assignment(chapter: str, root: Path = ROOT) -> Assignment:
-    source = notebooks.read(notebooks.notebook_path(chapter, SOURCE_DIR, root))
+    source = notebooks.load(notebooks.notebook_path(chapter, SOURCE_DIR, root))
     released_path = notebooks.notebook_path(chapter, RELEASE_DIR, root)
     released = {}
     if released_path.exists():
-        for cell in notebooks.read(released_path).cells:
-            gid = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+        for cell in notebooks.load(released_path)["cells"]:
+            gid = cells.grade_id(cell)
             if gid:
-                released[gid] = _source_text(cell.source)
+                released[gid] = _source_text(cell.get("source"))
     tests: dict[str, TestCell] = {}
     answers: list[str] = []
-    for cell in source.cells:
-        meta = cell.get("metadata", {}).get("nbgrader", {})
-        gid = meta.get("grade_id")
-        if not gid or cell.cell_type != "code":
+    for cell in source["cells"]:
+        gid = cells.grade_id(cell)
+        if not gid or not cells.is_code(cell):
             continue
-        if meta.get("grade") and not meta.get("solution"):
-            text = _source_text(cell.source)
-            tests[gid] = TestCell(gid, float(meta.get("points", 0)), text, released.get(gid, text),
-                                  "hidden=True" in text)
-        elif meta.get("solution"):
+        if cells.is_test(cell):
+            text = _source_text(cell.get("source"))
+            tests[gid] = TestCell(gid, float(cells.points(cell) or 0), text, released.get(gid, text),
+                                  HIDDEN_CASES in text)
+        elif cells.is_solution(cell):
             answers.append(gid)
     return Assignment(chapter, tests, answers)
-
-
-def _nbgrader_meta(cell: dict) -> dict:
-    meta = cell.get("metadata")
-    if not isinstance(meta, dict):
-        return {}
-    nbg = meta.get("nbgrader")
-    return nbg if isinstance(nbg, dict) else {}
 
 
 def _tags(cell: dict) -> list[str]:
@@ -124,13 +122,13 @@ def plan(data: dict, assignment: Assignment) -> Plan:
     result = Plan()
     placed: set[str] = set()
     seen_answers: set[str] = set()
-    cells = data.get("cells") if isinstance(data.get("cells"), list) else []
-    for number, cell in enumerate(cells, start=1):
-        if not isinstance(cell, dict) or cell.get("cell_type") != "code":
+    submitted = data.get("cells") if isinstance(data.get("cells"), list) else []
+    for number, cell in enumerate(submitted, start=1):
+        if not cells.is_code(cell):
             continue
         text = _source_text(cell.get("source"))
-        meta = _nbgrader_meta(cell)
-        gid = meta.get("grade_id") if isinstance(meta.get("grade_id"), str) else None
+        meta = cells.nbgrader(cell)
+        gid = cells.grade_id(cell)
         for tag in sorted(set(_tags(cell)) & EXECUTION_TAGS):
             result.tampering.append(f"cell {number}: tag `{tag}` ignored (cells run as the source says)")
         if gid in assignment.tests:
@@ -145,7 +143,7 @@ def plan(data: dict, assignment: Assignment) -> Plan:
             if claimed is not None and claimed != test.points and claimed != int(test.points):
                 result.tampering.append(f"cell {number}: test cell `{gid}` claims {claimed!r} points; "
                                         f"it is worth {test.points:g}")
-            result.steps.append(Step("test", test.source, f"cell {number} (test {gid})", gid, number))
+            result.steps.append(Step("test", test.source, f"cell {number} (test {gid})", gid, number, test.hidden))
             continue
         if gid in assignment.answers:
             if gid in seen_answers:
@@ -170,7 +168,7 @@ def plan(data: dict, assignment: Assignment) -> Plan:
         for i, step in enumerate(result.steps):
             if step.grade_id == answer_cell:
                 position = i + 1  # after the last cell claiming to be the answer
-        result.steps.insert(position, Step("test", test.source, f"restored test {gid}", gid, None))
+        result.steps.insert(position, Step("test", test.source, f"restored test {gid}", gid, None, test.hidden))
     return result
 
 

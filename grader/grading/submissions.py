@@ -17,8 +17,10 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from .. import cells
 from ..authoring import notebooks
 from ..authoring.config import ROOT, SOURCE_DIR
+from .results import Problem, SubmissionStatus
 
 
 #: A chapter notebook with every output is a few MB; anything far larger is not graded.
@@ -32,7 +34,7 @@ class Submission:
     student: str
     path: Path
     chapter: str | None = None
-    problem: str | None = None  # why it cannot be graded (not a notebook, unknown chapter, ...)
+    problem: Problem | None = None  # why it cannot be graded (not a notebook, unknown chapter, ...)
 
     @property
     def label(self) -> str:
@@ -41,33 +43,31 @@ class Submission:
 
 def chapter_grade_ids(root: Path = ROOT) -> dict[str, set[str]]:
     """``{chapter: {grade ids of its test cells}}`` from the sources."""
-    return {ch: set(notebooks.grade_cells(notebooks.read(notebooks.notebook_path(ch, SOURCE_DIR, root))))
+    return {ch: set(notebooks.grade_cells(notebooks.load(notebooks.notebook_path(ch, SOURCE_DIR, root))))
             for ch in notebooks.chapters(SOURCE_DIR, root)}
 
 
-def identify(path: Path, known: dict[str, set[str]]) -> tuple[str | None, str | None]:
-    """``(chapter, None)`` for a recognisable notebook, else ``(None, reason in words)``."""
+def _unreadable(reason: str) -> tuple[None, Problem]:
+    return None, Problem(SubmissionStatus.UNREADABLE, reason)
+
+
+def identify(path: Path, known: dict[str, set[str]]) -> tuple[str | None, Problem | None]:
+    """``(chapter, None)`` for a recognisable notebook, else ``(None, problem)``; ``str(problem)`` says why."""
     try:
         if path.stat().st_size > MAX_NOTEBOOK_BYTES:
-            return None, f"the file is too large to be a chapter notebook (over {MAX_NOTEBOOK_BYTES >> 20} MB)"
+            return _unreadable(f"the file is too large to be a chapter notebook (over {MAX_NOTEBOOK_BYTES >> 20} MB)")
         raw = path.read_bytes()
     except OSError as exc:
-        return None, f"the file could not be read ({exc.strerror})"
+        return _unreadable(f"the file could not be read ({exc.strerror})")
     if not raw.strip():
-        return None, "the file is empty"
+        return _unreadable("the file is empty")
     try:
         data = json.loads(raw.decode("utf-8", errors="replace"))
     except json.JSONDecodeError as exc:
-        return None, f"the file is not a notebook: it is not valid JSON (line {exc.lineno}); was it truncated?"
+        return _unreadable(f"the file is not a notebook: it is not valid JSON (line {exc.lineno}); was it truncated?")
     if not isinstance(data, dict) or not isinstance(data.get("cells"), list):
-        return None, "the file is JSON but not a Jupyter notebook (no list of cells)"
-    ids = set()
-    for cell in data["cells"]:
-        meta = cell.get("metadata", {}) if isinstance(cell, dict) else {}
-        grade_id = meta.get("nbgrader", {}).get("grade_id") if isinstance(meta, dict) and isinstance(
-            meta.get("nbgrader"), dict) else None
-        if isinstance(grade_id, str):
-            ids.add(grade_id)
+        return _unreadable("the file is JSON but not a Jupyter notebook (no list of cells)")
+    ids = {cells.grade_id(cell) for cell in data["cells"]} - {None}
     scores = {ch: len(ids & grade_ids) for ch, grade_ids in known.items()}
     best = max(scores, key=scores.get, default=None)
     if best is None or scores[best] == 0:
@@ -75,7 +75,8 @@ def identify(path: Path, known: dict[str, set[str]]) -> tuple[str | None, str | 
         by_name = [ch for ch in known if ch in stem]
         if by_name:
             return by_name[0], None
-        return None, "no cell of this notebook belongs to a course chapter (were the test cells deleted?)"
+        return None, Problem(SubmissionStatus.UNKNOWN_CHAPTER,
+                             "no cell of this notebook belongs to a course chapter (were the test cells deleted?)")
     return best, None
 
 

@@ -1,18 +1,20 @@
 """The process that runs one student's notebook, inside the sandbox.
 
 Started by :mod:`grader.sandbox.process` as ``python harness.py CHAPTER OUTDIR CMD_FD EVENT_FD``
-(a plain script: it must not need the ``grader`` package, which stays out of the sandbox).
-It never decides a grade. It
+(a plain script: it must not need the ``grader`` package, which stays out of the sandbox;
+what it shares with the judge is :mod:`helpers.protocol`). It never decides a grade. It
 
 1. imports torch, IPython and the chapter's exercise definitions once, before any
    student code, then sends ``{"ready": ...}``;
-2. reads one JSON command per line from ``CMD_FD``: ``{"op": "code", "source": ...}`` runs
-   a cell in an IPython shell; ``{"op": "test", "key": ..., "hidden": ...}`` *collects*
-   the exercise's outcomes from the learner's namespace (it runs the learner's function
-   on the exercise's inputs) and writes them as plain data with ``torch.save`` to
-   ``OUTDIR/<key>.<visible|hidden>.pt``; ``{"op": "cell", "source": ...}`` runs a test
-   cell that has no exercise definition (nbgrader's meaning: it passes if it raises nothing);
-3. answers each command with one JSON line on ``EVENT_FD``.
+2. reads one JSON command per line from ``CMD_FD`` (:class:`~helpers.protocol.Op`):
+   ``{"op": "code", "source": ...}`` runs a cell in an IPython shell;
+   ``{"op": "test", "key": ..., "hidden": ...}`` *collects* the exercise's outcomes from the
+   learner's namespace (it runs the learner's function on the exercise's inputs) and writes
+   them as plain data with ``torch.save`` to ``OUTDIR/``:func:`~helpers.protocol.outcome_file`;
+   ``{"op": "cell", "source": ...}`` runs a test cell that has no exercise definition
+   (nbgrader's meaning: it passes if it raises nothing);
+3. answers each command with one JSON line on ``EVENT_FD``
+   (:class:`~helpers.protocol.Reply`).
 
 The learner's stdin, stdout and stderr are ``/dev/null``: printed output costs time,
 never memory, and cannot forge an answer on the command channel. A cell that runs past
@@ -37,13 +39,6 @@ class CellTimeout(BaseException):
 
 def _on_alarm(signum, frame):  # noqa: ARG001
     raise CellTimeout("the cell ran past its time limit and was interrupted")
-
-
-def _describe(exc: BaseException | None) -> str:
-    if exc is None:
-        return ""
-    text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-    return f"{type(exc).__name__}: {text}"[:300] if text else type(exc).__name__
 
 
 def main() -> None:
@@ -72,6 +67,10 @@ def serve(chapter: str, outdir: str, cmd_fd: int, event_fd: int) -> None:
     from IPython.core.interactiveshell import InteractiveShell
 
     import helpers.checks as checks
+    from helpers.protocol import MAX_ERROR_CHARS, Op, Reply, describe_error, outcome_file
+
+    def describe(exc: BaseException | None) -> str:
+        return describe_error(exc, line=False)[:MAX_ERROR_CHARS]
 
     registry = {ex.key: ex for ex in checks.exercises(chapter)}
     # Kept before any student code runs: patching them later (``Exercise.collect = ...``,
@@ -91,36 +90,35 @@ def serve(chapter: str, outdir: str, cmd_fd: int, event_fd: int) -> None:
         except ValueError:
             break
         timeout = float(cmd.get("timeout", 300))
-        reply: dict = {"status": "ok"}
+        reply: dict = {"status": Reply.OK}
         began = time.monotonic()
         signal.signal(signal.SIGALRM, _on_alarm)
         signal.setitimer(signal.ITIMER_REAL, timeout)
         try:
-            if cmd["op"] in ("code", "cell"):
+            if cmd["op"] in (Op.CODE, Op.CELL):
                 result = shell.run_cell(cmd["source"], store_history=False, silent=False)
                 signal.setitimer(signal.ITIMER_REAL, 0)
                 error = result.error_before_exec or result.error_in_exec
                 if error is not None:
-                    reply = {"status": "timeout" if isinstance(error, CellTimeout) else "error",
-                             "error": _describe(error)}
-            elif cmd["op"] == "test":
+                    reply = {"status": Reply.TIMEOUT if isinstance(error, CellTimeout) else Reply.ERROR,
+                             "error": describe(error)}
+            elif cmd["op"] == Op.TEST:
                 ex = registry[cmd["key"]]
                 answer = shell.user_ns.get(ex.answer, missing)
                 if answer is missing:
                     signal.setitimer(signal.ITIMER_REAL, 0)
-                    reply = {"status": "missing"}
+                    reply = {"status": Reply.MISSING}
                 else:
                     for hidden in (False, True) if cmd.get("hidden") else (False,):
                         outcomes = collect(ex, answer, hidden=hidden)
                         plain = [{"value": o.value, "error": o.error} for o in outcomes]
-                        name = f"{cmd['key']}.{'hidden' if hidden else 'visible'}.pt"
-                        save(plain, os.path.join(outdir, name))
+                        save(plain, os.path.join(outdir, outcome_file(cmd["key"], hidden)))
                     signal.setitimer(signal.ITIMER_REAL, 0)
         except CellTimeout as exc:
-            reply = {"status": "timeout", "error": _describe(exc)}
+            reply = {"status": Reply.TIMEOUT, "error": describe(exc)}
         except BaseException as exc:  # noqa: BLE001 - the learner's error is a result, not a crash
             signal.setitimer(signal.ITIMER_REAL, 0)
-            reply = {"status": "error", "error": _describe(exc)}
+            reply = {"status": Reply.ERROR, "error": describe(exc)}
         signal.setitimer(signal.ITIMER_REAL, 0)
         if os.getpid() != me:  # a copy made by os.fork() in student code: never a second harness
             os._exit(0)

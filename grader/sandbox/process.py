@@ -20,7 +20,8 @@ What the student's code gets either way:
 * new PID, network, IPC and UTS namespaces: no network at all (not even the host's
   loopback), no view of other processes, and when the sandbox ends every process in
   it ends too (PID 1 of the namespace taking the rest with it);
-* an unprivileged user id of its own (``61000 + slot``, one per concurrent worker),
+* an unprivileged user id of its own (one per concurrent worker, from a block of
+  :data:`MAX_WORKERS` uids that each grader run takes, see :func:`uid_base`),
   no capabilities and ``no_new_privs``, so the limits below bite;
 * resource limits (``setrlimit``, as ``prlimit`` sets them): address space (memory), CPU
   seconds, size of any file written, number of processes, open files, no core dumps.
@@ -44,17 +45,22 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from helpers.protocol import OUTCOMES_DIR
+from helpers.grading import AUTOGRADE, NBGRADER_EXECUTION
+
 from ..authoring.config import ROOT
 
 HARNESS = Path(__file__).with_name("harness.py")
 SANDBOX_HOME = "/submission"
 FIRST_UID = 61000
-UID_SPAN = 32 * 1024  # sandbox users are FIRST_UID ... FIRST_UID + UID_SPAN - 1
+#: Sandboxes of one grader run at once (workers); each has a uid of its own, so it is also the size of
+#: the block of uids a run takes: runs use FIRST_UID + MAX_WORKERS * (pid % 1024) onwards.
+MAX_WORKERS = 32
 
 
 def uid_base() -> int:
     """The first sandbox uid of this grader run: concurrent runs (two instructors, CI) get disjoint users."""
-    return FIRST_UID + 32 * (os.getpid() % 1024)
+    return FIRST_UID + MAX_WORKERS * (os.getpid() % 1024)
 
 
 @dataclass(frozen=True)
@@ -67,11 +73,49 @@ class Limits:
     open_files: int = 512
     cpu_seconds: int = 1200
 
+    def rlimits(self) -> dict[str, int]:
+        """The limits as ``setrlimit`` takes them (``RLIMIT_*`` name: value), written once for both launchers."""
+        return {"RLIMIT_AS": self.memory_bytes, "RLIMIT_FSIZE": self.file_bytes, "RLIMIT_NPROC": self.processes,
+                "RLIMIT_NOFILE": self.open_files, "RLIMIT_CPU": self.cpu_seconds, "RLIMIT_CORE": 0}
+
+
+@dataclass(frozen=True)
+class MountPlan:
+    """What the sandbox's fresh root holds, written once and rendered for bwrap or for the zygote.
+
+    Read-only at their usual paths: ``system`` (``/usr`` and the few files of ``/etc`` Python
+    needs), the top-level ``links`` (``/bin -> usr/bin``; a real directory is bound instead:
+    ``None``), then ``course`` (the Python install, the virtualenv, ``helpers/``); ``data`` maps
+    a path in the sandbox to a host folder bound read-only there. The submission's folder is
+    the only writable one, at :data:`SANDBOX_HOME`, with a private ``/tmp``.
+    """
+
+    system: tuple[str, ...]
+    links: dict[str, str | None]
+    course: tuple[str, ...]
+    data: dict[str, str]
+
+
+def mount_plan(root: Path, cache: Path | None) -> MountPlan:
+    system = tuple(p for p in ("/usr", "/etc/alternatives", "/etc/ld.so.cache", "/etc/localtime")
+                   if os.path.exists(p))
+    links = {link: os.readlink(link) if os.path.islink(link) else None
+             for link in ("/bin", "/lib", "/lib64", "/sbin") if os.path.islink(link) or os.path.isdir(link)}
+    course = (*(str(p) for p in _venv_and_python()), str(root / "helpers"))
+    return MountPlan(system, links, course, {"/opt/data/conv-course": str(cache)} if cache else {})
+
 
 def _venv_and_python() -> list[Path]:
     """Folders that must be visible for ``sys.executable`` and its packages to work."""
     paths = {Path(sys.prefix), Path(sys.base_prefix), Path(os.path.realpath(sys.executable)).parent.parent}
     return sorted(p for p in paths if p.exists() and not str(p).startswith("/usr"))
+
+
+def _data_cache_dir() -> Path:
+    """Where the course's data cache is (it may not exist yet)."""
+    from helpers.data import cache_dir
+
+    return cache_dir()
 
 
 def _data_cache() -> Path | None:
@@ -102,21 +146,17 @@ def bwrap_command(workdir: Path, slot: int, argv: list[str], *, cache: Path | No
            "--perms", "0755", "--tmpfs", "/",
            # The private /tmp comes first: a course checked out under /tmp is then bound on top of it.
            "--perms", "1777", "--tmpfs", "/tmp"]
-    for sys_dir in ("/usr", "/etc/alternatives", "/etc/ld.so.cache", "/etc/localtime"):
-        if os.path.exists(sys_dir):
-            cmd += ["--ro-bind", sys_dir, sys_dir]
-    for link in ("bin", "lib", "lib64", "sbin"):
-        target = Path("/") / link
-        if target.is_symlink():
-            cmd += ["--symlink", os.readlink(target), str(target)]
-        elif target.is_dir():
-            cmd += ["--ro-bind", str(target), str(target)]
-    for path in [*_venv_and_python(), root / "helpers"]:
-        cmd += _dirs_for(path) + ["--ro-bind", str(path), str(path)]
+    plan = mount_plan(root, cache)
+    for path in plan.system:
+        cmd += ["--ro-bind", path, path]
+    for link, target in plan.links.items():
+        cmd += ["--symlink", target, link] if target is not None else ["--ro-bind", link, link]
+    for path in plan.course:
+        cmd += _dirs_for(Path(path)) + ["--ro-bind", path, path]
     cmd += ["--perms", "0755", "--dir", "/opt/grader", "--ro-bind", str(HARNESS), "/opt/grader/harness.py"]
     env = sandbox_env(cache)
-    if cache is not None:
-        cmd += ["--perms", "0755", "--dir", "/opt/data", "--ro-bind", str(cache), "/opt/data/conv-course"]
+    for inside, host in plan.data.items():
+        cmd += ["--perms", "0755", "--dir", str(Path(inside).parent), "--ro-bind", host, inside]
     cmd += ["--proc", "/proc", "--dev", "/dev",
             "--bind", str(workdir), SANDBOX_HOME, "--chdir", SANDBOX_HOME, "--clearenv"]
     for key, value in env.items():
@@ -129,14 +169,13 @@ def bwrap_command(workdir: Path, slot: int, argv: list[str], *, cache: Path | No
 def _limit(limits: Limits, cgroups: list[str] = ()):
     def apply() -> None:
         join_cgroups(list(cgroups))
-        for which, value in ((resource.RLIMIT_AS, limits.memory_bytes), (resource.RLIMIT_FSIZE, limits.file_bytes),
-                             (resource.RLIMIT_NPROC, limits.processes), (resource.RLIMIT_NOFILE, limits.open_files),
-                             (resource.RLIMIT_CPU, limits.cpu_seconds), (resource.RLIMIT_CORE, 0)):
-            resource.setrlimit(which, (value, value))
+        for name, value in limits.rlimits().items():
+            resource.setrlimit(getattr(resource, name), (value, value))
         signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a too-big write fails (EFBIG) instead of killing
     return apply
 
 
+#: How the sandbox is built (see :class:`Sandbox`); "none" is no sandbox at all.
 ISOLATIONS = ("zygote", "bwrap", "none")
 CGROUP_ROOT = Path("/sys/fs/cgroup")
 
@@ -172,7 +211,6 @@ class Cgroups:
             self.missing = f"no control groups ({exc.strerror}: {exc.filename}); per-process limits only"
             self.close()
             self.paths = {}
-        self.tag = tag
 
     def procs_files(self, slot: int) -> list[str]:
         return [str(p / "cgroup.procs") for p in self.paths.get(slot, [])]
@@ -222,6 +260,18 @@ def available(isolation: str = "zygote") -> str | None:
     return None
 
 
+def unsandboxed_env() -> dict[str, str]:
+    """The environment of an unsandboxed harness: the grader's own, with the course's kernel settings.
+
+    It is graded as in the sandbox: ``NBGRADER_EXECUTION`` is set there too, so a notebook that
+    behaves differently under grading gets the same points from ``grader check`` as from the
+    instructor's sandboxed grading.
+    """
+    from ..authoring.execute import kernel_env
+
+    return kernel_env({"MPLBACKEND": "Agg", NBGRADER_EXECUTION: AUTOGRADE})
+
+
 def sandbox_env(cache: Path | None) -> dict[str, str]:
     """The whole environment of the student's process."""
     env = {"HOME": SANDBOX_HOME, "PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin", "LANG": "C.UTF-8",
@@ -229,30 +279,50 @@ def sandbox_env(cache: Path | None) -> dict[str, str]:
            "MPLCONFIGDIR": "/tmp/matplotlib", "PYTHONDONTWRITEBYTECODE": "1", "PYTHONHASHSEED": "0",
            "XDG_CACHE_HOME": "/tmp/cache", "CONV_COURSE_CACHE": "/tmp/cache/conv-course",
            # As under nbgrader: explorers build nothing and training cells use their small budget.
-           "NBGRADER_EXECUTION": "autograde"}
+           NBGRADER_EXECUTION: AUTOGRADE}
     if cache is not None:
         env["CONV_COURSE_CACHE"] = "/opt/data/conv-course"
     return env
 
 
 class Zygote:
-    """The pre-loaded process that forks every sandboxed harness (see :mod:`grader.sandbox.zygote`)."""
+    """The pre-loaded process that forks every harness (see :mod:`grader.sandbox.zygote`).
 
-    def __init__(self, cache: Path | None = None) -> None:
+    Started at once, without waiting: it imports torch and the course while the grader
+    reads the submissions. :meth:`wait` (or the first :meth:`spawn`) waits until it is ready.
+    ``sandboxed=False`` serves unsandboxed harnesses (``--no-sandbox``, ``grader check``) with
+    the grader's own environment and the course's kernel settings.
+    """
+
+    def __init__(self, cache: Path | None = None, *, sandboxed: bool = True) -> None:
         import threading
 
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-        # A minimal environment: /proc/<pid>/environ of every forked sandbox shows the zygote's,
-        # so nothing of the instructor's environment (tokens, paths) is handed down.
-        env = {**sandbox_env(None), "PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": "/nonexistent",
-               "CONV_COURSE_CACHE": str(cache) if cache else "/nonexistent/conv-course"}
+        if sandboxed:
+            # A minimal environment: /proc/<pid>/environ of every forked sandbox shows the zygote's,
+            # so nothing of the instructor's environment (tokens, paths) is handed down.
+            env = {**sandbox_env(None), "PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": "/nonexistent",
+                   "CONV_COURSE_CACHE": str(cache) if cache else "/nonexistent/conv-course"}
+        else:
+            env = unsandboxed_env()
+        self.sandboxed = sandboxed
         self.proc = subprocess.Popen([sys.executable, "-I", "-m", "grader.sandbox.zygote", str(theirs.fileno())],
                                      pass_fds=(theirs.fileno(),), env=env, stdin=subprocess.DEVNULL,
                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
         theirs.close()
         self.sock = ours
         self.lock = threading.Lock()
-        self.sock.settimeout(300)
+        self.ready = False
+
+    def wait(self, timeout: float = 300) -> None:
+        """Wait until the zygote has loaded everything; ``RuntimeError`` if it could not start."""
+        with self.lock:
+            self._wait(timeout)
+
+    def _wait(self, timeout: float) -> None:
+        if self.ready:
+            return
+        self.sock.settimeout(timeout)
         try:
             hello = self.sock.recv(1 << 16)
         except OSError:
@@ -260,9 +330,11 @@ class Zygote:
         if not hello:
             self.close()
             raise RuntimeError("the grader's zygote process could not start")
+        self.ready = True
 
     def spawn(self, spec: dict, fds: tuple[int, int]) -> int:
         with self.lock:
+            self._wait(300)
             socket.send_fds(self.sock, [json.dumps(spec).encode()], list(fds))
             reply = self.sock.recv(1 << 16)
         if not reply:
@@ -275,24 +347,23 @@ class Zygote:
         self.proc.wait()
 
 
+def plain_spec(workdir: Path, chapter: str) -> dict:
+    """What the zygote needs for an unsandboxed harness: its folder and chapter (no walls, no limits)."""
+    return {"isolate": False, "workdir": str(workdir), "home": str(workdir), "outcomes": OUTCOMES_DIR,
+            "chapter": chapter}
+
+
 def zygote_spec(workdir: Path, slot: int, chapter: str, limits: Limits, cache: Path | None,
                 root: Path = ROOT, cgroups: list[str] = (), uid: int | None = None) -> dict:
-    read_only = ["/usr", *[p for p in ("/etc/alternatives", "/etc/ld.so.cache", "/etc/localtime")
-                          if os.path.exists(p)], *[str(p) for p in _venv_and_python()], str(root / "helpers")]
-    symlinks = {}
-    for link in ("/bin", "/lib", "/lib64", "/sbin"):
-        if os.path.islink(link):
-            symlinks[link] = os.readlink(link)
-        elif os.path.isdir(link):
-            read_only.append(link)
+    plan = mount_plan(root, cache)
+    read_only = [*plan.system, *plan.course, *(link for link, target in plan.links.items() if target is None)]
+    symlinks = {link: target for link, target in plan.links.items() if target is not None}
     return {"mountpoint": str(workdir.parent / f"{workdir.name}-root"), "workdir": str(workdir),
-            "home": SANDBOX_HOME, "chapter": chapter, "uid": FIRST_UID + slot if uid is None else uid,
+            "home": SANDBOX_HOME, "outcomes": OUTCOMES_DIR, "chapter": chapter, "uid": FIRST_UID + slot if uid is None else uid,
             "read_only": read_only,
-            "read_only_at": {"/opt/data/conv-course": str(cache)} if cache else {}, "symlinks": symlinks,
+            "read_only_at": plan.data, "symlinks": symlinks,
             "tmp_bytes": 256 << 20, "env": sandbox_env(cache), "cgroups": list(cgroups),
-            "limits": {"RLIMIT_AS": limits.memory_bytes, "RLIMIT_FSIZE": limits.file_bytes,
-                       "RLIMIT_NPROC": limits.processes, "RLIMIT_NOFILE": limits.open_files,
-                       "RLIMIT_CPU": limits.cpu_seconds, "RLIMIT_CORE": 0}}
+            "limits": limits.rlimits()}
 
 
 class Died(Exception):
@@ -317,44 +388,42 @@ class Sandbox:
 
     ``isolation``: ``"zygote"`` (default; forked from :class:`Zygote`, sandbox built by
     :mod:`grader.sandbox.zygote`), ``"bwrap"`` (a fresh ``bwrap`` process, see :func:`bwrap_command`)
-    or ``"none"`` (a plain subprocess: only for notebooks you trust).
+    or ``"none"`` (no sandbox, only for notebooks you trust: forked from an unsandboxed
+    :class:`Zygote` when one is given, else a plain subprocess).
     """
 
     def __init__(self, workdir: Path, chapter: str, slot: int, *, limits: Limits = Limits(),
                  cache: Path | None = None, isolation: str = "zygote", zygote: Zygote | None = None,
                  root: Path = ROOT, cgroups: list[str] = (), uid: int | None = None) -> None:
         self.workdir, self.chapter, self.slot, self.limits = workdir, chapter, slot, limits
-        self.uid = FIRST_UID + slot if uid is None else uid
+        self.uid = os.geteuid() if isolation == "none" else FIRST_UID + slot if uid is None else uid
         self.cgroups = list(cgroups)
         self.cache, self.isolation, self.zygote, self.root = cache, isolation, zygote, root
         self.proc: subprocess.Popen | None = None
         self.pid: int | None = None
-        self.startup_seconds = 0.0
 
     # -- lifetime ----------------------------------------------------------
     def start(self, timeout: float = 120) -> None:
         cmd_r, cmd_w = os.pipe()
         ev_r, ev_w = os.pipe()
-        if self.isolation == "zygote":
-            assert self.zygote is not None
+        if self.zygote is not None:
+            spec = zygote_spec(self.workdir, self.slot, self.chapter, self.limits, self.cache, self.root,
+                               self.cgroups, self.uid) if self.isolation == "zygote" \
+                else plain_spec(self.workdir, self.chapter)
             try:
-                self.pid = self.zygote.spawn(zygote_spec(self.workdir, self.slot, self.chapter, self.limits,
-                                                         self.cache, self.root, self.cgroups, self.uid),
-                                             (cmd_r, ev_w))
+                self.pid = self.zygote.spawn(spec, (cmd_r, ev_w))
             finally:
                 os.close(cmd_r)
                 os.close(ev_w)
         else:
-            outdir = SANDBOX_HOME + "/outcomes" if self.isolation == "bwrap" else str(self.workdir / "outcomes")
+            outdir = f"{SANDBOX_HOME}/{OUTCOMES_DIR}" if self.isolation == "bwrap" else str(self.workdir / OUTCOMES_DIR)
             script = "/opt/grader/harness.py" if self.isolation == "bwrap" else str(HARNESS)
             argv = [sys.executable, "-I", script, self.chapter, outdir, str(cmd_r), str(ev_w)]
             if self.isolation == "bwrap":
                 argv = bwrap_command(self.workdir, self.slot, argv, cache=self.cache, root=self.root, uid=self.uid)
                 env, preexec = {"PATH": os.environ.get("PATH", "/usr/bin:/bin")}, _limit(self.limits, self.cgroups)
             else:
-                from ..authoring.execute import kernel_env
-
-                env, preexec = kernel_env({"MPLBACKEND": "Agg"}), None
+                env, preexec = unsandboxed_env(), None
             self.proc = subprocess.Popen(argv, cwd=self.workdir, env=env, pass_fds=(cmd_r, ev_w),
                                          stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                                          stderr=subprocess.DEVNULL, preexec_fn=preexec, start_new_session=True)
@@ -370,7 +439,6 @@ class Sandbox:
         if "setup_failed" in hello:
             self.stop()
             raise Died(f"the sandbox could not be built: {hello['setup_failed']}")
-        self.startup_seconds = float(hello.get("seconds", 0))
 
     def stop(self) -> None:
         """End the sandbox and every process in it."""
@@ -391,7 +459,14 @@ class Sandbox:
         else:
             # PID 1 of the namespace first (the kernel then ends every process in it), then the
             # intermediate process (whose death would take PID 1 with it anyway: PDEATHSIG).
-            for pid in (self.pid1 if self._exit is None and self._owned(self.pid1) else None, self.pid):
+            # Unsandboxed, there is no namespace: the harness's session is ended as a group.
+            pid1 = self.pid1 if self._exit is None and self._owned(self.pid1) else None
+            if pid1 is not None and self.isolation == "none":
+                try:
+                    os.killpg(pid1, signal.SIGKILL)
+                except (ProcessLookupError, PermissionError):
+                    pass
+            for pid in (pid1, self.pid):
                 if pid is not None:
                     try:
                         os.kill(pid, signal.SIGKILL)
@@ -400,13 +475,14 @@ class Sandbox:
         self.proc, self.pid = None, None
 
     def _owned(self, pid: int | None) -> bool:
-        """Whether ``pid`` is still a process of this sandbox's user (never signal a reused pid)."""
+        """Whether ``pid`` is still this sandbox's harness: its user, and a child of the process the zygote
+        forked for it (never signal a reused pid)."""
         try:
             status = Path(f"/proc/{pid}/status").read_text()
         except (OSError, TypeError):
             return False
-        uids = next((line.split()[1:] for line in status.splitlines() if line.startswith("Uid:")), [])
-        return str(self.uid) in uids
+        fields = {line.split(":", 1)[0]: line.split()[1:] for line in status.splitlines() if ":" in line}
+        return str(self.uid) in fields.get("Uid", []) and fields.get("PPid", [None])[0] == str(self.pid)
 
     def __enter__(self) -> "Sandbox":
         return self
@@ -428,7 +504,7 @@ class Sandbox:
         deadline = time.monotonic() + timeout
         while True:
             message = self._read_one(deadline, timeout)
-            if "pid1" in message and self.isolation == "zygote" and self.pid1 is None:
+            if "pid1" in message and self.zygote is not None and self.pid1 is None:
                 self.pid1 = message["pid1"] if isinstance(message["pid1"], int) else None
                 continue
             return message
@@ -460,7 +536,7 @@ class Sandbox:
         except ValueError:
             self.stop()
             raise Died("it wrote garbage on the grader's channel") from None
-        if "exit" in message and self.isolation == "zygote":
+        if "exit" in message and self.zygote is not None:
             self._exit = message["exit"] if isinstance(message["exit"], int) else None
             raise self._dead()
         return message
@@ -472,7 +548,7 @@ class Sandbox:
                 code = self.proc.wait(timeout=5)
             except subprocess.TimeoutExpired:
                 code = None
-        elif code is None and self.isolation == "zygote":
+        elif code is None and self.zygote is not None:
             # the intermediate process reports PID 1's end; wait briefly for it
             deadline = time.monotonic() + 3
             while b"\n" not in self._buffer and time.monotonic() < deadline:

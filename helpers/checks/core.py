@@ -23,7 +23,6 @@ processes:
 from __future__ import annotations
 
 import math
-import traceback
 from collections.abc import Callable, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -32,6 +31,8 @@ from typing import Any, Literal
 import torch
 
 from helpers.hooks import watching_ops
+
+from ..protocol import ExerciseStatus, NotPlain, describe_error, describe_type, not_attempted, to_plain
 
 Kind = Literal["function", "value"]
 
@@ -50,8 +51,8 @@ class CheckFailed(AssertionError):
 
 #: The status of an exercise whose answer is not written yet (undefined, or still the stub raising
 #: ``NotImplementedError``): the one word for it in the notebook, ``grader check``, ``grader progress``
-#: and the grades.
-NOT_ATTEMPTED = "not attempted"
+#: and the grades, defined in :mod:`helpers.protocol`.
+NOT_ATTEMPTED = ExerciseStatus.NOT_ATTEMPTED
 
 
 class NotAttempted(CheckFailed):
@@ -64,11 +65,6 @@ class NotAttempted(CheckFailed):
         else:
             why = f"`{v.exercise}` is not defined yet: write it in its cell above"
         return [f"Not attempted yet: {v.title}. {why}, run that cell, then this one."]
-
-
-def is_not_done(error: str | None) -> bool:
-    """Whether an answer's error means it is still the stub (it raised ``NotImplementedError``)."""
-    return bool(error) and error.startswith("NotImplementedError")
 
 
 class ShortcutUsed(RuntimeError):
@@ -111,7 +107,7 @@ class Verdict:
     cases: int
     message: str = ""
     hint: str | None = None
-    status: Literal["passed", "failed", "not attempted"] = "failed"
+    status: ExerciseStatus = ExerciseStatus.FAILED
     #: True for the learner's visible check, which never claims the points: grading runs more cases.
     visible: bool = False
 
@@ -130,41 +126,7 @@ class Verdict:
 
 
 # ---------------------------------------------------------------------------
-# plain data: the only thing that leaves the learner's code
-
-PLAIN_SCALARS = (bool, int, float, str, type(None))
-
-
-class NotPlain(TypeError):
-    """The learner's code returned something that is not plain data."""
-
-
-def to_plain(value: Any, *, depth: int = 0) -> Any:
-    """Copy ``value`` into plain data, refusing look-alikes.
-
-    Exact types only: a ``torch.Tensor`` subclass, a NumPy scalar or an
-    object that claims to equal everything is refused with :class:`NotPlain`,
-    so nothing the learner defined survives into the comparison.
-    """
-    if depth > 4:
-        raise NotPlain("the value is nested too deeply")
-    kind = type(value)
-    if kind is torch.Tensor:
-        return value.detach().to("cpu").clone().contiguous()
-    if kind in PLAIN_SCALARS:
-        return value
-    if kind in (tuple, list):
-        return kind(to_plain(v, depth=depth + 1) for v in value)
-    if kind is torch.Size:
-        return tuple(int(v) for v in value)
-    raise NotPlain(f"got a {describe_type(value)}")
-
-
-def describe_type(value: Any) -> str:
-    kind = type(value)
-    if kind.__module__ in ("builtins",):
-        return kind.__name__
-    return f"{kind.__module__}.{kind.__qualname__}"
+# plain data: the only thing that leaves the learner's code (the rule is in helpers.protocol)
 
 
 # ---------------------------------------------------------------------------
@@ -410,14 +372,14 @@ class Exercise:
         except ShortcutUsed as exc:
             return Outcome(error=str(exc))
         except Exception as exc:  # noqa: BLE001 - the learner's error is the verdict
-            return Outcome(error=_describe_error(exc))
+            return Outcome(error=describe_error(exc))
 
     # -- half 2: where learner code never runs ---------------------------
     def judge(self, outcomes: Sequence[Outcome], hidden: bool = False) -> Verdict:
         """Compare collected outcomes with independent references."""
         cases = self.make_cases(hidden)
         fail = lambda message, hint=None: Verdict(self.key, self.title, False, 0, self.points,
-                                                  len(cases), message, hint, "failed")
+                                                  len(cases), message, hint, ExerciseStatus.FAILED)
         if self.kind == "value":
             if len(outcomes) != 1:
                 return fail("nothing was collected")
@@ -430,7 +392,7 @@ class Exercise:
                     got_all.append(self.run(value, case) if self.run else value)
                 except Exception as exc:  # noqa: BLE001
                     return _not_done(fail(f"using `{self.answer}` on {case.label or 'a test input'} failed: "
-                                          f"{_describe_error(exc)}"), _describe_error(exc))
+                                          f"{describe_error(exc)}"), describe_error(exc))
         else:
             if len(outcomes) != len(cases):
                 return fail(f"expected {len(cases)} results, collected {len(outcomes)}")
@@ -451,7 +413,7 @@ class Exercise:
                 failures.append((case, got, problem))
         if not failures:
             return Verdict(self.key, self.title, True, self.points, self.points, len(cases),
-                           status="passed", visible=not hidden)
+                           status=ExerciseStatus.PASSED, visible=not hidden)
         case, got, problem = failures[0]
         where = f"for {case.label}, " if case.label else ""
         message = f"{where}{problem} ({len(failures)} of {len(cases)} checks failed)"
@@ -474,16 +436,9 @@ class Exercise:
 
 def _not_done(verdict: Verdict, error: str | None) -> Verdict:
     """A failure caused by the stub is "not attempted", wherever it is judged."""
-    if is_not_done(error):
+    if not_attempted(error):
         verdict.status = NOT_ATTEMPTED
     return verdict
-
-
-def _describe_error(exc: BaseException) -> str:
-    last = traceback.extract_tb(exc.__traceback__)[-1:] if exc.__traceback__ else []
-    where = f" (line {last[0].lineno})" if last and last[0].filename.startswith("<ipython") else ""
-    text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-    return f"{type(exc).__name__}{where}: {text}" if text else f"{type(exc).__name__}{where}"
 
 
 def quiz_case(generator: torch.Generator, hidden: bool) -> list[Case]:

@@ -1,0 +1,73 @@
+"""How a batch is graded: one :class:`GradingConfig`, read by the command line and by the functions.
+
+Each setting has its default and its description here and nowhere else: ``python -m grader
+autograde`` and ``python -m grader check`` build their options from these fields (help text
+included), and :func:`grader.grading.autograde.autograde` and
+:func:`grader.check.check_notebooks` take a config (or keyword overrides of its fields).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+
+from ..authoring.config import CELL_TIMEOUT, ROOT
+from ..sandbox.process import ISOLATIONS, MAX_WORKERS, Limits
+
+
+def _setting(default=None, help: str = "", *, factory=None):  # noqa: A002 - argparse's word
+    if factory is not None:
+        return field(default_factory=factory, metadata={"help": help})
+    return field(default=default, metadata={"help": help})
+
+
+@dataclass(frozen=True)
+class GradingConfig:
+    """The settings of one grading run (a class's batch, or a learner's check)."""
+
+    workers: int | None = _setting(None, f"submissions graded side by side (default: the machine's cores, "
+                                         f"at most {MAX_WORKERS})")
+    timeout: float = _setting(900, "seconds per submission, all its cells together")
+    cell_timeout: float = _setting(CELL_TIMEOUT, "seconds per cell before it is interrupted (nbgrader's "
+                                                        "Execute.timeout for the course, too)")
+    isolation: str = _setting("zygote", "how the sandbox is built: forked from a pre-loaded process with its own "
+                                        "namespaces (zygote, faster), a fresh bubblewrap process per submission "
+                                        "(bwrap), or none (only for notebooks you trust)")
+    limits: Limits = _setting(help="resource limits of each sandbox (memory, CPU seconds, files, processes)",
+                              factory=Limits)
+    max_restarts: int = _setting(4, "restarts of one submission's sandbox before the rest of its cells are "
+                                    "given up")
+    progress: bool = _setting(True, "a progress bar with an ETA on stderr")
+    root: Path = _setting(ROOT, "the course directory (solutions/ and notebooks/)")
+
+    def __post_init__(self) -> None:
+        if self.isolation not in ISOLATIONS:
+            raise ValueError(f"isolation must be one of {', '.join(ISOLATIONS)}, not {self.isolation!r}")
+        if self.cell_timeout is None:  # "the course's", as the command line's --cell-timeout says
+            object.__setattr__(self, "cell_timeout", CELL_TIMEOUT)
+
+    @property
+    def sandboxed(self) -> bool:
+        return self.isolation != "none"
+
+    def worker_count(self) -> int:
+        """``workers``, or the machine's cores; at least 1, at most :data:`MAX_WORKERS` (one sandbox uid each)."""
+        return min(max(1, self.workers or os.cpu_count() or 1), MAX_WORKERS)
+
+
+def describe(name: str) -> str:
+    """The help text of one setting, with its default, for the command line."""
+    text = next(f for f in fields(GradingConfig) if f.name == name).metadata["help"]
+    default = getattr(GradingConfig(), name)
+    if "default:" in text or not isinstance(default, (int, float, str)) or isinstance(default, bool):
+        return text
+    return f"{text} (default: {default:g})" if isinstance(default, float) else f"{text} (default: {default})"
+
+
+def resolve(config: GradingConfig | None = None, **overrides) -> GradingConfig:
+    """``config`` (or the defaults) with ``overrides`` applied; an override of ``None`` keeps the setting.
+
+    An unknown name is a ``TypeError``, a bad value (an unknown isolation) a ``ValueError``.
+    """
+    return replace(config or GradingConfig(), **{k: v for k, v in overrides.items() if v is not None})

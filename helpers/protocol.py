@@ -1,0 +1,149 @@
+"""What crosses the sandbox wall: the protocol between the harness and the judge, written once.
+
+The grader runs a learner's notebook in a sandboxed process (``grader/sandbox/harness.py``)
+and decides grades in its own process (``grader/grading/judge.py``), where no learner code
+ever ran. The two agree on the facts below, and on nothing else. This module lives in
+``helpers`` because the harness must import it inside the sandbox, where the ``grader``
+package is deliberately absent, and because the notebook's own ``check`` (both halves in
+one process, :mod:`helpers.checks`) follows the same rules. It imports nothing heavy (torch
+only inside the functions that handle tensors), so the grader's launcher can use it freely:
+
+* the **commands** the grader sends (:class:`Op`) and the **replies** it gets (:class:`Reply`),
+  one JSON object per line; a test command carries the exercise's key and whether its test
+  cell has a hidden part (:func:`test_command`), so the harness never reads test code;
+* the **outcome files** a test command leaves (:func:`outcome_file`), in the sandbox's
+  :data:`OUTCOMES_DIR`;
+* the **plain-data rule**: only exact ``torch.Tensor``, ``bool``, ``int``, ``float``, ``str``,
+  ``None`` and tuples and lists of those, at most :data:`MAX_DEPTH` deep, leave learner code
+  (:func:`to_plain` makes the copy, :func:`is_plain` checks what was loaded);
+* the **error text**: one line naming the exception (:func:`describe_error`);
+* the **not-attempted rule**: an answer that raises ``NotImplementedError`` (the released
+  stub) was not attempted, not failed (:func:`not_attempted`);
+* the **statuses** of an exercise (:class:`ExerciseStatus`).
+"""
+
+from __future__ import annotations
+
+import traceback
+from enum import StrEnum
+from typing import Any
+
+#: The folder, in the sandbox's writable home, where the harness writes outcome files.
+OUTCOMES_DIR = "outcomes"
+#: Nesting allowed in plain data: a list of tuples of tensors is depth 2.
+MAX_DEPTH = 4
+#: Items allowed in one collected list or tuple (a loaded file holding more is not trusted).
+MAX_ITEMS = 10_000
+#: The scalar types of plain data, matched exactly (``type(x) is int``, not ``isinstance``).
+PLAIN_SCALARS = (bool, int, float, str, type(None))
+#: Longest error text a reply of the harness carries.
+MAX_ERROR_CHARS = 300
+#: The exception the released stub raises (``raise NotImplementedError()``).
+NOT_ATTEMPTED_ERROR = "NotImplementedError"
+
+
+class Op(StrEnum):
+    """What the grader asks the harness to do with one step of the plan."""
+
+    CODE = "code"  # run a learner's cell
+    TEST = "test"  # collect an exercise's outcomes from the learner's namespace
+    CELL = "cell"  # run a test cell that has no exercise definition (it passes if it raises nothing)
+
+
+class Reply(StrEnum):
+    """How a step ended, as the harness reports it (``DIED``: as the grader records it)."""
+
+    OK = "ok"
+    ERROR = "error"  # the cell raised; ``error`` says what
+    TIMEOUT = "timeout"  # the cell ran past its time and was interrupted
+    MISSING = "missing"  # the exercise's answer is not defined in the learner's namespace
+    DIED = "died"  # the sandbox ended before replying (set by the grader, never sent)
+
+
+class ExerciseStatus(StrEnum):
+    """The verdict on one exercise, as the notebook, the learner's check and the grader report it."""
+
+    PASSED = "passed"
+    FAILED = "failed"
+    NOT_ATTEMPTED = "not attempted"
+    ERROR = "error"  # the grader could not check it (the cell never ran, the sandbox died)
+
+
+def test_command(key: str, hidden: bool) -> dict:
+    """The command collecting exercise ``key``'s outcomes, with its hidden cases when ``hidden``."""
+    return {"op": Op.TEST.value, "key": key, "hidden": bool(hidden)}
+
+
+def outcome_file(key: str, hidden: bool) -> str:
+    """The name of the file holding exercise ``key``'s visible or hidden outcomes."""
+    return f"{key}.{'hidden' if hidden else 'visible'}.pt"
+
+
+class NotPlain(TypeError):
+    """The learner's code returned something that is not plain data."""
+
+
+def describe_type(value: Any) -> str:
+    """A value's type as a message names it: ``int``, ``numpy.float64``, ``torch.nn.parameter.Parameter``."""
+    kind = type(value)
+    return kind.__name__ if kind.__module__ == "builtins" else f"{kind.__module__}.{kind.__qualname__}"
+
+
+def to_plain(value: Any, *, depth: int = 0) -> Any:
+    """Copy ``value`` into plain data, refusing look-alikes (the collecting half, in the sandbox).
+
+    Exact types only: a ``torch.Tensor`` subclass, a NumPy scalar or an object that claims
+    to equal everything is refused with :class:`NotPlain`, so nothing the learner defined
+    survives into the comparison. A ``torch.Size`` becomes a tuple of ints.
+    """
+    import torch
+
+    if depth > MAX_DEPTH:
+        raise NotPlain("the value is nested too deeply")
+    kind = type(value)
+    if kind is torch.Tensor:
+        return value.detach().to("cpu").clone().contiguous()
+    if kind in PLAIN_SCALARS:
+        return value
+    if kind in (tuple, list):
+        return kind(to_plain(v, depth=depth + 1) for v in value)
+    if kind is torch.Size:
+        return tuple(int(v) for v in value)
+    raise NotPlain(f"got a {describe_type(value)}")
+
+
+def is_plain(value: Any, depth: int = 0) -> bool:
+    """Whether a loaded value is plain data (the judging half, on what the sandbox wrote)."""
+    import torch
+
+    if depth > MAX_DEPTH:
+        return False
+    kind = type(value)
+    if kind is torch.Tensor:
+        return value.layout is torch.strided and not value.requires_grad and value.device.type == "cpu"
+    if kind in PLAIN_SCALARS:
+        return True
+    if kind in (tuple, list):
+        return len(value) <= MAX_ITEMS and all(is_plain(v, depth + 1) for v in value)
+    return False
+
+
+def describe_error(exc: BaseException | None, *, line: bool = True) -> str:
+    """``"ValueError (line 3): the first line of its message"``: one line, never a traceback.
+
+    ``line``: name the line of the learner's cell that raised, when the traceback has one
+    (an exercise's collected error does; a cell's error, named by its cell, does not need it).
+    """
+    if exc is None:
+        return ""
+    where = ""
+    if line:
+        last = traceback.extract_tb(exc.__traceback__)[-1:] if exc.__traceback__ else []
+        where = f" (line {last[0].lineno})" if last and last[0].filename.startswith("<ipython") else ""
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    return f"{type(exc).__name__}{where}: {text}" if text else f"{type(exc).__name__}{where}"
+
+
+def not_attempted(error: str | None) -> bool:
+    """Whether an error text (or a verdict's message) is the released stub's: the exercise was not attempted."""
+    return bool(error) and NOT_ATTEMPTED_ERROR in error

@@ -1,0 +1,209 @@
+"""The grader's pure parts, without root, kernels or a sandbox: cell metadata, identify, plan,
+the protocol's plain-data rule, load_outcomes, the report writers and the grading settings."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import pytest
+import torch
+
+from grader import cells
+from grader.grading.autograde import GraderError, autograde
+from grader.grading.report import feedback_html, write_outputs
+from grader.grading.config import GradingConfig, describe, resolve
+from grader.grading.judge import load_outcomes
+from grader.grading.results import Problem, Result, SubmissionStatus
+from grader.grading.sanitize import load_assignment, plan
+from grader.grading.submissions import chapter_grade_ids, identify
+from grader.sandbox.process import MAX_WORKERS
+from helpers import protocol
+from tests.support import student_notebook
+
+CH1 = "01-convolution-by-hand"
+
+
+# -- nbgrader cell metadata ----------------------------------------------------------------------
+
+@pytest.mark.parametrize("cell", [None, 3, "x", [], {}, {"metadata": []}, {"metadata": {"nbgrader": "yes"}},
+                                  {"metadata": {"nbgrader": {"grade_id": 7, "grade": 1}}}])
+def test_malformed_metadata_reads_as_absent(cell):
+    assert cells.grade_id(cell) is None
+    assert not cells.is_solution(cell) and not cells.is_test(cell)
+    assert isinstance(cells.nbgrader(cell), dict)
+
+
+def test_cell_kinds_as_nbgrader_says():
+    test = {"cell_type": "code", "metadata": {"nbgrader": {"grade": True, "solution": False, "grade_id": "t",
+                                                           "points": 3}}}
+    answer = {"cell_type": "code", "metadata": {"nbgrader": {"grade": False, "solution": True, "grade_id": "a"}}}
+    assert cells.is_test(test) and cells.points(test) == 3 and cells.grade_id(test) == "t"
+    assert cells.is_solution(answer) and not cells.is_test(answer) and not cells.is_grade(answer)
+    assert not cells.is_test({**test, "cell_type": "markdown"})
+
+
+# -- identify ------------------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def known():
+    return chapter_grade_ids()
+
+
+@pytest.mark.parametrize("content, kind, words", [
+    (b"", SubmissionStatus.UNREADABLE, "empty"),
+    (b'{"cells": [', SubmissionStatus.UNREADABLE, "not valid JSON"),
+    (b'{"a": 1}', SubmissionStatus.UNREADABLE, "not a Jupyter notebook"),
+    (b'{"cells": [], "metadata": {}}', SubmissionStatus.UNKNOWN_CHAPTER, "belongs to a course chapter"),
+])
+def test_identify_names_the_kind_of_problem(tmp_path, known, content, kind, words):
+    path = tmp_path / "homework.ipynb"
+    path.write_bytes(content)
+    chapter, problem = identify(path, known)
+    assert chapter is None and isinstance(problem, Problem)
+    assert problem.kind is kind and words in str(problem)
+
+
+def test_identify_reads_the_chapter_from_the_cells_not_the_name(tmp_path, known):
+    path = tmp_path / "My homework (1).ipynb"
+    path.write_text(json.dumps(student_notebook(CH1, "blank")))
+    assert identify(path, known) == (CH1, None)
+
+
+# -- plan ----------------------------------------------------------------------------------------
+
+def _data(nb) -> dict:
+    return json.loads(json.dumps(nb))
+
+
+def test_plan_puts_back_the_source_test_cells():
+    assignment = load_assignment(CH1)
+    data = _data(student_notebook(CH1))
+    tests = [c for c in data["cells"] if cells.grade_id(c) in assignment.tests]
+    tests[0]["source"] = "pass"  # edited
+    tests[1]["metadata"]["nbgrader"]["points"] = 100  # inflated
+    tests[1]["metadata"]["tags"] = ["raises-exception"]
+    data["cells"].remove(tests[2])  # deleted
+    result = plan(data, assignment)
+    steps = [s for s in result.steps if s.kind == "test"]
+    assert [s.grade_id for s in steps] == list(assignment.tests)  # every test once, in order
+    assert all(s.source == assignment.tests[s.grade_id].source for s in steps)
+    assert all(s.hidden == assignment.tests[s.grade_id].hidden for s in steps)
+    assert any(s.hidden for s in steps), "chapter 1 has hidden cases"
+    restored = next(s for s in steps if s.grade_id == tests[2]["metadata"]["nbgrader"]["grade_id"])
+    answer = result.steps.index(restored) - 1
+    assert restored.cell_number is None and result.steps[answer].grade_id == f"{restored.grade_id}_answer"
+    notes = " | ".join(result.tampering)
+    assert "was edited" in notes and "claims 100 points" in notes and "raises-exception" in notes
+    assert "was missing; it was put back" in notes
+
+
+def test_plan_of_junk_is_empty_but_complete():
+    assignment = load_assignment(CH1)
+    result = plan({"cells": [None, 3, {"cell_type": "code", "source": 5, "metadata": []}]}, assignment)
+    assert [s.grade_id for s in result.steps if s.kind == "test"] == list(assignment.tests)
+
+
+# -- the protocol: plain data, errors, the not-attempted rule -------------------------------------
+
+def test_what_to_plain_makes_is_plain():
+    values = [1, 2.5, True, None, "s", torch.ones(2, 3), (torch.zeros(1), [1, 2]), torch.Size([2, 3]),
+              torch.ones(2, requires_grad=True)]
+    for value in values:
+        assert protocol.is_plain(protocol.to_plain(value)), value
+
+
+@pytest.mark.parametrize("value", [torch.nn.Parameter(torch.ones(2)), torch.ones(2, requires_grad=True),
+                                   object(), {"a": 1}, [[[[[[1]]]]]]])
+def test_look_alikes_are_not_plain(value):
+    assert not protocol.is_plain(value)
+    if type(value) is not torch.Tensor:  # an exact tensor is copied (detached), anything else refused
+        with pytest.raises(protocol.NotPlain):
+            protocol.to_plain(value)
+
+
+def test_error_text_and_not_attempted():
+    try:
+        raise NotImplementedError()
+    except NotImplementedError as exc:
+        text = protocol.describe_error(exc)
+    assert text == "NotImplementedError" and protocol.not_attempted(f"calling `f` raised {text}")
+    assert protocol.describe_error(ValueError("first line\nsecond")) == "ValueError: first line"
+    assert not protocol.not_attempted("ValueError: x") and not protocol.not_attempted(None)
+    assert protocol.outcome_file("convolve", True) == "convolve.hidden.pt"
+    assert protocol.test_command("convolve", 1) == {"op": "test", "key": "convolve", "hidden": True}
+
+
+# -- load_outcomes -------------------------------------------------------------------------------
+
+def _saved(tmp_path: Path, obj, name="x.visible.pt") -> Path:
+    path = tmp_path / name
+    torch.save(obj, path)
+    return path
+
+
+def test_load_outcomes_accepts_plain_data(tmp_path):
+    outcomes = load_outcomes(_saved(tmp_path, [{"value": torch.ones(2), "error": None},
+                                               {"value": None, "error": "ValueError: no"}]))
+    assert [o.error for o in outcomes] == [None, "ValueError: no"] and torch.equal(outcomes[0].value, torch.ones(2))
+
+
+@pytest.mark.parametrize("obj, words", [
+    ({"value": 1, "error": None}, "not a list"),
+    ([{"value": 1}], "unexpected form"),
+    ([{"value": 1, "error": 3}], "unexpected form"),
+    ([{"value": torch.nn.Parameter(torch.ones(1)), "error": None}], "other than plain data"),
+    ([{"value": [[[[[[1]]]]]], "error": None}], "other than plain data"),
+])
+def test_load_outcomes_refuses_anything_else(tmp_path, obj, words):
+    result = load_outcomes(_saved(tmp_path, obj))
+    assert isinstance(result, str) and words in result
+
+
+def test_load_outcomes_refuses_missing_and_symlinked_files(tmp_path):
+    assert "no results" in load_outcomes(tmp_path / "none.pt")
+    target = _saved(tmp_path, [{"value": 1, "error": None}])
+    (tmp_path / "link.pt").symlink_to(target)
+    assert "no results" in load_outcomes(tmp_path / "link.pt")
+
+
+# -- the report writers --------------------------------------------------------------------------
+
+def test_writers_give_rows_statuses_and_escaped_feedback(tmp_path):
+    assignment = load_assignment(CH1)
+    rows = [{"exercise": gid, "title": "<b>t</b>", "score": 0.0, "max_score": t.points, "status": "failed",
+             "message": "<script>alert(1)</script>", "hint": "<img src=x>"} for gid, t in assignment.tests.items()]
+    results = [Result("ann", "a.ipynb", CH1, SubmissionStatus.GRADED, "", 0.0, assignment.max_score, rows),
+               Result("bob", "b.ipynb", CH1, SubmissionStatus.GRADING_FAILED, "its sandbox never started"),
+               Result("bob", "old.ipynb", CH1, SubmissionStatus.DUPLICATE, "b.ipynb is later"),
+               Result("cy", "c.ipynb", None, SubmissionStatus.UNREADABLE, "the file is empty")]
+    write_outputs(results, tmp_path, {CH1: assignment}, {"isolation": "none"})
+    grades = list(csv.DictReader(open(tmp_path / "grades.csv")))
+    assert [r["student"] for r in grades] == ["ann"] * len(rows) + ["bob"] * len(assignment.tests)
+    assert {r["status"] for r in grades if r["student"] == "bob"} == {"error"}
+    report = json.loads((tmp_path / "report.json").read_text())
+    assert [s["status"] for s in report["submissions"]] == ["graded", "grading-failed", "duplicate", "unreadable"]
+    html = (tmp_path / "feedback" / "ann" / f"{CH1}.html").read_text()
+    assert "<script>" not in html and "&lt;script&gt;" in html and "<img" not in html
+    assert not (tmp_path / "feedback" / "bob").exists()
+    assert feedback_html(results[0]) == html
+
+
+# -- the settings ----------------------------------------------------------------------------------
+
+def test_grading_config_defaults_are_written_once_and_described():
+    config = GradingConfig()
+    assert (config.timeout, config.isolation, config.workers) == (900, "zygote", None)
+    assert "default: 900" in describe("timeout") and "default: zygote" in describe("isolation")
+    assert resolve(config, timeout=None, workers=3) == GradingConfig(workers=3)
+    assert 1 <= GradingConfig(workers=10_000).worker_count() == MAX_WORKERS
+    with pytest.raises(ValueError, match="isolation"):
+        GradingConfig(isolation="docker")
+    with pytest.raises(TypeError):
+        resolve(config, colour="red")
+
+
+def test_a_bad_setting_is_a_grader_error(tmp_path):
+    with pytest.raises(GraderError, match="isolation"):
+        autograde(tmp_path, tmp_path / "out", isolation="docker")
