@@ -27,7 +27,7 @@ from .core import CheckFailed, Exercise, ShortcutUsed, Verdict
 __all__ = ["check", "summary", "exercise", "exercises", "CheckFailed", "ShortcutUsed", "Verdict"]
 
 #: The modules that define exercises, one per chapter, in course order.
-CHAPTER_MODULES = ("ch01", "ch02", "ch03", "ch04", "ch05", "ch06")
+CHAPTER_MODULES = ("ch01", "ch02", "ch03", "ch04", "ch05", "ch06", "ch07")
 
 _MISSING = object()
 
