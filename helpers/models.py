@@ -21,6 +21,8 @@ from functools import lru_cache
 import torch
 from torch import nn
 
+from .hooks import trace
+
 
 def conv(ni: int, nf: int, ks: int = 3, act: bool = True, bn: bool = False) -> nn.Module:
     """A stride-2 convolution from ``ni`` to ``nf`` channels, padded by ``ks//2``, then a ReLU.
@@ -79,22 +81,8 @@ def activations(model: nn.Module, x: torch.Tensor) -> list[tuple[str, torch.Tens
 
     Introduced in chapter 4.
     """
-    found: list[tuple[str, torch.Tensor]] = []
-    handles = []
-    for name, layer in leaf_layers(model):
-        label = f"{name} {type(layer).__name__}"
-
-        def hook(module, inputs, output, label=label):
-            found.append((label, output.detach().clone()))
-
-        handles.append(layer.register_forward_hook(hook))
-    try:
-        with torch.no_grad():
-            model(x)
-    finally:
-        for handle in handles:
-            handle.remove()
-    return found
+    names = {layer: f"{name} {type(layer).__name__}" for name, layer in leaf_layers(model)}
+    return trace(model, x, names, lambda layer, inputs, out: (names[layer], out.detach().clone()))
 
 
 @dataclass(frozen=True)
@@ -133,25 +121,17 @@ def layer_summary(model: nn.Module, input_shape: tuple[int, ...] = (1, 1, 28, 28
     counts from ``p.numel()`` and multiply-adds from each layer's output size times
     the length of the dot product behind one output value. Introduced in chapter 4.
     """
-    rows: list[LayerRow] = []
-    handles = []
-    for name, layer in leaf_layers(model):
-        def hook(module, inputs, output, name=name):
-            rows.append(LayerRow(name, type(module).__name__, tuple(output.shape),
-                                 sum(p.numel() for p in module.parameters()), _mult_adds(module, output)))
+    names = {layer: name for name, layer in leaf_layers(model)}
 
-        handles.append(layer.register_forward_hook(hook))
-    try:
-        with torch.no_grad():
-            model(torch.zeros(input_shape))
-    finally:
-        for handle in handles:
-            handle.remove()
-    return rows
+    def row(layer: nn.Module, inputs, output: torch.Tensor) -> LayerRow:
+        return LayerRow(names[layer], type(layer).__name__, tuple(output.shape),
+                        sum(p.numel() for p in layer.parameters()), _mult_adds(layer, output))
+
+    return trace(model, torch.zeros(input_shape), names, row)
 
 
 def format_summary(rows: list[LayerRow], input_shape: tuple[int, ...] | None = None) -> str:
-    """A layer summary as a text table with totals (the seed's ``simple_cnn_summary.png``, computed)."""
+    """A layer summary as a text table with totals."""
     header = f"{'layer':<7} {'type':<18} {'output shape':<18} {'params':>8} {'mult-adds':>10}"
     lines = [header, "-" * len(header)]
     if input_shape is not None:

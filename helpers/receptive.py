@@ -40,6 +40,11 @@ class Box:
     left: int
     right: int
 
+    @classmethod
+    def span(cls, top: int, left: int, height: int = 1, width: int = 1) -> "Box":
+        """The box of ``height x width`` cells whose top-left cell is ``(top, left)``."""
+        return cls(top, top + height - 1, left, left + width - 1)
+
     @property
     def height(self) -> int:
         return self.bottom - self.top + 1
@@ -212,39 +217,184 @@ def field_jumps(layers: Sequence[Layer]) -> list[int]:
             for n in range(1, len(layers) + 1)]
 
 
-def positive_copy(model: nn.Module) -> nn.Module:
-    """A copy of ``model`` with every weight set to 1 and every bias to 0, for the gradient method.
+# ---------------------------------------------------------------------------
+# whole models: the gradient method on any nn.Module, and the stack of a plain sequential model
 
-    With positive weights, a positive input and no bias, every ReLU passes its
-    input on and no two paths cancel, so a non-zero gradient means "depends on".
-    The model is copied; the original is untouched.
+
+def _single(value) -> int:
+    return int(value[0] if isinstance(value, tuple) else value)
+
+
+def _without_max_pooling(model: nn.Module) -> nn.Module:
+    """Max pooling swapped (in place) for average pooling over the same windows.
+
+    Max pooling passes the gradient to one pixel of each window, so a field measured
+    through it has holes (torchvision's AlexNet: 139 pixels wide instead of 195).
+    Average pooling reads the same windows and passes the gradient to all of them.
     """
-    clone = copy.deepcopy(model).double().eval()
+    for name, m in list(model.named_modules()):
+        if isinstance(m, nn.MaxPool2d):
+            if _single(m.dilation) != 1:
+                raise ValueError(f"layer {name!r} is a dilated max pooling, which the gradient method does not cover")
+            new: nn.Module = nn.AvgPool2d(m.kernel_size, m.stride, m.padding, ceil_mode=m.ceil_mode)
+        elif isinstance(m, nn.AdaptiveMaxPool2d):
+            new = nn.AdaptiveAvgPool2d(m.output_size)
+        else:
+            continue
+        parent_name, _, child = name.rpartition(".")
+        setattr(model.get_submodule(parent_name), child, new)
+    return model
+
+
+def positive_copy(model: nn.Module) -> nn.Module:
+    """A copy of ``model`` for the gradient method: every path positive, nothing switched off.
+
+    Every weight becomes ``1 / fan-in`` (positive, and activations stay near 1 however
+    deep the model, so nothing overflows), every bias 0; batch norm forgets its running
+    statistics (mean 0, variance 1), so that it cannot push a value below a ReLU's
+    threshold; max pooling becomes average pooling over the same windows. With a
+    positive input, a non-zero gradient then means "depends on". The model is copied
+    in evaluation mode; the original is untouched.
+    """
+    return _make_positive(_without_max_pooling(copy.deepcopy(model).double().eval()))
+
+
+def _make_positive(clone: nn.Module) -> nn.Module:
     with torch.no_grad():
-        for name, param in clone.named_parameters():
-            param.fill_(0.0 if name.endswith("bias") else 1.0)
+        for m in clone.modules():
+            if isinstance(m, nn.modules.batchnorm._BatchNorm) and m.running_mean is not None:
+                m.running_mean.zero_()
+                m.running_var.fill_(1.0)
+            for name, param in m.named_parameters(recurse=False):
+                if name.endswith("bias"):
+                    param.fill_(0.0)
+                elif name == "weight" and isinstance(m, (nn.modules.conv._ConvNd, nn.Linear)):
+                    param.fill_(1.0 / param[0].numel())
+                else:
+                    param.fill_(1.0)
     return clone
+
+
+def _thin_copy(model: nn.Module) -> nn.Module:
+    """A copy with one channel everywhere: each convolution 1 -> 1 (same kernel, stride, padding, dilation),
+    weights ``1 / kernel area``, batch norm dropped, max pooling averaged.
+
+    A receptive field is spatial: mixing channels never widens it, so a one-channel copy
+    has the same field at a fraction of the cost (VGG16 on a 256x256 image: 1 channel
+    instead of up to 512). Models that need their channel counts (a ``Linear``, a
+    concatenation) fail to run thinned, and :func:`model_gradient` then uses the full copy.
+    """
+    clone = _without_max_pooling(copy.deepcopy(model).eval())
+    for name, m in list(clone.named_modules()):
+        if isinstance(m, nn.Conv2d):
+            thin: nn.Module = nn.Conv2d(1, 1, m.kernel_size, m.stride, m.padding, m.dilation, bias=False,
+                                        padding_mode=m.padding_mode, dtype=torch.float64)
+        elif isinstance(m, nn.modules.batchnorm._BatchNorm):
+            thin = nn.Identity()
+        else:
+            continue
+        parent_name, _, child = name.rpartition(".")
+        setattr(clone.get_submodule(parent_name), child, thin)
+    return _make_positive(clone.double())
+
+
+def _refuse_functional_max(name: str) -> None:
+    if name in ("max_pool2d", "max_pool2d_with_indices", "adaptive_max_pool2d", "fractional_max_pool2d"):
+        raise ValueError(
+            "the model calls max pooling directly (F.max_pool2d or similar, not an nn.MaxPool2d layer): "
+            "its gradient reaches one pixel per window, so it cannot measure a receptive field")
+
+
+def _output_cell_gradient(model: nn.Module, x: torch.Tensor, row: int, col: int) -> torch.Tensor:
+    from helpers.hooks import watching_ops
+
+    x = x.clone().requires_grad_(True)
+    with watching_ops(_refuse_functional_max):
+        out = model(x)
+    if out.dim() == 2:
+        out = out[:, :, None, None]
+    if out.dim() != 4 or out.shape[0] != x.shape[0]:
+        raise ValueError(f"the model's output has shape {tuple(out.shape)}; the gradient method needs a map "
+                         "[batch, channels, h, w] (or [batch, channels] after a Flatten of a 1x1 map)")
+    if not (0 <= row < out.shape[-2] and 0 <= col < out.shape[-1]):
+        raise IndexError(f"the output map is {out.shape[-2]}x{out.shape[-1]}; it has no cell ({row}, {col})")
+    with watching_ops(_refuse_functional_max):
+        out[0, :, row, col].sum().backward()
+    return x.grad[0].sum(0).detach()
 
 
 def model_gradient(model: nn.Module, height: int, width: int, row: int, col: int,
                    channels: int = 1) -> torch.Tensor:
     """Gradient of cell ``(row, col)`` of a model's output (summed over its channels) w.r.t. its input image.
 
-    Works for any convolutional ``nn.Module`` whose output is ``[batch, channels, h, w]`` (or
-    ``[batch, channels]`` after a ``Flatten``, read as a 1x1 map). The model is first
-    turned positive with :func:`positive_copy`. Returns a ``height x width`` tensor summed over
-    input channels; its non-zero pixels are the cell's receptive field inside the image.
+    For a convolutional ``nn.Module`` whose output is ``[batch, channels, h, w]`` (or
+    ``[batch, channels]`` after a ``Flatten``, read as a 1x1 map), plain or branching (residual
+    blocks: the field is the union of the paths). The model is first made positive
+    (:func:`positive_copy`: max pooling averaged, batch norm neutral), and run with one channel
+    per layer when it allows it (:func:`_thin_copy`). Returns a ``height x width`` tensor
+    summed over input channels; its non-zero pixels are the cell's receptive field inside the image.
+
+    Raises:
+        ValueError: for what the method cannot measure (max pooling called as a function, a dilated
+            max pooling, an output that is not a map).
     """
-    positive = positive_copy(model)
-    x = torch.ones(1, channels, height, width, dtype=torch.float64, requires_grad=True)
-    out = positive(x)
-    if out.dim() == 2:
-        out = out[:, :, None, None]
-    if not (0 <= row < out.shape[-2] and 0 <= col < out.shape[-1]):
-        raise IndexError(f"the output map is {out.shape[-2]}x{out.shape[-1]}; it has no cell ({row}, {col})")
-    out[0, :, row, col].sum().backward()
-    return x.grad[0].sum(0).detach()
+    x = torch.ones(1, channels, height, width, dtype=torch.float64)
+    try:
+        thin = _thin_copy(model)
+        return _output_cell_gradient(thin, x[:, :1], row, col)
+    except (RuntimeError, ValueError, IndexError):
+        pass  # needs its channel counts (or is refused: the full copy says why, in its own words)
+    return _output_cell_gradient(positive_copy(model), x, row, col)
+
+
+def model_field(model: nn.Module, height: int, width: int, row: int, col: int, channels: int = 1) -> Box | None:
+    """The box of input pixels that cell ``(row, col)`` of the model's output depends on (:func:`model_gradient`)."""
+    return box_of(model_gradient(model, height, width, row, col, channels) != 0)
+
+
+_MOVES_PIXELS = (nn.modules.conv._ConvNd, nn.modules.pooling._MaxPoolNd, nn.modules.pooling._AvgPoolNd,
+                 nn.modules.pooling._AdaptiveAvgPoolNd, nn.modules.pooling._AdaptiveMaxPoolNd)
+
+
+def model_stack(model: nn.Sequential) -> list[list[Layer]]:
+    """For each top-level layer of a plain sequential model, the ``(kernel, stride, padding)`` it applies.
+
+    Layers that do not move pixels (ReLU, batch norm, flatten, dropout) give ``[]``; a layer
+    that is itself an ``nn.Sequential`` gives its convolutions and poolings in order.
+
+    Raises:
+        ValueError: when the stack is not a plain chain: a block that branches (a residual block,
+            whose shortcut is not in series with its convolutions), a dilated convolution, an adaptive
+            pooling or a non-square kernel. Measure such a model with :func:`model_field` instead.
+    """
+    def chain(module: nn.Module, where: str) -> list[Layer]:
+        if isinstance(module, nn.Sequential):
+            return [op for i, m in enumerate(module) for op in chain(m, f"{where}.{i}")]
+        if isinstance(module, (nn.Conv2d, nn.MaxPool2d, nn.AvgPool2d)):
+            k, s, p = (getattr(module, a) for a in ("kernel_size", "stride", "padding"))
+            pairs = [v if isinstance(v, tuple) else (v, v) for v in (k, s, p)]
+            if any(a != b for a, b in pairs):
+                raise ValueError(f"layer {where} ({type(module).__name__}) is not square: {module}")
+            if _single(getattr(module, "dilation", 1)) != 1:
+                raise ValueError(f"layer {where} is dilated; the (kernel, stride, padding) stack does not cover it")
+            return [(int(pairs[0][0]), int(pairs[1][0]), int(pairs[2][0]))]
+        if any(isinstance(m, _MOVES_PIXELS) for m in module.modules()):
+            raise ValueError(
+                f"layer {where} ({type(module).__name__}) is not a plain chain of convolutions and poolings "
+                "(a residual block adds a shortcut, an adaptive pooling depends on the input size): "
+                "measure its field with helpers.receptive.model_field instead")
+        return []
+
+    return [chain(layer, str(i + 1)) for i, layer in enumerate(model)]
+
+
+def stack_box(stack: Sequence[Layer], row: int, col: int) -> Box:
+    """The whole field of cell ``(row, col)`` after ``stack`` (possibly empty: the cell itself), measured."""
+    if not stack:
+        return Box(row, row, col, col)
+    return field_box(stack, row, col)
 
 
 __all__ = ["Layer", "Box", "conv_stack", "map_sizes", "gradient_maps", "box_of", "clipped_box", "field_box",
-           "field_sizes", "field_jumps", "positive_copy", "model_gradient"]
+           "field_sizes", "field_jumps", "positive_copy", "model_gradient", "model_field", "model_stack",
+           "stack_box"]

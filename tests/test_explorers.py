@@ -110,7 +110,7 @@ def test_channel_parts_add_up_to_conv2d(seven, out):
         assert torch.allclose(state.per_channel[c], F.conv2d(inputs[None, c:c + 1], weight[out:out + 1, c:c + 1])[0, 0])
     shown = ex.channel_html(state, ("top edges", "left edges"))
     assert expected.shape == (24, 24)
-    assert _text(shown, "cc-centre") == ex._fmt(float(expected[12, 12]))
+    assert _text(shown, "cc-centre") == ex.fmt_number(float(expected[12, 12]))
 
 
 def test_channel_state_refuses_a_missing_output_map(seven):
@@ -218,10 +218,9 @@ def test_feature_maps_draw_each_map_at_its_real_resolution(cnn, seven):
 def test_receptive_box_by_hand(cnn):
     geometry = ex.layer_geometry(cnn)
     assert geometry[:5] == [[(3, 2, 1)]] * 5 and geometry[5] == []
-    assert ex.receptive_box(geometry, 0, 0, 0) == (-1, -1, 1, 1)
-    assert ex.receptive_box(geometry, 1, 3, 3) == (9, 9, 15, 15)  # the seed's 7x7 field after two layers
-    top, left, bottom, right = ex.receptive_box(geometry, 4, 0, 0)
-    assert bottom - top + 1 == 63
+    assert ex.receptive_box(geometry, 0, 0, 0) == ex.Box(-1, 1, -1, 1)
+    assert ex.receptive_box(geometry, 1, 3, 3) == ex.Box(9, 15, 9, 15)  # the 7x7 field after two layers
+    assert ex.receptive_box(geometry, 4, 0, 0).height == 63
 
 
 @pytest.mark.parametrize("layer", range(5))
@@ -233,25 +232,39 @@ def test_receptive_box_is_where_the_gradient_is(cnn, seven, layer):
         assert ex.support_box(state.architecture_grad) == state.clipped_box
         measured = ex.support_box(state.model_grad)
         if measured is not None:  # the trained weights may switch paths off, never add cells
-            top, left, bottom, right = state.clipped_box
-            assert top <= measured[0] <= measured[2] <= bottom and left <= measured[1] <= measured[3] <= right
+            box = state.clipped_box
+            assert box.top <= measured.top <= measured.bottom <= box.bottom
+            assert box.left <= measured.left <= measured.right <= box.right
 
 
-def test_receptive_box_agrees_with_chapter_5s_measurement(cnn):
-    from helpers.receptive import field_box
+def _walk_back(stack, row, col):
+    """The recurrence of chapter 5, written out: output cells a..b read input cells a*s - p .. b*s - p + k - 1."""
+    top, bottom, left, right = row, row, col, col
+    for k, s, p in reversed(stack):
+        top, bottom, left, right = top * s - p, bottom * s - p + k - 1, left * s - p, right * s - p + k - 1
+    return ex.Box(top, bottom, left, right)
 
-    geometry = ex.layer_geometry(cnn)
+
+@pytest.mark.parametrize("model", [
+    "cnn",
+    nn.Sequential(nn.Conv2d(1, 2, 5, padding=2), nn.MaxPool2d(3, 2, 1), nn.Sequential(nn.Conv2d(2, 2, 3, 3), nn.ReLU()),
+                  nn.AvgPool2d(2), nn.Conv2d(2, 1, 1)),
+])
+def test_receptive_box_is_the_recurrence(model, cnn):
+    model = cnn if model == "cnn" else model
+    geometry = ex.layer_geometry(model)
     stack = [op for ops in geometry for op in ops]
-    for layer, (row, col) in itertools.product(range(4), [(0, 0), (1, 2)]):
-        box = field_box(stack[:layer + 1], row, col)
-        assert ex.receptive_box(geometry, layer, row, col) == (box.top, box.left, box.bottom, box.right)
+    for layer, (row, col) in itertools.product(range(len(geometry) - 1), [(0, 0), (1, 2)]):
+        upto = [op for ops in geometry[:layer + 1] for op in ops]
+        assert ex.receptive_box(geometry, layer, row, col) == _walk_back(upto, row, col), (layer, row, col)
+    assert stack
 
 
 def test_receptive_field_with_pooling():
     model = nn.Sequential(nn.Sequential(nn.Conv2d(1, 2, 3), nn.ReLU()), nn.MaxPool2d(2), nn.Conv2d(2, 1, 3))
     assert ex.layer_geometry(model) == [[(3, 1, 0)], [(2, 2, 0)], [(3, 1, 0)]]
     state = ex.receptive_field_state(model, torch.rand(12, 12), 2, 1, 1)
-    assert state.formula_box == (2, 2, 9, 9)
+    assert state.formula_box == ex.Box(2, 9, 2, 9)
     assert ex.support_box(state.architecture_grad) == state.clipped_box
 
 
@@ -279,7 +292,7 @@ def test_pool_state_is_pytorchs_pooling(seven, size, stride, mode):
     assert (state.out_row, state.out_col) == (r, c)
     window_value = state.window.max() if mode == "max" else state.window.mean()
     assert state.value == pytest.approx(float(window_value)) == pytest.approx(float(expected[r, c]))
-    assert _text(ex.pool_html(state), "cc-pool") == ex._fmt(state.value)
+    assert _text(ex.pool_html(state), "cc-pool") == ex.fmt_number(state.value)
 
 
 # ---------------------------------------------------------------------------
@@ -343,10 +356,10 @@ def test_kernel_walk_widget_shows_conv2d_and_typed_kernels():
     assert (explorer["digit"], explorer["row"], explorer["col"]) == (7, 7, 15)  # chapter 1's block
     explorer.controls["col"].value = 16
     expected = F.conv2d(seven[None, None], ex.KERNELS["top edge"][None, None])[0, 0, 6, 15]
-    assert _text(explorer.view.value, "cc-sum") == ex._fmt(float(expected))
+    assert _text(explorer.view.value, "cc-sum") == ex.fmt_number(float(expected))
     explorer.controls["kernel"].value = widgets.OWN_KERNEL
     explorer.controls["own"].value = "0 0 0; 0 2 0; 0 0 0"
-    assert _text(explorer.view.value, "cc-sum") == ex._fmt(2 * float(seven[7, 16]))
+    assert _text(explorer.view.value, "cc-sum") == ex.fmt_number(2 * float(seven[7, 16]))
     explorer.controls["own"].value = "0 0 0; 0 2 0"
     assert "you typed 6" in _text(explorer.view.value, "cc-error")
     explorer.controls["own"].value = "1 1 1 1 1 1 1 1 1"  # it recovers
@@ -406,7 +419,7 @@ def test_channels_explores_chapter_2s_own_layer():
     expected = F.conv2d(edges[None], weight, bias)[0]
     for out in (0, 1, 2):
         explorer.controls["out"].value = out
-        assert _text(explorer.view.value, "cc-centre") == ex._fmt(float(expected[out, 12, 12]))
+        assert _text(explorer.view.value, "cc-centre") == ex.fmt_number(float(expected[out, 12, 12]))
     with pytest.raises(ValueError, match="two input maps"):
         widgets.channels(torch.zeros(3, 1, 3, 3))
 

@@ -12,6 +12,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from helpers.hooks import trace, watching_ops
+
 from .core import (
     CONVOLUTION_OPS,
     Case,
@@ -32,16 +34,8 @@ def _stride2_stack(channels: list[int], ks: int = 3) -> nn.Sequential:
 
 def _conv_output_shapes(model: nn.Module, x: torch.Tensor) -> list[tuple[int, ...]]:
     """Run ``model`` on ``x`` and record the shape (without the batch axis) after every ``nn.Conv2d``."""
-    shapes: list[tuple[int, ...]] = []
-    handles = [m.register_forward_hook(lambda mod, inp, out: shapes.append(tuple(int(s) for s in out.shape[1:])))
-               for m in model.modules() if isinstance(m, nn.Conv2d)]
-    try:
-        with torch.no_grad():
-            model(x)
-    finally:
-        for h in handles:
-            h.remove()
-    return shapes
+    return trace(model, x, [m for m in model.modules() if isinstance(m, nn.Conv2d)],
+                 lambda m, inputs, out: tuple(int(s) for s in out.shape[1:]))
 
 
 # -- stack_params: the parameters of a stack of convolutions ------------------------
@@ -197,25 +191,11 @@ _SQUASHING_OPS = frozenset({"relu", "relu_", "threshold", "clamp", "clamp_min", 
 
 def _ops_after_last_conv(model: nn.Module, x: torch.Tensor) -> tuple[str, ...]:
     """Run ``model`` and return the names of the ATen operators that ran after its last convolution."""
-    from torch.utils._python_dispatch import TorchDispatchMode
-
-    class Record(TorchDispatchMode):
-        @classmethod
-        def _should_skip_dynamo(cls) -> bool:
-            return False  # see helpers.checks.core: avoids importing torch._dynamo (seconds) on first use
-
-        def __init__(self):
-            super().__init__()
-            self.ops: list[str] = []
-
-        def __torch_dispatch__(self, func, types, args=(), kwargs=None):
-            self.ops.append(func._overloadpacket.__name__)
-            return func(*args, **(kwargs or {}))
-
-    with torch.no_grad(), Record() as record:
+    ops: list[str] = []
+    with torch.no_grad(), watching_ops(ops.append):
         model(x)
-    convs = [i for i, op in enumerate(record.ops) if op in ("convolution", "_convolution", "conv2d")]
-    return tuple(record.ops[convs[-1] + 1:]) if convs else ()
+    convs = [i for i, op in enumerate(ops) if op in ("convolution", "_convolution", "conv2d")]
+    return tuple(ops[convs[-1] + 1:]) if convs else ()
 
 
 def _cnn_run(model, case: Case):

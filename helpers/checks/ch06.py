@@ -146,22 +146,12 @@ def _cnn_cases(g: torch.Generator, hidden: bool) -> list[Case]:
 
 def _pooling_done(model: nn.Module, x: torch.Tensor) -> tuple[tuple[str, int, int], ...]:
     """``(layer type, input positions, output positions)`` of every pooling layer, measured with hooks."""
+    from helpers.hooks import trace
     from helpers.models import POOLING_TYPES
 
-    seen: list[tuple[str, int, int]] = []
-
-    def hook(module, inputs, output):
-        seen.append((type(module).__name__, int(inputs[0].shape[-2] * inputs[0].shape[-1]),
-                     int(output.shape[-2] * output.shape[-1])))
-
-    handles = [m.register_forward_hook(hook) for m in model.modules() if isinstance(m, POOLING_TYPES)]
-    try:
-        with torch.no_grad():
-            model(x)
-    finally:
-        for h in handles:
-            h.remove()
-    return tuple(seen)
+    return tuple(trace(model, x, [m for m in model.modules() if isinstance(m, POOLING_TYPES)],
+                       lambda m, inputs, out: (type(m).__name__, int(inputs[0].shape[-2] * inputs[0].shape[-1]),
+                                               int(out.shape[-2] * out.shape[-1]))))
 
 
 #: Results of training, per function object and case: the chapter's summary table re-runs the visible

@@ -31,6 +31,8 @@ from typing import Any, Literal
 
 import torch
 
+from helpers.hooks import watching_ops
+
 Kind = Literal["function", "value"]
 
 
@@ -161,26 +163,14 @@ _PYTHON_SHORTCUTS = {
 }
 
 
-def _forbidden_mode(ops: frozenset[str], what: str):
-    from torch.utils._python_dispatch import TorchDispatchMode
-
-    class Forbid(TorchDispatchMode):
-        @classmethod
-        def _should_skip_dynamo(cls) -> bool:
-            # Otherwise torch wraps __torch_dispatch__ to disable dynamo, which imports torch._dynamo
-            # (and sympy) on first use: 2 to 5 s per kernel for nothing, since nothing here is compiled.
-            return False
-
-        def __torch_dispatch__(self, func, types, args=(), kwargs=None):
-            name = func._overloadpacket.__name__
-            if name in ops:
-                raise ShortcutUsed(
-                    f"{what} must be computed by hand, but it called torch's built-in `{name}`"
-                    " (through F.conv2d, nn.Conv2d, unfold, a pooling function or similar)."
-                )
-            return func(*args, **(kwargs or {}))
-
-    return Forbid()
+def _refuse_ops(ops: frozenset[str], what: str):
+    def on_op(name: str) -> None:
+        if name in ops:
+            raise ShortcutUsed(
+                f"{what} must be computed by hand, but it called torch's built-in `{name}`"
+                " (through F.conv2d, nn.Conv2d, unfold, a pooling function or similar)."
+            )
+    return on_op
 
 
 @contextmanager
@@ -211,7 +201,7 @@ def forbidding(ops: frozenset[str], what: str):
                 saved.append((module, name, getattr(module, name)))
                 setattr(module, name, blocked(f"{module_name}.{name}"))
     try:
-        with _forbidden_mode(ops, what):
+        with watching_ops(_refuse_ops(ops, what)):
             yield
     finally:
         for module, name, original in reversed(saved):
