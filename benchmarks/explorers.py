@@ -37,6 +37,7 @@ def _moves(name: str, explorer) -> list[tuple[str, object]]:
         + [("layer", layer) for layer in (0, 2, 1)],
         "pooling": [("position", p) for p in range(0, 169, 7)] + [("mode", m) for m in ("average", "max")]
         + [("size", s) for s in (3, 2)] + [("stride", s) for s in (1, 2)],
+        "activation_histograms": [("step", s) for s in range(2, 64, 3)] + [("layer", n) for n in (1, 2, 3, 4)] + [("run", r) for r in ("lr 0.06", "batch norm, lr 0.06", "lr 0.01")],
     }
     return list(itertools.islice(itertools.cycle(plans[name]), MOVES))
 
@@ -62,6 +63,7 @@ def measure() -> dict[str, dict]:
         "feature_maps": lambda: widgets.feature_maps(model),
         "receptive_field": lambda: widgets.receptive_field(model),
         "pooling": widgets.pooling,
+        "activation_histograms": widgets.activation_histograms,
     }
     figures_before = len(plt.get_fignums())
     results = {}

@@ -66,7 +66,7 @@ def photo(name: str = "flower", step: int = 1) -> np.ndarray:
     """
     if step < 1:
         raise ValueError(f"step must be at least 1, not {step!r}")
-    return np.ascontiguousarray(_load(name)[::step, ::step])
+    return np.array(_load(name)[::step, ::step], order="C", copy=True)
 
 
 def chw(image: np.ndarray):

@@ -67,6 +67,7 @@ PARTLY = {
                            "    return out\n",
         "quiz_pool_params_answer": "quiz_pool_params = 1\n",
     },
+    "07-colour-and-stable-training": {"to_channels_answer": "def to_channels(img):\n    return torch.from_numpy(img).permute(2, 0, 1).float()\n", "quiz_bn_params_answer": "quiz_bn_params = 128\n"},
 }
 #: A cell that raises, inserted near the top of chapter 1's partly wrong notebook.
 BROKEN_CELL = "print(undefined_in_chapter_one)"
@@ -282,7 +283,7 @@ def test_nbval_names_exactly_the_outputs_a_wrong_answer_changes(tmp_path):
     assert _sha(path) == before
 
 
-@pytest.mark.parametrize("chapter", CHAPTERS)
+@pytest.mark.parametrize("chapter", [c for c in CHAPTERS if c < "07"])  # from 7 on: no solution output in a release
 def test_every_answer_used_later_has_a_regression_checked_output(chapter):
     """An answer a later cell uses (a size, a shape, a count, a model) shows up in at least one cell whose
     output the release carries from the solution (tag ``nbval-check-output``), so nbval can say it differs."""

@@ -17,7 +17,8 @@ One module per explorer, on top of one drawing kit:
 * :mod:`.receptive_field`, chapter 5: :func:`layer_geometry`, :func:`receptive_box`,
   :func:`gradient_map`, :func:`receptive_field_state`, :func:`receptive_field_html`
   (on the course's one receptive-field engine, :mod:`helpers.receptive`);
-* :mod:`.pooling`, chapter 6: :func:`pool_state`, :func:`pool_html`.
+* :mod:`.pooling`, chapter 6: :func:`pool_state`, :func:`pool_html`;
+* :mod:`.activations`, chapter 7: :func:`activation_state`, :func:`activation_html`.
 
 A new chapter adds its own module here and a line below; everything is importable
 from ``helpers.explorers`` itself.
@@ -25,6 +26,7 @@ from ``helpers.explorers`` itself.
 
 from __future__ import annotations
 
+from .activations import ActivationStep, activation_html, activation_state, colourful_rgb
 from .channels import Channels, channel_example, channel_html, channel_state, edge_maps
 from .feature_maps import feature_maps_html, layer_activations, layer_names
 from .kernel_walk import KERNELS, KernelWalk, kernel_walk_html, kernel_walk_state, parse_kernel
@@ -43,6 +45,7 @@ __all__ = [
     "layer_geometry", "receptive_box", "gradient_map", "architecture_gradient", "support_box",
     "ReceptiveField", "layer_shapes", "receptive_field_state", "receptive_field_html", "default_cnn",
     "feature_map", "Pooling", "pool_state", "pool_html",
+    "ActivationStep", "activation_state", "activation_html", "colourful_rgb",
     "Box", "Outline", "ORANGE", "GREEN", "PURPLE", "RED", "colourise", "png_data_uri", "panel", "value_table",
     "row_of", "symbol", "note", "fmt_number",
 ]
