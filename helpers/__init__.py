@@ -15,6 +15,8 @@ introduces it:
 * :mod:`helpers.explorers`: the pure computations and HTML of the explorers, one module per
   chapter; :mod:`helpers.widgets`: their sliders.
 * :mod:`helpers.progress`: your progress, recorded on your own machine.
+* :mod:`helpers.photos`, :mod:`helpers.stability`, :mod:`helpers.stability_plots`: a real colour photo,
+  the ten digits, activation statistics and their figures (chapter 7).
 
 Importing ``helpers`` does nothing else: no data is loaded, nothing is
 printed and torch is not imported until a submodule that needs it is.
