@@ -37,6 +37,7 @@ def _moves(name: str, explorer) -> list[tuple[str, object]]:
         + [("layer", layer) for layer in (0, 2, 1)],
         "pooling": [("position", p) for p in range(0, 169, 7)] + [("mode", m) for m in ("average", "max")]
         + [("size", s) for s in (3, 2)] + [("stride", s) for s in (1, 2)],
+        "activation_histograms": [("step", s) for s in range(2, 64, 3)] + [("layer", n) for n in (1, 2, 3, 4)] + [("run", r) for r in ("lr 0.06", "batch norm, lr 0.06", "lr 0.01")],
         "arithmetic": [("cell", c) for c in range(16)] + [("dilation", d) for d in (2, 3, 1)]
         + [("n", n) for n in (12, 9, 7)] + [("stride", s) for s in (1, 3, 2)] + [("pad", p) for p in (0, 3, 1)] + [("ks", k) for k in (5, 2, 3)],
     }
@@ -64,6 +65,7 @@ def measure() -> dict[str, dict]:
         "feature_maps": lambda: widgets.feature_maps(model),
         "receptive_field": lambda: widgets.receptive_field(model),
         "pooling": widgets.pooling,
+        "activation_histograms": widgets.activation_histograms,
         "arithmetic": widgets.arithmetic,
     }
     figures_before = len(plt.get_fignums())

@@ -17,6 +17,8 @@ introduces it:
 * :mod:`helpers.protocol`: what the grader's sandbox and its judge agree on (checks follow it too).
 * :mod:`helpers.grading`: whether the notebook is being graded (``NBGRADER_EXECUTION``).
 * :mod:`helpers.progress`: your progress, recorded on your own machine.
+* :mod:`helpers.photos`, :mod:`helpers.stability`, :mod:`helpers.stability_plots`: a real colour photo,
+  the ten digits, activation statistics and their figures (chapter 7).
 
 Importing ``helpers`` does nothing else: no data is loaded, nothing is
 printed and torch is not imported until a submodule that needs it is.

@@ -24,15 +24,20 @@ from torch import nn
 from .hooks import trace
 
 
-def conv(ni: int, nf: int, ks: int = 3, act: bool = True) -> nn.Module:
+def conv(ni: int, nf: int, ks: int = 3, act: bool = True, bn: bool = False) -> nn.Module:
     """A stride-2 convolution from ``ni`` to ``nf`` channels, padded by ``ks//2``, then a ReLU.
 
     With ``act=False`` it is the bare ``nn.Conv2d`` (for a model's last layer,
     whose outputs are scores that must be free to be negative).
-    Introduced in chapter 4.
+    Introduced in chapter 4. With ``bn=True`` an ``nn.BatchNorm2d`` goes between the
+    convolution and the ReLU, and the convolution drops its bias, which batch norm's
+    shift replaces (chapter 7).
     """
-    layer = nn.Conv2d(ni, nf, kernel_size=ks, stride=2, padding=ks // 2)
-    return nn.Sequential(layer, nn.ReLU()) if act else layer
+    layer = nn.Conv2d(ni, nf, kernel_size=ks, stride=2, padding=ks // 2, bias=not bn)
+    layers = [layer, nn.BatchNorm2d(nf)] if bn else [layer]
+    if act:
+        layers.append(nn.ReLU())
+    return nn.Sequential(*layers) if len(layers) > 1 else layer
 
 
 def simple_cnn(n_out: int = 2, channels: tuple[int, ...] = (4, 8, 16, 32)) -> nn.Sequential:

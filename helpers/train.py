@@ -54,6 +54,7 @@ class History:
         valid_loss: validation loss after each epoch.
         valid_accuracy: validation accuracy (0 to 1) after each epoch.
         seconds: wall-clock time of the whole fit.
+        lrs: learning rate of every mini-batch, in order (chapter 7's schedules).
     """
 
     step_loss: list[float] = field(default_factory=list)
@@ -62,6 +63,7 @@ class History:
     valid_loss: list[float] = field(default_factory=list)
     valid_accuracy: list[float] = field(default_factory=list)
     seconds: float = 0.0
+    lrs: list[float] = field(default_factory=list)
 
     @property
     def epochs(self) -> int:
@@ -93,20 +95,27 @@ def _bar(done: int, total: int, width: int = 24) -> str:
 
 
 def fit(model: nn.Module, train: Tensors, valid: Tensors, *, epochs: int = 5, lr: float = 1e-2,
-        batch_size: int = 64, seed: int = 0, progress: bool = True, stream: TextIO | None = None) -> History:
+        batch_size: int = 64, seed: int = 0, progress: bool = True, stream: TextIO | None = None,
+        schedule: str = "constant") -> History:
     """Train ``model`` with Adam on cross-entropy; return its :class:`History`.
 
     Each epoch visits the training images once in a random order (from ``seed``,
     so a run can be repeated exactly) in mini-batches of ``batch_size``, then
     measures loss and accuracy on ``valid``. With ``progress`` a one-line text
     bar per epoch shows how far it got (no widgets: it works in any front end
-    and in logs).
+    and in logs). ``schedule="onecycle"`` moves the learning rate with
+    ``torch.optim.lr_scheduler.OneCycleLR`` (peak ``lr``) instead of keeping it
+    constant (chapter 7).
     """
     out = stream or sys.stdout
     train_x, train_y = train
     generator = torch.Generator().manual_seed(seed)
     optimizer = torch.optim.Adam(model.parameters(), lr=lr)
     n_batches = (len(train_y) + batch_size - 1) // batch_size
+    if schedule not in ("constant", "onecycle"):
+        raise ValueError(f"schedule must be 'constant' or 'onecycle', not {schedule!r}")
+    scheduler = (torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=lr, total_steps=epochs * n_batches)
+                 if schedule == "onecycle" else None)
     history = History(steps_per_epoch=n_batches)
     start = time.perf_counter()
     model.train()
@@ -118,7 +127,10 @@ def fit(model: nn.Module, train: Tensors, valid: Tensors, *, epochs: int = 5, lr
             loss = F.cross_entropy(model(train_x[idx]), train_y[idx])
             optimizer.zero_grad()
             loss.backward()
+            history.lrs.append(optimizer.param_groups[0]["lr"])
             optimizer.step()
+            if scheduler is not None:
+                scheduler.step()
             losses.append(loss.item())
             if progress and (b + 1 == n_batches or (b + 1) % max(1, n_batches // 4) == 0):
                 print(f"\repoch {epoch}/{epochs} [{_bar(b + 1, n_batches)}] loss {losses[-1]:.3f}",

@@ -15,7 +15,7 @@ build nothing and return a one-line note instead: grading needs no sliders.
 
 Explorers, by chapter: :func:`kernel_walk` (1), :func:`channels` (2),
 :func:`padding_stride` (3), :func:`feature_maps` (4), :func:`receptive_field` (5),
-:func:`pooling` (6), :func:`arithmetic` (8).
+:func:`pooling` (6), :func:`activation_histograms` (7), :func:`arithmetic` (8).
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ import ipywidgets as widgets
 from .grading import under_grading
 
 __all__ = ["Explorer", "Skipped", "kernel_walk", "channels", "padding_stride", "feature_maps",
-           "receptive_field", "pooling", "arithmetic"]
+           "receptive_field", "pooling", "activation_histograms", "arithmetic"]
 
 OWN_KERNEL = "my own (type below)"
 DIGITS = list(range(10))
@@ -328,6 +328,38 @@ def pooling(label: int = 7, index: int = INDEX, kernel: str = "top edge") -> Exp
         return pool_html(state, f"{ex['map']} map of a {ex['digit']}, after ReLU")
 
     return Explorer(controls, render)
+
+
+def activation_histograms(runs=None, layer: int = -1) -> Explorer | Skipped:
+    """Chapter 7: one layer's activation histogram through training, step by step, for several runs.
+
+    ``runs`` are recorded runs (:func:`helpers.stability.train_recorded`); by default three short runs on
+    the ten digits are trained once per session (a few seconds): learning rate 0.01, learning rate 0.06,
+    and learning rate 0.06 with batch norm. Pick the run and the ReLU, and move through the steps.
+    """
+    if under_grading():
+        return Skipped("activation histograms")
+    from helpers.explorers import activation_html, activation_state
+    from helpers.stability import explorer_runs
+
+    runs = list(runs) if runs is not None else list(explorer_runs())
+    if not runs:
+        raise ValueError("give at least one recorded run")
+    by_label = {run.label: run for run in runs}
+    first = runs[0]
+    layers = len(first.stats.layers)
+    controls = {
+        "run": widgets.Dropdown(options=list(by_label), value=first.label, description="run", style=_STYLE),
+        "layer": _slider("ReLU", layer % layers + 1, 1, layers),
+        "step": _slider("training step", 1, 1, first.stats.steps),
+    }
+
+    def render(ex: Explorer) -> str:
+        run = by_label[ex["run"]]
+        _set_range(ex.controls["layer"], len(run.stats.layers))
+        _set_range(ex.controls["step"], run.stats.steps)
+        state = activation_state(run, ex["layer"] - 1, ex["step"] - 1)
+        return activation_html(run, state)
 
 
 def arithmetic(n: int = 7, ks: int = 3, stride: int = 2, pad: int = 1, dilation: int = 1) -> Explorer | Skipped:

@@ -39,6 +39,7 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-
 CELLS = [
     ("01-convolution-by-hand", "explore-kernel-walk", None),
     ("03-padding-and-strides", "explore-padding-stride", "from helpers.widgets import padding_stride\n\npadding_stride()"),
+    ("07-colour-and-stable-training", "explore-activations-default", "from helpers.widgets import activation_histograms\n\nactivation_histograms()"),
     ("08-conv-arithmetic-and-backward", "explore-arithmetic", None),
 ]
 
@@ -285,6 +286,27 @@ def test_padding_stride_formula_follows_the_sliders(shot_on_failure):
     assert after == "(7 + 2\u00d71 \u2212 4) // 1 + 1 = 5 // 1 + 1 = 5 + 1 = 6"
     remarks = " ".join(cell.locator(".cc-remark").all_inner_texts())
     assert "no centre pixel" in remarks
+
+
+def test_activation_explorer_follows_the_step_slider(shot_on_failure):
+    """Chapter 7: the explorer trains its three short runs, then a step slider moves through them."""
+    from helpers.stability import explorer_runs
+
+    tab = shot_on_failure
+    tab.locator(".cc-activations").first.wait_for(timeout=180_000)  # three one-epoch trainings come first
+    cell = _cell(tab, "cc-activations")
+    step = cell.locator(".cc-step")
+    assert step.inner_text() == "1"
+    handle = _slider_handle(cell, "training step")
+    handle.focus()
+    for _ in range(5):
+        handle.press("ArrowRight")
+    deadline = time.monotonic() + 20
+    while step.inner_text() != "6" and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert step.inner_text() == "6"
+    recorded = explorer_runs()[0].stats.layers[-1]  # the same run, trained again here: same seed, one thread
+    assert cell.locator(".cc-zero").inner_text() == f"{100 * recorded.near_zero[5]:.1f}%"
 
 
 def test_arithmetic_formulas_follow_the_dilation_and_stride_sliders(shot_on_failure):

@@ -68,6 +68,7 @@ PARTLY = {
                            "    return out\n",
         "quiz_pool_params_answer": "quiz_pool_params = 1\n",
     },
+    "07-colour-and-stable-training": {"to_channels_answer": "def to_channels(img):\n    return torch.from_numpy(img).permute(2, 0, 1).float()\n", "quiz_bn_params_answer": "quiz_bn_params = 128\n"},
     "08-conv-arithmetic-and-backward": {
         "grouped_params_answer": "def grouped_params(c_in, c_out, ks, groups=1, bias=True):\n"
                                  "    return c_out * c_in * ks * ks + (c_out if bias else 0)\n",

@@ -451,6 +451,7 @@ EXPLORER_CELLS = {
     "04-conv2d-and-a-first-cnn": ("explore-feature-maps", "feature_maps("),
     "05-receptive-fields": ("explore-receptive-field", "receptive_field("),
     "06-pooling": ("explore-pooling", "pooling("),
+    "07-colour-and-stable-training": ("explore-activations", "activation_histograms("),
     "08-conv-arithmetic-and-backward": ("explore-arithmetic", "arithmetic("),
 }
 

@@ -278,8 +278,9 @@ def type_name(value: Any) -> str:
 
 def _agrees(got: Any, expected: Any) -> bool:
     try:
-        if type(got) is tuple and type(expected) is tuple:  # several tensors (gradients): each must agree
-            return len(got) == len(expected) and all(_agrees(g, e) for g, e in zip(got, expected))
+        if type(got) in (tuple, list) and any(type(v) is torch.Tensor for v in got):  # several results
+            return (type(got) is type(expected) and len(got) == len(expected)
+                    and all(_agrees(a, b) for a, b in zip(got, expected)))
         if type(got) is torch.Tensor and got.numel() == 1 and type(expected) in (int, float):
             got = got.item()
         if type(got) is torch.Tensor and type(expected) is torch.Tensor:

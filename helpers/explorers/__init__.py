@@ -18,6 +18,7 @@ One module per explorer, on top of one drawing kit:
   :func:`gradient_map`, :func:`receptive_field_state`, :func:`receptive_field_html`
   (on the course's one receptive-field engine, :mod:`helpers.receptive`);
 * :mod:`.pooling`, chapter 6: :func:`pool_state`, :func:`pool_html`;
+* :mod:`.activations`, chapter 7: :func:`activation_state`, :func:`activation_html`.
 * :mod:`.arithmetic`, chapter 8: :func:`arithmetic_state`, :func:`arithmetic_html`.
 
 A new chapter adds its own module here and a line below; everything is importable
@@ -26,6 +27,7 @@ from ``helpers.explorers`` itself.
 
 from __future__ import annotations
 
+from .activations import ActivationStep, activation_html, activation_state, colourful_rgb
 from .arithmetic import Arithmetic, arithmetic_html, arithmetic_state
 from .channels import Channels, channel_example, channel_html, channel_state, edge_maps
 from .feature_maps import feature_maps_html, layer_activations, layer_names
@@ -45,6 +47,7 @@ __all__ = [
     "layer_geometry", "receptive_box", "gradient_map", "architecture_gradient", "support_box",
     "ReceptiveField", "layer_shapes", "receptive_field_state", "receptive_field_html", "default_cnn",
     "feature_map", "Pooling", "pool_state", "pool_html",
+    "ActivationStep", "activation_state", "activation_html", "colourful_rgb",
     "Box", "Outline", "ORANGE", "GREEN", "PURPLE", "RED", "colourise", "png_data_uri", "panel", "value_table",
     "row_of", "symbol", "note", "fmt_number",
     "Arithmetic", "arithmetic_state", "arithmetic_html",
