@@ -121,12 +121,16 @@ def _command(step, exercises: dict) -> dict:
 
 
 def _run_plan(sub: Submission, assignment: Assignment, workdir: Path, slot: int, *, config: GradingConfig,
-              zygote: Zygote | None, cache: Path | None, cgroups: Cgroups | None, uids: int) -> _Run:
+              zygote: Zygote | None, cache: Path | None, cgroups: Cgroups | None, uids: int,
+              planned: Plan | None = None) -> _Run:
+    """Run the submission's plan (``planned``, or made here from ``sub.path``) in its sandbox."""
     from helpers.checks import exercises as course_exercises
 
     known = {ex.key: ex for ex in course_exercises(assignment.chapter)}
-    data, _ = read_json(sub.path)
-    state = _Run(plan(data or {"cells": []}, assignment))
+    if planned is None:
+        data, _ = read_json(sub.path)
+        planned = plan(data or {"cells": []}, assignment)
+    state = _Run(planned)
     steps = state.plan.steps
     outcomes, judged = workdir / OUTCOMES_DIR, workdir.parent / f"{workdir.name}-judged"
     judged.mkdir()
@@ -270,9 +274,16 @@ def _grade_one(sub: Submission, assignment: Assignment, tmp: Path, number: int, 
         state = _run_plan(sub, assignment, workdir, slot, **options)
     except GradingFailed as exc:
         return Result(sub.student, sub.path.name, assignment.chapter, SubmissionStatus.GRADING_FAILED, str(exc))
+    try:
+        return graded_result(sub, assignment, state)
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+        shutil.rmtree(workdir.parent / f"{workdir.name}-judged", ignore_errors=True)
+
+
+def graded_result(sub: Submission, assignment: Assignment, state: _Run) -> Result:
+    """Judge a finished run (its outcome files in ``state.judged``) into the submission's result."""
     rows = _judge(state, assignment)
-    shutil.rmtree(workdir, ignore_errors=True)
-    shutil.rmtree(workdir.parent / f"{workdir.name}-judged", ignore_errors=True)
     return Result(sub.student, sub.path.name, assignment.chapter, SubmissionStatus.GRADED, "",
                   sum(r["score"] for r in rows), assignment.max_score, rows,
                   state.plan.tampering, state.cells, state.raised_cells())
@@ -293,7 +304,7 @@ def autograde(submissions_dir: Path, out: Path, config: GradingConfig | None = N
     except ValueError as exc:
         raise GraderError(str(exc)) from None
     isolation, root = config.isolation, config.root
-    if config.sandboxed:
+    if config.sandboxed and not config.scheduler:  # on a cluster, each worker is checked (grading.cluster)
         why = available(isolation)
         if why:
             raise GraderError(f"cannot grade in a sandbox here: {why}. (Use --no-sandbox only for "
@@ -314,6 +325,16 @@ def autograde(submissions_dir: Path, out: Path, config: GradingConfig | None = N
             to_grade[key] = newer
         else:
             to_grade[key] = sub
+
+    if config.scheduler:
+        from .cluster import grade_on_cluster
+
+        assignments = {ch: load_assignment(ch, root) for ch in sorted({ch for _, ch in to_grade})}
+        graded, sandbox = grade_on_cluster(sorted(to_grade.items()), assignments, config)
+        results = sorted(results + graded, key=lambda r: (r.student, r.assignment or "", r.file))
+        out.mkdir(parents=True, exist_ok=True)
+        _write_outputs(results, out, assignments, sandbox)
+        return results
 
     # The zygote imports torch and the course (seconds) while this process reads the chapters and the
     # data and loads what it judges with: the two start-ups overlap.
