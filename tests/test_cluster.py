@@ -1,0 +1,243 @@
+"""Grading on a real Dask cluster: `dask scheduler` and two `dask worker` processes on loopback.
+
+Same grades as the local grader; a worker killed with SIGKILL mid-submission loses nothing;
+a submission whose workers keep dying is an error for that learner alone; an unreachable
+scheduler, a worker of another course version and a worker that cannot sandbox are clear
+errors before anything is graded.
+"""
+
+import csv
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from grader.__main__ import main
+from grader.authoring.config import ROOT
+from grader.sandbox.process import available
+from tests.support import hand_in, student_notebook
+
+CH1 = "01-convolution-by-hand"
+DASK = str(Path(sys.executable).with_name("dask"))
+#: The scheduler gives a submission up after its task was on this many + 1 dead workers.
+ALLOWED_FAILURES = 1
+SANDBOX = [] if available() is None else ["--no-sandbox"]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Cluster:
+    """A scheduler and workers, each a process (and session) of its own, stopped by their pids."""
+
+    def __init__(self, workers: int, *, cwd: Path = ROOT, worker_env: dict | None = None) -> None:
+        self.address = f"tcp://127.0.0.1:{_free_port()}"
+        env = {**os.environ, "DASK_DISTRIBUTED__SCHEDULER__ALLOWED_FAILURES": str(ALLOWED_FAILURES)}
+        self.procs = [self._start([DASK, "scheduler", "--host", "127.0.0.1", "--port", self.address.rsplit(":", 1)[1],
+                                   "--no-dashboard"], env, ROOT)]
+        for _ in range(workers):
+            self.add_worker(cwd=cwd, env=worker_env)
+
+    def _start(self, argv, env, cwd) -> subprocess.Popen:
+        return subprocess.Popen(argv, env=env, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                start_new_session=True)
+
+    def add_worker(self, *, cwd: Path = ROOT, env: dict | None = None) -> None:
+        self.procs.append(self._start([DASK, "worker", self.address, "--nthreads", "1", "--no-dashboard",
+                                       "--host", "127.0.0.1"], {**os.environ, **(env or {})}, cwd))
+
+    def client(self, workers: int):
+        from distributed import Client
+
+        client = Client(self.address, timeout=60)
+        client.wait_for_workers(workers, timeout=120)
+        return client
+
+    def stop(self) -> None:
+        for proc in reversed(self.procs):
+            try:
+                os.killpg(proc.pid, signal.SIGTERM)
+                proc.wait(timeout=15)
+            except (ProcessLookupError, subprocess.TimeoutExpired):
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    c = Cluster(2)
+    c.client(2).close()  # both workers up
+    yield c
+    c.stop()
+
+
+def _submissions(folder: Path) -> Path:
+    hand_in(folder, "alice", student_notebook(CH1), f"{CH1}.ipynb")
+    hand_in(folder, "bob", student_notebook(CH1, "blank"), "My homework (1).ipynb")
+    hand_in(folder, "carol", student_notebook(CH1, {
+        "convolve_answer": "def convolve(img, kernel):\n    return torch.zeros(img.shape[0] - 2, img.shape[1] - 2)",
+        "quiz_edge_kernel_answer": 'quiz_edge_kernel = "right_edge"'}), "chapter1.ipynb")
+    (folder / "dave").mkdir()
+    (folder / "dave" / "homework.ipynb").write_text('{"cells": [')
+    return folder
+
+
+def _rows(out: Path) -> list[dict]:
+    with open(out / "grades.csv") as handle:
+        return list(csv.DictReader(handle))
+
+
+def _report(out: Path) -> dict:
+    return json.loads((out / "report.json").read_text())
+
+
+@pytest.mark.slow
+def test_two_workers_give_the_local_grades(cluster, tmp_path):
+    subs = _submissions(tmp_path / "subs")
+    assert main(["autograde", str(subs), "--out", str(tmp_path / "local"), "--workers", "2", *SANDBOX]) == 0
+    assert main(["autograde", str(subs), "--out", str(tmp_path / "dask"), "--scheduler", cluster.address,
+                 *SANDBOX]) == 0
+    assert (tmp_path / "dask" / "grades.csv").read_bytes() == (tmp_path / "local" / "grades.csv").read_bytes()
+    assert _report(tmp_path / "dask")["submissions"] == _report(tmp_path / "local")["submissions"]
+    for html in (tmp_path / "local" / "feedback").rglob("*.html"):
+        assert (tmp_path / "dask" / "feedback" / html.relative_to(tmp_path / "local" / "feedback")).read_bytes() \
+            == html.read_bytes()
+    scores = {r["student"]: r["status"] for r in _rows(tmp_path / "dask") if r["exercise"] == "convolve"}
+    assert scores == {"alice": "passed", "bob": "not attempted", "carol": "failed"}
+    assert _report(tmp_path / "dask")["sandbox"]["scheduler"] == cluster.address
+
+
+def _slow(folder: Path, student: str, seconds: int) -> None:
+    """A correct notebook whose first cell sleeps: its task is running when the worker is killed."""
+    nb = student_notebook(CH1)
+    nb.cells.insert(0, nbformat.v4.new_code_cell(f"import time\ntime.sleep({seconds})"))
+    hand_in(folder, student, nb, f"{CH1}.ipynb")
+
+
+class Killer(threading.Thread):
+    """SIGKILLs the worker process executing the first submission's task, up to ``times`` times."""
+
+    def __init__(self, cluster: Cluster, times: int) -> None:
+        super().__init__(daemon=True)
+        self.client = cluster.client(2)
+        self.times, self.killed, self.done = times, [], threading.Event()
+
+    def run(self) -> None:
+        def executing(dask_worker):
+            return os.getpid(), [str(ts.key) for ts in dask_worker.state.executing]
+
+        while not self.done.is_set() and len(self.killed) < self.times:
+            try:
+                states = self.client.run(executing, on_error="ignore")
+            except Exception:  # noqa: BLE001 - a worker just died: ask again
+                states = {}
+            for address, (pid, keys) in states.items():
+                if any(k.startswith("grade-00000-") for k in keys):
+                    time.sleep(2)  # well inside the submission
+                    os.kill(pid, signal.SIGKILL)
+                    self.killed.append(address)
+                    time.sleep(3)
+                    break
+            time.sleep(0.5)
+
+    def stop(self) -> None:
+        self.done.set()
+        self.join(30)
+        self.client.close()
+
+
+@pytest.mark.slow
+def test_a_worker_killed_mid_submission_loses_nothing(cluster, tmp_path):
+    subs = tmp_path / "subs"
+    _slow(subs, "aaron", 20)
+    hand_in(subs, "bob", student_notebook(CH1, "blank"), "hw.ipynb")
+    killer = Killer(cluster, times=1)
+    killer.start()
+    try:
+        assert main(["autograde", str(subs), "--out", str(tmp_path / "out"), "--scheduler", cluster.address,
+                     "--cell-timeout", "60", *SANDBOX]) == 0
+    finally:
+        killer.stop()
+    assert len(killer.killed) == 1
+    report = {s["student"]: s for s in _report(tmp_path / "out")["submissions"]}
+    assert report["aaron"]["status"] == "graded"
+    assert report["aaron"]["score"] == report["aaron"]["max_score"] > 0  # re-run in full on a live worker
+    assert report["bob"]["status"] == "graded"
+
+
+@pytest.mark.slow
+def test_a_submission_whose_workers_keep_dying_is_an_error_for_that_learner_alone(cluster, tmp_path):
+    subs = tmp_path / "subs"
+    _slow(subs, "aaron", 30)
+    hand_in(subs, "bob", student_notebook(CH1), "hw.ipynb")
+    killer = Killer(cluster, times=ALLOWED_FAILURES + 1)
+    killer.start()
+    try:
+        assert main(["autograde", str(subs), "--out", str(tmp_path / "out"), "--scheduler", cluster.address,
+                     "--cell-timeout", "60", *SANDBOX]) == 0
+    finally:
+        killer.stop()
+    assert len(killer.killed) == ALLOWED_FAILURES + 1
+    report = {s["student"]: s for s in _report(tmp_path / "out")["submissions"]}
+    assert report["aaron"]["status"] == "grading-failed"
+    assert "died every time" in report["aaron"]["reason"]
+    assert report["bob"]["status"] == "graded" and report["bob"]["score"] == report["bob"]["max_score"]
+    assert {r["status"] for r in _rows(tmp_path / "out") if r["student"] == "aaron"} == {"error"}
+
+
+def test_an_unreachable_scheduler_is_a_clear_error_within_seconds(tmp_path, capsys):
+    hand_in(tmp_path / "subs", "alice", student_notebook(CH1), f"{CH1}.ipynb")
+    start = time.monotonic()
+    code = main(["autograde", str(tmp_path / "subs"), "--out", str(tmp_path / "out"),
+                 "--scheduler", f"tcp://127.0.0.1:{_free_port()}"])
+    assert code == 3 and time.monotonic() - start < 15
+    err = capsys.readouterr().err
+    assert "cannot reach the Dask scheduler" in err and err.count("\n") == 1
+    assert not (tmp_path / "out").exists()  # nothing graded halfway
+
+
+def _course_copy(dest: Path) -> Path:
+    shutil.copytree(ROOT, dest, ignore=shutil.ignore_patterns(".venv", ".git", "notebooks", "__pycache__", "*.egg-info",
+                                                            ".pytest_cache"))
+    return dest
+
+
+@pytest.mark.slow
+def test_a_worker_of_another_course_version_or_without_the_sandbox_is_refused(tmp_path, capsys):
+    """Two odd workers on a scheduler of their own; each refusal names the worker and the reason."""
+    hand_in(tmp_path / "subs", "alice", student_notebook(CH1), f"{CH1}.ipynb")
+    other = _course_copy(tmp_path / "other")
+    with open(other / "helpers" / "checks" / "__init__.py", "a") as handle:
+        handle.write("\n# an exercise definition changed\n")
+    odd = Cluster(1, cwd=other, worker_env={"PYTHONPATH": str(other)})
+    try:
+        odd.client(1).close()
+        code = main(["autograde", str(tmp_path / "subs"), "--out", str(tmp_path / "out"), "--scheduler", odd.address])
+        err = capsys.readouterr().err
+        assert code == 3 and "runs course version" in err and "refused" in err, err
+        assert not (tmp_path / "out").exists()
+    finally:
+        odd.stop()
+    # The same course, but the worker cannot find bubblewrap: it fails before any submission is sent.
+    lacking = Cluster(1, worker_env={"PATH": str(tmp_path / "empty")})
+    try:
+        lacking.client(1).close()
+        code = main(["autograde", str(tmp_path / "subs"), "--out", str(tmp_path / "out"), "--scheduler",
+                     lacking.address, "--isolation", "bwrap"])
+        err = capsys.readouterr().err
+        assert code == 3 and "cannot grade" in err and ("bwrap" in err or "root" in err), err
+        assert not (tmp_path / "out").exists()
+    finally:
+        lacking.stop()
