@@ -29,6 +29,7 @@ within :data:`CONNECT_TIMEOUT` seconds.
 
 from __future__ import annotations
 
+import atexit
 import hashlib
 import os
 import queue
@@ -159,6 +160,15 @@ class _Place:
                 raise zygote
             zygote.wait()
             self.zygote = zygote
+        atexit.register(self.close)
+
+    def close(self) -> None:
+        """The worker is shutting down: its zygote, control groups and folders go too."""
+        if self.zygote is not None:
+            self.zygote.close()
+        if self.cgroups is not None:
+            self.cgroups.close()
+        shutil.rmtree(self.tmp, ignore_errors=True)
 
     @classmethod
     def get(cls, config: GradingConfig) -> "_Place":
