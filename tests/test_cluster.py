@@ -11,9 +11,6 @@ import json
 import os
 import shutil
 import signal
-import socket
-import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
@@ -24,60 +21,18 @@ import pytest
 from grader.__main__ import main
 from grader.authoring.config import ROOT
 from grader.sandbox.process import available
-from tests.support import hand_in, student_notebook
+from tests.support import LoopbackCluster as Cluster
+from tests.support import free_port, hand_in, student_notebook
 
 CH1 = "01-convolution-by-hand"
-DASK = str(Path(sys.executable).with_name("dask"))
 #: The scheduler gives a submission up after its task was on this many + 1 dead workers.
 ALLOWED_FAILURES = 1
 SANDBOX = [] if available() is None else ["--no-sandbox"]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class Cluster:
-    """A scheduler and workers, each a process (and session) of its own, stopped by their pids."""
-
-    def __init__(self, workers: int, *, cwd: Path = ROOT, worker_env: dict | None = None) -> None:
-        self.address = f"tcp://127.0.0.1:{_free_port()}"
-        env = {**os.environ, "DASK_DISTRIBUTED__SCHEDULER__ALLOWED_FAILURES": str(ALLOWED_FAILURES)}
-        self.procs = [self._start([DASK, "scheduler", "--host", "127.0.0.1", "--port", self.address.rsplit(":", 1)[1],
-                                   "--no-dashboard"], env, ROOT)]
-        for _ in range(workers):
-            self.add_worker(cwd=cwd, env=worker_env)
-
-    def _start(self, argv, env, cwd) -> subprocess.Popen:
-        return subprocess.Popen(argv, env=env, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                                start_new_session=True)
-
-    def add_worker(self, *, cwd: Path = ROOT, env: dict | None = None) -> None:
-        self.procs.append(self._start([DASK, "worker", self.address, "--nthreads", "1", "--no-dashboard",
-                                       "--host", "127.0.0.1"], {**os.environ, **(env or {})}, cwd))
-
-    def client(self, workers: int):
-        from distributed import Client
-
-        client = Client(self.address, timeout=60)
-        client.wait_for_workers(workers, timeout=120)
-        return client
-
-    def stop(self) -> None:
-        for proc in reversed(self.procs):
-            try:
-                os.killpg(proc.pid, signal.SIGTERM)
-                proc.wait(timeout=15)
-            except (ProcessLookupError, subprocess.TimeoutExpired):
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait()
-
-
 @pytest.fixture(scope="module")
 def cluster():
-    c = Cluster(2)
+    c = Cluster(2, allowed_failures=ALLOWED_FAILURES)
     c.client(2).close()  # both workers up
     yield c
     c.stop()
@@ -201,7 +156,7 @@ def test_an_unreachable_scheduler_is_a_clear_error_within_seconds(tmp_path, caps
     hand_in(tmp_path / "subs", "alice", student_notebook(CH1), f"{CH1}.ipynb")
     start = time.monotonic()
     code = main(["autograde", str(tmp_path / "subs"), "--out", str(tmp_path / "out"),
-                 "--scheduler", f"tcp://127.0.0.1:{_free_port()}"])
+                 "--scheduler", f"tcp://127.0.0.1:{free_port()}"])
     assert code == 3 and time.monotonic() - start < 15
     err = capsys.readouterr().err
     assert "cannot reach the Dask scheduler" in err and err.count("\n") == 1
@@ -221,7 +176,7 @@ def test_a_worker_of_another_course_version_or_without_the_sandbox_is_refused(tm
     other = _course_copy(tmp_path / "other")
     with open(other / "helpers" / "checks" / "__init__.py", "a") as handle:
         handle.write("\n# an exercise definition changed\n")
-    odd = Cluster(1, cwd=other, worker_env={"PYTHONPATH": str(other)})
+    odd = Cluster(1, allowed_failures=ALLOWED_FAILURES, cwd=other, worker_env={"PYTHONPATH": str(other)})
     try:
         odd.client(1).close()
         code = main(["autograde", str(tmp_path / "subs"), "--out", str(tmp_path / "out"), "--scheduler", odd.address])
@@ -231,7 +186,7 @@ def test_a_worker_of_another_course_version_or_without_the_sandbox_is_refused(tm
     finally:
         odd.stop()
     # The same course, but the worker cannot find bubblewrap: it fails before any submission is sent.
-    lacking = Cluster(1, worker_env={"PATH": str(tmp_path / "empty")})
+    lacking = Cluster(1, allowed_failures=ALLOWED_FAILURES, worker_env={"PATH": str(tmp_path / "empty")})
     try:
         lacking.client(1).close()
         code = main(["autograde", str(tmp_path / "subs"), "--out", str(tmp_path / "out"), "--scheduler",
