@@ -40,8 +40,10 @@ assert os.getuid() >= 61000, 'not the sandbox user'  # the grader's own user, ma
 status = open('/proc/self/status').read()
 assert 'CapEff:\\t0000000000000000' in status, 'a capability is left'
 assert 'NoNewPrivs:\\t1' in status
-for path in {[str(ROOT / 'solutions'), str(ROOT / '.git'), '/root', str(subs)]!r}:
+for path in {[str(ROOT / 'solutions'), str(ROOT / '.git'), str(subs), '/etc/passwd', '/home']!r}:
     assert not os.path.exists(path), path
+# root's home holds at most the Python install the sandbox runs (pyenv), nothing else of it
+assert set(os.listdir('/root') if os.path.isdir('/root') else []) <= {{'.pyenv'}}, os.listdir('/root')
 try:
     socket.create_connection(('127.0.0.1', {port}), timeout=2)
     raise AssertionError('the host network is reachable')
