@@ -11,7 +11,8 @@ import pytest
 import torch
 
 from grader import cells
-from grader.grading.autograde import GraderError, _write_outputs, autograde, feedback_html
+from grader.grading.autograde import GraderError, autograde
+from grader.grading.report import feedback_html, write_outputs
 from grader.grading.config import GradingConfig, describe, resolve
 from grader.grading.judge import load_outcomes
 from grader.grading.results import Problem, Result, SubmissionStatus
@@ -177,7 +178,7 @@ def test_writers_give_rows_statuses_and_escaped_feedback(tmp_path):
                Result("bob", "b.ipynb", CH1, SubmissionStatus.GRADING_FAILED, "its sandbox never started"),
                Result("bob", "old.ipynb", CH1, SubmissionStatus.DUPLICATE, "b.ipynb is later"),
                Result("cy", "c.ipynb", None, SubmissionStatus.UNREADABLE, "the file is empty")]
-    _write_outputs(results, tmp_path, {CH1: assignment}, {"isolation": "none"})
+    write_outputs(results, tmp_path, {CH1: assignment}, {"isolation": "none"})
     grades = list(csv.DictReader(open(tmp_path / "grades.csv")))
     assert [r["student"] for r in grades] == ["ann"] * len(rows) + ["bob"] * len(assignment.tests)
     assert {r["status"] for r in grades if r["student"] == "bob"} == {"error"}

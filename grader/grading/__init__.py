@@ -2,6 +2,9 @@
 
 * :mod:`.submissions`: finding the notebooks and telling their chapter;
 * :mod:`.sanitize`: the grading plan of one notebook, outside any kernel;
-* :mod:`.autograde`: the batch, each submission's run through its plan in a sandbox, the writers;
-* :mod:`.judge`: verdicts from the collected outcomes, where no student code ran.
+* :mod:`.autograde`: the batch (one zygote, the workers, the outputs);
+* :mod:`.run`: one submission's run through its plan in a sandbox, with restarts;
+* :mod:`.judge`: verdicts from the collected outcomes, where no student code ran;
+* :mod:`.report`: ``grades.csv``, ``report.json`` and the feedback;
+* :mod:`.config` (one ``GradingConfig``) and :mod:`.results` (``Result``, ``SubmissionStatus``).
 """

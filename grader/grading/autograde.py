@@ -1,6 +1,8 @@
 """Autograding a folder of submissions into grades, a report and feedback.
 
-For every submitted notebook, side by side up to ``workers``:
+The batch: find the submissions (:mod:`grader.grading.submissions`), start one zygote and
+the workers, grade each submission (:mod:`grader.grading.run`), write the outputs
+(:mod:`grader.grading.report`). For every submitted notebook, side by side up to ``workers``:
 
 1. **sanitize** it outside any kernel (:mod:`grader.grading.sanitize`): the student's code
    cells in the student's order, test cells and points from the source notebook;
@@ -32,28 +34,22 @@ Outputs in ``OUT``:
 
 from __future__ import annotations
 
-import csv
-import html
-import json
 import os
 import queue
-import shutil
 import sys
 import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict
 from pathlib import Path
 
-from helpers.protocol import OUTCOMES_DIR, ExerciseStatus, Op, Reply, outcome_file, test_command
-
-from ..sandbox.process import Cgroups, Died, Sandbox, Zygote, _data_cache, _data_cache_dir, available, uid_base
+from ..sandbox.process import Cgroups, Zygote, _data_cache, _data_cache_dir, available, uid_base
 from .config import GradingConfig, resolve
+from .report import write_outputs
 from .results import Result, SubmissionStatus
-from .sanitize import Assignment, Plan, load_assignment, plan, read_json
+from .run import grade_one
+from .sanitize import load_assignment
 from .submissions import Submission, discover
-
-CSV_COLUMNS = ("student", "assignment", "exercise", "score", "max_score", "status")
 
 
 class GraderError(RuntimeError):
@@ -77,216 +73,6 @@ class Progress:
         if self.done == self.total:
             self.stream.write("\n")
         self.stream.flush()
-
-
-# ---------------------------------------------------------------------------
-# one submission
-
-
-@dataclass
-class _Run:
-    """The state of one submission's run through its plan."""
-
-    plan: Plan
-    replies: dict[str, dict] = field(default_factory=dict)  # test grade id -> reply
-    fatal: set[int] = field(default_factory=set)  # steps that ended the sandbox
-    cells: list[dict] = field(default_factory=list)
-    restarts: int = 0
-    answer_problems: dict[str, str] = field(default_factory=dict)  # answer grade id -> what happened to it
-    raised: dict[int, str] = field(default_factory=dict)  # step of student code -> the first error it raised
-    judged: Path | None = None  # the outcome files, moved out of the sandbox's folder
-
-    def problem(self, step, cause: str) -> None:
-        self.cells.append({"cell": step.label, "cause": cause})
-        if step.kind == "code" and step.grade_id:
-            self.answer_problems.setdefault(step.grade_id, f"{step.label}: {cause}")
-
-    def replied(self, index: int, reply: dict) -> None:
-        """Keep the first error of each cell of student code (a cell re-run after a restart raises again)."""
-        if self.plan.steps[index].kind == "code" and reply.get("status") in (Reply.ERROR, Reply.TIMEOUT):
-            self.raised.setdefault(index, str(reply.get("error", "")))
-
-    def raised_cells(self) -> list[dict]:
-        steps = self.plan.steps
-        return [{"cell": steps[i].label, "number": steps[i].cell_number, "error": error}
-                for i, error in sorted(self.raised.items())]
-
-
-def _command(step, exercises: dict) -> dict:
-    if step.kind == "code":
-        return {"op": Op.CODE, "source": step.source}
-    if step.grade_id in exercises:
-        return test_command(step.grade_id, step.hidden)
-    return {"op": Op.CELL, "source": step.source}
-
-
-def _run_plan(sub: Submission, assignment: Assignment, workdir: Path, slot: int, *, config: GradingConfig,
-              zygote: Zygote | None, cache: Path | None, cgroups: Cgroups | None, uids: int,
-              planned: Plan | None = None) -> _Run:
-    """Run the submission's plan (``planned``, or made here from ``sub.path``) in its sandbox."""
-    from helpers.checks import exercises as course_exercises
-
-    known = {ex.key: ex for ex in course_exercises(assignment.chapter)}
-    if planned is None:
-        data, _ = read_json(sub.path)
-        planned = plan(data or {"cells": []}, assignment)
-    state = _Run(planned)
-    steps = state.plan.steps
-    outcomes, judged = workdir / OUTCOMES_DIR, workdir.parent / f"{workdir.name}-judged"
-    judged.mkdir()
-    timeout, cell_timeout = config.timeout, config.cell_timeout
-    deadline = time.monotonic() + timeout
-    box = Sandbox(workdir, assignment.chapter, slot, limits=config.limits, cache=cache, isolation=config.isolation,
-                  zygote=zygote, root=config.root, cgroups=cgroups.procs_files(slot) if cgroups else [],
-                  uid=uids + slot)
-
-    def start() -> None:
-        for attempt in range(2):
-            try:
-                box.start()
-                return
-            except Died as exc:
-                if attempt:
-                    raise GradingFailed(f"the grading process could not start: {exc.cause}") from None
-
-    def died(index: int, cause: str, replaying: bool = False) -> None:
-        state.fatal.add(index)
-        step = steps[index]
-        state.problem(step, cause + (" (while re-running the cells before a restart)" if replaying else ""))
-        if step.kind == "test":
-            state.replies[step.grade_id] = {"status": Reply.DIED, "error": cause}
-        state.restarts += 1
-
-    def restart(upto: int) -> bool:
-        """A new sandbox brought to the state before step ``upto``; False if that is impossible."""
-        while state.restarts <= config.max_restarts:
-            start()
-            for j in range(upto):
-                if j in state.fatal or steps[j].kind != "code":
-                    continue
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    return False
-                try:
-                    state.replied(j, box.run(_command(steps[j], known), min(cell_timeout, left)))
-                except Died as exc:
-                    died(j, exc.cause, replaying=True)
-                    break
-            else:
-                return True
-        return False
-
-    try:
-        start()
-        i = 0
-        while i < len(steps):
-            step = steps[i]
-            left = deadline - time.monotonic()
-            if left <= 1:
-                state.cells.append({"cell": step.label, "cause": f"not run: the submission's {timeout:.0f} s "
-                                    "were used up (this and every later cell)"})
-                break
-            try:
-                reply = box.run(_command(step, known), min(cell_timeout, left))
-            except Died as exc:
-                died(i, exc.cause)
-                try:
-                    restarted = state.restarts <= config.max_restarts and restart(i)
-                except GradingFailed:  # keep what was earned before
-                    restarted = False
-                if not restarted:
-                    state.cells.append({"cell": step.label, "cause": "the cells after this one were not run: the "
-                                        "grading process could not be brought back (restarted too often, or "
-                                        "no time left)"})
-                    break
-                i += 1
-                continue
-            state.replied(i, reply)
-            status = reply.get("status")
-            if status == Reply.TIMEOUT:
-                state.problem(step, f"ran past the {min(cell_timeout, left):.0f} s limit and was interrupted")
-            if step.kind == "test":
-                state.replies[step.grade_id] = reply
-                for part in (False, True):
-                    produced = outcomes / outcome_file(step.grade_id, part)
-                    if produced.exists() or produced.is_symlink():
-                        os.replace(produced, judged / produced.name)  # out of the student's reach
-            i += 1
-    finally:
-        box.stop()
-    state.judged = judged
-    return state
-
-
-class GradingFailed(Exception):
-    pass
-
-
-def _judge(state: _Run, assignment: Assignment) -> list[dict]:
-    from helpers.checks import exercises as course_exercises
-
-    from .judge import judge_exercise
-
-    known = {ex.key: ex for ex in course_exercises(assignment.chapter)}
-    rows = []
-    for gid, test in assignment.tests.items():
-        reply = state.replies.get(gid)
-        ex = known.get(gid)
-        title = ex.title if ex else gid
-        row = {"exercise": gid, "title": title, "score": 0.0, "max_score": test.points, "status": ExerciseStatus.FAILED,
-               "message": "", "hint": None}
-        if reply is None:
-            row.update(status=ExerciseStatus.ERROR, message="the test was not run (see the cells that could not run)")
-        elif reply.get("status") == Reply.MISSING and f"{gid}_answer" in state.answer_problems:
-            row.update(status=ExerciseStatus.ERROR, message=f"`{ex.answer}` is not defined: "
-                                               f"{state.answer_problems[gid + '_answer']}")
-        elif reply.get("status") == Reply.MISSING:
-            row.update(status=ExerciseStatus.NOT_ATTEMPTED, message=f"`{ex.answer}` is not defined: its cell was not run "
-                                                       "or did not define it")
-        elif reply.get("status") == Reply.DIED:
-            row.update(status=ExerciseStatus.ERROR, message=f"checking the answer ended the grading process: {reply['error']}")
-        elif reply.get("status") == Reply.TIMEOUT:
-            row.update(status=ExerciseStatus.FAILED, message=f"checking the answer ran past the time limit: {reply['error']}")
-        elif ex is None:  # a test cell without an exercise definition: nbgrader's rule
-            ok = reply.get("status") == Reply.OK
-            row.update(status=ExerciseStatus.PASSED if ok else ExerciseStatus.FAILED, score=test.points if ok else 0.0,
-                       message="" if ok else f"the test cell raised {reply.get('error', 'an error')}")
-        elif reply.get("status") != Reply.OK:
-            row.update(status=ExerciseStatus.FAILED, message=f"checking the answer failed: {reply.get('error', '')}")
-        else:
-            verdict = judge_exercise(ex, state.judged, hidden=test.hidden)
-            row.update(status=verdict.status, score=test.points if verdict.passed else 0.0,
-                       message=verdict.message, hint=verdict.hint)
-        rows.append(row)
-    return rows
-
-
-def _grade_one(sub: Submission, assignment: Assignment, tmp: Path, number: int, slot: int, **options) -> Result:
-    workdir = tmp / f"{number:04d}"
-    (workdir / OUTCOMES_DIR).mkdir(parents=True)
-    (tmp / f"{number:04d}-root").mkdir()  # where the zygote's child mounts its root
-    shutil.copyfile(sub.path, workdir / "submission.ipynb")
-    if options["config"].sandboxed and os.geteuid() == 0:  # without root the sandbox's user is our own
-        uid = options["uids"] + slot
-        for path in (workdir, workdir / OUTCOMES_DIR, workdir / "submission.ipynb"):
-            os.chown(path, uid, uid)
-    try:
-        state = _run_plan(sub, assignment, workdir, slot, **options)
-    except GradingFailed as exc:
-        return Result(sub.student, sub.path.name, assignment.chapter, SubmissionStatus.GRADING_FAILED, str(exc))
-    try:
-        return graded_result(sub, assignment, state)
-    finally:
-        shutil.rmtree(workdir, ignore_errors=True)
-        shutil.rmtree(workdir.parent / f"{workdir.name}-judged", ignore_errors=True)
-
-
-def graded_result(sub: Submission, assignment: Assignment, state: _Run) -> Result:
-    """Judge a finished run (its outcome files in ``state.judged``) into the submission's result."""
-    rows = _judge(state, assignment)
-    return Result(sub.student, sub.path.name, assignment.chapter, SubmissionStatus.GRADED, "",
-                  sum(r["score"] for r in rows), assignment.max_score, rows,
-                  state.plan.tampering, state.cells, state.raised_cells())
 
 
 # ---------------------------------------------------------------------------
@@ -333,7 +119,7 @@ def autograde(submissions_dir: Path, out: Path, config: GradingConfig | None = N
         graded, sandbox = grade_on_cluster(sorted(to_grade.items()), assignments, config)
         results = sorted(results + graded, key=lambda r: (r.student, r.assignment or "", r.file))
         out.mkdir(parents=True, exist_ok=True)
-        _write_outputs(results, out, assignments, sandbox)
+        write_outputs(results, out, assignments, sandbox)
         return results
 
     # The zygote imports torch and the course (seconds) while this process reads the chapters and the
@@ -370,7 +156,7 @@ def autograde(submissions_dir: Path, out: Path, config: GradingConfig | None = N
             number, ((_, chapter), sub) = item
             slot = slots.get()
             try:
-                return _grade_one(sub, assignments[chapter], Path(tmp), number, slot, **options)
+                return grade_one(sub, assignments[chapter], Path(tmp), number, slot, **options)
             except Exception as exc:  # noqa: BLE001 - one submission never stops the batch
                 return Result(sub.student, sub.path.name, chapter, SubmissionStatus.GRADING_FAILED,
                               f"the grader failed on this notebook: {type(exc).__name__}: {exc}"[:300])
@@ -388,7 +174,7 @@ def autograde(submissions_dir: Path, out: Path, config: GradingConfig | None = N
                "cell_timeout": config.cell_timeout, "timeout": config.timeout,
                "limits": asdict(config.limits) if config.sandboxed else None,
                "cgroups": (cgroups.missing or "cpu, memory and pids groups per worker") if cgroups else None}
-    _write_outputs(results, out, assignments, sandbox)
+    write_outputs(results, out, assignments, sandbox)
     return results
 
 
@@ -404,64 +190,3 @@ class _closing:
             self.zygote.close()
         if self.cgroups is not None:
             self.cgroups.close()
-
-
-# ---------------------------------------------------------------------------
-# outputs
-
-
-def _write_outputs(results: list[Result], out: Path, assignments: dict[str, Assignment],
-                   sandbox: dict | None = None) -> None:
-    with open(out / "grades.csv", "w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=CSV_COLUMNS)
-        writer.writeheader()
-        for r in results:
-            if r.status == SubmissionStatus.GRADED:
-                for e in r.exercises:
-                    writer.writerow({"student": r.student, "assignment": r.assignment,
-                                     **{k: e[k] for k in ("exercise", "score", "max_score", "status")}})
-            elif r.assignment and r.status != SubmissionStatus.DUPLICATE:
-                assignment = assignments.get(r.assignment)
-                for gid, test in (assignment.tests.items() if assignment else []):
-                    writer.writerow({"student": r.student, "assignment": r.assignment, "exercise": gid,
-                                     "score": 0.0, "max_score": test.points, "status": ExerciseStatus.ERROR})
-    report = {"sandbox": sandbox, "submissions": [asdict(r) for r in results]}
-    (out / "report.json").write_text(json.dumps(report, indent=2) + "\n")
-    for r in results:
-        if r.status == SubmissionStatus.GRADED:
-            dest = out / "feedback" / r.student / f"{r.assignment}.html"
-            dest.parent.mkdir(parents=True, exist_ok=True)
-            dest.write_text(feedback_html(r), encoding="utf-8")
-
-
-_CSS = """body{font-family:system-ui,sans-serif;max-width:60em;margin:2em auto;padding:0 1em}
-table{border-collapse:collapse;width:100%}td,th{border:1px solid #ccc;padding:.4em;vertical-align:top;text-align:left}
-.passed{color:#176f2c}.failed,.error{color:#a4141b}.notattempted{color:#666}"""
-
-
-def feedback_html(result: Result) -> str:
-    """A student's feedback: every value escaped, no student output, no test code."""
-    e = html.escape
-    rows = []
-    for ex in result.exercises:
-        text = e(ex["message"] or "")
-        if ex.get("hint"):
-            text += f"<br><b>Hint:</b> {e(ex['hint'])}"
-        rows.append(f"<tr><td><code>{e(ex['exercise'])}</code><br>{e(ex['title'])}</td>"
-                    f"<td class=\"{e(ex['status'].replace(' ', ''))}\">{e(ex['status'])}</td>"
-                    f"<td>{ex['score']:g} / {ex['max_score']:g}</td><td>{text}</td></tr>")
-    notes = "".join(f"<li>{e(c['cell'])}: {e(c['cause'])}</li>" for c in result.cells)
-    tamper = "".join(f"<li>{e(t)}</li>" for t in result.tampering)
-    parts = [f"<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>Feedback: {e(result.assignment or '')}"
-             f"</title><style>{_CSS}</style></head><body>",
-             f"<h1>{e(result.assignment or '')}</h1>",
-             f"<p>{e(result.student)}, <code>{e(result.file)}</code>: <b>{result.score:g} of "
-             f"{result.max_score:g} points</b></p>",
-             "<table><tr><th>exercise</th><th>verdict</th><th>points</th><th>message</th></tr>",
-             *rows, "</table>"]
-    if notes:
-        parts.append(f"<h2>Cells that could not run</h2><ul>{notes}</ul>")
-    if tamper:
-        parts.append(f"<h2>Changes the grader undid</h2><ul>{tamper}</ul>")
-    parts.append("</body></html>\n")
-    return "\n".join(parts)

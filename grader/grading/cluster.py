@@ -8,7 +8,7 @@ Why the split is where it is: a worker is trusted no more than a sandbox. Readin
 notebooks, planning them (:func:`grader.grading.sanitize.plan`), judging the outcomes and
 writing grades, report and feedback all stay in the instructor's process. A worker gets
 a :class:`Job` (the notebook's bytes and its plan), runs the plan in a sandbox of its own
-exactly as the local grader does (:func:`grader.grading.autograde._run_plan`) and returns an
+exactly as the local grader does (:func:`grader.grading.run._run_plan`) and returns an
 :class:`Outcome`: the replies of the harness and the outcome files *as bytes*. Only the file
 names the plan can produce are accepted back, each at most the sandbox's file limit, and
 they are read with ``torch.load(weights_only=True)`` like any other outcome file.
@@ -187,7 +187,7 @@ class _Place:
 
 def run_job(job: Job) -> Outcome:
     """Run one submission's plan in a sandbox on this worker (Dask calls this; no judging here)."""
-    from .autograde import GradingFailed, _run_plan
+    from .run import GradingFailed, _run_plan
 
     version = course_version()
     if version != job.version:
@@ -282,7 +282,7 @@ def _accepted(files: dict[str, bytes], assignment: Assignment, limit: int) -> di
 def judge_outcome(sub: Submission, assignment: Assignment, planned: Plan, outcome: Outcome, tmp: Path,
                   limit: int) -> Result:
     """The worker's outcome judged here, as the local grader judges its own run."""
-    from .autograde import _Run, graded_result
+    from .run import _Run, graded_result
 
     if outcome.failed:
         return Result(sub.student, sub.path.name, assignment.chapter, SubmissionStatus.GRADING_FAILED, outcome.failed)

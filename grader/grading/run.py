@@ -1,0 +1,233 @@
+"""One submission's run through its plan, in a sandbox that is restarted when it dies.
+
+:func:`grade_one` copies the submission into its own folder, runs the plan
+(:mod:`grader.grading.sanitize`) step by step in a :class:`~grader.sandbox.process.Sandbox`
+(a cell past its time is interrupted; a cell that ends the sandbox is recorded, the sandbox
+restarted and brought back to the same point by re-running the earlier cells, not that one),
+moves each test's outcome files out of the student's reach, and judges them
+(:mod:`grader.grading.judge`) into one row per exercise. The first error of each cell of
+student code is kept on the result (``Result.raised``).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from helpers.protocol import OUTCOMES_DIR, ExerciseStatus, Op, Reply, outcome_file, test_command
+
+from ..sandbox.process import Cgroups, Died, Sandbox, Zygote
+from .config import GradingConfig
+from .results import Result, SubmissionStatus
+from .sanitize import Assignment, Plan, plan, read_json
+from .submissions import Submission
+
+
+@dataclass
+class _Run:
+    """The state of one submission's run through its plan."""
+
+    plan: Plan
+    replies: dict[str, dict] = field(default_factory=dict)  # test grade id -> reply
+    fatal: set[int] = field(default_factory=set)  # steps that ended the sandbox
+    cells: list[dict] = field(default_factory=list)
+    restarts: int = 0
+    answer_problems: dict[str, str] = field(default_factory=dict)  # answer grade id -> what happened to it
+    raised: dict[int, str] = field(default_factory=dict)  # step of student code -> the first error it raised
+    judged: Path | None = None  # the outcome files, moved out of the sandbox's folder
+
+    def problem(self, step, cause: str) -> None:
+        self.cells.append({"cell": step.label, "cause": cause})
+        if step.kind == "code" and step.grade_id:
+            self.answer_problems.setdefault(step.grade_id, f"{step.label}: {cause}")
+
+    def replied(self, index: int, reply: dict) -> None:
+        """Keep the first error of each cell of student code (a cell re-run after a restart raises again)."""
+        if self.plan.steps[index].kind == "code" and reply.get("status") in (Reply.ERROR, Reply.TIMEOUT):
+            self.raised.setdefault(index, str(reply.get("error", "")))
+
+    def raised_cells(self) -> list[dict]:
+        steps = self.plan.steps
+        return [{"cell": steps[i].label, "number": steps[i].cell_number, "error": error}
+                for i, error in sorted(self.raised.items())]
+
+
+def _command(step, exercises: dict) -> dict:
+    if step.kind == "code":
+        return {"op": Op.CODE, "source": step.source}
+    if step.grade_id in exercises:
+        return test_command(step.grade_id, step.hidden)
+    return {"op": Op.CELL, "source": step.source}
+
+
+def _run_plan(sub: Submission, assignment: Assignment, workdir: Path, slot: int, *, config: GradingConfig,
+              zygote: Zygote | None, cache: Path | None, cgroups: Cgroups | None, uids: int,
+              planned: Plan | None = None) -> _Run:
+    """Run the submission's plan (``planned``, or made here from ``sub.path``) in its sandbox."""
+    from helpers.checks import exercises as course_exercises
+
+    known = {ex.key: ex for ex in course_exercises(assignment.chapter)}
+    if planned is None:
+        data, _ = read_json(sub.path)
+        planned = plan(data or {"cells": []}, assignment)
+    state = _Run(planned)
+    steps = state.plan.steps
+    outcomes, judged = workdir / OUTCOMES_DIR, workdir.parent / f"{workdir.name}-judged"
+    judged.mkdir()
+    timeout, cell_timeout = config.timeout, config.cell_timeout
+    deadline = time.monotonic() + timeout
+    box = Sandbox(workdir, assignment.chapter, slot, limits=config.limits, cache=cache, isolation=config.isolation,
+                  zygote=zygote, root=config.root, cgroups=cgroups.procs_files(slot) if cgroups else [],
+                  uid=uids + slot)
+
+    def start() -> None:
+        for attempt in range(2):
+            try:
+                box.start()
+                return
+            except Died as exc:
+                if attempt:
+                    raise GradingFailed(f"the grading process could not start: {exc.cause}") from None
+
+    def died(index: int, cause: str, replaying: bool = False) -> None:
+        state.fatal.add(index)
+        step = steps[index]
+        state.problem(step, cause + (" (while re-running the cells before a restart)" if replaying else ""))
+        if step.kind == "test":
+            state.replies[step.grade_id] = {"status": Reply.DIED, "error": cause}
+        state.restarts += 1
+
+    def restart(upto: int) -> bool:
+        """A new sandbox brought to the state before step ``upto``; False if that is impossible."""
+        while state.restarts <= config.max_restarts:
+            start()
+            for j in range(upto):
+                if j in state.fatal or steps[j].kind != "code":
+                    continue
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return False
+                try:
+                    state.replied(j, box.run(_command(steps[j], known), min(cell_timeout, left)))
+                except Died as exc:
+                    died(j, exc.cause, replaying=True)
+                    break
+            else:
+                return True
+        return False
+
+    try:
+        start()
+        i = 0
+        while i < len(steps):
+            step = steps[i]
+            left = deadline - time.monotonic()
+            if left <= 1:
+                state.cells.append({"cell": step.label, "cause": f"not run: the submission's {timeout:.0f} s "
+                                    "were used up (this and every later cell)"})
+                break
+            try:
+                reply = box.run(_command(step, known), min(cell_timeout, left))
+            except Died as exc:
+                died(i, exc.cause)
+                try:
+                    restarted = state.restarts <= config.max_restarts and restart(i)
+                except GradingFailed:  # keep what was earned before
+                    restarted = False
+                if not restarted:
+                    state.cells.append({"cell": step.label, "cause": "the cells after this one were not run: the "
+                                        "grading process could not be brought back (restarted too often, or "
+                                        "no time left)"})
+                    break
+                i += 1
+                continue
+            state.replied(i, reply)
+            status = reply.get("status")
+            if status == Reply.TIMEOUT:
+                state.problem(step, f"ran past the {min(cell_timeout, left):.0f} s limit and was interrupted")
+            if step.kind == "test":
+                state.replies[step.grade_id] = reply
+                for part in (False, True):
+                    produced = outcomes / outcome_file(step.grade_id, part)
+                    if produced.exists() or produced.is_symlink():
+                        os.replace(produced, judged / produced.name)  # out of the student's reach
+            i += 1
+    finally:
+        box.stop()
+    state.judged = judged
+    return state
+
+
+class GradingFailed(Exception):
+    """The submission's sandbox could not be started at all."""
+
+
+def _judge(state: _Run, assignment: Assignment) -> list[dict]:
+    from helpers.checks import exercises as course_exercises
+
+    from .judge import judge_exercise
+
+    known = {ex.key: ex for ex in course_exercises(assignment.chapter)}
+    rows = []
+    for gid, test in assignment.tests.items():
+        reply = state.replies.get(gid)
+        ex = known.get(gid)
+        title = ex.title if ex else gid
+        row = {"exercise": gid, "title": title, "score": 0.0, "max_score": test.points, "status": ExerciseStatus.FAILED,
+               "message": "", "hint": None}
+        if reply is None:
+            row.update(status=ExerciseStatus.ERROR, message="the test was not run (see the cells that could not run)")
+        elif reply.get("status") == Reply.MISSING and f"{gid}_answer" in state.answer_problems:
+            row.update(status=ExerciseStatus.ERROR, message=f"`{ex.answer}` is not defined: "
+                                               f"{state.answer_problems[gid + '_answer']}")
+        elif reply.get("status") == Reply.MISSING:
+            row.update(status=ExerciseStatus.NOT_ATTEMPTED, message=f"`{ex.answer}` is not defined: its cell was not run "
+                                                       "or did not define it")
+        elif reply.get("status") == Reply.DIED:
+            row.update(status=ExerciseStatus.ERROR, message=f"checking the answer ended the grading process: {reply['error']}")
+        elif reply.get("status") == Reply.TIMEOUT:
+            row.update(status=ExerciseStatus.FAILED, message=f"checking the answer ran past the time limit: {reply['error']}")
+        elif ex is None:  # a test cell without an exercise definition: nbgrader's rule
+            ok = reply.get("status") == Reply.OK
+            row.update(status=ExerciseStatus.PASSED if ok else ExerciseStatus.FAILED, score=test.points if ok else 0.0,
+                       message="" if ok else f"the test cell raised {reply.get('error', 'an error')}")
+        elif reply.get("status") != Reply.OK:
+            row.update(status=ExerciseStatus.FAILED, message=f"checking the answer failed: {reply.get('error', '')}")
+        else:
+            verdict = judge_exercise(ex, state.judged, hidden=test.hidden)
+            row.update(status=verdict.status, score=test.points if verdict.passed else 0.0,
+                       message=verdict.message, hint=verdict.hint)
+        rows.append(row)
+    return rows
+
+
+def grade_one(sub: Submission, assignment: Assignment, tmp: Path, number: int, slot: int, **options) -> Result:
+    """Grade one submission in folder ``tmp/<number>`` with sandbox slot ``slot`` (``options``: see ``autograde``)."""
+    workdir = tmp / f"{number:04d}"
+    (workdir / OUTCOMES_DIR).mkdir(parents=True)
+    (tmp / f"{number:04d}-root").mkdir()  # where the zygote's child mounts its root
+    shutil.copyfile(sub.path, workdir / "submission.ipynb")
+    if options["config"].sandboxed and os.geteuid() == 0:  # without root the sandbox's user is our own
+        uid = options["uids"] + slot
+        for path in (workdir, workdir / OUTCOMES_DIR, workdir / "submission.ipynb"):
+            os.chown(path, uid, uid)
+    try:
+        state = _run_plan(sub, assignment, workdir, slot, **options)
+    except GradingFailed as exc:
+        return Result(sub.student, sub.path.name, assignment.chapter, SubmissionStatus.GRADING_FAILED, str(exc))
+    try:
+        return graded_result(sub, assignment, state)
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+        shutil.rmtree(workdir.parent / f"{workdir.name}-judged", ignore_errors=True)
+
+
+def graded_result(sub: Submission, assignment: Assignment, state: _Run) -> Result:
+    """Judge a finished run (its outcome files in ``state.judged``) into the submission's result."""
+    rows = _judge(state, assignment)
+    return Result(sub.student, sub.path.name, assignment.chapter, SubmissionStatus.GRADED, "",
+                  sum(r["score"] for r in rows), assignment.max_score, rows,
+                  state.plan.tampering, state.cells, state.raised_cells())
