@@ -196,3 +196,16 @@ def test_a_worker_of_another_course_version_or_without_the_sandbox_is_refused(tm
         assert not (tmp_path / "out").exists()
     finally:
         lacking.stop()
+
+
+def test_only_the_outcome_files_the_plan_can_produce_come_back_from_a_worker():
+    """A worker is trusted no more than a sandbox: other names, paths and oversized files are dropped."""
+    from grader.grading.cluster import _accepted
+    from grader.grading.sanitize import load_assignment
+
+    assignment = load_assignment(CH1, ROOT)
+    gid = next(iter(assignment.tests))
+    files = {f"{gid}.visible.pt": b"ok", f"{gid}.hidden.pt": b"x" * 11, f"../{gid}.visible.pt": b"escape",
+             "not-an-exercise.visible.pt": b"forged", f"{gid}.visible.pt.extra": b"?", f"{gid}.HIDDEN.pt": "text"}
+    assert _accepted(files, assignment, limit=10) == {f"{gid}.visible.pt": b"ok"}
+    assert _accepted(files, assignment, limit=100) == {f"{gid}.visible.pt": b"ok", f"{gid}.hidden.pt": b"x" * 11}
