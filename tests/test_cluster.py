@@ -74,6 +74,20 @@ def test_two_workers_give_the_local_grades(cluster, tmp_path):
     assert _report(tmp_path / "dask")["sandbox"]["scheduler"] == cluster.address
 
 
+@pytest.mark.slow
+def test_scheduler_local_starts_a_local_cluster_with_the_same_grades(tmp_path):
+    subs = tmp_path / "subs"
+    hand_in(subs, "alice", student_notebook(CH1), f"{CH1}.ipynb")
+    hand_in(subs, "bob", student_notebook(CH1, "blank"), "hw.ipynb")
+    assert main(["autograde", str(subs), "--out", str(tmp_path / "local"), "--workers", "1", *SANDBOX]) == 0
+    assert main(["autograde", str(subs), "--out", str(tmp_path / "dask"), "--workers", "1", "--scheduler", "local",
+                 *SANDBOX]) == 0
+    assert (tmp_path / "dask" / "grades.csv").read_bytes() == (tmp_path / "local" / "grades.csv").read_bytes()
+    report = _report(tmp_path / "dask")
+    assert report["sandbox"]["scheduler"] == "local" and report["sandbox"]["workers"] == 1
+    assert report["submissions"] == _report(tmp_path / "local")["submissions"]
+
+
 def _slow(folder: Path, student: str, seconds: int) -> None:
     """A correct notebook whose first cell sleeps: its task is running when the worker is killed."""
     nb = student_notebook(CH1)
