@@ -256,13 +256,15 @@ def available(isolation: str = "zygote") -> str | None:
         return supported()
     from .zygote import _userns_problem, rootless
 
-    if rootless() and _userns_problem():
-        return _userns_problem()
+    why = _userns_problem() if rootless() else None
+    if why:
+        return why
     for tool, package in (("bwrap", "bubblewrap"), ("setpriv", "util-linux"))[:1 if rootless() else 2]:
         if shutil.which(tool) is None:
             return f"`{tool}` is missing (apt-get install {package})"
-    probe = subprocess.run(["bwrap", *(["--unshare-user"] if rootless() else []), "--unshare-pid", "--unshare-net", "--ro-bind", "/", "/", "--proc", "/proc",
-                            "--dev", "/dev", "true"], capture_output=True, text=True)
+    probe = subprocess.run(["bwrap", *(["--unshare-user"] if rootless() else []), "--unshare-pid", "--unshare-net",
+                            "--ro-bind", "/", "/", "--proc", "/proc", "--dev", "/dev", "true"],
+                           capture_output=True, text=True)
     if probe.returncode != 0:
         return f"bubblewrap cannot create namespaces here: {probe.stderr.strip()[:200]}"
     return None
