@@ -43,7 +43,7 @@ def _autograde(args: argparse.Namespace) -> int:
         print(f"error: {args.submissions} is not a folder of submissions", file=sys.stderr)
         return 2
     config = GradingConfig(workers=args.workers, timeout=args.timeout, cell_timeout=args.cell_timeout,
-                           isolation="none" if args.no_sandbox else args.isolation)
+                           isolation="none" if args.no_sandbox else args.isolation, scheduler=args.scheduler)
     try:
         results = autograde(args.submissions, args.out, config)
     except GraderError as exc:
@@ -120,6 +120,7 @@ def build_parser() -> argparse.ArgumentParser:
     grade.add_argument("--no-sandbox", action="store_true",
                        help="run student code with no sandbox at all: no namespaces, no limits, no user of its "
                             "own (only for notebooks you trust)")
+    grade.add_argument("--scheduler", default=None, metavar="ADDRESS", help=describe("scheduler"))
     grade.set_defaults(run=_autograde)
 
     check = commands.add_parser("check", help="check your own notebook as the instructor's grader would: "

@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+import os
 import re
+import signal
+import socket
+import subprocess
+import sys
 from pathlib import Path
 
 from nbformat import NotebookNode
 
 from grader import cells
 from grader.authoring import notebooks
+from grader.authoring.config import ROOT
+
+DASK = str(Path(sys.executable).with_name("dask"))
 
 _MARKERS = re.compile(r"^[ \t]*### (BEGIN|END) (SOLUTION|HIDDEN TESTS)[ \t]*\n?", re.MULTILINE)
 
@@ -44,3 +52,49 @@ def hand_in(folder: Path, student: str, nb: NotebookNode, name: str | None = Non
     path = folder / student / (name or "notebook.ipynb")
     notebooks.write(nb, path)
     return path
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class LoopbackCluster:
+    """``dask scheduler`` and ``dask worker`` processes on 127.0.0.1, each a session of its own, stopped by pid.
+
+    ``allowed_failures``: dead workers a task may cost before the scheduler gives it up.
+    """
+
+    def __init__(self, workers: int, *, allowed_failures: int = 3, cwd: Path = ROOT,
+                 worker_env: dict | None = None) -> None:
+        self.address = f"tcp://127.0.0.1:{free_port()}"
+        env = {**os.environ, "DASK_DISTRIBUTED__SCHEDULER__ALLOWED_FAILURES": str(allowed_failures)}
+        self.procs = [self._start([DASK, "scheduler", "--host", "127.0.0.1", "--port", self.address.rsplit(":", 1)[1],
+                                   "--no-dashboard"], env, ROOT)]
+        for _ in range(workers):
+            self.add_worker(cwd=cwd, env=worker_env)
+
+    def _start(self, argv, env, cwd) -> subprocess.Popen:
+        return subprocess.Popen(argv, env=env, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                start_new_session=True)
+
+    def add_worker(self, *, cwd: Path = ROOT, env: dict | None = None) -> None:
+        self.procs.append(self._start([DASK, "worker", self.address, "--nthreads", "1", "--no-dashboard",
+                                       "--host", "127.0.0.1"], {**os.environ, **(env or {})}, cwd))
+
+    def client(self, workers: int):
+        from distributed import Client
+
+        client = Client(self.address, timeout=60)
+        client.wait_for_workers(workers, timeout=120)
+        return client
+
+    def stop(self) -> None:
+        for proc in reversed(self.procs):
+            try:
+                os.killpg(proc.pid, signal.SIGTERM)
+                proc.wait(timeout=15)
+            except (ProcessLookupError, subprocess.TimeoutExpired):
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()

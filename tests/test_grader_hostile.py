@@ -392,7 +392,9 @@ def test_hundreds_of_megabytes_of_output_and_warnings_on_stderr(batch):
 
 def test_fork_bomb_is_contained(batch):
     _honest(batch, "forkbomb", FULL)
-    assert batch["sandbox"]["cgroups"] == "cpu, memory and pids groups per worker"
+    # Without root (a user namespace, see grader.sandbox.process) there are no groups: the rlimits hold it.
+    assert batch["sandbox"]["cgroups"] == "cpu, memory and pids groups per worker" if os.geteuid() == 0 \
+        else "per-process limits only" in batch["sandbox"]["cgroups"]
 
 
 def test_no_process_outlives_grading(batch):

@@ -4,6 +4,7 @@
 * :mod:`.sanitize`: the grading plan of one notebook, outside any kernel;
 * :mod:`.autograde`: the batch (one zygote, the workers, the outputs);
 * :mod:`.run`: one submission's run through its plan in a sandbox, with restarts;
+* :mod:`.cluster`: the same runs on Dask workers (``--scheduler``), judged here;
 * :mod:`.judge`: verdicts from the collected outcomes, where no student code ran;
 * :mod:`.report`: ``grades.csv``, ``report.json`` and the feedback;
 * :mod:`.config` (one ``GradingConfig``) and :mod:`.results` (``Result``, ``SubmissionStatus``).

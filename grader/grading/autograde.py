@@ -90,7 +90,7 @@ def autograde(submissions_dir: Path, out: Path, config: GradingConfig | None = N
     except ValueError as exc:
         raise GraderError(str(exc)) from None
     isolation, root = config.isolation, config.root
-    if config.sandboxed:
+    if config.sandboxed and not config.scheduler:  # on a cluster, each worker is checked (grading.cluster)
         why = available(isolation)
         if why:
             raise GraderError(f"cannot grade in a sandbox here: {why}. (Use --no-sandbox only for "
@@ -111,6 +111,16 @@ def autograde(submissions_dir: Path, out: Path, config: GradingConfig | None = N
             to_grade[key] = newer
         else:
             to_grade[key] = sub
+
+    if config.scheduler:
+        from .cluster import grade_on_cluster
+
+        assignments = {ch: load_assignment(ch, root) for ch in sorted({ch for _, ch in to_grade})}
+        graded, sandbox = grade_on_cluster(sorted(to_grade.items()), assignments, config)
+        results = sorted(results + graded, key=lambda r: (r.student, r.assignment or "", r.file))
+        out.mkdir(parents=True, exist_ok=True)
+        write_outputs(results, out, assignments, sandbox)
+        return results
 
     # The zygote imports torch and the course (seconds) while this process reads the chapters and the
     # data and loads what it judges with: the two start-ups overlap.

@@ -39,6 +39,9 @@ class GradingConfig:
     max_restarts: int = _setting(4, "restarts of one submission's sandbox before the rest of its cells are "
                                     "given up")
     progress: bool = _setting(True, "a progress bar with an ETA on stderr")
+    scheduler: str | None = _setting(None, "grade on a Dask cluster: the scheduler's address (tcp://HOST:PORT), "
+                                           "or `local` for a LocalCluster of `workers` processes on this machine "
+                                           "(default: no cluster, sandboxes on this machine)")
     root: Path = _setting(ROOT, "the course directory (solutions/ and notebooks/)")
 
     def __post_init__(self) -> None:

@@ -64,12 +64,16 @@ def _command(step, exercises: dict) -> dict:
 
 
 def _run_plan(sub: Submission, assignment: Assignment, workdir: Path, slot: int, *, config: GradingConfig,
-              zygote: Zygote | None, cache: Path | None, cgroups: Cgroups | None, uids: int) -> _Run:
+              zygote: Zygote | None, cache: Path | None, cgroups: Cgroups | None, uids: int,
+              planned: Plan | None = None) -> _Run:
+    """Run the submission's plan (``planned``, or made here from ``sub.path``) in its sandbox."""
     from helpers.checks import exercises as course_exercises
 
     known = {ex.key: ex for ex in course_exercises(assignment.chapter)}
-    data, _ = read_json(sub.path)
-    state = _Run(plan(data or {"cells": []}, assignment))
+    if planned is None:
+        data, _ = read_json(sub.path)
+        planned = plan(data or {"cells": []}, assignment)
+    state = _Run(planned)
     steps = state.plan.steps
     outcomes, judged = workdir / OUTCOMES_DIR, workdir.parent / f"{workdir.name}-judged"
     judged.mkdir()
@@ -206,7 +210,7 @@ def grade_one(sub: Submission, assignment: Assignment, tmp: Path, number: int, s
     (workdir / OUTCOMES_DIR).mkdir(parents=True)
     (tmp / f"{number:04d}-root").mkdir()  # where the zygote's child mounts its root
     shutil.copyfile(sub.path, workdir / "submission.ipynb")
-    if options["config"].sandboxed:
+    if options["config"].sandboxed and os.geteuid() == 0:  # without root the sandbox's user is our own
         uid = options["uids"] + slot
         for path in (workdir, workdir / OUTCOMES_DIR, workdir / "submission.ipynb"):
             os.chown(path, uid, uid)
@@ -214,9 +218,16 @@ def grade_one(sub: Submission, assignment: Assignment, tmp: Path, number: int, s
         state = _run_plan(sub, assignment, workdir, slot, **options)
     except GradingFailed as exc:
         return Result(sub.student, sub.path.name, assignment.chapter, SubmissionStatus.GRADING_FAILED, str(exc))
+    try:
+        return graded_result(sub, assignment, state)
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+        shutil.rmtree(workdir.parent / f"{workdir.name}-judged", ignore_errors=True)
+
+
+def graded_result(sub: Submission, assignment: Assignment, state: _Run) -> Result:
+    """Judge a finished run (its outcome files in ``state.judged``) into the submission's result."""
     rows = _judge(state, assignment)
-    shutil.rmtree(workdir, ignore_errors=True)
-    shutil.rmtree(workdir.parent / f"{workdir.name}-judged", ignore_errors=True)
     return Result(sub.student, sub.path.name, assignment.chapter, SubmissionStatus.GRADED, "",
                   sum(r["score"] for r in rows), assignment.max_score, rows,
                   state.plan.tampering, state.cells, state.raised_cells())

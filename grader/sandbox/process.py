@@ -26,8 +26,12 @@ What the student's code gets either way:
 * resource limits (``setrlimit``, as ``prlimit`` sets them): address space (memory), CPU
   seconds, size of any file written, number of processes, open files, no core dumps.
 
-Both need root (to create the namespaces and switch to the sandbox user);
-:func:`available` says whether the chosen one can run here.
+As root, the sandbox user is a real uid of its own. Without root, both build the same walls
+inside an unprivileged user namespace (``bwrap --unshare-user``; the zygote's child calls
+``unshare(CLONE_NEWUSER)``), where the sandbox's uid is the grader's own user mapped to one
+id, with every capability dropped; what is missing then (user namespaces off, a control
+group per slot) is said by :func:`available` and in the report. :func:`available` says
+whether the chosen one can run here, and if not, how to fix it.
 """
 
 from __future__ import annotations
@@ -161,6 +165,8 @@ def bwrap_command(workdir: Path, slot: int, argv: list[str], *, cache: Path | No
             "--bind", str(workdir), SANDBOX_HOME, "--chdir", SANDBOX_HOME, "--clearenv"]
     for key, value in env.items():
         cmd += ["--setenv", key, value]
+    if os.geteuid() != 0:  # a user namespace whose one user is the grader's own, shown as ``uid``; no capabilities
+        return cmd[:1] + ["--unshare-user", "--uid", uid, "--gid", uid, "--cap-drop", "ALL"] + cmd[1:] + argv
     cmd += ["setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups", "--no-new-privs",
             "--inh-caps=-all", "--bounding-set=-all", "--", *argv]
     return cmd
@@ -244,17 +250,21 @@ def available(isolation: str = "zygote") -> str | None:
     """``None`` when sandboxed grading can run here, else why not (in words)."""
     if isolation == "none":
         return None
-    if os.geteuid() != 0:
-        return "the sandbox switches to a user of its own and needs to run as root"
     if isolation == "zygote":
         from .zygote import supported
 
         return supported()
-    for tool, package in (("bwrap", "bubblewrap"), ("setpriv", "util-linux")):
+    from .zygote import _userns_problem, rootless
+
+    why = _userns_problem() if rootless() else None
+    if why:
+        return why
+    for tool, package in (("bwrap", "bubblewrap"), ("setpriv", "util-linux"))[:1 if rootless() else 2]:
         if shutil.which(tool) is None:
             return f"`{tool}` is missing (apt-get install {package})"
-    probe = subprocess.run(["bwrap", "--unshare-pid", "--unshare-net", "--ro-bind", "/", "/", "--proc", "/proc",
-                            "--dev", "/dev", "true"], capture_output=True, text=True)
+    probe = subprocess.run(["bwrap", *(["--unshare-user"] if rootless() else []), "--unshare-pid", "--unshare-net",
+                            "--ro-bind", "/", "/", "--proc", "/proc", "--dev", "/dev", "true"],
+                           capture_output=True, text=True)
     if probe.returncode != 0:
         return f"bubblewrap cannot create namespaces here: {probe.stderr.strip()[:200]}"
     return None
@@ -397,6 +407,8 @@ class Sandbox:
                  root: Path = ROOT, cgroups: list[str] = (), uid: int | None = None) -> None:
         self.workdir, self.chapter, self.slot, self.limits = workdir, chapter, slot, limits
         self.uid = os.geteuid() if isolation == "none" else FIRST_UID + slot if uid is None else uid
+        #: the sandbox user as the host sees it: without root, the grader's own user (see zygote.rootless)
+        self.host_uid = self.uid if os.geteuid() == 0 else os.geteuid()
         self.cgroups = list(cgroups)
         self.cache, self.isolation, self.zygote, self.root = cache, isolation, zygote, root
         self.proc: subprocess.Popen | None = None
@@ -482,7 +494,7 @@ class Sandbox:
         except (OSError, TypeError):
             return False
         fields = {line.split(":", 1)[0]: line.split()[1:] for line in status.splitlines() if ":" in line}
-        return str(self.uid) in fields.get("Uid", []) and fields.get("PPid", [None])[0] == str(self.pid)
+        return str(self.host_uid) in fields.get("Uid", []) and fields.get("PPid", [None])[0] == str(self.pid)
 
     def __enter__(self) -> "Sandbox":
         return self

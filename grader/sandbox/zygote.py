@@ -46,6 +46,10 @@ MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC = 1, 2, 4, 8
 MS_REMOUNT, MS_BIND, MS_REC, MS_PRIVATE = 32, 4096, 16384, 1 << 18
 MNT_DETACH = 2
 PR_SET_PDEATHSIG, PR_SET_NO_NEW_PRIVS = 1, 38
+PR_CAPBSET_DROP, PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL = 24, 47, 4
+CLONE_NEWUSER = 0x10000000
+MS_NOATIME, MS_NODIRATIME, MS_RELATIME = 1024, 2048, 1 << 21
+_LINUX_CAPABILITY_VERSION_3 = 0x20080522
 SYS_PIVOT_ROOT = {"x86_64": 155, "aarch64": 41}.get(platform.machine())
 
 _libc = ctypes.CDLL(None, use_errno=True)
@@ -75,18 +79,96 @@ def _bind(source: str, target: str, *, read_only: bool = True, device: bool = Fa
         open(target, "a").close()
     _mount(source, target, None, MS_BIND | MS_REC)
     flags = MS_BIND | MS_REMOUNT | MS_NOSUID | (0 if device else MS_NODEV) | (MS_RDONLY if read_only else 0)
-    _mount(None, target, None, flags)
+    _mount(None, target, None, flags | _kept_flags(target))
+
+
+def _kept_flags(path: str) -> int:
+    """The flags a bind must keep: in a user namespace the kernel refuses to clear a mount's noexec,
+    atime or read-only flags (and a read-only mount stays read-only anyway), as bubblewrap does."""
+    have = os.statvfs(path).f_flag
+    flags = MS_NOEXEC if have & os.ST_NOEXEC else 0
+    flags |= MS_RDONLY if have & os.ST_RDONLY else 0
+    flags |= MS_NOATIME if have & os.ST_NOATIME else 0
+    flags |= MS_NODIRATIME if have & os.ST_NODIRATIME else 0
+    flags |= MS_RELATIME if have & os.ST_RELATIME else 0
+    return flags
+
+
+def rootless() -> bool:
+    """Whether the sandbox is built inside a user namespace of its own (the grader is not root)."""
+    return os.geteuid() != 0
+
+
+def _userns_problem() -> str | None:
+    """Why an unprivileged user namespace cannot be created here, in words with the fix; ``None`` if it can."""
+    try:
+        if int(open("/proc/sys/user/max_user_namespaces").read()) == 0:
+            return ("unprivileged user namespaces are off (user.max_user_namespaces = 0): "
+                    "`sysctl -w user.max_user_namespaces=15000` as root, or grade as root")
+    except (OSError, ValueError):
+        pass
+    try:
+        if open("/proc/sys/kernel/unprivileged_userns_clone").read().strip() == "0":
+            return ("unprivileged user namespaces are off (kernel.unprivileged_userns_clone = 0): "
+                    "`sysctl -w kernel.unprivileged_userns_clone=1` as root, or grade as root")
+    except OSError:
+        pass
+    try:
+        if open("/proc/sys/kernel/apparmor_restrict_unprivileged_userns").read().strip() == "1":
+            return ("AppArmor forbids unprivileged user namespaces (kernel.apparmor_restrict_unprivileged_userns = "
+                    "1): allow them for this Python with an AppArmor profile, or grade as root")
+    except OSError:
+        pass
+    return None
+
+
+def _enter_userns(uid: int) -> None:
+    """Not root: a user namespace of our own in which ``uid`` is the grader's own user (one uid mapped).
+
+    The new namespace's capabilities are what builds the mounts below; :func:`_drop_capabilities`
+    then gives them all up, as the switch from root to a user does when the grader is root.
+    """
+    outer_uid, outer_gid = os.geteuid(), os.getegid()
+    _check(_libc.unshare(CLONE_NEWUSER), "unshare(CLONE_NEWUSER)")
+    with open("/proc/self/setgroups", "w") as handle:
+        handle.write("deny")
+    with open("/proc/self/uid_map", "w") as handle:
+        handle.write(f"{uid} {outer_uid} 1")
+    with open("/proc/self/gid_map", "w") as handle:
+        handle.write(f"{uid} {outer_gid} 1")
+
+
+class _CapHeader(ctypes.Structure):
+    _fields_ = [("version", ctypes.c_uint32), ("pid", ctypes.c_int)]
+
+
+class _CapData(ctypes.Structure):
+    _fields_ = [("effective", ctypes.c_uint32), ("permitted", ctypes.c_uint32), ("inheritable", ctypes.c_uint32)]
+
+
+def _drop_capabilities() -> None:
+    """Every capability gone: bounding set, ambient set, then effective, permitted and inheritable."""
+    for cap in range(64):
+        if _libc.prctl(PR_CAPBSET_DROP, ctypes.c_ulong(cap), 0, 0, 0) != 0:
+            break  # past the last capability this kernel knows
+    _libc.prctl(PR_CAP_AMBIENT, ctypes.c_ulong(PR_CAP_AMBIENT_CLEAR_ALL), 0, 0, 0)
+    header, data = _CapHeader(_LINUX_CAPABILITY_VERSION_3, 0), (_CapData * 2)()
+    _check(_libc.capset(ctypes.byref(header), data), "capset")
 
 
 def supported() -> str | None:
     """``None`` if this machine can build the sandbox, else why not."""
-    if os.geteuid() != 0:
-        return "the sandbox needs root (to create namespaces and switch to a user of its own)"
     if SYS_PIVOT_ROOT is None:
         return f"unsupported architecture {platform.machine()}"
+    if rootless():
+        why = _userns_problem()
+        if why:
+            return why
     pid = os.fork()
     if pid == 0:
         try:
+            if rootless():
+                _enter_userns(os.geteuid())
             _check(_libc.unshare(CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS),
                    "unshare")
             _mount(None, "/", None, MS_REC | MS_PRIVATE)
@@ -94,7 +176,12 @@ def supported() -> str | None:
         except BaseException:  # noqa: BLE001
             os._exit(1)
     _, status = os.waitpid(pid, 0)
-    return None if os.waitstatus_to_exitcode(status) == 0 else "this kernel refuses new namespaces here"
+    if os.waitstatus_to_exitcode(status) == 0:
+        return None
+    if rootless():
+        return ("this kernel refuses an unprivileged user namespace with mount, PID and network namespaces here "
+                "(a container's seccomp profile, or a sysctl): grade as root, or allow user namespaces")
+    return "this kernel refuses new namespaces here"
 
 
 def _enter(spec: dict) -> None:
@@ -130,9 +217,12 @@ def _enter(spec: dict) -> None:
         resource.setrlimit(getattr(resource, name), (value, value))
     signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a too-big write fails (EFBIG) instead of killing
     uid = spec["uid"]
-    os.setgroups([])
-    os.setresgid(uid, uid, uid)
-    os.setresuid(uid, uid, uid)  # from root to a user: every capability is dropped
+    if rootless():  # already the namespace's one user; its capabilities go by hand
+        _drop_capabilities()
+    else:
+        os.setgroups([])
+        os.setresgid(uid, uid, uid)
+        os.setresuid(uid, uid, uid)  # from root to a user: every capability is dropped
     _prctl(PR_SET_PDEATHSIG, signal.SIGKILL)  # a change of uid cleared it: set it again
     _prctl(PR_SET_NO_NEW_PRIVS, 1)
     os.chdir(spec["home"])
@@ -157,6 +247,8 @@ def _child(spec: dict, cmd_fd: int, event_fd: int) -> None:
             with open(name, "w") as handle:
                 handle.write(str(os.getpid()))
         if isolate:
+            if rootless():
+                _enter_userns(spec["uid"])
             _check(_libc.unshare(CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS),
                    "unshare")
         pid = os.fork()

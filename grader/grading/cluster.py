@@ -1,0 +1,359 @@
+"""Grading on a Dask distributed cluster: workers run sandboxes, this process does the rest.
+
+``python -m grader autograde SUBMISSIONS --out OUT --scheduler tcp://HOST:PORT`` (a cluster
+started with ``dask scheduler`` and ``dask worker``) or ``--scheduler local`` (a
+``LocalCluster`` of process workers on this machine).
+
+Why the split is where it is: a worker is trusted no more than a sandbox. Reading the
+notebooks, planning them (:func:`grader.grading.sanitize.plan`), judging the outcomes and
+writing grades, report and feedback all stay in the instructor's process. A worker gets
+a :class:`Job` (the notebook's bytes and its plan), runs the plan in a sandbox of its own
+exactly as the local grader does (:func:`grader.grading.run._run_plan`) and returns an
+:class:`Outcome`: the replies of the harness and the outcome files *as bytes*. Only the file
+names the plan can produce are accepted back, each at most the sandbox's file limit, and
+they are read with ``torch.load(weights_only=True)`` like any other outcome file.
+
+Nothing is lost when a worker dies: Dask re-runs a task whose worker died on another worker;
+a submission whose task was on ``allowed-failures`` + 1 dead workers in a row (Dask's
+``KilledWorker``) becomes a ``grading-failed`` row for that learner alone. For the scheduler
+started here (``local``) that bound is :data:`ALLOWED_FAILURES`; a cluster's own scheduler
+reads ``distributed.scheduler.allowed-failures`` (``DASK_DISTRIBUTED__SCHEDULER__ALLOWED_FAILURES``).
+
+Before any submission is sent, every worker reports its course version
+(:func:`course_version`, a hash of the exercise definitions and the sandbox's sources) and
+whether it can build the sandbox (:func:`grader.sandbox.process.available`); a mismatch or a
+missing requirement stops the run with the worker's address and the reason. A worker that
+joins later is checked again by each task it runs. An unreachable scheduler is an error
+within :data:`CONNECT_TIMEOUT` seconds.
+"""
+
+from __future__ import annotations
+
+import atexit
+import hashlib
+import os
+import queue
+import shutil
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from helpers.protocol import OUTCOMES_DIR, outcome_file
+
+from ..authoring.config import ROOT
+from ..sandbox.process import Cgroups, Zygote, _data_cache, _data_cache_dir, available, uid_base
+from .autograde import GraderError
+from .config import GradingConfig, resolve
+from .results import Result, SubmissionStatus
+from .sanitize import Assignment, Plan, plan, read_json
+from .submissions import Submission
+
+#: Seconds to reach the scheduler, and to wait for a first worker, before giving up.
+CONNECT_TIMEOUT = 5
+WORKER_TIMEOUT = 30
+#: Dead workers one submission may cost before it is reported as an error (the local scheduler's
+#: ``allowed-failures``: Dask runs a task at most this + 1 times).
+ALLOWED_FAILURES = 2
+#: What a course version is made of: what the sandbox runs and the exercises it checks with.
+VERSIONED = ("helpers", "grader/sandbox")
+
+
+class GraderClusterError(GraderError):
+    """The cluster cannot grade (unreachable, no workers, wrong version, missing requirements)."""
+
+
+def course_version(root: Path = ROOT) -> str:
+    """A hash of the course's exercise definitions and sandbox sources (``.py`` under :data:`VERSIONED`)."""
+    digest = hashlib.sha256()
+    for top in VERSIONED:
+        for path in sorted((root / top).rglob("*.py")):
+            digest.update(str(path.relative_to(root)).encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()[:16]
+
+
+def worker_report(isolation: str) -> dict:
+    """What a worker says about itself before it is sent anything (run there by ``Client.run``)."""
+    try:
+        import helpers.checks  # noqa: F401 - the course must import there
+        missing = available(isolation)
+    except Exception as exc:  # noqa: BLE001 - reported, with the worker's address
+        missing = f"the course does not import: {type(exc).__name__}: {exc}"
+    return {"version": course_version(), "missing": missing, "python": sys.version.split()[0],
+            "pid": os.getpid(), "root": str(ROOT)}
+
+
+# ---------------------------------------------------------------------------
+# on a worker
+
+
+@dataclass(frozen=True)
+class Job:
+    """One submission, as the instructor's process sends it: the notebook's bytes and its plan."""
+
+    number: int
+    student: str
+    file: str
+    assignment: Assignment
+    notebook: bytes
+    plan: Plan
+    config: GradingConfig
+    version: str
+
+
+@dataclass
+class Outcome:
+    """What a worker sends back: plain data, and the outcome files as bytes."""
+
+    replies: dict
+    fatal: list[int]
+    cells: list[dict]
+    restarts: int
+    answer_problems: dict
+    raised: dict
+    files: dict[str, bytes]
+    worker: str = ""
+    seconds: float = 0.0
+    failed: str = ""  # the sandbox could not be built (GradingFailed), in words
+
+
+class CourseVersionError(RuntimeError):
+    """This worker runs a different version of the course than the instructor."""
+
+
+class _Place:
+    """One worker process's grading place: its zygote, data cache, control groups, folders, sandbox uids.
+
+    Made on the first job and kept for the worker's life. The zygote is started from a thread of
+    its own that never ends: it dies with the thread that started it (``PDEATHSIG``), so not
+    with a pool thread that Dask may retire, but with the worker process.
+    """
+
+    _lock = threading.Lock()
+    _made: dict[tuple, "_Place"] = {}
+
+    def __init__(self, config: GradingConfig, slots: int) -> None:
+        self.tmp = Path(tempfile.mkdtemp(prefix="conv-course-worker-"))
+        os.chmod(self.tmp, 0o711)
+        self.uids = uid_base()
+        self.cache = _data_cache() if config.sandboxed else None
+        self.cgroups = Cgroups(slots, config.limits) if config.sandboxed else None
+        self.slots: queue.Queue[int] = queue.Queue()
+        for slot in range(slots):
+            self.slots.put(slot)
+        self.zygote: Zygote | None = None
+        if config.isolation in ("zygote", "none"):
+            made: queue.Queue = queue.Queue()
+
+            def keeper() -> None:
+                try:
+                    made.put(Zygote(_data_cache_dir() if config.sandboxed else None, sandboxed=config.sandboxed))
+                except BaseException as exc:  # noqa: BLE001 - handed to the job that asked
+                    made.put(exc)
+                threading.Event().wait()
+
+            threading.Thread(target=keeper, name="conv-course-zygote", daemon=True).start()
+            zygote = made.get()
+            if isinstance(zygote, BaseException):
+                raise zygote
+            zygote.wait()
+            self.zygote = zygote
+        atexit.register(self.close)
+
+    def close(self) -> None:
+        """The worker is shutting down: its zygote, control groups and folders go too."""
+        if self.zygote is not None:
+            self.zygote.close()
+        if self.cgroups is not None:
+            self.cgroups.close()
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+    @classmethod
+    def get(cls, config: GradingConfig) -> "_Place":
+        key = (config.isolation, config.limits)
+        with cls._lock:
+            if key not in cls._made:
+                try:
+                    from distributed import get_worker
+
+                    slots = max(1, get_worker().state.nthreads)
+                except (ImportError, ValueError):
+                    slots = 1
+                cls._made[key] = cls(config, slots)
+            return cls._made[key]
+
+
+def run_job(job: Job) -> Outcome:
+    """Run one submission's plan in a sandbox on this worker (Dask calls this; no judging here)."""
+    from .run import GradingFailed, _run_plan
+
+    version = course_version()
+    if version != job.version:
+        raise CourseVersionError(f"this worker runs course version {version}, the instructor {job.version}: "
+                                 f"update its checkout ({ROOT})")
+    started = time.monotonic()
+    config = resolve(job.config, root=ROOT)  # this worker's checkout, wherever it is
+    place = _Place.get(config)
+    slot = place.slots.get()
+    workdir = place.tmp / f"{job.number:05d}-{os.getpid()}-{threading.get_ident()}"
+    judged = workdir.parent / f"{workdir.name}-judged"
+    try:
+        (workdir / OUTCOMES_DIR).mkdir(parents=True)
+        (workdir.parent / f"{workdir.name}-root").mkdir()
+        (workdir / "submission.ipynb").write_bytes(job.notebook)
+        if config.sandboxed and os.geteuid() == 0:
+            uid = place.uids + slot
+            for path in (workdir, workdir / OUTCOMES_DIR, workdir / "submission.ipynb"):
+                os.chown(path, uid, uid)
+        sub = Submission(job.student, workdir / "submission.ipynb", job.assignment.chapter)
+        try:
+            state = _run_plan(sub, job.assignment, workdir, slot, config=config, zygote=place.zygote,
+                              cache=place.cache, cgroups=place.cgroups, uids=place.uids, planned=job.plan)
+        except GradingFailed as exc:
+            return Outcome({}, [], [], 0, {}, {}, {}, _address(), time.monotonic() - started, str(exc))
+        files = {p.name: p.read_bytes() for p in sorted(state.judged.iterdir()) if p.is_file() and not p.is_symlink()}
+        return Outcome(state.replies, sorted(state.fatal), state.cells, state.restarts, state.answer_problems,
+                       state.raised, files, _address(), time.monotonic() - started)
+    finally:
+        place.slots.put(slot)
+        for path in (workdir, judged, workdir.parent / f"{workdir.name}-root"):
+            shutil.rmtree(path, ignore_errors=True)
+
+
+def _address() -> str:
+    try:
+        from distributed import get_worker
+
+        return get_worker().address
+    except (ImportError, ValueError):
+        return ""
+
+
+# ---------------------------------------------------------------------------
+# in the instructor's process
+
+
+def connect(scheduler: str, workers: int):
+    """A ``Client`` of the scheduler (and the ``LocalCluster`` started for ``local``, else ``None``)."""
+    import dask
+    from distributed import Client, LocalCluster
+
+    if scheduler == "local":
+        with dask.config.set({"distributed.scheduler.allowed-failures": ALLOWED_FAILURES}):
+            cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+                                   dashboard_address=None, silence_logs=50)
+        return Client(cluster), cluster
+    try:
+        return Client(scheduler, timeout=CONNECT_TIMEOUT), None
+    except (OSError, TimeoutError, ValueError) as exc:
+        raise GraderClusterError(f"cannot reach the Dask scheduler at {scheduler} within {CONNECT_TIMEOUT} s "
+                                 f"({type(exc).__name__}); is `dask scheduler` running there?") from None
+
+
+def check_workers(client, config: GradingConfig, version: str) -> dict[str, dict]:
+    """Every worker's report; ``GraderClusterError`` unless all run this course version and can sandbox."""
+    try:
+        client.wait_for_workers(1, timeout=WORKER_TIMEOUT)
+    except (TimeoutError, OSError):
+        raise GraderClusterError(f"no Dask worker joined the scheduler within {WORKER_TIMEOUT} s; start one with "
+                                 "`dask worker SCHEDULER` in the course's checkout and virtualenv") from None
+    reports = client.run(worker_report, config.isolation if config.sandboxed else "none")
+    problems = []
+    for address, report in sorted(reports.items()):
+        if report["version"] != version:
+            problems.append(f"worker {address} runs course version {report['version']}, this checkout "
+                            f"{version}: refused (update the worker's checkout {report['root']} and restart it)")
+        elif report["missing"]:
+            problems.append(f"worker {address} cannot grade: {report['missing']}")
+    if problems:
+        raise GraderClusterError("; ".join(problems))
+    return reports
+
+
+def _accepted(files: dict[str, bytes], assignment: Assignment, limit: int) -> dict[str, bytes]:
+    """Only the outcome files the plan can produce, each within the sandbox's file limit."""
+    names = {outcome_file(gid, part) for gid in assignment.tests for part in (False, True)}
+    return {name: data for name, data in files.items()
+            if name in names and isinstance(data, bytes) and len(data) <= limit}
+
+
+def judge_outcome(sub: Submission, assignment: Assignment, planned: Plan, outcome: Outcome, tmp: Path,
+                  limit: int) -> Result:
+    """The worker's outcome judged here, as the local grader judges its own run."""
+    from .run import _Run, graded_result
+
+    if outcome.failed:
+        return Result(sub.student, sub.path.name, assignment.chapter, SubmissionStatus.GRADING_FAILED, outcome.failed)
+    state = _Run(planned, dict(outcome.replies), set(outcome.fatal), list(outcome.cells), outcome.restarts,
+                 dict(outcome.answer_problems), {int(k): v for k, v in outcome.raised.items()})
+    judged = Path(tempfile.mkdtemp(prefix="judged-", dir=tmp))
+    try:
+        for name, data in _accepted(outcome.files, assignment, limit).items():
+            (judged / name).write_bytes(data)
+        state.judged = judged
+        return graded_result(sub, assignment, state)
+    finally:
+        shutil.rmtree(judged, ignore_errors=True)
+
+
+def grade_on_cluster(items: list[tuple[tuple[str, str], Submission]], assignments: dict[str, Assignment],
+                     config: GradingConfig) -> tuple[list[Result], dict]:
+    """Grade ``items`` (``((student, chapter), submission)``) on the cluster; the results and the report's settings."""
+    from distributed import as_completed
+    from distributed.scheduler import KilledWorker
+
+    from .autograde import Progress
+
+    version = course_version(config.root)
+    try:
+        import distributed  # noqa: F401
+    except ImportError:
+        raise GraderClusterError("grading on a cluster needs `dask[distributed]` (pip install -r "
+                                 "requirements.txt)") from None
+    client, cluster = connect(config.scheduler, config.worker_count())
+    results: list[Result] = []
+    try:
+        reports = check_workers(client, config, version)
+        plans, futures = {}, {}
+        for number, ((_, chapter), sub) in enumerate(items):
+            assignment = assignments[chapter]
+            data, _ = read_json(sub.path)
+            plans[number] = plan(data or {"cells": []}, assignment)
+            job = Job(number, sub.student, sub.path.name, assignment, sub.path.read_bytes(), plans[number],
+                      config, version)
+            future = client.submit(run_job, job, key=f"grade-{number:05d}-{os.getpid()}-{time.time_ns()}",
+                                   pure=False)
+            futures[future] = (number, sub, assignment)
+        bar = Progress(len(futures)) if config.progress and futures else None
+        with tempfile.TemporaryDirectory(prefix="conv-course-judge-") as tmp:
+            for future in as_completed(list(futures)):
+                number, sub, assignment = futures.pop(future)
+                try:
+                    outcome = future.result()
+                    results.append(judge_outcome(sub, assignment, plans[number], outcome, Path(tmp),
+                                                 config.limits.file_bytes))
+                except KilledWorker:
+                    results.append(Result(sub.student, sub.path.name, assignment.chapter,
+                                          SubmissionStatus.GRADING_FAILED,
+                                          "the Dask workers grading this notebook died every time it was tried "
+                                          "(the cluster's allowed-failures); not tried again"))
+                except Exception as exc:  # noqa: BLE001 - one submission never stops the batch
+                    results.append(Result(sub.student, sub.path.name, assignment.chapter,
+                                          SubmissionStatus.GRADING_FAILED,
+                                          f"the grader failed on this notebook: {type(exc).__name__}: {exc}"[:300]))
+                if bar:
+                    bar.step(sub.label)
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
+    sandbox = {"isolation": config.isolation, "scheduler": config.scheduler, "workers": len(reports),
+               "course_version": version, "cell_timeout": config.cell_timeout, "timeout": config.timeout,
+               "limits": asdict(config.limits) if config.sandboxed else None}
+    return results, sandbox
+
+
+__all__ = ["CONNECT_TIMEOUT", "CourseVersionError", "GraderClusterError", "Job", "Outcome", "course_version",
+           "grade_on_cluster", "run_job", "worker_report"]

@@ -1,0 +1,225 @@
+"""Grading on a real Dask cluster: `dask scheduler` and two `dask worker` processes on loopback.
+
+Same grades as the local grader; a worker killed with SIGKILL mid-submission loses nothing;
+a submission whose workers keep dying is an error for that learner alone; an unreachable
+scheduler, a worker of another course version and a worker that cannot sandbox are clear
+errors before anything is graded.
+"""
+
+import csv
+import json
+import os
+import shutil
+import signal
+import threading
+import time
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from grader.__main__ import main
+from grader.authoring.config import ROOT
+from grader.sandbox.process import available
+from tests.support import LoopbackCluster as Cluster
+from tests.support import free_port, hand_in, student_notebook
+
+CH1 = "01-convolution-by-hand"
+#: The scheduler gives a submission up after its task was on this many + 1 dead workers.
+ALLOWED_FAILURES = 1
+SANDBOX = [] if available() is None else ["--no-sandbox"]
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    c = Cluster(2, allowed_failures=ALLOWED_FAILURES)
+    c.client(2).close()  # both workers up
+    yield c
+    c.stop()
+
+
+def _submissions(folder: Path) -> Path:
+    hand_in(folder, "alice", student_notebook(CH1), f"{CH1}.ipynb")
+    hand_in(folder, "bob", student_notebook(CH1, "blank"), "My homework (1).ipynb")
+    hand_in(folder, "carol", student_notebook(CH1, {
+        "convolve_answer": "def convolve(img, kernel):\n    return torch.zeros(img.shape[0] - 2, img.shape[1] - 2)",
+        "quiz_edge_kernel_answer": 'quiz_edge_kernel = "right_edge"'}), "chapter1.ipynb")
+    (folder / "dave").mkdir()
+    (folder / "dave" / "homework.ipynb").write_text('{"cells": [')
+    return folder
+
+
+def _rows(out: Path) -> list[dict]:
+    with open(out / "grades.csv") as handle:
+        return list(csv.DictReader(handle))
+
+
+def _report(out: Path) -> dict:
+    return json.loads((out / "report.json").read_text())
+
+
+@pytest.mark.slow
+def test_two_workers_give_the_local_grades(cluster, tmp_path):
+    subs = _submissions(tmp_path / "subs")
+    assert main(["autograde", str(subs), "--out", str(tmp_path / "local"), "--workers", "2", *SANDBOX]) == 0
+    assert main(["autograde", str(subs), "--out", str(tmp_path / "dask"), "--scheduler", cluster.address,
+                 *SANDBOX]) == 0
+    assert (tmp_path / "dask" / "grades.csv").read_bytes() == (tmp_path / "local" / "grades.csv").read_bytes()
+    assert _report(tmp_path / "dask")["submissions"] == _report(tmp_path / "local")["submissions"]
+    for html in (tmp_path / "local" / "feedback").rglob("*.html"):
+        assert (tmp_path / "dask" / "feedback" / html.relative_to(tmp_path / "local" / "feedback")).read_bytes() \
+            == html.read_bytes()
+    scores = {r["student"]: r["status"] for r in _rows(tmp_path / "dask") if r["exercise"] == "convolve"}
+    assert scores == {"alice": "passed", "bob": "not attempted", "carol": "failed"}
+    assert _report(tmp_path / "dask")["sandbox"]["scheduler"] == cluster.address
+
+
+@pytest.mark.slow
+def test_scheduler_local_starts_a_local_cluster_with_the_same_grades(tmp_path):
+    subs = tmp_path / "subs"
+    hand_in(subs, "alice", student_notebook(CH1), f"{CH1}.ipynb")
+    hand_in(subs, "bob", student_notebook(CH1, "blank"), "hw.ipynb")
+    assert main(["autograde", str(subs), "--out", str(tmp_path / "local"), "--workers", "1", *SANDBOX]) == 0
+    assert main(["autograde", str(subs), "--out", str(tmp_path / "dask"), "--workers", "1", "--scheduler", "local",
+                 *SANDBOX]) == 0
+    assert (tmp_path / "dask" / "grades.csv").read_bytes() == (tmp_path / "local" / "grades.csv").read_bytes()
+    report = _report(tmp_path / "dask")
+    assert report["sandbox"]["scheduler"] == "local" and report["sandbox"]["workers"] == 1
+    assert report["submissions"] == _report(tmp_path / "local")["submissions"]
+
+
+def _slow(folder: Path, student: str, seconds: int) -> None:
+    """A correct notebook whose first cell sleeps: its task is running when the worker is killed."""
+    nb = student_notebook(CH1)
+    nb.cells.insert(0, nbformat.v4.new_code_cell(f"import time\ntime.sleep({seconds})"))
+    hand_in(folder, student, nb, f"{CH1}.ipynb")
+
+
+class Killer(threading.Thread):
+    """SIGKILLs the worker process executing the first submission's task, up to ``times`` times."""
+
+    def __init__(self, cluster: Cluster, times: int) -> None:
+        super().__init__(daemon=True)
+        self.client = cluster.client(2)
+        self.times, self.killed, self.done = times, [], threading.Event()
+
+    def run(self) -> None:
+        def executing(dask_worker):
+            return os.getpid(), [str(ts.key) for ts in dask_worker.state.executing]
+
+        while not self.done.is_set() and len(self.killed) < self.times:
+            try:
+                states = self.client.run(executing, on_error="ignore")
+            except Exception:  # noqa: BLE001 - a worker just died: ask again
+                states = {}
+            for address, (pid, keys) in states.items():
+                if any(k.startswith("grade-00000-") for k in keys):
+                    time.sleep(2)  # well inside the submission
+                    os.kill(pid, signal.SIGKILL)
+                    self.killed.append(address)
+                    time.sleep(3)
+                    break
+            time.sleep(0.5)
+
+    def stop(self) -> None:
+        self.done.set()
+        self.join(30)
+        self.client.close()
+
+
+@pytest.mark.slow
+def test_a_worker_killed_mid_submission_loses_nothing(cluster, tmp_path):
+    subs = tmp_path / "subs"
+    _slow(subs, "aaron", 20)
+    hand_in(subs, "bob", student_notebook(CH1, "blank"), "hw.ipynb")
+    killer = Killer(cluster, times=1)
+    killer.start()
+    try:
+        assert main(["autograde", str(subs), "--out", str(tmp_path / "out"), "--scheduler", cluster.address,
+                     "--cell-timeout", "60", *SANDBOX]) == 0
+    finally:
+        killer.stop()
+    assert len(killer.killed) == 1
+    report = {s["student"]: s for s in _report(tmp_path / "out")["submissions"]}
+    assert report["aaron"]["status"] == "graded"
+    assert report["aaron"]["score"] == report["aaron"]["max_score"] > 0  # re-run in full on a live worker
+    assert report["bob"]["status"] == "graded"
+
+
+@pytest.mark.slow
+def test_a_submission_whose_workers_keep_dying_is_an_error_for_that_learner_alone(cluster, tmp_path):
+    subs = tmp_path / "subs"
+    _slow(subs, "aaron", 30)
+    hand_in(subs, "bob", student_notebook(CH1), "hw.ipynb")
+    killer = Killer(cluster, times=ALLOWED_FAILURES + 1)
+    killer.start()
+    try:
+        assert main(["autograde", str(subs), "--out", str(tmp_path / "out"), "--scheduler", cluster.address,
+                     "--cell-timeout", "60", *SANDBOX]) == 0
+    finally:
+        killer.stop()
+    assert len(killer.killed) == ALLOWED_FAILURES + 1
+    report = {s["student"]: s for s in _report(tmp_path / "out")["submissions"]}
+    assert report["aaron"]["status"] == "grading-failed"
+    assert "died every time" in report["aaron"]["reason"]
+    assert report["bob"]["status"] == "graded" and report["bob"]["score"] == report["bob"]["max_score"]
+    assert {r["status"] for r in _rows(tmp_path / "out") if r["student"] == "aaron"} == {"error"}
+
+
+def test_an_unreachable_scheduler_is_a_clear_error_within_seconds(tmp_path, capsys):
+    hand_in(tmp_path / "subs", "alice", student_notebook(CH1), f"{CH1}.ipynb")
+    start = time.monotonic()
+    code = main(["autograde", str(tmp_path / "subs"), "--out", str(tmp_path / "out"),
+                 "--scheduler", f"tcp://127.0.0.1:{free_port()}"])
+    assert code == 3 and time.monotonic() - start < 15
+    err = capsys.readouterr().err
+    assert "cannot reach the Dask scheduler" in err and err.count("\n") == 1
+    assert not (tmp_path / "out").exists()  # nothing graded halfway
+
+
+def _course_copy(dest: Path) -> Path:
+    shutil.copytree(ROOT, dest, ignore=shutil.ignore_patterns(".venv", ".git", "notebooks", "__pycache__", "*.egg-info",
+                                                            ".pytest_cache"))
+    return dest
+
+
+@pytest.mark.slow
+def test_a_worker_of_another_course_version_or_without_the_sandbox_is_refused(tmp_path, capsys):
+    """Two odd workers on a scheduler of their own; each refusal names the worker and the reason."""
+    hand_in(tmp_path / "subs", "alice", student_notebook(CH1), f"{CH1}.ipynb")
+    other = _course_copy(tmp_path / "other")
+    with open(other / "helpers" / "checks" / "__init__.py", "a") as handle:
+        handle.write("\n# an exercise definition changed\n")
+    odd = Cluster(1, allowed_failures=ALLOWED_FAILURES, cwd=other, worker_env={"PYTHONPATH": str(other)})
+    try:
+        odd.client(1).close()
+        code = main(["autograde", str(tmp_path / "subs"), "--out", str(tmp_path / "out"), "--scheduler", odd.address])
+        err = capsys.readouterr().err
+        assert code == 3 and "runs course version" in err and "refused" in err, err
+        assert not (tmp_path / "out").exists()
+    finally:
+        odd.stop()
+    # The same course, but the worker cannot find bubblewrap: it fails before any submission is sent.
+    lacking = Cluster(1, allowed_failures=ALLOWED_FAILURES, worker_env={"PATH": str(tmp_path / "empty")})
+    try:
+        lacking.client(1).close()
+        code = main(["autograde", str(tmp_path / "subs"), "--out", str(tmp_path / "out"), "--scheduler",
+                     lacking.address, "--isolation", "bwrap"])
+        err = capsys.readouterr().err
+        assert code == 3 and "cannot grade" in err and ("bwrap" in err or "root" in err), err
+        assert not (tmp_path / "out").exists()
+    finally:
+        lacking.stop()
+
+
+def test_only_the_outcome_files_the_plan_can_produce_come_back_from_a_worker():
+    """A worker is trusted no more than a sandbox: other names, paths and oversized files are dropped."""
+    from grader.grading.cluster import _accepted
+    from grader.grading.sanitize import load_assignment
+
+    assignment = load_assignment(CH1, ROOT)
+    gid = next(iter(assignment.tests))
+    files = {f"{gid}.visible.pt": b"ok", f"{gid}.hidden.pt": b"x" * 11, f"../{gid}.visible.pt": b"escape",
+             "not-an-exercise.visible.pt": b"forged", f"{gid}.visible.pt.extra": b"?", f"{gid}.HIDDEN.pt": "text"}
+    assert _accepted(files, assignment, limit=10) == {f"{gid}.visible.pt": b"ok"}
+    assert _accepted(files, assignment, limit=100) == {f"{gid}.visible.pt": b"ok", f"{gid}.hidden.pt": b"x" * 11}
