@@ -34,6 +34,11 @@ pytestmark = [pytest.mark.slow,
                                  reason="makes a Unix user: needs root, useradd, unshare and setpriv")]
 
 
+def _under_root() -> str:
+    """The course's own folder under /root, when it is checked out there (the sandbox shows it read-only)."""
+    return ROOT.parts[2] if ROOT.parts[:2] == ("/", "root") and len(ROOT.parts) > 2 else ".pyenv"
+
+
 def _probe(port: int, subs: Path) -> str:
     return f"""import os, socket
 assert os.getuid() >= 61000, 'not the sandbox user'  # the grader's own user, mapped to one id of its own
@@ -43,7 +48,7 @@ assert 'NoNewPrivs:\\t1' in status
 for path in {[str(ROOT / 'solutions'), str(ROOT / '.git'), str(subs), '/etc/passwd', '/home']!r}:
     assert not os.path.exists(path), path
 # root's home holds at most the Python install the sandbox runs (pyenv), nothing else of it
-assert set(os.listdir('/root') if os.path.isdir('/root') else []) <= {{'.pyenv'}}, os.listdir('/root')
+assert set(os.listdir('/root') if os.path.isdir('/root') else []) <= {{'.pyenv', {_under_root()!r}}}, os.listdir('/root')
 try:
     socket.create_connection(('127.0.0.1', {port}), timeout=2)
     raise AssertionError('the host network is reachable')
