@@ -285,8 +285,12 @@ def _grade_one(sub: Submission, assignment: Assignment, tmp: Path, number: int, 
 
 def autograde(submissions_dir: Path, out: Path, *, workers: int | None = None, timeout: float = 900,
               cell_timeout: float | None = None, root: Path = ROOT, progress: bool = True,
-              isolation: str = "zygote", limits: Limits = Limits()) -> list[Result]:
+              isolation: str = "zygote", limits: Limits = Limits(), similarity: bool = True,
+              similarity_threshold: float | None = None) -> list[Result]:
     """Grade every notebook under ``submissions_dir``; write grades, report and feedback to ``out``.
+
+    The class report (:mod:`grader.classreport`) is written beside them; ``similarity`` turns its
+    list of nearly identical answers on or off (listed from ``similarity_threshold`` alike).
 
     ``isolation``: ``"zygote"`` (default), ``"bwrap"`` or ``"none"``; see :class:`grader.sandbox.Sandbox`.
     """
@@ -355,6 +359,10 @@ def autograde(submissions_dir: Path, out: Path, *, workers: int | None = None, t
                "limits": asdict(limits) if isolation != "none" else None,
                "cgroups": (cgroups.missing or "cpu, memory and pids groups per worker") if cgroups else None}
     _write_outputs(results, out, assignments, sandbox)
+    from .classreport import THRESHOLD, write_report
+
+    write_report(out, [asdict(r) for r in results], submissions_dir=submissions_dir, root=root,
+                 similarity=similarity, threshold=similarity_threshold or THRESHOLD)
     return results
 
 
