@@ -31,7 +31,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .similarity import THRESHOLD, Pair, similar_pairs
+from .similarity import THRESHOLD, Pair, groups, similar_pairs
 
 STATUSES = ("passed", "failed", "not attempted", "error")
 #: Leading characters a spreadsheet reads as a formula (OWASP's CSV injection list).
@@ -329,13 +329,17 @@ def render_html(summary: ClassSummary, pairs: list[Pair] | None, note: str = "")
     elif not pairs:
         out.append("<p>No two answers were nearly the same.</p>")
     else:
-        out.append(f"<p>{len(pairs)} pair(s) of answers share most of their code after names, numbers, comments "
-                   "and spacing are ignored. This is something to look at, not a verdict: see "
+        linked = groups(pairs)
+        out.append(f"<p>{len(pairs)} pair(s) of answers, in {len(linked)} group(s), share most of their code "
+                   "after names, numbers, comments and spacing are ignored and the code the course gives is left "
+                   "out. This is something to look at, not a verdict: see "
                    "<a href=\"similar-answers.html\">the answers side by side</a>.</p>"
-                   "<table><tr><th>exercise</th><th>submissions</th><th>similarity</th></tr>")
-        for p in pairs[:50]:
-            out.append(f"<tr><td><code>{e(p.exercise)}</code></td><td>{e(p.first)} and {e(p.second)}</td>"
-                       f"<td class=\"n\">{100 * p.similarity:.0f}%</td></tr>")
+                   "<table><tr><th>exercise</th><th>submissions</th><th>alike</th></tr>")
+        for g in linked[:50]:
+            alike = f"{100 * g.lowest:.0f}%" if g.lowest == g.highest else \
+                f"{100 * g.lowest:.0f}-{100 * g.highest:.0f}%"
+            out.append(f"<tr><td><code>{e(g.exercise)}</code></td><td>{len(g.members)}: "
+                       f"{e(', '.join(g.members))}</td><td class=\"n\">{alike}</td></tr>")
         out.append("</table>")
     out.append("</body></html>\n")
     return "\n".join(out)

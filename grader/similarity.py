@@ -117,6 +117,38 @@ class Pair:
     shared: int
 
 
+@dataclass(frozen=True)
+class Group:
+    """Answers to one exercise linked by similar pairs: read together, as one story."""
+
+    exercise: str
+    members: tuple[str, ...]
+    lowest: float  # the least alike of the pairs that link them
+    highest: float
+
+
+def groups(pairs: list[Pair]) -> list[Group]:
+    """The pairs joined into groups (connected answers of one exercise), largest first."""
+    parent: dict[tuple[str, str], tuple[str, str]] = {}
+
+    def find(x):
+        while parent.setdefault(x, x) != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    for p in pairs:
+        parent[find((p.exercise, p.first))] = find((p.exercise, p.second))
+    members: dict[tuple[str, str], list[str]] = defaultdict(list)
+    for node in list(parent):
+        members[find(node)].append(node[1])
+    found = []
+    for root, whos in members.items():
+        linked = [p.similarity for p in pairs if p.exercise == root[0] and find((p.exercise, p.first)) == root]
+        found.append(Group(root[0], tuple(sorted(whos)), min(linked), max(linked)))
+    return sorted(found, key=lambda g: (-len(g.members), -g.highest, g.exercise, g.members))
+
+
 def common_limit(answers: int) -> int:
     """Fingerprints shared by more answers than this are the usual way to write it, not evidence."""
     return max(10, answers // 10)
