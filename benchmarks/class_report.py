@@ -8,7 +8,7 @@ In one run:
    eight; the difference gives the cost per submission;
 2. 1,000 submissions are made from those eight kinds, every name in the answers renamed per
    student (renaming changes no grade), and written to disk as an LMS export;
-3. the class report and the similarity pass (:func:`grader.classreport.write_report`) run over
+3. the class report and the similarity pass (:func:`grader.grading.classreport.write_report`) run over
    the 1,000, with each one's grading result taken from its kind's real result.
 
 Prints the seconds of each part and the report's share of the projected grading time of the
@@ -88,7 +88,7 @@ def make_class(folder: Path, n: int) -> dict[str, str]:
 
 
 def grade(folder: Path, out: Path, sandbox: bool) -> tuple[float, list]:
-    from grader.autograde import autograde
+    from grader.grading.autograde import autograde
 
     start = time.perf_counter()
     results = autograde(folder, out, progress=False, isolation="zygote" if sandbox else "none", similarity=False)
@@ -100,8 +100,8 @@ def main() -> None:
     parser.add_argument("--students", type=int, default=1000)
     args = parser.parse_args()
     one_thread()
-    from grader.classreport import write_report
-    from grader.sandbox import available
+    from grader.grading.classreport import write_report
+    from grader.sandbox.process import available
 
     sandbox = os.geteuid() == 0 and not available("zygote")
     with tempfile.TemporaryDirectory(prefix="conv-course-bench-") as tmp:

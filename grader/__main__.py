@@ -8,7 +8,7 @@ from pathlib import Path
 
 
 def _release(args: argparse.Namespace) -> int:
-    from .release import drift, release_all
+    from .authoring.release import drift, release_all
 
     if args.check:
         problems = drift()
@@ -25,8 +25,8 @@ def _release(args: argparse.Namespace) -> int:
 
 
 def _outputs(args: argparse.Namespace) -> int:
-    from .execute import refresh_outputs
-    from .notebooks import chapters
+    from .authoring.execute import refresh_outputs
+    from .authoring.notebooks import chapters
 
     for chapter in args.chapters or chapters():
         timing = refresh_outputs(chapter)
@@ -35,12 +35,12 @@ def _outputs(args: argparse.Namespace) -> int:
 
 
 def _autograde(args: argparse.Namespace) -> int:
-    from .autograde import autograde
+    from .grading.autograde import autograde
 
     if not args.submissions.is_dir():
         print(f"error: {args.submissions} is not a folder of submissions", file=sys.stderr)
         return 2
-    from .autograde import GraderError
+    from .grading.autograde import GraderError
 
     try:
         results = autograde(args.submissions, args.out, workers=args.workers, timeout=args.timeout,
@@ -59,8 +59,8 @@ def _autograde(args: argparse.Namespace) -> int:
 
 
 def _report(args: argparse.Namespace) -> int:
-    from .classreport import ReportError, load_run, write_report
-    from .config import ROOT
+    from .grading.classreport import ReportError, load_run, write_report
+    from .authoring.config import ROOT
 
     if args.submissions is not None and not args.submissions.is_dir():
         print(f"error: {args.submissions} is not a folder of submissions", file=sys.stderr)
@@ -80,7 +80,7 @@ def _report(args: argparse.Namespace) -> int:
 
 
 def _add_similarity_options(parser: argparse.ArgumentParser) -> None:
-    from .similarity import THRESHOLD
+    from .grading.similarity import THRESHOLD
 
     parser.add_argument("--no-similarity", action="store_true",
                         help="do not look for nearly identical answers (similar-answers.html)")
@@ -99,7 +99,7 @@ def _progress(args: argparse.Namespace) -> int:
     from helpers import progress
     from helpers.checks import exercises
 
-    from .notebooks import chapters
+    from .authoring.notebooks import chapters
 
     records = progress.load()
     earned_all = possible_all = 0

@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 
 from grader.__main__ import main
-from grader.classreport import (ReportError, load_run, message_pattern, render_html, render_similar,
+from grader.grading.classreport import (ReportError, load_run, message_pattern, render_html, render_similar,
                                 spreadsheet_safe, summarise, write_report)
-from grader.similarity import Pair, fingerprints, normalise, similar_pairs
+from grader.grading.similarity import Pair, fingerprints, normalise, similar_pairs
 from tests.support import hand_in, student_notebook
 
 CH3 = "03-padding-and-strides"

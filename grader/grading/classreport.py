@@ -13,7 +13,7 @@ again. This module turns the grader's ``report.json`` into
   and the cells that timed out or crashed most; at the top, the most common misconceptions of the
   whole run. Offline (inline CSS and SVG, no script), every value escaped, no student code;
 * ``class-report.csv``: the same counts, one row each, safe to open in a spreadsheet;
-* ``similar-answers.html``: pairs of nearly identical answers (:mod:`grader.similarity`) with
+* ``similar-answers.html``: pairs of nearly identical answers (:mod:`grader.grading.similarity`) with
   the two answer cells side by side: something to look at, never a verdict.
 
 It reads only ``report.json`` (and, for similarity, the submitted notebooks), so
@@ -380,8 +380,8 @@ def answer_cells(submissions_dir: Path, root: Path) -> tuple[dict[str, dict[tupl
     Returns ``({chapter: {(exercise, who): code}}, {chapter: {exercise: stub}})``; ``who`` is
     ``student/file`` as the report names a submission. Reads the notebooks, runs nothing.
     """
-    from . import notebooks
-    from .config import RELEASE_DIR
+    from ..authoring import notebooks
+    from ..authoring.config import RELEASE_DIR
     from .sanitize import load_assignment, plan, read_json
     from .submissions import discover
 
