@@ -43,7 +43,8 @@ def _autograde(args: argparse.Namespace) -> int:
         print(f"error: {args.submissions} is not a folder of submissions", file=sys.stderr)
         return 2
     config = GradingConfig(workers=args.workers, timeout=args.timeout, cell_timeout=args.cell_timeout,
-                           isolation="none" if args.no_sandbox else args.isolation, scheduler=args.scheduler)
+                           isolation="none" if args.no_sandbox else args.isolation, scheduler=args.scheduler,
+                           similarity=not args.no_similarity, similarity_threshold=args.similarity_threshold)
     try:
         results = autograde(args.submissions, args.out, config)
     except GraderError as exc:
@@ -51,11 +52,41 @@ def _autograde(args: argparse.Namespace) -> int:
         return 3
     graded = sum(r.status == SubmissionStatus.GRADED for r in results)
     print(f"{graded} of {len(results)} submissions graded; grades in {args.out / 'grades.csv'}, "
-          f"details in {args.out / 'report.json'}")
+          f"details in {args.out / 'report.json'}, what the class got wrong in {args.out / 'class-report.html'}")
     for r in results:
         if r.status != SubmissionStatus.GRADED:
             print(f"  {r.student}/{r.file}: {r.status}: {r.reason}")
     return 0
+
+
+def _report(args: argparse.Namespace) -> int:
+    from .grading.classreport import ReportError, load_run, write_report
+    from .authoring.config import ROOT
+
+    if args.submissions is not None and not args.submissions.is_dir():
+        print(f"error: {args.submissions} is not a folder of submissions", file=sys.stderr)
+        return 2
+    try:
+        summary = write_report(args.out, load_run(args.out), submissions_dir=args.submissions, root=ROOT,
+                               similarity=not args.no_similarity, threshold=args.similarity_threshold)
+    except ReportError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    graded = sum(ch.graded for ch in summary.chapters.values())
+    print(f"class report of {graded} graded submissions in {args.out / 'class-report.html'} "
+          f"and {args.out / 'class-report.csv'}")
+    for n, of, chapter, ex, hint in summary.misconceptions()[:3]:
+        print(f"  {n} of {of}  {ex.key}: {hint}")
+    return 0
+
+
+def _add_similarity_options(parser: argparse.ArgumentParser) -> None:
+    from .grading.config import GradingConfig, describe
+
+    parser.add_argument("--no-similarity", action="store_true",
+                        help="do not look for nearly identical answers (the class report's similar-answers.html)")
+    parser.add_argument("--similarity-threshold", type=float, default=GradingConfig.similarity_threshold,
+                        metavar="SHARE", help=describe("similarity_threshold"))
 
 
 def _check(args: argparse.Namespace) -> int:
@@ -121,7 +152,16 @@ def build_parser() -> argparse.ArgumentParser:
                        help="run student code with no sandbox at all: no namespaces, no limits, no user of its "
                             "own (only for notebooks you trust)")
     grade.add_argument("--scheduler", default=None, metavar="ADDRESS", help=describe("scheduler"))
+    _add_similarity_options(grade)
     grade.set_defaults(run=_autograde)
+
+    report = commands.add_parser("report", help="write the class report (class-report.html and .csv) of a "
+                                 "finished grading run again, e.g. with another similarity threshold")
+    report.add_argument("out", type=Path, help="the --out folder of `python -m grader autograde`")
+    report.add_argument("--submissions", type=Path, default=None,
+                        help="the graded submissions folder, to list similar answers (left out without it)")
+    _add_similarity_options(report)
+    report.set_defaults(run=_report)
 
     check = commands.add_parser("check", help="check your own notebook as the instructor's grader would: "
                                 "run it from the top in a fresh kernel, with the hidden checks; points per exercise")

@@ -119,7 +119,7 @@ def autograde(submissions_dir: Path, out: Path, config: GradingConfig | None = N
         graded, sandbox = grade_on_cluster(sorted(to_grade.items()), assignments, config)
         results = sorted(results + graded, key=lambda r: (r.student, r.assignment or "", r.file))
         out.mkdir(parents=True, exist_ok=True)
-        write_outputs(results, out, assignments, sandbox)
+        _write_all(results, out, assignments, sandbox, submissions_dir, config)
         return results
 
     # The zygote imports torch and the course (seconds) while this process reads the chapters and the
@@ -174,8 +174,18 @@ def autograde(submissions_dir: Path, out: Path, config: GradingConfig | None = N
                "cell_timeout": config.cell_timeout, "timeout": config.timeout,
                "limits": asdict(config.limits) if config.sandboxed else None,
                "cgroups": (cgroups.missing or "cpu, memory and pids groups per worker") if cgroups else None}
-    write_outputs(results, out, assignments, sandbox)
+    _write_all(results, out, assignments, sandbox, submissions_dir, config)
     return results
+
+
+def _write_all(results: list[Result], out: Path, assignments: dict, sandbox: dict | None, submissions_dir: Path,
+               config: GradingConfig) -> None:
+    """The run's outputs: grades, report and feedback (:mod:`.report`), then the class report."""
+    from .classreport import write_report
+
+    write_outputs(results, out, assignments, sandbox)
+    write_report(out, [asdict(r) for r in results], submissions_dir=submissions_dir, root=config.root,
+                 similarity=config.similarity, threshold=config.similarity_threshold)
 
 
 class _closing:

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from ..authoring.config import CELL_TIMEOUT, ROOT
 from ..sandbox.process import ISOLATIONS, MAX_WORKERS, Limits
+from .similarity import THRESHOLD
 
 
 def _setting(default=None, help: str = "", *, factory=None):  # noqa: A002 - argparse's word
@@ -42,11 +43,16 @@ class GradingConfig:
     scheduler: str | None = _setting(None, "grade on a Dask cluster: the scheduler's address (tcp://HOST:PORT), "
                                            "or `local` for a LocalCluster of `workers` processes on this machine "
                                            "(default: no cluster, sandboxes on this machine)")
+    similarity: bool = _setting(True, "list nearly identical answers in the class report (similar-answers.html)")
+    similarity_threshold: float = _setting(THRESHOLD, "the class report lists pairs of answers at least this "
+                                                      "alike, 0 to 1")
     root: Path = _setting(ROOT, "the course directory (solutions/ and notebooks/)")
 
     def __post_init__(self) -> None:
         if self.isolation not in ISOLATIONS:
             raise ValueError(f"isolation must be one of {', '.join(ISOLATIONS)}, not {self.isolation!r}")
+        if not 0 <= self.similarity_threshold <= 1:
+            raise ValueError(f"the similarity threshold is a share from 0 to 1, not {self.similarity_threshold!r}")
         if self.cell_timeout is None:  # "the course's", as the command line's --cell-timeout says
             object.__setattr__(self, "cell_timeout", CELL_TIMEOUT)
 
