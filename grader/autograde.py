@@ -285,8 +285,11 @@ def _grade_one(sub: Submission, assignment: Assignment, tmp: Path, number: int, 
 
 def autograde(submissions_dir: Path, out: Path, *, workers: int | None = None, timeout: float = 900,
               cell_timeout: float | None = None, root: Path = ROOT, progress: bool = True,
-              isolation: str = "zygote", limits: Limits = Limits()) -> list[Result]:
+              isolation: str = "zygote", limits: Limits = Limits(), gradebook=None) -> list[Result]:
     """Grade every notebook under ``submissions_dir``; write grades, report and feedback to ``out``.
+
+    ``gradebook``: a :class:`grader.gradebook.Recorder`; each graded submission is recorded in it
+    as soon as it is graded (nbgrader's gradebook and ``autograded/``).
 
     ``isolation``: ``"zygote"`` (default), ``"bwrap"`` or ``"none"``; see :class:`grader.sandbox.Sandbox`.
     """
@@ -319,6 +322,13 @@ def autograde(submissions_dir: Path, out: Path, *, workers: int | None = None, t
             to_grade[key] = sub
 
     assignments = {ch: load_assignment(ch, root) for ch in sorted({ch for _, ch in to_grade})}
+    if gradebook is not None:
+        from .gradebook import GradebookError
+
+        try:
+            gradebook.prepare(sorted(assignments))
+        except GradebookError as exc:
+            raise GraderError(str(exc)) from None
     cache = _data_cache() if isolation != "none" and to_grade else None
     out.mkdir(parents=True, exist_ok=True)
     bar = Progress(len(to_grade)) if progress and to_grade else None
@@ -337,10 +347,11 @@ def autograde(submissions_dir: Path, out: Path, *, workers: int | None = None, t
             number, ((_, chapter), sub) = item
             slot = slots.get()
             try:
-                return _grade_one(sub, assignments[chapter], Path(tmp), number, slot, **options)
+                return _recorded(gradebook, _grade_one(sub, assignments[chapter], Path(tmp), number, slot,
+                                                       **options), sub)
             except Exception as exc:  # noqa: BLE001 - one submission never stops the batch
-                return Result(sub.student, sub.path.name, chapter, "grading-failed",
-                              f"the grader failed on this notebook: {type(exc).__name__}: {exc}"[:300])
+                return _recorded(gradebook, Result(sub.student, sub.path.name, chapter, "grading-failed",
+                                 f"the grader failed on this notebook: {type(exc).__name__}: {exc}"[:300]), sub)
             finally:
                 slots.put(slot)
                 if bar:
@@ -354,8 +365,14 @@ def autograde(submissions_dir: Path, out: Path, *, workers: int | None = None, t
                "uids": [options["uids"], options["uids"] + workers - 1] if isolation != "none" else None, "cell_timeout": cell_timeout, "timeout": timeout,
                "limits": asdict(limits) if isolation != "none" else None,
                "cgroups": (cgroups.missing or "cpu, memory and pids groups per worker") if cgroups else None}
-    _write_outputs(results, out, assignments, sandbox)
+    _write_outputs(results, out, assignments, sandbox, gradebook.summary.as_dict() if gradebook else None)
     return results
+
+
+def _recorded(gradebook, result: Result, sub: Submission) -> Result:
+    if gradebook is not None:
+        gradebook.record(result, sub.path)
+    return result
 
 
 class _closing:
@@ -377,7 +394,7 @@ class _closing:
 
 
 def _write_outputs(results: list[Result], out: Path, assignments: dict[str, Assignment],
-                   sandbox: dict | None = None) -> None:
+                   sandbox: dict | None = None, gradebook: dict | None = None) -> None:
     with open(out / "grades.csv", "w", newline="") as handle:
         writer = csv.DictWriter(handle, fieldnames=CSV_COLUMNS)
         writer.writeheader()
@@ -391,7 +408,7 @@ def _write_outputs(results: list[Result], out: Path, assignments: dict[str, Assi
                 for gid, test in (assignment.tests.items() if assignment else []):
                     writer.writerow({"student": r.student, "assignment": r.assignment, "exercise": gid,
                                      "score": 0.0, "max_score": test.points, "status": "error"})
-    report = {"sandbox": sandbox, "submissions": [asdict(r) for r in results]}
+    report = {"sandbox": sandbox, "gradebook": gradebook, "submissions": [asdict(r) for r in results]}
     (out / "report.json").write_text(json.dumps(report, indent=2) + "\n")
     for r in results:
         if r.status == "graded":

@@ -49,3 +49,7 @@ def configure(c, root: Path | str = ROOT) -> None:
 
     c.GenerateFeedback.preprocessors = [GetGrades, ClearHiddenTests, CSSHTMLHeaderPreprocessor]
     c.HTMLExporter.sanitize_html = True
+    # ... and loads nothing from a CDN (grader/templates/feedback shadows nbconvert's MathJax macro).
+    from nbgrader.server_extensions.formgrader.handlers import template_path
+
+    c.HTMLExporter.extra_template_basedirs = [str(Path(__file__).parent / "templates"), template_path]
