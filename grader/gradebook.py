@@ -386,6 +386,8 @@ class Recorder:
                 return "missing"
             except Exception as exc:  # noqa: BLE001
                 raise GradebookError(explain(exc, self.url)) from None
+            finally:
+                self.gb.db.rollback()  # no read transaction left open: SQLite writers would wait for it
         if have == want and answers == info.answers:
             return "ok"
         return "graded-differently" if submitted else "changed"
@@ -455,7 +457,7 @@ class Recorder:
         timestamp_text = timestamp_file.read_text().strip() if timestamp_file and timestamp_file.is_file() else None
         timestamp = parse_utc(timestamp_text) if timestamp_text else None
 
-        # 1. the graded notebook, staged then renamed into autograded/<student>/<assignment>/
+        # 1. the graded notebook, staged next to autograded/<student>/<assignment>/
         target = self.course / "autograded" / result.student / result.assignment
         target.parent.mkdir(parents=True, exist_ok=True)
         staged = Path(tempfile.mkdtemp(prefix=f".{result.assignment}.", dir=target.parent))
@@ -465,25 +467,28 @@ class Recorder:
             if timestamp_text:
                 (staged / "timestamp.txt").write_text(timestamp_text + "\n")
             os.chmod(staged, 0o755)
-            _replace_dir(staged, target)
+            # 2. one transaction: student, submission, auto scores; 3. then the notebook renamed into place
+            released_answers = {gid: chapter.cells[gid]["source"] for gid in chapter.answers}
+            answered = _answers(data, chapter)
+            with self._lock:
+                for attempt in range(ATTEMPTS):
+                    try:
+                        self._transaction(result, rows, timestamp, released_answers, answered)
+                        break
+                    except GradebookError:
+                        self.gb.db.rollback()
+                        raise
+                    except Exception as exc:  # noqa: BLE001
+                        self.gb.db.rollback()
+                        if attempt == ATTEMPTS - 1 or not _transient(exc):
+                            raise GradebookError(explain(exc, self.url)) from None
+                        time.sleep(0.05 * (attempt + 1))
+                _replace_dir(staged, target)
         except BaseException:
             shutil.rmtree(staged, ignore_errors=True)
+            if not any(target.parent.iterdir()):
+                target.parent.rmdir()
             raise
-        # 2. one transaction: student, submission, auto scores
-        released_answers = {gid: chapter.cells[gid]["source"] for gid in chapter.answers}
-        answered = _answers(data, chapter)
-        with self._lock:
-            for attempt in range(ATTEMPTS):
-                try:
-                    self._transaction(result, rows, timestamp, released_answers, answered)
-                    return
-                except GradebookError:
-                    raise
-                except Exception as exc:  # noqa: BLE001
-                    self.gb.db.rollback()
-                    if attempt == ATTEMPTS - 1 or not _transient(exc):
-                        raise GradebookError(explain(exc, self.url)) from None
-                    time.sleep(0.05 * (attempt + 1))
 
     def _transaction(self, result, rows, timestamp, released_answers, answered) -> None:
         from nbgrader.api import (Assignment, Comment, Grade, Student, SubmittedAssignment, SubmittedNotebook)
@@ -504,27 +509,28 @@ class Recorder:
         if submission is None:  # nbgrader's Gradebook.add_submission, without its commit
             with db.no_autoflush:
                 submission = SubmittedAssignment(assignment=assignment, student=student)
-                db.add(submission)
+                rows_to_add = [submission]
                 for notebook in assignment.notebooks:
                     nb = SubmittedNotebook(notebook=notebook, assignment=submission)
-                    for cell in notebook.grade_cells:
-                        Grade(cell_id=cell.id, notebook=nb)
-                    for cell in notebook.solution_cells:
-                        Comment(cell_id=cell.id, notebook=nb)
-                    for cell in notebook.task_cells:
-                        Comment(cell_id=cell.id, notebook=nb)
-                        Grade(cell_id=cell.id, notebook=nb)
+                    rows_to_add.append(nb)
+                    for cell in [*notebook.grade_cells, *notebook.task_cells]:
+                        rows_to_add.append(Grade(cell_id=cell.id, notebook=nb))
+                    for cell in [*notebook.solution_cells, *notebook.task_cells]:
+                        rows_to_add.append(Comment(cell_id=cell.id, notebook=nb))
+                db.add_all(rows_to_add)
         submission.timestamp = timestamp
         db.flush()
+        names = {cell.id: cell.name for notebook in assignment.notebooks
+                 for cell in [*notebook.grade_cells, *notebook.solution_cells, *notebook.task_cells]}
         for nb in submission.notebooks:
             for grade in nb.grades:
-                name = grade.cell.name
+                name = names.get(grade.cell_id)
                 row = rows.get(name)
                 grade.auto_score = float(row["score"]) if row else None
                 if grade.manual_score is None:  # a reviewed cell keeps its reviewer's flag
                     grade.needs_manual_grade = grade.auto_score is None
             for comment in nb.comments:
-                name = comment.cell.name
+                name = names.get(comment.cell_id)
                 if name in released_answers:
                     unchanged = answered.get(name) is None or answered[name].strip() == released_answers[name].strip()
                     comment.auto_comment = "No response." if unchanged else None
