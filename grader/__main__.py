@@ -8,7 +8,7 @@ from pathlib import Path
 
 
 def _release(args: argparse.Namespace) -> int:
-    from .release import drift, release_all
+    from .authoring.release import drift, release_all
 
     if args.check:
         problems = drift()
@@ -25,8 +25,8 @@ def _release(args: argparse.Namespace) -> int:
 
 
 def _outputs(args: argparse.Namespace) -> int:
-    from .execute import refresh_outputs
-    from .notebooks import chapters
+    from .authoring.execute import refresh_outputs
+    from .authoring.notebooks import chapters
 
     for chapter in args.chapters or chapters():
         timing = refresh_outputs(chapter)
@@ -35,13 +35,13 @@ def _outputs(args: argparse.Namespace) -> int:
 
 
 def _autograde(args: argparse.Namespace) -> int:
-    from .autograde import autograde
+    from .grading.autograde import autograde
 
     if not args.submissions.is_dir():
         print(f"error: {args.submissions} is not a folder of submissions", file=sys.stderr)
         return 2
-    from .autograde import GraderError
-    from .gradebook import GradebookError, recorder_for
+    from .grading.autograde import GraderError
+    from .grading.gradebook import GradebookError, recorder_for
 
     recorder = None
     try:
@@ -63,7 +63,7 @@ def _autograde(args: argparse.Namespace) -> int:
         if r.status != "graded":
             print(f"  {r.student}/{r.file}: {r.status}: {r.reason}")
     if recorder is not None:
-        from .gradebook import shown
+        from .grading.gradebook import shown
 
         summary = recorder.summary
         print(f"{len(summary.recorded)} recorded in the gradebook {shown(summary.url)}, graded notebooks in "
@@ -84,7 +84,7 @@ def _progress(args: argparse.Namespace) -> int:
     from helpers import progress
     from helpers.checks import exercises
 
-    from .notebooks import chapters
+    from .authoring.notebooks import chapters
 
     records = progress.load()
     earned_all = possible_all = 0

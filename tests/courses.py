@@ -11,8 +11,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from grader import notebooks
-from grader.config import ROOT
+from grader.authoring import notebooks
+from grader.authoring.config import ROOT
 
 CH1 = "01-convolution-by-hand"
 BIN = str(Path(sys.executable).parent)

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from grader.config import ROOT
+from grader.authoring.config import ROOT
 from tests.courses import CH1, csv_scores, digest, grade, make_course, nbgrader
 from tests.support import solution_code
 from tests.unix_users import learner, run_as, why_not

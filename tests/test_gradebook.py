@@ -10,7 +10,7 @@ import subprocess
 
 import pytest
 
-from grader.gradebook import GradebookError, Recorder, student_id_problem
+from grader.grading.gradebook import GradebookError, Recorder, student_id_problem
 from tests.courses import (CH1, TIMESTAMP, WRONG_CONVOLVE, csv_scores, digest, grade, gradebook_scores, make_course,
                            nbgrader, submit)
 from tests.support import student_notebook
@@ -132,7 +132,7 @@ def test_manual_grades_survive_a_rerun_that_changes_auto_scores(tmp_path):
 def test_older_gradebook_schema_is_named_with_the_upgrade_command(tmp_path):
     from nbgrader.api import Gradebook
 
-    from grader.release import ensure_tools_on_path
+    from grader.authoring.release import ensure_tools_on_path
 
     ensure_tools_on_path()  # nbgrader stamps a new gradebook by running `alembic`
     db = tmp_path / "gradebook.db"
@@ -182,7 +182,7 @@ def test_missing_folder_and_unreachable_server_before_any_grading(tmp_path):
 
 
 def _result(student: str, exercises=None):
-    from grader.autograde import Result
+    from grader.grading.autograde import Result
 
     rows = exercises or [{"exercise": "top_edge", "title": "", "score": 1.0, "max_score": 1.0, "status": "passed",
                           "message": "", "hint": None}]
@@ -227,7 +227,7 @@ def test_a_good_student_id_is_accepted():
 
 
 def test_lms_export_is_recorded_only_when_asked(tmp_path):
-    from grader.gradebook import recorder_for
+    from grader.grading.gradebook import recorder_for
 
     export = tmp_path / "export"
     (export / "ann").mkdir(parents=True)

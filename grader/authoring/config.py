@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 #: The repository root: the nbgrader course directory.
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 SOURCE_DIR = "solutions"
 RELEASE_DIR = "notebooks"
 
@@ -49,7 +49,7 @@ def configure(c, root: Path | str = ROOT) -> None:
 
     c.GenerateFeedback.preprocessors = [GetGrades, ClearHiddenTests, CSSHTMLHeaderPreprocessor]
     c.HTMLExporter.sanitize_html = True
-    # ... and loads nothing from a CDN (grader/templates/feedback shadows nbconvert's MathJax macro).
+    # ... and loads nothing from a CDN (grader/authoring/templates/feedback shadows nbconvert's MathJax macro).
     from nbgrader.server_extensions.formgrader.handlers import template_path
 
     c.HTMLExporter.extra_template_basedirs = [str(Path(__file__).parent / "templates"), template_path]

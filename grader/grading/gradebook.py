@@ -41,8 +41,8 @@ from pathlib import Path
 
 import nbformat
 
-from . import notebooks
-from .config import RELEASE_DIR, ROOT, configure
+from ..authoring import notebooks
+from ..authoring.config import RELEASE_DIR, ROOT, configure
 
 #: The file nbgrader's default ``db_url`` names at the course root.
 GRADEBOOK_FILE = "gradebook.db"
@@ -311,7 +311,7 @@ class Recorder:
         from nbgrader.api import Gradebook
         from sqlalchemy import create_engine, inspect, text
 
-        from .release import ensure_tools_on_path
+        from ..authoring.release import ensure_tools_on_path
 
         ensure_tools_on_path()  # nbgrader stamps a new gradebook by running `alembic heads`
         if self.url.startswith("sqlite:///") and not Path(self.url[len("sqlite:///"):]).parent.is_dir():
