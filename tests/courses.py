@@ -31,7 +31,7 @@ def env(**extra: str) -> dict[str, str]:
 def make_course(folder: Path, exchange: Path | None = None, db_url: str | None = None) -> Path:
     """An nbgrader course directory using the repository's chapters (source and release read from it)."""
     folder.mkdir(parents=True, exist_ok=True)
-    lines = ["from grader.config import configure", "c = get_config()", f"configure(c, {str(folder)!r})",
+    lines = ["from grader.authoring.config import configure", "c = get_config()", f"configure(c, {str(folder)!r})",
              f"c.CourseDirectory.source_directory = {str(ROOT / 'solutions')!r}",
              f"c.CourseDirectory.release_directory = {str(ROOT / 'notebooks')!r}"]
     if exchange is not None:
