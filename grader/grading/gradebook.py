@@ -330,7 +330,9 @@ class Recorder:
         except Exception as exc:  # noqa: BLE001 - every driver error becomes one line
             raise GradebookError(explain(exc, self.url)) from None
         head = _schema_head()
-        if tables and version != head:
+        if not tables:
+            self._create_schema(head)
+        elif version != head:
             raise GradebookError(
                 f"the gradebook {shown(self.url)} has nbgrader schema {version or 'from before nbgrader 0.6'}, this "
                 f"nbgrader needs {head}: back it up, then run `nbgrader db upgrade` (with .venv/bin on PATH)")
@@ -338,6 +340,28 @@ class Recorder:
             return Gradebook(self._engine_url, COURSE_ID)
         except Exception as exc:  # noqa: BLE001
             raise GradebookError(explain(exc, self.url)) from None
+
+    def _create_schema(self, head: str) -> None:
+        """nbgrader's tables and its schema revision in an empty database, in one transaction.
+
+        What ``Gradebook()`` does for a new database, without the ``alembic heads`` subprocess it
+        runs for the revision (seconds on a busy machine, and a failure when ``alembic`` is not on PATH).
+        """
+        from nbgrader.api import Base
+        from sqlalchemy import create_engine, inspect, text
+
+        engine = create_engine(self._engine_url)
+        try:
+            with engine.begin() as connection:
+                Base.metadata.create_all(bind=connection)
+                if "alembic_version" not in inspect(connection).get_table_names():
+                    connection.execute(text("CREATE TABLE alembic_version (version_num VARCHAR(32) NOT NULL)"))
+                    connection.execute(text("INSERT INTO alembic_version (version_num) VALUES (:v)"), {"v": head})
+        except Exception as exc:  # noqa: BLE001 - a concurrent grader may have created it first: checked below
+            if not _stamped(engine):
+                raise GradebookError(explain(exc, self.url)) from None
+        finally:
+            engine.dispose()
 
     def close(self) -> None:
         self.gb.close()
@@ -558,6 +582,17 @@ def _transient(exc: BaseException) -> bool:
     text = str(getattr(exc, "orig", exc)).lower()
     return isinstance(exc, IntegrityError) or (isinstance(exc, OperationalError) and (
         "locked" in text or "deadlock" in text or "could not serialize" in text))
+
+
+def _stamped(engine) -> bool:
+    from sqlalchemy import inspect, text
+
+    try:
+        with engine.connect() as connection:
+            return "alembic_version" in inspect(connection).get_table_names() and \
+                connection.execute(text("SELECT count(*) FROM alembic_version")).scalar() > 0
+    except Exception:  # noqa: BLE001
+        return False
 
 
 def _schema_head() -> str:
