@@ -101,8 +101,9 @@ def test_kill_9_mid_batch_leaves_nothing_half_recorded_and_a_rerun_completes(tmp
     for i, student in enumerate(students):
         submit(course, student, student_notebook(CH1, ["solution", WRONG_CONVOLVE, "blank"][i % 3]))
     before = digest(course / "submitted")
-    proc = subprocess.Popen(_grade_cmd(course, pg_db, workers=1), cwd=course, env=env(), stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL, start_new_session=True)
+    log = (tmp_path / "killed.log").open("w")
+    proc = subprocess.Popen(_grade_cmd(course, pg_db, workers=1), cwd=course, env=env(), stdout=log,
+                            stderr=subprocess.STDOUT, start_new_session=True)
     deadline = time.monotonic() + 600
     recorded = {}
     try:
@@ -114,7 +115,7 @@ def test_kill_9_mid_batch_leaves_nothing_half_recorded_and_a_rerun_completes(tmp
             if len(recorded) >= 2:
                 break
             time.sleep(0.2)
-        assert proc.poll() is None, "the batch ended before it could be killed"
+        assert proc.poll() is None, f"the batch ended before it could be killed:\n{(tmp_path / 'killed.log').read_text()}"
         os.kill(proc.pid, signal.SIGKILL)  # the grader itself, as a crash or an OOM kill would
         proc.wait()
     finally:
@@ -122,6 +123,7 @@ def test_kill_9_mid_batch_leaves_nothing_half_recorded_and_a_rerun_completes(tmp
             os.killpg(proc.pid, signal.SIGKILL)  # and what it left behind (its sandboxes)
         except ProcessLookupError:
             pass
+        log.close()
     after_kill = _complete(pg_db)
     assert 2 <= len(after_kill) < len(students), after_kill
     assert all(missing == 0 for missing in after_kill.values()), f"half-recorded submissions: {after_kill}"

@@ -376,6 +376,13 @@ class Recorder:
 
     def prepare(self, chapters: list[str]) -> None:
         """Make sure every chapter is an assignment of the gradebook with the source's test cells."""
+        start = time.perf_counter()
+        try:
+            self._prepare(chapters)
+        finally:
+            self.summary.seconds += time.perf_counter() - start
+
+    def _prepare(self, chapters: list[str]) -> None:
         for chapter in chapters:
             self._chapters[chapter] = _released(chapter, self.root)
             for attempt in range(ATTEMPTS):
