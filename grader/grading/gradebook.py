@@ -52,6 +52,9 @@ COURSE_ID = "conv-course"
 SQLITE_BUSY_SECONDS = 30.0
 #: nbgrader's ``Student.id`` column holds this many characters.
 MAX_STUDENT_ID = 128
+#: The files nbgrader's exchange leaves beside a submitted notebook that its later steps need:
+#: ``generate_feedback`` copies them to ``feedback/`` and ``release_feedback`` names the page by the secret.
+EXCHANGE_FILES = ("timestamp.txt", "submission_secret.txt")
 #: Attempts at one submission's transaction when a concurrent writer created the same rows first.
 ATTEMPTS = 5
 
@@ -495,8 +498,10 @@ class Recorder:
         try:
             nb = graded_notebook(data, chapter, rows, note=result.reason)
             nbformat.write(nb, str(staged / f"{result.assignment}.ipynb"))
-            if timestamp_text:
-                (staged / "timestamp.txt").write_text(timestamp_text + "\n")
+            for name in EXCHANGE_FILES:  # nbgrader's own files, never the student's other files
+                found = Path(submission_path).parent / name if submission_path else None
+                if found and found.is_file() and not found.is_symlink():
+                    shutil.copyfile(found, staged / name)
             os.chmod(staged, 0o755)
             # 2. one transaction: student, submission, auto scores; 3. then the notebook renamed into place
             released_answers = {gid: chapter.cells[gid]["source"] for gid in chapter.answers}
