@@ -242,3 +242,28 @@ def test_cli_help_names_the_gradebook_options():
     text = subprocess.run([sys.executable, "-m", "grader", "autograde", "--help"], capture_output=True,
                           text=True).stdout
     assert "--db URL" in text and "--course DIR" in text and "--no-gradebook" in text
+
+
+def test_feedback_carries_no_student_html_or_script(tmp_path):
+    """A learner's markdown and outputs with live HTML: the graded notebook drops the outputs and
+    generate_feedback (the course's sanitize_html) neutralises the markdown."""
+    import nbformat
+
+    course = make_course(tmp_path / "course")
+    nb = student_notebook(CH1)
+    nb.cells.insert(1, nbformat.v4.new_markdown_cell(
+        'Mine <script>alert("md")</script><img src="x" onerror="alert(1)"><iframe src="https://example.org"></iframe>'))
+    answer = next(c for c in nb.cells if c.get("metadata", {}).get("nbgrader", {}).get("grade_id") == "top_edge_answer")
+    answer.outputs = [nbformat.v4.new_output("display_data", data={"text/html": '<script>alert("out")</script>'})]
+    path = submit(course, "mallory", nb)
+    rows = [{"exercise": gid, "title": "", "score": 0.0, "max_score": 1.0, "status": "failed", "message": "<b>x</b>",
+             "hint": None} for gid in ("top_edge", "apply_kernel", "convolve", "quiz_output_size", "quiz_edge_kernel")]
+    with Recorder(course) as recorder:
+        recorder.prepare([CH1])
+        assert recorder.record(_result("mallory", rows), path) is None
+    nbgrader(course, "generate_feedback", CH1)
+    html = (course / "feedback" / "mallory" / CH1 / f"{CH1}.html").read_text().lower()
+    assert "mine" in html, "the learner's markdown is shown"
+    for live in ("<script", "onerror", "<iframe", 'alert("out")'):
+        assert live not in html, f"{live} reached the feedback page"
+    assert "&lt;b&gt;x&lt;/b&gt;" in html, "the grader's messages are text, not markup"
