@@ -41,9 +41,12 @@ def pg_db():
     try:
         admin = _connect(PG_URL, autocommit=True)
     except Exception as exc:  # noqa: BLE001 - any failure to reach the server is a reason to skip
-        pytest.skip(f"no PostgreSQL server reachable at CONV_COURSE_PG_URL ({PG_URL.rsplit('@', 1)[-1]}): "
-                    f"{str(exc).strip().splitlines()[0]}. Start it as .ci/run does (pg_ctlcluster 15 main start, "
-                    "role conv_course with CREATEDB)")
+        reason = (f"no PostgreSQL server reachable at CONV_COURSE_PG_URL ({PG_URL.rsplit('@', 1)[-1]}): "
+                  f"{str(exc).strip().splitlines()[0]}. Start it as .ci/run does (pg_ctlcluster 15 main start, "
+                  "role conv_course with CREATEDB)")
+        if os.environ.get("CI"):
+            pytest.fail(f"{reason} (CI is set, and .ci/run always starts the server)")
+        pytest.skip(reason)
     name = f"conv_course_test_{uuid.uuid4().hex[:12]}"
     admin.execute(f'CREATE DATABASE "{name}"')
     from sqlalchemy.engine import make_url
@@ -105,7 +108,7 @@ def test_two_graders_side_by_side_into_one_postgres_gradebook(tmp_path, pg_db):
 
 def test_kill_9_mid_batch_leaves_nothing_half_recorded_and_a_rerun_completes(tmp_path, pg_db):
     course = make_course(tmp_path / "course")
-    students = [f"k{i}" for i in range(5)]
+    students = [f"k{i}" for i in range(4)]
     for i, student in enumerate(students):
         submit(course, student, student_notebook(CH1, ["solution", WRONG_CONVOLVE, "blank"][i % 3]))
     before = digest(course / "submitted")
