@@ -253,6 +253,7 @@ def test_feedback_carries_no_student_html_or_script(tmp_path):
     nb = student_notebook(CH1)
     nb.cells.insert(1, nbformat.v4.new_markdown_cell(
         'Mine <script>alert("md")</script><img src="x" onerror="alert(1)"><iframe src="https://example.org"></iframe>'))
+    nb.cells.insert(2, nbformat.v4.new_raw_cell('<script>alert("raw")</script>'))
     answer = next(c for c in nb.cells if c.get("metadata", {}).get("nbgrader", {}).get("grade_id") == "top_edge_answer")
     answer.outputs = [nbformat.v4.new_output("display_data", data={"text/html": '<script>alert("out")</script>'})]
     path = submit(course, "mallory", nb)
@@ -264,6 +265,8 @@ def test_feedback_carries_no_student_html_or_script(tmp_path):
     nbgrader(course, "generate_feedback", CH1)
     html = (course / "feedback" / "mallory" / CH1 / f"{CH1}.html").read_text().lower()
     assert "mine" in html, "the learner's markdown is shown"
-    for live in ("<script", "onerror", "<iframe", 'alert("out")'):
-        assert live not in html, f"{live} reached the feedback page"
+    graded = (course / "autograded" / "mallory" / CH1 / f"{CH1}.ipynb").read_text().lower()
+    live = re.compile(r"<(script|iframe|img)\b|<[^>]*\bonerror\s*=|alert\(&quot;out|alert\(\\?\"out")
+    assert not live.search(graded), f"{live.search(graded)} reached the graded notebook the formgrader shows"
+    assert not live.search(html), f"{live.search(html)} reached the feedback page"
     assert "&lt;b&gt;x&lt;/b&gt;" in html, "the grader's messages are text, not markup"

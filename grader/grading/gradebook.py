@@ -171,11 +171,13 @@ class _Chapter:
     order: list[str]  # grade ids in release order
     tests: set[str]
     answers: set[str]
+    prose: set[str] = field(default_factory=set)  # the release's markdown and raw cells, as written by the course
 
 
 def _released(chapter: str, root: Path) -> _Chapter:
     nb = notebooks.read(notebooks.notebook_path(chapter, RELEASE_DIR, root))
     cells, order, tests, answers = {}, [], set(), set()
+    prose = {cell.source for cell in nb.cells if cell.cell_type != "code"}
     for cell in nb.cells:
         meta = cell.get("metadata", {}).get("nbgrader", {})
         gid = meta.get("grade_id")
@@ -187,7 +189,15 @@ def _released(chapter: str, root: Path) -> _Chapter:
             tests.add(gid)
         elif meta.get("solution"):
             answers.add(gid)
-    return _Chapter(chapter, cells, order, tests, answers)
+    return _Chapter(chapter, cells, order, tests, answers, prose)
+
+
+def _sanitize(text: str) -> str:
+    """A learner's markdown or raw text with every tag or attribute that could run code escaped
+    (nbconvert's own sanitizer, bleach): ``<script>`` shows as text, ``onerror=`` goes."""
+    from nbconvert.preprocessors.sanitize import SanitizeHTML
+
+    return SanitizeHTML().sanitize_html_tags(text)
 
 
 def _verdict_text(row: dict) -> str:
@@ -205,7 +215,7 @@ def graded_notebook(data: dict | None, chapter: _Chapter, rows: dict[str, dict],
     The student's cells in the student's order; each test cell as released (never the hidden
     tests), once, put back after its answer when deleted; nbgrader metadata only on the
     release's own cells; no student output at all (every output is replaced: a test cell
-    shows the grader's verdict as plain text).
+    shows the grader's verdict as plain text); markdown or raw text the learner wrote sanitized.
     """
     cells_in = data.get("cells") if isinstance(data, dict) and isinstance(data.get("cells"), list) else []
     out: list[nbformat.NotebookNode] = []
@@ -220,6 +230,8 @@ def graded_notebook(data: dict | None, chapter: _Chapter, rows: dict[str, dict],
         nbg = meta.get("nbgrader") if isinstance(meta.get("nbgrader"), dict) else {}
         gid = nbg.get("grade_id") if isinstance(nbg.get("grade_id"), str) else None
         kind = cell["cell_type"]
+        if kind != "code" and source not in chapter.prose:
+            source = _sanitize(source)  # the learner's own text: no live HTML for the formgrader or feedback
         if gid in chapter.cells and gid not in placed and chapter.cells[gid]["cell_type"] == kind:
             released = chapter.cells[gid]
             if gid in chapter.tests:
@@ -321,7 +333,7 @@ class Recorder:
 
         from ..authoring.release import ensure_tools_on_path
 
-        ensure_tools_on_path()  # nbgrader stamps a new gradebook by running `alembic heads`
+        ensure_tools_on_path()  # nbgrader's own apps (generate_assignment below) may run `alembic` by name
         if self.url.startswith("sqlite:///") and not Path(self.url[len("sqlite:///"):]).parent.is_dir():
             raise GradebookError(f"cannot open the SQLite gradebook {shown(self.url)}: its folder does not exist")
         try:
