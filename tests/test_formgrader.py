@@ -172,12 +172,17 @@ def test_formgrader_shows_the_graders_score_and_keeps_a_manual_adjustment(course
         with Gradebook(db, "conv-course") as gb:
             convolve = gb.find_grade("convolve", CH1, CH1, "carol")
             assert (convolve.auto_score, convolve.manual_score) == (3.0, 2.0)
+            assert gb.find_grade("top_edge", CH1, CH1, "carol").extra_credit == 0.5
+            assert gb.find_comment("convolve_answer", CH1, CH1, "carol").manual_comment == "Close: check the output size."
         assert _listed_score(tab, url) == "7.5 / 8", "the manual score must still stand (8 - 3 + 2 + 0.5)"
+        from playwright.sync_api import expect
+
         tab.goto(f"{url}/formgrader/submissions/{notebook_id}/")
-        tab.locator("input.score#convolve").wait_for()
-        assert tab.locator("input.score#convolve").input_value() == "2"
-        assert tab.locator("input.score#convolve").get_attribute("placeholder") == "3"
-        assert tab.locator("textarea#convolve_answer-comment").input_value() == "Close: check the output size."
+        # grades and comments arrive by separate requests: wait for each to be filled in
+        expect(tab.locator("input.score#convolve")).to_have_value("2")
+        expect(tab.locator("input.score#convolve")).to_have_attribute("placeholder", "3")
+        expect(tab.locator("input.extra-credit#top_edge_extra_credit")).to_have_value("0.5")
+        expect(tab.locator("textarea#convolve_answer-comment")).to_have_value("Close: check the output size.")
     except Exception:
         _shot(tab, "formgrader")
         raise
