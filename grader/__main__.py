@@ -42,20 +42,36 @@ def _autograde(args: argparse.Namespace) -> int:
     if not args.submissions.is_dir():
         print(f"error: {args.submissions} is not a folder of submissions", file=sys.stderr)
         return 2
+    from .grading.gradebook import GradebookError, recorder_for
+
     config = GradingConfig(workers=args.workers, timeout=args.timeout, cell_timeout=args.cell_timeout,
                            isolation="none" if args.no_sandbox else args.isolation, scheduler=args.scheduler,
                            similarity=not args.no_similarity, similarity_threshold=args.similarity_threshold)
+    recorder = None
     try:
-        results = autograde(args.submissions, args.out, config)
-    except GraderError as exc:
+        if not args.no_gradebook:
+            recorder = recorder_for(args.submissions, course=args.course, db=args.db)
+        results = autograde(args.submissions, args.out, config, gradebook=recorder)
+    except (GraderError, GradebookError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 3
+    finally:
+        if recorder is not None:
+            recorder.close()
     graded = sum(r.status == SubmissionStatus.GRADED for r in results)
     print(f"{graded} of {len(results)} submissions graded; grades in {args.out / 'grades.csv'}, "
           f"details in {args.out / 'report.json'}, what the class got wrong in {args.out / 'class-report.html'}")
     for r in results:
         if r.status != SubmissionStatus.GRADED:
             print(f"  {r.student}/{r.file}: {r.status}: {r.reason}")
+    if recorder is not None:
+        from .grading.gradebook import shown
+
+        summary = recorder.summary
+        print(f"{len(summary.recorded)} recorded in the gradebook {shown(summary.url)}, graded notebooks in "
+              f"{Path(summary.course) / 'autograded'}")
+        for problem in summary.problems:
+            print(f"  {problem['student']}/{problem['assignment']}: not recorded: {problem['reason']}")
     return 0
 
 
@@ -152,6 +168,16 @@ def build_parser() -> argparse.ArgumentParser:
                        help="run student code with no sandbox at all: no namespaces, no limits, no user of its "
                             "own (only for notebooks you trust)")
     grade.add_argument("--scheduler", default=None, metavar="ADDRESS", help=describe("scheduler"))
+    grade.add_argument("--db", default=None, metavar="URL",
+                       help="nbgrader gradebook to record the grades in, e.g. sqlite:///gradebook.db or "
+                            "postgresql://user:password@host/db (default: the course's CourseDirectory.db_url, "
+                            "gradebook.db at the course root)")
+    grade.add_argument("--course", type=Path, default=None, metavar="DIR",
+                       help="nbgrader course directory receiving autograded/<student>/<assignment>/ and, by default, "
+                            "gradebook.db (default: the folder holding submitted/; an LMS export is recorded only "
+                            "with --course or --db)")
+    grade.add_argument("--no-gradebook", action="store_true",
+                       help="write grades.csv, report.json and feedback only; leave nbgrader's gradebook alone")
     _add_similarity_options(grade)
     grade.set_defaults(run=_autograde)
 

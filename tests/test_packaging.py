@@ -13,7 +13,7 @@ def _pins(lines) -> dict[str, str]:
     pins = {}
     for line in lines:
         line = line.split("#", 1)[0].strip().lstrip("- ").strip()
-        match = re.fullmatch(r"([A-Za-z0-9_.-]+)==([A-Za-z0-9_.+-]+)", line)
+        match = re.fullmatch(r"([A-Za-z0-9_.-]+(?:\[[A-Za-z0-9_,-]+\])?)==([A-Za-z0-9_.+-]+)", line)
         if match:
             pins[match.group(1).lower()] = match.group(2)
     return pins

@@ -45,7 +45,12 @@ def configure(c, root: Path | str = ROOT) -> None:
     # Feedback shows each test's verdict, never the hidden tests' code, and no
     # live script from a student's outputs.
     from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
+    from nbconvert.preprocessors.sanitize import SanitizeHTML
     from nbgrader.preprocessors import ClearHiddenTests, GetGrades
 
-    c.GenerateFeedback.preprocessors = [GetGrades, ClearHiddenTests, CSSHTMLHeaderPreprocessor]
+    c.GenerateFeedback.preprocessors = [GetGrades, ClearHiddenTests, SanitizeHTML, CSSHTMLHeaderPreprocessor]
     c.HTMLExporter.sanitize_html = True
+    # ... and loads nothing from a CDN (grader/authoring/templates/feedback shadows nbconvert's MathJax macro).
+    from nbgrader.server_extensions.formgrader.handlers import template_path
+
+    c.HTMLExporter.extra_template_basedirs = [str(Path(__file__).parent / "templates"), template_path]

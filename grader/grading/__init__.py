@@ -7,5 +7,7 @@
 * :mod:`.cluster`: the same runs on Dask workers (``--scheduler``), judged here;
 * :mod:`.judge`: verdicts from the collected outcomes, where no student code ran;
 * :mod:`.report`: ``grades.csv``, ``report.json`` and the feedback;
+* :mod:`.gradebook`: each graded submission recorded in nbgrader's gradebook and ``autograded/``;
+* :mod:`.classreport` and :mod:`.similarity`: what the class got wrong, and nearly identical answers;
 * :mod:`.config` (one ``GradingConfig``) and :mod:`.results` (``Result``, ``SubmissionStatus``).
 """

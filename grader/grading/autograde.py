@@ -79,11 +79,15 @@ class Progress:
 # a batch
 
 
-def autograde(submissions_dir: Path, out: Path, config: GradingConfig | None = None, **overrides) -> list[Result]:
+def autograde(submissions_dir: Path, out: Path, config: GradingConfig | None = None, *, gradebook=None,
+              **overrides) -> list[Result]:
     """Grade every notebook under ``submissions_dir``; write grades, report and feedback to ``out``.
 
     ``config``: the settings (:class:`~grader.grading.config.GradingConfig`, its defaults if
     ``None``); keyword ``overrides`` change single settings (``workers=4``, ``isolation="bwrap"``).
+
+    ``gradebook``: a :class:`grader.grading.gradebook.Recorder`; each graded submission is recorded in it
+    as soon as it is graded (nbgrader's gradebook and ``autograded/``).
     """
     try:
         config = resolve(config, **overrides)
@@ -116,10 +120,14 @@ def autograde(submissions_dir: Path, out: Path, config: GradingConfig | None = N
         from .cluster import grade_on_cluster
 
         assignments = {ch: load_assignment(ch, root) for ch in sorted({ch for _, ch in to_grade})}
+        _prepare(gradebook, assignments)
         graded, sandbox = grade_on_cluster(sorted(to_grade.items()), assignments, config)
+        paths = {(sub.student, sub.chapter): sub for sub in to_grade.values()}
+        graded = [_recorded(gradebook, r, paths[(r.student, r.assignment)]) if (r.student, r.assignment) in paths
+                  else r for r in graded]
         results = sorted(results + graded, key=lambda r: (r.student, r.assignment or "", r.file))
         out.mkdir(parents=True, exist_ok=True)
-        _write_all(results, out, assignments, sandbox, submissions_dir, config)
+        _write_all(results, out, assignments, sandbox, submissions_dir, config, gradebook)
         return results
 
     # The zygote imports torch and the course (seconds) while this process reads the chapters and the
@@ -141,6 +149,12 @@ def autograde(submissions_dir: Path, out: Path, config: GradingConfig | None = N
         if zygote is not None:
             zygote.close()
         raise
+    try:
+        _prepare(gradebook, assignments)
+    except BaseException:
+        if zygote is not None:
+            zygote.close()
+        raise
     bar = Progress(len(to_grade)) if config.progress and to_grade else None
     slots: queue.Queue[int] = queue.Queue()
     for slot in range(workers):
@@ -156,10 +170,11 @@ def autograde(submissions_dir: Path, out: Path, config: GradingConfig | None = N
             number, ((_, chapter), sub) = item
             slot = slots.get()
             try:
-                return grade_one(sub, assignments[chapter], Path(tmp), number, slot, **options)
+                return _recorded(gradebook, grade_one(sub, assignments[chapter], Path(tmp), number, slot, **options),
+                                 sub)
             except Exception as exc:  # noqa: BLE001 - one submission never stops the batch
-                return Result(sub.student, sub.path.name, chapter, SubmissionStatus.GRADING_FAILED,
-                              f"the grader failed on this notebook: {type(exc).__name__}: {exc}"[:300])
+                return _recorded(gradebook, Result(sub.student, sub.path.name, chapter, SubmissionStatus.GRADING_FAILED,
+                                 f"the grader failed on this notebook: {type(exc).__name__}: {exc}"[:300]), sub)
             finally:
                 slots.put(slot)
                 if bar:
@@ -174,18 +189,36 @@ def autograde(submissions_dir: Path, out: Path, config: GradingConfig | None = N
                "cell_timeout": config.cell_timeout, "timeout": config.timeout,
                "limits": asdict(config.limits) if config.sandboxed else None,
                "cgroups": (cgroups.missing or "cpu, memory and pids groups per worker") if cgroups else None}
-    _write_all(results, out, assignments, sandbox, submissions_dir, config)
+    _write_all(results, out, assignments, sandbox, submissions_dir, config, gradebook)
     return results
 
 
 def _write_all(results: list[Result], out: Path, assignments: dict, sandbox: dict | None, submissions_dir: Path,
-               config: GradingConfig) -> None:
+               config: GradingConfig, gradebook=None) -> None:
     """The run's outputs: grades, report and feedback (:mod:`.report`), then the class report."""
     from .classreport import write_report
 
-    write_outputs(results, out, assignments, sandbox)
+    write_outputs(results, out, assignments, sandbox, gradebook.summary.as_dict() if gradebook else None)
     write_report(out, [asdict(r) for r in results], submissions_dir=submissions_dir, root=config.root,
                  similarity=config.similarity, threshold=config.similarity_threshold)
+
+
+def _prepare(gradebook, assignments: dict) -> None:
+    """The gradebook ready for these chapters (assignments created as needed), or a GraderError saying why."""
+    if gradebook is None:
+        return
+    from .gradebook import GradebookError
+
+    try:
+        gradebook.prepare(sorted(assignments))
+    except GradebookError as exc:
+        raise GraderError(str(exc)) from None
+
+
+def _recorded(gradebook, result: Result, sub: Submission) -> Result:
+    if gradebook is not None:
+        gradebook.record(result, sub.path)
+    return result
 
 
 class _closing:

@@ -24,8 +24,9 @@ CSV_COLUMNS = ("student", "assignment", "exercise", "score", "max_score", "statu
 
 
 def write_outputs(results: list[Result], out: Path, assignments: dict[str, Assignment],
-                  sandbox: dict | None = None) -> None:
-    """``grades.csv``, ``report.json`` and ``feedback/`` in ``out``; ``sandbox``: the run's settings."""
+                  sandbox: dict | None = None, gradebook: dict | None = None) -> None:
+    """``grades.csv``, ``report.json`` and ``feedback/`` in ``out``; ``sandbox``: the run's settings;
+    ``gradebook``: what was recorded in nbgrader's gradebook (:mod:`.gradebook`), if anything."""
     with open(out / "grades.csv", "w", newline="") as handle:
         writer = csv.DictWriter(handle, fieldnames=CSV_COLUMNS)
         writer.writeheader()
@@ -39,7 +40,7 @@ def write_outputs(results: list[Result], out: Path, assignments: dict[str, Assig
                 for gid, test in (assignment.tests.items() if assignment else []):
                     writer.writerow({"student": r.student, "assignment": r.assignment, "exercise": gid,
                                      "score": 0.0, "max_score": test.points, "status": ExerciseStatus.ERROR})
-    report = {"sandbox": sandbox, "submissions": [asdict(r) for r in results]}
+    report = {"sandbox": sandbox, "gradebook": gradebook, "submissions": [asdict(r) for r in results]}
     (out / "report.json").write_text(json.dumps(report, indent=2) + "\n")
     for r in results:
         if r.status == SubmissionStatus.GRADED:
