@@ -361,6 +361,8 @@ def activation_histograms(runs=None, layer: int = -1) -> Explorer | Skipped:
         state = activation_state(run, ex["layer"] - 1, ex["step"] - 1)
         return activation_html(run, state)
 
+    return Explorer(controls, render)
+
 
 def arithmetic(n: int = 7, ks: int = 3, stride: int = 2, pad: int = 1, dilation: int = 1) -> Explorer | Skipped:
     """Chapter 8: stride, padding and dilation on a small grid, and the transposed convolution going back.

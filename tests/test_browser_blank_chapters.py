@@ -17,20 +17,15 @@ from __future__ import annotations
 import json
 import os
 import re
-import secrets
-import signal
-import subprocess
-import sys
 import time
 import urllib.request
-from pathlib import Path
 
 import pytest
 
 from grader.authoring import notebooks
 from helpers.checks.catalog import entries
-from tests.test_browser import CHROMIUM, CHROMIUM_ARGS, _choose_kernel, _descendants, _free_port, _missing, \
-    _screenshot
+from tests.lab import CHROMIUM, CHROMIUM_ARGS, jupyter_lab, need_browser
+from tests.test_browser import _choose_kernel, _screenshot
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -43,12 +38,7 @@ DRAWN = {"04-conv2d-and-a-first-cnn": ".cc-feature-maps", "01-convolution-by-han
 @pytest.fixture(scope="module")
 def blank_lab(tmp_path_factory):
     """JupyterLab on 127.0.0.1 serving a copy of every released chapter; yields (url, token, folder)."""
-    if not CHROMIUM.exists():
-        _missing(f"{CHROMIUM} is missing (apt-get install chromium)")
-    try:
-        import playwright.sync_api  # noqa: F401
-    except ImportError:
-        _missing("the playwright Python package is not installed")
+    need_browser()
     folder = tmp_path_factory.mktemp("blank-lab")
     for chapter in CHAPTERS:
         (folder / f"{chapter}.ipynb").write_bytes(notebooks.notebook_path(chapter, "notebooks").read_bytes())
@@ -56,55 +46,9 @@ def blank_lab(tmp_path_factory):
     settings.mkdir(parents=True)
     # every cell in the page, so the test can read each one's prompt and outputs
     (settings / "tracker.jupyterlab-settings").write_text(json.dumps({"windowingMode": "none"}))
-    port, token = _free_port(), secrets.token_hex(16)
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
-           "CONV_COURSE_PROGRESS": str(folder / "progress.json"),
-           "JUPYTER_CONFIG_DIR": str(folder / ".config"), "JUPYTER_RUNTIME_DIR": str(folder / ".runtime"),
-           "JUPYTERLAB_SETTINGS_DIR": str(folder / ".settings"),
-           "JUPYTERLAB_WORKSPACES_DIR": str(folder / ".workspaces")}
-    env.pop("NBGRADER_EXECUTION", None)
-    command = [sys.executable, "-m", "jupyter", "lab", "--no-browser", "--ip=127.0.0.1", f"--port={port}",
-               "--ServerApp.port_retries=0", f"--IdentityProvider.token={token}",
-               f"--ServerApp.root_dir={folder}", "--LabApp.news_url=None",
-               "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate"]
-    if os.geteuid() == 0:
-        command.append("--allow-root")
-    log = (folder / "lab.log").open("w")
-    server = subprocess.Popen(command, cwd=folder, env=env, stdout=log, stderr=subprocess.STDOUT,
-                              start_new_session=True)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 90
-        while True:
-            if server.poll() is not None:
-                raise AssertionError(f"jupyter lab exited:\n{(folder / 'lab.log').read_text()[-3000:]}")
-            try:
-                with urllib.request.urlopen(f"{url}/api/status?token={token}", timeout=2) as answer:
-                    if answer.status == 200:
-                        break
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                raise AssertionError(f"jupyter lab did not answer:\n{(folder / 'lab.log').read_text()[-3000:]}")
-            time.sleep(0.5)
+    with jupyter_lab(folder, folder, {**os.environ, "CONV_COURSE_PROGRESS": str(folder / "progress.json")}) \
+            as (url, token):
         yield url, token, folder
-    finally:
-        started = _descendants(server.pid)
-        try:
-            os.killpg(server.pid, signal.SIGTERM)
-        except ProcessLookupError:
-            pass
-        try:
-            server.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            os.killpg(server.pid, signal.SIGKILL)
-            server.wait(timeout=5)
-        for pid in started:
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-        log.close()
 
 
 @pytest.fixture(scope="module")

@@ -10,20 +10,15 @@ again after the learner's fix: the adjustment is still there and the page shows 
 
 from __future__ import annotations
 
-import os
 import re
-import secrets
-import signal
-import subprocess
-import sys
 import time
-import urllib.request
 
 import pytest
 
 from tests.courses import CH1, WRONG_CONVOLVE, csv_scores, env, grade, make_course, submit
 from tests.support import student_notebook
-from tests.test_browser import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, _descendants, _free_port, _missing
+from tests.lab import CHROMIUM, CHROMIUM_ARGS, jupyter_lab, missing
+from tests.test_browser import ARTIFACTS
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -31,7 +26,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 @pytest.fixture(scope="module")
 def course(tmp_path_factory):
     if not CHROMIUM.exists():
-        _missing(f"{CHROMIUM} is missing (apt-get install chromium)")
+        missing(f"{CHROMIUM} is missing (apt-get install chromium)")
     course = make_course(tmp_path_factory.mktemp("formgrader") / "course")
     submit(course, "carol", student_notebook(CH1, WRONG_CONVOLVE))
     graded = grade(course, "--workers", "1")
@@ -41,53 +36,8 @@ def course(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def lab(course):
-    port, token = _free_port(), secrets.token_hex(16)
-    state = course.parent / "jupyter"
-    server_env = env(JUPYTER_CONFIG_DIR=str(state / "config"), JUPYTER_RUNTIME_DIR=str(state / "runtime"),
-                     JUPYTERLAB_SETTINGS_DIR=str(state / "settings"),
-                     JUPYTERLAB_WORKSPACES_DIR=str(state / "workspaces"))
-    command = [sys.executable, "-m", "jupyter", "lab", "--no-browser", "--ip=127.0.0.1", f"--port={port}",
-               "--ServerApp.port_retries=0", f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={course}",
-               "--LabApp.news_url=None", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate"]
-    if os.geteuid() == 0:
-        command.append("--allow-root")
-    log_path = course.parent / "lab.log"
-    log = log_path.open("w")
-    server = subprocess.Popen(command, cwd=course, env=server_env, stdout=log, stderr=subprocess.STDOUT,
-                              start_new_session=True)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 90
-        while True:
-            if server.poll() is not None:
-                raise AssertionError(f"jupyter lab exited:\n{log_path.read_text()[-3000:]}")
-            try:
-                with urllib.request.urlopen(f"{url}/api/status?token={token}", timeout=2) as answer:
-                    if answer.status == 200:
-                        break
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                raise AssertionError(f"jupyter lab did not answer:\n{log_path.read_text()[-3000:]}")
-            time.sleep(0.5)
+    with jupyter_lab(course, course.parent / "jupyter", env()) as (url, token):
         yield url, token
-    finally:
-        started = _descendants(server.pid)
-        try:
-            os.killpg(server.pid, signal.SIGTERM)
-        except ProcessLookupError:
-            pass
-        try:
-            server.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            os.killpg(server.pid, signal.SIGKILL)
-            server.wait(timeout=5)
-        for pid in started:
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-        log.close()
 
 
 @pytest.fixture(scope="module")

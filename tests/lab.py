@@ -1,0 +1,129 @@
+"""One real JupyterLab server for the browser tests, and what they share to drive it in Chromium.
+
+``jupyter lab`` runs on 127.0.0.1 with a token, ``port_retries=0`` and ``--allow-root`` when
+needed, its settings and runtime files in a folder of the test's own; on the way out it ends
+only what it started: the server's process group and the kernels it launched (they run in
+sessions of their own, so ``killpg`` misses them). Chromium is Debian's; without it the tests
+are skipped, unless ``CI`` is set: then they fail, since CI installs it (``.ci/run``).
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                 "--disable-dev-shm-usage"]
+
+
+def missing(reason: str):
+    """Skip for ``reason``, or fail when ``CI`` is set (CI installs everything the browser tests need)."""
+    if os.environ.get("CI"):
+        pytest.fail(f"{reason} (CI is set, so the browser test must run)")
+    pytest.skip(reason)
+
+
+def need_browser() -> None:
+    """Skip (or, in CI, fail) when Chromium or Playwright is missing."""
+    if not CHROMIUM.exists():
+        missing(f"{CHROMIUM} is missing (apt-get install chromium)")
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        missing("the playwright Python package is not installed")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def descendants(pid: int) -> set[int]:
+    """Every process below ``pid``."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            children.setdefault(ppid, []).append(int(entry.name))
+    found, todo = set(), [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            if child not in found:
+                found.add(child)
+                todo.append(child)
+    return found
+
+
+@contextmanager
+def jupyter_lab(root: Path, state: Path, env: dict[str, str] | None = None) -> Iterator[tuple[str, str]]:
+    """``jupyter lab`` serving ``root``, its own files in ``state``; yields ``(url, token)``.
+
+    ``env`` is the server's whole environment (default: this process's); the Jupyter folders and
+    one torch thread are set on top of it, and ``NBGRADER_EXECUTION`` is removed.
+    """
+    port, token = free_port(), secrets.token_hex(16)
+    state.mkdir(parents=True, exist_ok=True)
+    server_env = {**(os.environ if env is None else env), "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
+                  "JUPYTER_CONFIG_DIR": str(state / ".config"), "JUPYTER_RUNTIME_DIR": str(state / ".runtime"),
+                  "JUPYTERLAB_SETTINGS_DIR": str(state / ".settings"),
+                  "JUPYTERLAB_WORKSPACES_DIR": str(state / ".workspaces")}
+    server_env.pop("NBGRADER_EXECUTION", None)
+    command = [sys.executable, "-m", "jupyter", "lab", "--no-browser", "--ip=127.0.0.1", f"--port={port}",
+               "--ServerApp.port_retries=0", f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={root}",
+               "--LabApp.news_url=None", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate"]
+    if os.geteuid() == 0:
+        command.append("--allow-root")
+    log_path = state / "lab.log"
+    log = log_path.open("w")
+    server = subprocess.Popen(command, cwd=root, env=server_env, stdout=log, stderr=subprocess.STDOUT,
+                              start_new_session=True)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 90
+        while True:
+            if server.poll() is not None:
+                raise AssertionError(f"jupyter lab exited:\n{log_path.read_text()[-3000:]}")
+            try:
+                with urllib.request.urlopen(f"{url}/api/status?token={token}", timeout=2) as answer:
+                    if answer.status == 200:
+                        break
+            except OSError:
+                pass
+            if time.monotonic() > deadline:
+                raise AssertionError(f"jupyter lab did not answer:\n{log_path.read_text()[-3000:]}")
+            time.sleep(0.5)
+        yield url, token
+    finally:
+        started = descendants(server.pid)
+        try:
+            os.killpg(server.pid, signal.SIGTERM)  # the server's group: itself and what shares it
+        except ProcessLookupError:
+            pass
+        try:
+            server.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            os.killpg(server.pid, signal.SIGKILL)
+            server.wait(timeout=5)
+        for pid in started:  # kernels it launched in their own sessions, if still there
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        log.close()
