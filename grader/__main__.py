@@ -41,19 +41,50 @@ def _autograde(args: argparse.Namespace) -> int:
         print(f"error: {args.submissions} is not a folder of submissions", file=sys.stderr)
         return 2
     from .autograde import GraderError
+    from .secret import SecretError, default_path, fingerprint, load, one_off
 
+    path = args.secret or default_path()
+    try:
+        if args.secret is None and not path.exists():
+            key, source = one_off(), "a one-off random key"
+            print(f"note: no course secret at {path}: the hidden cases come from a one-off key, so a re-run gives "
+                  "other hidden cases. `python -m grader secret` creates a course secret.", file=sys.stderr)
+        else:
+            key, source = load(path), f"course secret {path}"
+    except SecretError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     try:
         results = autograde(args.submissions, args.out, workers=args.workers, timeout=args.timeout,
-                            cell_timeout=args.cell_timeout, isolation="none" if args.no_sandbox else args.isolation)
+                            cell_timeout=args.cell_timeout, isolation="none" if args.no_sandbox else args.isolation,
+                            secret=key, secret_source=source)
     except GraderError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 3
     graded = sum(r.status == "graded" for r in results)
     print(f"{graded} of {len(results)} submissions graded; grades in {args.out / 'grades.csv'}, "
-          f"details in {args.out / 'report.json'}")
+          f"details in {args.out / 'report.json'}; hidden cases from {source} ({fingerprint(key)})")
     for r in results:
         if r.status != "graded":
             print(f"  {r.student}/{r.file}: {r.status}: {r.reason}")
+    return 0
+
+
+def _secret(args: argparse.Namespace) -> int:
+    from .secret import SecretError, create, default_path, fingerprint, load
+
+    path = args.path or default_path()
+    try:
+        if args.show:
+            print(f"{path}: fingerprint {fingerprint(load(path))}")
+            return 0
+        path, key = create(path, force=args.force)
+    except SecretError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(f"wrote a new course secret to {path} (fingerprint {fingerprint(key)}).\n"
+          "Keep it out of the repository and off learners' machines; `autograde` reads it from there "
+          "(or from --secret) and records its fingerprint in report.json.")
     return 0
 
 
@@ -111,9 +142,20 @@ def build_parser() -> argparse.ArgumentParser:
     grade.add_argument("--isolation", choices=("zygote", "bwrap"), default="zygote",
                        help="how the sandbox is built: forked from a pre-loaded process with its own namespaces "
                             "(zygote, default, faster) or a fresh bubblewrap process per submission (bwrap)")
+    grade.add_argument("--secret", type=Path, default=None, metavar="FILE",
+                       help="the course secret the hidden cases are drawn from (default: $CONV_COURSE_SECRET or "
+                            "~/.config/conv-course/grading-secret; without one, a one-off random key)")
     grade.add_argument("--no-sandbox", action="store_true",
                        help="run student code without bubblewrap and limits (only for notebooks you trust)")
     grade.set_defaults(run=_autograde)
+
+    secret = commands.add_parser("secret", help="create the course secret the instructor's hidden cases are drawn "
+                                 "from (kept outside the repository)")
+    secret.add_argument("--path", type=Path, default=None,
+                        help="where to write it (default: $CONV_COURSE_SECRET or ~/.config/conv-course/grading-secret)")
+    secret.add_argument("--force", action="store_true", help="replace an existing secret (changes every hidden case)")
+    secret.add_argument("--show", action="store_true", help="only print the existing secret's fingerprint")
+    secret.set_defaults(run=_secret)
 
     check = commands.add_parser("check", help="check your own notebook as the instructor's grader would: "
                                 "run it from the top in a fresh kernel, with the hidden checks; points per exercise")

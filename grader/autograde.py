@@ -115,17 +115,22 @@ class _Run:
             self.answer_problems.setdefault(step.grade_id, f"{step.label}: {cause}")
 
 
-def _command(step, exercises: dict) -> dict:
+def _command(step, exercises: dict, seeds: dict[str, int] | None = None) -> dict:
     if step.kind == "code":
         return {"op": "code", "source": step.source}
     if step.grade_id in exercises:
-        return {"op": "test", "key": step.grade_id, "hidden": "hidden=True" in step.source}
+        hidden = "hidden=True" in step.source
+        command = {"op": "test", "key": step.grade_id, "hidden": hidden}
+        if hidden:  # handed to the sandbox only when asked for (see Sandbox.run)
+            command["seed"] = (seeds or {}).get(step.grade_id)
+        return command
     return {"op": "cell", "source": step.source}
 
 
 def _run_plan(sub: Submission, assignment: Assignment, workdir: Path, slot: int, *, timeout: float,
               cell_timeout: float, isolation: str, zygote: Zygote | None, limits: Limits,
-              cache: Path | None, root: Path, cgroups: Cgroups | None, uids: int) -> _Run:
+              cache: Path | None, root: Path, cgroups: Cgroups | None, uids: int,
+              seeds: dict[str, int] | None = None) -> _Run:
     from helpers.checks import exercises as course_exercises
 
     known = {ex.key: ex for ex in course_exercises(assignment.chapter)}
@@ -166,7 +171,7 @@ def _run_plan(sub: Submission, assignment: Assignment, workdir: Path, slot: int,
                 if left <= 0:
                     return False
                 try:
-                    box.run(_command(steps[j], known), min(cell_timeout, left))
+                    box.run(_command(steps[j], known, seeds), min(cell_timeout, left))
                 except Died as exc:
                     died(j, exc.cause, replaying=True)
                     break
@@ -185,7 +190,7 @@ def _run_plan(sub: Submission, assignment: Assignment, workdir: Path, slot: int,
                                     "were used up (this and every later cell)"})
                 break
             try:
-                reply = box.run(_command(step, known), min(cell_timeout, left))
+                reply = box.run(_command(step, known, seeds), min(cell_timeout, left))
             except Died as exc:
                 died(i, exc.cause)
                 try:
@@ -219,7 +224,7 @@ class GradingFailed(Exception):
     pass
 
 
-def _judge(state: _Run, assignment: Assignment) -> list[dict]:
+def _judge(state: _Run, assignment: Assignment, seeds: dict[str, int] | None = None) -> list[dict]:
     from helpers.checks import exercises as course_exercises
 
     from .judge import judge_exercise
@@ -251,7 +256,8 @@ def _judge(state: _Run, assignment: Assignment) -> list[dict]:
         elif reply.get("status") != "ok":
             row.update(status="failed", message=f"checking the answer failed: {reply.get('error', '')}")
         else:
-            verdict = judge_exercise(ex, state.judged, hidden="hidden=True" in test.source)
+            verdict = judge_exercise(ex, state.judged, hidden="hidden=True" in test.source,
+                                     secret_seed=(seeds or {}).get(gid))
             row.update(status=verdict.status, score=test.points if verdict.passed else 0.0,
                        message=verdict.message, hint=verdict.hint)
         rows.append(row)
@@ -271,7 +277,7 @@ def _grade_one(sub: Submission, assignment: Assignment, tmp: Path, number: int, 
         state = _run_plan(sub, assignment, workdir, slot, **options)
     except GradingFailed as exc:
         return Result(sub.student, sub.path.name, assignment.chapter, "grading-failed", str(exc))
-    rows = _judge(state, assignment)
+    rows = _judge(state, assignment, options.get("seeds"))
     shutil.rmtree(workdir, ignore_errors=True)
     shutil.rmtree(workdir.parent / f"{workdir.name}-judged", ignore_errors=True)
     return Result(sub.student, sub.path.name, assignment.chapter, "graded", "",
@@ -285,10 +291,13 @@ def _grade_one(sub: Submission, assignment: Assignment, tmp: Path, number: int, 
 
 def autograde(submissions_dir: Path, out: Path, *, workers: int | None = None, timeout: float = 900,
               cell_timeout: float | None = None, root: Path = ROOT, progress: bool = True,
-              isolation: str = "zygote", limits: Limits = Limits()) -> list[Result]:
+              isolation: str = "zygote", limits: Limits = Limits(), secret: bytes | None = None,
+              secret_source: str | None = None) -> list[Result]:
     """Grade every notebook under ``submissions_dir``; write grades, report and feedback to ``out``.
 
     ``isolation``: ``"zygote"`` (default), ``"bwrap"`` or ``"none"``; see :class:`grader.sandbox.Sandbox`.
+    ``secret``: the course secret the hidden cases are drawn from (:mod:`grader.secret`); ``None``
+    grades with the public hidden cases (what a learner's ``grader check`` does).
     """
     if isolation not in ISOLATIONS:
         raise GraderError(f"isolation must be one of {', '.join(ISOLATIONS)}, not {isolation!r}")
@@ -327,8 +336,13 @@ def autograde(submissions_dir: Path, out: Path, *, workers: int | None = None, t
         slots.put(slot)
     zygote = Zygote(cache) if isolation == "zygote" and to_grade else None
     cgroups = Cgroups(workers, limits) if isolation != "none" and to_grade else None
+    from helpers.checks import exercises as course_exercises
+
+    from .secret import case_seed
+
+    seeds = {ex.key: case_seed(secret, ex.key) for ex in course_exercises()} if secret is not None else None
     options = dict(timeout=timeout, cell_timeout=cell_timeout, isolation=isolation, zygote=zygote, limits=limits,
-                   cache=cache, root=root, cgroups=cgroups, uids=uid_base())
+                   cache=cache, root=root, cgroups=cgroups, uids=uid_base(), seeds=seeds)
 
     with tempfile.TemporaryDirectory(prefix="conv-course-grade-") as tmp, _closing(zygote, cgroups):
         os.chmod(tmp, 0o711)  # sandbox users reach only their own folder inside
@@ -354,8 +368,18 @@ def autograde(submissions_dir: Path, out: Path, *, workers: int | None = None, t
                "uids": [options["uids"], options["uids"] + workers - 1] if isolation != "none" else None, "cell_timeout": cell_timeout, "timeout": timeout,
                "limits": asdict(limits) if isolation != "none" else None,
                "cgroups": (cgroups.missing or "cpu, memory and pids groups per worker") if cgroups else None}
-    _write_outputs(results, out, assignments, sandbox)
+    _write_outputs(results, out, assignments, sandbox, hidden_cases(secret, secret_source))
     return results
+
+
+def hidden_cases(secret: bytes | None, source: str | None = None) -> dict:
+    """What ``report.json`` says about the hidden cases: the secret's fingerprint, never the secret."""
+    from .secret import fingerprint
+
+    if secret is None:
+        return {"from": "public", "fingerprint": None,
+                "note": "the public hidden cases that learners can list; not an instructor's grading"}
+    return {"from": source or "course secret", "fingerprint": fingerprint(secret)}
 
 
 class _closing:
@@ -377,7 +401,7 @@ class _closing:
 
 
 def _write_outputs(results: list[Result], out: Path, assignments: dict[str, Assignment],
-                   sandbox: dict | None = None) -> None:
+                   sandbox: dict | None = None, hidden: dict | None = None) -> None:
     with open(out / "grades.csv", "w", newline="") as handle:
         writer = csv.DictWriter(handle, fieldnames=CSV_COLUMNS)
         writer.writeheader()
@@ -391,7 +415,7 @@ def _write_outputs(results: list[Result], out: Path, assignments: dict[str, Assi
                 for gid, test in (assignment.tests.items() if assignment else []):
                     writer.writerow({"student": r.student, "assignment": r.assignment, "exercise": gid,
                                      "score": 0.0, "max_score": test.points, "status": "error"})
-    report = {"sandbox": sandbox, "submissions": [asdict(r) for r in results]}
+    report = {"sandbox": sandbox, "hidden_cases": hidden, "submissions": [asdict(r) for r in results]}
     (out / "report.json").write_text(json.dumps(report, indent=2) + "\n")
     for r in results:
         if r.status == "graded":

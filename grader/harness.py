@@ -10,7 +10,10 @@ It never decides a grade. It
    a cell in an IPython shell; ``{"op": "test", "key": ..., "hidden": ...}`` *collects*
    the exercise's outcomes from the learner's namespace (it runs the learner's function
    on the exercise's inputs) and writes them as plain data with ``torch.save`` to
-   ``OUTDIR/<key>.<visible|hidden>.pt``; ``{"op": "cell", "source": ...}`` runs a test
+   ``OUTDIR/<key>.<visible|hidden>.pt``; a by-hand exercise (one with ``forbid``) is
+   collected in a guarded child process (:mod:`helpers.checks.byhand`); the seed of the
+   hidden cases is asked for (``{"need_seed": true}`` on ``EVENT_FD``, answered by a
+   ``{"seed": ...}`` line on ``CMD_FD``) only when it is needed, by the process that uses it; ``{"op": "cell", "source": ...}`` runs a test
    cell that has no exercise definition (nbgrader's meaning: it passes if it raises nothing);
 3. answers each command with one JSON line on ``EVENT_FD``.
 
@@ -72,12 +75,29 @@ def serve(chapter: str, outdir: str, cmd_fd: int, event_fd: int) -> None:
     from IPython.core.interactiveshell import InteractiveShell
 
     import helpers.checks as checks
+    import helpers.checks.byhand as byhand
 
     registry = {ex.key: ex for ex in checks.exercises(chapter)}
     # Kept before any student code runs: patching them later (``Exercise.collect = ...``,
-    # ``torch.save = ...``) does not change what is collected or how it is written.
+    # ``ex.forbid = frozenset()``, ``torch.save = ...``) does not change what is collected
+    # or how it is written; for by-hand exercises a patch is also noticed and costs the points.
     save = torch.save
     collect = checks.Exercise.collect
+    run_one = checks.Exercise._run_one
+    make_cases = checks.Exercise.make_cases
+    forbidden = {key: frozenset(ex.forbid) for key, ex in registry.items()}
+    byhand_collect = byhand.collect
+    snap = byhand.snapshot(registry)
+    loads = json.loads
+
+    def ask_seed():
+        send({"need_seed": True})
+        try:
+            answer = loads(commands.readline())
+        except ValueError:
+            return None
+        seed = answer.get("seed") if isinstance(answer, dict) else None
+        return seed if type(seed) is int else None
     shell = InteractiveShell.instance()
     shell.user_ns["__name__"] = "__main__"
     signal.signal(signal.SIGALRM, _on_alarm)
@@ -87,9 +107,11 @@ def serve(chapter: str, outdir: str, cmd_fd: int, event_fd: int) -> None:
     me = os.getpid()
     for line in commands:
         try:
-            cmd = json.loads(line)
+            cmd = loads(line)
         except ValueError:
-            break
+            continue  # a stray line (a seed nobody asked for, a half-read one): not a command
+        if not isinstance(cmd, dict) or "op" not in cmd:
+            continue
         timeout = float(cmd.get("timeout", 300))
         reply: dict = {"status": "ok"}
         began = time.monotonic()
@@ -106,14 +128,26 @@ def serve(chapter: str, outdir: str, cmd_fd: int, event_fd: int) -> None:
             elif cmd["op"] == "test":
                 ex = registry[cmd["key"]]
                 answer = shell.user_ns.get(ex.answer, missing)
+                sealed = bool(cmd.get("hidden") and cmd.get("sealed"))
                 if answer is missing:
                     signal.setitimer(signal.ITIMER_REAL, 0)
                     reply = {"status": "missing"}
                 else:
                     for hidden in (False, True) if cmd.get("hidden") else (False,):
-                        outcomes = collect(ex, answer, hidden=hidden)
-                        plain = [{"value": o.value, "error": o.error} for o in outcomes]
                         name = f"{cmd['key']}.{'hidden' if hidden else 'visible'}.pt"
+                        if forbidden[ex.key]:
+                            problem = byhand_collect(
+                                ex, answer, hidden=hidden, forbid=forbidden[ex.key],
+                                path=os.path.join(outdir, name), save=save, run_one=run_one,
+                                make_cases=make_cases, snap=snap, events_fd=event_fd if sealed else None,
+                                commands_fd=cmd_fd if sealed else None)
+                            if problem:
+                                reply = {"status": "error", "error": problem}
+                                break
+                            continue
+                        seed = ask_seed() if hidden and sealed else None
+                        outcomes = collect(ex, answer, hidden=hidden, secret_seed=seed)
+                        plain = [{"value": o.value, "error": o.error} for o in outcomes]
                         save(plain, os.path.join(outdir, name))
                     signal.setitimer(signal.ITIMER_REAL, 0)
         except CellTimeout as exc:

@@ -295,6 +295,9 @@ def zygote_spec(workdir: Path, slot: int, chapter: str, limits: Limits, cache: P
                        "RLIMIT_CPU": limits.cpu_seconds, "RLIMIT_CORE": 0}}
 
 
+_NO_SEED = object()
+
+
 class Died(Exception):
     """The sandboxed process ended (or was killed) before answering."""
 
@@ -416,20 +419,38 @@ class Sandbox:
 
     # -- commands ----------------------------------------------------------
     def run(self, command: dict, timeout: float, grace: float = 5.0) -> dict:
-        """Send one command; the reply, or :class:`Died` (the process is then stopped)."""
+        """Send one command; the reply, or :class:`Died` (the process is then stopped).
+
+        A ``"seed"`` in a test command (the hidden cases' seed, from the course secret) is not
+        sent with it: the sandbox gets it once, on request (``{"need_seed": true}``), so only the
+        guarded process that draws the hidden cases ever holds it.
+        """
+        command = dict(command)
+        seed = command.pop("seed", _NO_SEED)
+        if seed is not _NO_SEED:
+            command["sealed"] = True
         try:
             self._cmd.write(json.dumps({**command, "timeout": timeout}) + "\n")
             self._cmd.flush()
         except (BrokenPipeError, OSError, ValueError):
             raise self._dead() from None
-        return self._read(timeout + grace)
+        return self._read(timeout + grace, seed)
 
-    def _read(self, timeout: float) -> dict:
+    def _read(self, timeout: float, seed: object = _NO_SEED) -> dict:
         deadline = time.monotonic() + timeout
+        pending = [seed] if seed is not _NO_SEED else []
         while True:
             message = self._read_one(deadline, timeout)
             if "pid1" in message and self.isolation == "zygote" and self.pid1 is None:
                 self.pid1 = message["pid1"] if isinstance(message["pid1"], int) else None
+                continue
+            if "need_seed" in message:
+                if pending:  # once per command: a second request (or one nobody should make) gets nothing
+                    try:
+                        self._cmd.write(json.dumps({"seed": pending.pop()}) + "\n")
+                        self._cmd.flush()
+                    except (BrokenPipeError, OSError, ValueError):
+                        raise self._dead() from None
                 continue
             return message
 
