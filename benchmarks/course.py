@@ -16,8 +16,8 @@ from benchmarks.common import one_thread, save, table
 
 def main() -> dict:
     one_thread()
-    from grader import notebooks
-    from grader.execute import execute
+    from grader.authoring import notebooks
+    from grader.authoring.execute import execute
 
     rows, figures = [], {}
     for chapter in notebooks.chapters():

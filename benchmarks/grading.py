@@ -57,15 +57,15 @@ def make_submissions(folder: Path, n: int) -> dict[str, str]:
 
 def stock(submissions: Path, work: Path) -> tuple[float, float, dict[str, float]]:
     """Seconds for stock ``nbgrader autograde`` and ``generate_feedback``, and each student's total."""
-    from grader.config import ROOT, SOURCE_DIR
-    from grader.release import ensure_tools_on_path
+    from grader.authoring.config import ROOT, SOURCE_DIR
+    from grader.authoring.release import ensure_tools_on_path
 
     ensure_tools_on_path()
     course = work / "course"
     (course / "source" / CHAPTER).mkdir(parents=True)
     shutil.copy2(ROOT / SOURCE_DIR / CHAPTER / f"{CHAPTER}.ipynb", course / "source" / CHAPTER)
     (course / "nbgrader_config.py").write_text(
-        "from grader.config import configure\n"
+        "from grader.authoring.config import configure\n"
         f"configure(get_config(), {str(course)!r})\n"
         "get_config().CourseDirectory.source_directory = 'source'\n"
         "get_config().CourseDirectory.release_directory = 'release'\n")
@@ -97,7 +97,7 @@ def stock(submissions: Path, work: Path) -> tuple[float, float, dict[str, float]
 
 
 def ours(submissions: Path, work: Path, workers: int) -> tuple[float, dict[str, float]]:
-    from grader.autograde import autograde
+    from grader.grading.autograde import autograde
 
     start = time.perf_counter()
     autograde(submissions, work / "out", workers=workers, progress=False)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 
 def _release(args: argparse.Namespace) -> int:
-    from .release import drift, release_all
+    from .authoring.release import drift, release_all
 
     if args.check:
         problems = drift()
@@ -25,8 +25,8 @@ def _release(args: argparse.Namespace) -> int:
 
 
 def _outputs(args: argparse.Namespace) -> int:
-    from .execute import refresh_outputs
-    from .notebooks import chapters
+    from .authoring.execute import refresh_outputs
+    from .authoring.notebooks import chapters
 
     for chapter in args.chapters or chapters():
         timing = refresh_outputs(chapter)
@@ -35,13 +35,13 @@ def _outputs(args: argparse.Namespace) -> int:
 
 
 def _autograde(args: argparse.Namespace) -> int:
-    from .autograde import autograde
+    from .grading.autograde import autograde
 
     if not args.submissions.is_dir():
         print(f"error: {args.submissions} is not a folder of submissions", file=sys.stderr)
         return 2
-    from .autograde import GraderError
-    from .secret import SecretError, default_path, fingerprint, load, one_off
+    from .grading.autograde import GraderError
+    from .grading.secret import SecretError, default_path, fingerprint, load, one_off
 
     path = args.secret or default_path()
     try:
@@ -71,7 +71,7 @@ def _autograde(args: argparse.Namespace) -> int:
 
 
 def _secret(args: argparse.Namespace) -> int:
-    from .secret import SecretError, create, default_path, fingerprint, load
+    from .grading.secret import SecretError, create, default_path, fingerprint, load
 
     path = args.path or default_path()
     try:
@@ -99,7 +99,7 @@ def _progress(args: argparse.Namespace) -> int:
     from helpers import progress
     from helpers.checks import exercises
 
-    from .notebooks import chapters
+    from .authoring.notebooks import chapters
 
     records = progress.load()
     earned_all = possible_all = 0

@@ -1,7 +1,7 @@
 """``python -m grader check NOTEBOOK...``: a learner's own notebook, graded as the instructor would.
 
 The notebook is copied into a temporary folder and graded there by
-:func:`grader.autograde.autograde`, the instructor's grader itself, with
+:func:`grader.grading.autograde.autograde`, the instructor's grader itself, with
 ``isolation="none"``: no sandbox, no root, since it is the learner's own code on
 the learner's own machine. So the check runs the notebook from the top in a fresh
 process (whatever was defined in JupyterLab does not count), runs the visible and the
@@ -34,10 +34,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import autograde as _autograde
-from .config import ROOT
-from .sanitize import load_assignment, plan, read_json
-from .submissions import chapter_grade_ids, identify
+from .grading import autograde as _autograde
+from .authoring.config import ROOT
+from .grading.sanitize import load_assignment, plan, read_json
+from .grading.submissions import chapter_grade_ids, identify
 
 
 class CheckInputError(ValueError):
@@ -322,7 +322,7 @@ def render(report: CheckReport) -> str:
     return "\n".join(lines)
 
 
-#: What every check says about the hidden cases (see grader.secret).
+#: What every check says about the hidden cases (see grader.grading.secret).
 HIDDEN_CASES_NOTE = ("Hidden checks here use the course's public cases. The instructor's hidden cases differ: they "
                      "are drawn from a course secret, so an answer that only fits these inputs fails there.")
 
@@ -389,7 +389,7 @@ def with_reference_outputs(data: dict, chapter: str, root: Path = ROOT) -> tuple
     returns the copy and the notebook numbers (1-based, all cells) of the cells given back
     their reference output.
     """
-    from . import notebooks
+    from .authoring import notebooks
 
     release = notebooks.read(notebooks.notebook_path(chapter, "notebooks", root))
     reference = {c.get("id"): c for c in release.cells

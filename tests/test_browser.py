@@ -25,7 +25,7 @@ from pathlib import Path
 
 import pytest
 
-from grader import notebooks
+from grader.authoring import notebooks
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 

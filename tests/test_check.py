@@ -17,10 +17,10 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from grader import notebooks
+from grader.authoring import notebooks
 from grader.check import run_order_warning
-from grader.config import ROOT
-from grader.sandbox import available
+from grader.authoring.config import ROOT
+from grader.sandbox.process import available
 from helpers.checks import exercises
 from tests.support import student_notebook
 

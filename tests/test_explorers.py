@@ -14,7 +14,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from grader import notebooks
+from grader.authoring import notebooks
 from helpers import explorers as ex
 from helpers import widgets
 from helpers.data import digit

@@ -97,7 +97,7 @@ def test_submissions_untouched(graded):
 
 @pytest.mark.slow
 def test_regrading_gives_the_same_grades_with_the_bubblewrap_sandbox(graded, tmp_path):
-    from grader.sandbox import available
+    from grader.sandbox.process import available
 
     if available("bwrap"):
         pytest.skip(f"no bubblewrap sandbox here: {available('bwrap')}")

@@ -24,8 +24,8 @@ from pathlib import Path
 
 import pytest
 
-from grader.config import ROOT
-from grader.sandbox import available
+from grader.authoring.config import ROOT
+from grader.sandbox.process import available
 from tests.support import hand_in, student_notebook
 
 pytestmark = [pytest.mark.slow,
@@ -235,7 +235,7 @@ def _course_files() -> list[Path]:
     """The course files a hostile answer attacks (the whole of chapter 1, the grader, the checks)."""
     checks = ROOT / "helpers" / "checks"
     return [ROOT / "solutions" / CH1, ROOT / "notebooks" / CH1, checks / "core.py", checks / "__init__.py",
-            checks / "ch01.py", ROOT / "helpers" / "data.py", ROOT / "grader" / "config.py",
+            checks / "ch01.py", ROOT / "helpers" / "data.py", ROOT / "grader" / "authoring" / "config.py",
             ROOT / "pyproject.toml", ROOT / "nbgrader_config.py"]
 
 

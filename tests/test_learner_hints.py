@@ -8,7 +8,7 @@ import re
 
 import pytest
 
-from grader import notebooks
+from grader.authoring import notebooks
 from helpers.checks import CheckFailed, exercises
 
 CONV = """

@@ -7,15 +7,15 @@ import sys
 
 import pytest
 
-from grader import notebooks
-from grader.release import drift
+from grader.authoring import notebooks
+from grader.authoring.release import drift
 from helpers.checks import exercises
 
 CHAPTERS = notebooks.chapters("solutions")
 
 
 def _nbgrader(*args, cwd=None):
-    from grader.release import ensure_tools_on_path
+    from grader.authoring.release import ensure_tools_on_path
 
     ensure_tools_on_path()
     return subprocess.run([sys.executable, "-m", "nbgrader", *args], capture_output=True, text=True,

@@ -21,7 +21,7 @@ import os
 import secrets
 from pathlib import Path
 
-from .config import ROOT
+from ..authoring.config import ROOT
 
 #: Environment variable naming the secret file (overrides the default path).
 ENV = "CONV_COURSE_SECRET"

@@ -3,7 +3,7 @@
 Importing torch, IPython, matplotlib and the course helpers takes 3-5 s, more than running
 a chapter's notebook. The zygote (a trusted process that never runs student code) imports
 them once; for each submission it forks a child that *then* builds its sandbox, with the
-same isolation as :func:`grader.sandbox.bwrap_command`, by the same kernel calls bubblewrap
+same isolation as :func:`grader.sandbox.process.bwrap_command`, by the same kernel calls bubblewrap
 makes (:func:`_enter`):
 
 * new mount, PID, network, IPC and UTS namespaces (``unshare``);
@@ -149,7 +149,7 @@ def _child(spec: dict, cmd_fd: int, event_fd: int) -> None:
             except BaseException as exc:  # noqa: BLE001 - no student code runs in a half-built sandbox
                 os.write(event_fd, (json.dumps({"setup_failed": f"{type(exc).__name__}: {exc}"}) + "\n").encode())
                 os._exit(71)
-            from grader.harness import serve  # already imported by the zygote
+            from grader.sandbox.harness import serve  # already imported by the zygote
 
             serve(spec["chapter"], spec["home"] + "/outcomes", cmd_fd, event_fd)
             os._exit(0)
@@ -175,7 +175,7 @@ def _preload() -> None:
     import torch.utils._python_dispatch  # noqa: F401
     from IPython.core.interactiveshell import InteractiveShell  # noqa: F401
 
-    import grader.harness  # noqa: F401
+    import grader.sandbox.harness  # noqa: F401
     import helpers
 
     for module in pkgutil.iter_modules(helpers.__path__):

@@ -17,8 +17,8 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import notebooks
-from .config import ROOT, SOURCE_DIR
+from ..authoring import notebooks
+from ..authoring.config import ROOT, SOURCE_DIR
 
 
 #: A chapter notebook with every output is a few MB; anything far larger is not graded.

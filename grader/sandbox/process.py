@@ -2,7 +2,7 @@
 
 Two ways to build the same sandbox (``--isolation``):
 
-* ``zygote`` (default): a pre-loaded process (:mod:`grader.zygote`) forks a child per
+* ``zygote`` (default): a pre-loaded process (:mod:`grader.sandbox.zygote`) forks a child per
   submission, which builds the sandbox itself with the kernel calls bubblewrap makes;
   torch is imported once per batch instead of once per submission;
 * ``bwrap``: a fresh Debian ``bubblewrap`` process per submission (:func:`bwrap_command`),
@@ -44,7 +44,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from .config import ROOT
+from ..authoring.config import ROOT
 
 HARNESS = Path(__file__).with_name("harness.py")
 SANDBOX_HOME = "/submission"
@@ -236,7 +236,7 @@ def sandbox_env(cache: Path | None) -> dict[str, str]:
 
 
 class Zygote:
-    """The pre-loaded process that forks every sandboxed harness (see :mod:`grader.zygote`)."""
+    """The pre-loaded process that forks every sandboxed harness (see :mod:`grader.sandbox.zygote`)."""
 
     def __init__(self, cache: Path | None = None) -> None:
         import threading
@@ -246,7 +246,7 @@ class Zygote:
         # so nothing of the instructor's environment (tokens, paths) is handed down.
         env = {**sandbox_env(None), "PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": "/nonexistent",
                "CONV_COURSE_CACHE": str(cache) if cache else "/nonexistent/conv-course"}
-        self.proc = subprocess.Popen([sys.executable, "-I", "-m", "grader.zygote", str(theirs.fileno())],
+        self.proc = subprocess.Popen([sys.executable, "-I", "-m", "grader.sandbox.zygote", str(theirs.fileno())],
                                      pass_fds=(theirs.fileno(),), env=env, stdin=subprocess.DEVNULL,
                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
         theirs.close()
@@ -319,7 +319,7 @@ class Sandbox:
     """One sandboxed harness process for one submission; restartable.
 
     ``isolation``: ``"zygote"`` (default; forked from :class:`Zygote`, sandbox built by
-    :mod:`grader.zygote`), ``"bwrap"`` (a fresh ``bwrap`` process, see :func:`bwrap_command`)
+    :mod:`grader.sandbox.zygote`), ``"bwrap"`` (a fresh ``bwrap`` process, see :func:`bwrap_command`)
     or ``"none"`` (a plain subprocess: only for notebooks you trust).
     """
 
@@ -355,7 +355,7 @@ class Sandbox:
                 argv = bwrap_command(self.workdir, self.slot, argv, cache=self.cache, root=self.root, uid=self.uid)
                 env, preexec = {"PATH": os.environ.get("PATH", "/usr/bin:/bin")}, _limit(self.limits, self.cgroups)
             else:
-                from .execute import kernel_env
+                from ..authoring.execute import kernel_env
 
                 env, preexec = kernel_env({"MPLBACKEND": "Agg"}), None
             self.proc = subprocess.Popen(argv, cwd=self.workdir, env=env, pass_fds=(cmd_r, ev_w),

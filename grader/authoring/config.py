@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 #: The repository root: the nbgrader course directory.
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 SOURCE_DIR = "solutions"
 RELEASE_DIR = "notebooks"
 

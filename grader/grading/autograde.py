@@ -2,15 +2,15 @@
 
 For every submitted notebook, side by side up to ``workers``:
 
-1. **sanitize** it outside any kernel (:mod:`grader.sanitize`): the student's code
+1. **sanitize** it outside any kernel (:mod:`grader.grading.sanitize`): the student's code
    cells in the student's order, test cells and points from the source notebook;
-2. **run** the plan in a sandboxed Python process of its own (:mod:`grader.sandbox`,
-   :mod:`grader.harness`), cell by cell; test cells only *collect* the answer's
+2. **run** the plan in a sandboxed Python process of its own (:mod:`grader.sandbox.process`,
+   :mod:`grader.sandbox.harness`), cell by cell; test cells only *collect* the answer's
    outcomes there, as plain data. A cell that runs past ``cell_timeout`` is
    interrupted; one that ignores the interrupt, exits or kills its process ends the
    sandbox, which is restarted and brought back to the same point by re-running the
    earlier cells (not that one), so it costs only what depends on it;
-3. **judge** here, where no student code ran (:mod:`grader.judge`).
+3. **judge** here, where no student code ran (:mod:`grader.grading.judge`).
 
 Why not stock ``nbgrader autograde``: it grades inside the student's kernel (a
 monkeypatched ``torch.allclose`` or ``check`` passes everything), lets student code
@@ -44,8 +44,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from .config import CELL_TIMEOUT, ROOT
-from .sandbox import ISOLATIONS, Cgroups, Died, Limits, Sandbox, Zygote, _data_cache, available, uid_base
+from ..authoring.config import CELL_TIMEOUT, ROOT
+from ..sandbox.process import ISOLATIONS, Cgroups, Died, Limits, Sandbox, Zygote, _data_cache, available, uid_base
 from .sanitize import Assignment, Plan, load_assignment, plan, read_json
 from .submissions import Submission, discover
 
@@ -295,8 +295,8 @@ def autograde(submissions_dir: Path, out: Path, *, workers: int | None = None, t
               secret_source: str | None = None) -> list[Result]:
     """Grade every notebook under ``submissions_dir``; write grades, report and feedback to ``out``.
 
-    ``isolation``: ``"zygote"`` (default), ``"bwrap"`` or ``"none"``; see :class:`grader.sandbox.Sandbox`.
-    ``secret``: the course secret the hidden cases are drawn from (:mod:`grader.secret`); ``None``
+    ``isolation``: ``"zygote"`` (default), ``"bwrap"`` or ``"none"``; see :class:`grader.sandbox.process.Sandbox`.
+    ``secret``: the course secret the hidden cases are drawn from (:mod:`grader.grading.secret`); ``None``
     grades with the public hidden cases (what a learner's ``grader check`` does).
     """
     if isolation not in ISOLATIONS:

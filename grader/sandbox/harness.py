@@ -1,6 +1,6 @@
 """The process that runs one student's notebook, inside the sandbox.
 
-Started by :mod:`grader.sandbox` as ``python harness.py CHAPTER OUTDIR CMD_FD EVENT_FD``
+Started by :mod:`grader.sandbox.process` as ``python harness.py CHAPTER OUTDIR CMD_FD EVENT_FD``
 (a plain script: it must not need the ``grader`` package, which stays out of the sandbox).
 It never decides a grade. It
 

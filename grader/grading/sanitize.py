@@ -19,8 +19,8 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import notebooks
-from .config import RELEASE_DIR, ROOT, SOURCE_DIR
+from ..authoring import notebooks
+from ..authoring.config import RELEASE_DIR, ROOT, SOURCE_DIR
 
 #: Tags that change how nbgrader or nbval run a cell; the grader ignores them all.
 EXECUTION_TAGS = frozenset({"skip-execution", "raises-exception", "nbval-skip", "nbval-raises-exception",
