@@ -40,27 +40,32 @@ def _autograde(args: argparse.Namespace) -> int:
     if not args.submissions.is_dir():
         print(f"error: {args.submissions} is not a folder of submissions", file=sys.stderr)
         return 2
-    from .grading.autograde import GraderError
-    from .grading.secret import SecretError, default_path, fingerprint, load, one_off
+    from .grading.autograde import BatchInterrupted, GraderError
+    from .grading.secret import SecretError, create, default_path, fingerprint, load
 
     path = args.secret or default_path()
     try:
         if args.secret is None and not path.exists():
-            key, source = one_off(), "a one-off random key"
-            print(f"note: no course secret at {path}: the hidden cases come from a one-off key, so a re-run gives "
-                  "other hidden cases. `python -m grader secret` creates a course secret.", file=sys.stderr)
-        else:
-            key, source = load(path), f"course secret {path}"
+            path, _ = create(path)
+            print(f"note: no course secret yet: created {path}, which the hidden cases are drawn from. Keep it (and "
+                  "off learners' machines): grading again with it reproduces these grades.", file=sys.stderr)
+        key, source = load(path), f"course secret {path}"
     except SecretError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     try:
         results = autograde(args.submissions, args.out, workers=args.workers, timeout=args.timeout,
                             cell_timeout=args.cell_timeout, isolation="none" if args.no_sandbox else args.isolation,
-                            secret=key, secret_source=source)
+                            secret=key, secret_source=source, regrade=args.regrade)
     except GraderError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 3
+    except BatchInterrupted as stop:
+        graded = sum(r.status == "graded" for r in stop.results)
+        print(f"\ninterrupted: every sandbox was ended; {graded} graded submission(s) written to "
+              f"{args.out / 'grades.csv'} and {args.out / 'report.json'}. Run the same command again to grade "
+              "the rest (what is graded is kept).", file=sys.stderr)
+        return 130
     graded = sum(r.status == "graded" for r in results)
     print(f"{graded} of {len(results)} submissions graded; grades in {args.out / 'grades.csv'}, "
           f"details in {args.out / 'report.json'}; hidden cases from {source} ({fingerprint(key)})")
@@ -144,7 +149,10 @@ def build_parser() -> argparse.ArgumentParser:
                             "(zygote, default, faster) or a fresh bubblewrap process per submission (bwrap)")
     grade.add_argument("--secret", type=Path, default=None, metavar="FILE",
                        help="the course secret the hidden cases are drawn from (default: $CONV_COURSE_SECRET or "
-                            "~/.config/conv-course/grading-secret; without one, a one-off random key)")
+                            "~/.config/conv-course/grading-secret, created on first use)")
+    grade.add_argument("--regrade", action="store_true",
+                       help="grade every submission again, even those already graded in OUT (by default a re-run "
+                            "keeps them: same file, same hidden cases)")
     grade.add_argument("--no-sandbox", action="store_true",
                        help="run student code without bubblewrap and limits (only for notebooks you trust)")
     grade.set_defaults(run=_autograde)

@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import csv
 import html
+import io
 import json
 import os
 import queue
@@ -40,14 +41,15 @@ import shutil
 import sys
 import tempfile
 import time
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass, field
+from concurrent.futures import ThreadPoolExecutor, as_completed, wait
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
 from ..authoring.config import CELL_TIMEOUT, ROOT
 from ..sandbox.process import ISOLATIONS, Cgroups, Died, Limits, Sandbox, Zygote, _data_cache, available, uid_base
 from .sanitize import Assignment, Plan, load_assignment, plan, read_json
-from .submissions import Submission, discover
+from .records import atomic_write, file_digest, previous, spreadsheet_safe
+from .submissions import Submission, discover, one_line
 
 CSV_COLUMNS = ("student", "assignment", "exercise", "score", "max_score", "status")
 #: Restarts of one submission's sandbox before the rest of its cells are given up.
@@ -72,6 +74,7 @@ class Result:
     exercises: list[dict] = field(default_factory=list)
     tampering: list[str] = field(default_factory=list)
     cells: list[dict] = field(default_factory=list)  # cells that could not run: {"cell", "cause"}
+    sha256: str = ""  # of the file graded: a resumed batch keeps this result only for the same content
 
 
 class Progress:
@@ -130,25 +133,32 @@ def _command(step, exercises: dict, seeds: dict[str, int] | None = None) -> dict
 def _run_plan(sub: Submission, assignment: Assignment, workdir: Path, slot: int, *, timeout: float,
               cell_timeout: float, isolation: str, zygote: Zygote | None, limits: Limits,
               cache: Path | None, root: Path, cgroups: Cgroups | None, uids: int,
-              seeds: dict[str, int] | None = None) -> _Run:
+              seeds: dict[str, int] | None = None, live: "_Live | None" = None) -> _Run:
     from helpers.checks import exercises as course_exercises
 
     known = {ex.key: ex for ex in course_exercises(assignment.chapter)}
-    data, _ = read_json(sub.path)
-    state = _Run(plan(data or {"cells": []}, assignment))
+    try:
+        data, _ = read_json(sub.path)
+        state = _Run(plan(data or {"cells": []}, assignment))
+    except Exception as exc:  # noqa: BLE001 - a notebook nothing can plan is this student's error row
+        raise GradingFailed(one_line(exc, "the notebook could not be planned")) from None
     steps = state.plan.steps
     outcomes, judged = workdir / "outcomes", workdir.parent / f"{workdir.name}-judged"
     judged.mkdir()
     deadline = time.monotonic() + timeout
     box = Sandbox(workdir, assignment.chapter, slot, limits=limits, cache=cache, isolation=isolation,
                   zygote=zygote, root=root, cgroups=cgroups.procs_files(slot) if cgroups else [], uid=uids + slot)
+    live = live or _Live()
+    live.add(box)
 
     def start() -> None:
         for attempt in range(2):
+            live.check()
             try:
                 box.start()
                 return
             except Died as exc:
+                live.check()
                 if attempt:
                     raise GradingFailed(f"the grading process could not start: {exc.cause}") from None
 
@@ -171,8 +181,10 @@ def _run_plan(sub: Submission, assignment: Assignment, workdir: Path, slot: int,
                 if left <= 0:
                     return False
                 try:
+                    live.check()
                     box.run(_command(steps[j], known, seeds), min(cell_timeout, left))
                 except Died as exc:
+                    live.check()
                     died(j, exc.cause, replaying=True)
                     break
             else:
@@ -190,8 +202,10 @@ def _run_plan(sub: Submission, assignment: Assignment, workdir: Path, slot: int,
                                     "were used up (this and every later cell)"})
                 break
             try:
+                live.check()
                 reply = box.run(_command(step, known, seeds), min(cell_timeout, left))
             except Died as exc:
+                live.check()
                 died(i, exc.cause)
                 try:
                     restarted = state.restarts <= MAX_RESTARTS and restart(i)
@@ -215,9 +229,47 @@ def _run_plan(sub: Submission, assignment: Assignment, workdir: Path, slot: int,
                         os.replace(produced, judged / produced.name)  # out of the student's reach
             i += 1
     finally:
+        live.discard(box)
         box.stop()
     state.judged = judged
     return state
+
+
+class Interrupted(Exception):
+    """The batch was stopped (Ctrl-C) while this submission was being graded: it is graded next time."""
+
+
+class _Live:
+    """The sandboxes running now, so that an interrupt ends them all at once, from the main thread."""
+
+    def __init__(self) -> None:
+        import threading
+
+        self.lock = threading.Lock()
+        self.boxes: set[Sandbox] = set()
+        self.stop = threading.Event()
+
+    def add(self, box: Sandbox) -> None:
+        with self.lock:
+            self.boxes.add(box)
+        if self.stop.is_set():
+            box.kill()
+
+    def discard(self, box: Sandbox) -> None:
+        with self.lock:
+            self.boxes.discard(box)
+
+    def check(self) -> None:
+        if self.stop.is_set():
+            raise Interrupted()
+
+    def halt(self) -> None:
+        """Stop the batch: every running sandbox is killed (its worker then sees it die and gives up)."""
+        self.stop.set()
+        with self.lock:
+            boxes = list(self.boxes)
+        for box in boxes:
+            box.kill()
 
 
 class GradingFailed(Exception):
@@ -273,16 +325,22 @@ def _grade_one(sub: Submission, assignment: Assignment, tmp: Path, number: int, 
         uid = options["uids"] + slot
         for path in (workdir, workdir / "outcomes", workdir / "submission.ipynb"):
             os.chown(path, uid, uid)
+    digest = file_digest(workdir / "submission.ipynb")
     try:
         state = _run_plan(sub, assignment, workdir, slot, **options)
     except GradingFailed as exc:
-        return Result(sub.student, sub.path.name, assignment.chapter, "grading-failed", str(exc))
-    rows = _judge(state, assignment, options.get("seeds"))
-    shutil.rmtree(workdir, ignore_errors=True)
-    shutil.rmtree(workdir.parent / f"{workdir.name}-judged", ignore_errors=True)
+        return Result(sub.student, sub.path.name, assignment.chapter, "grading-failed", str(exc), sha256=digest)
+    try:
+        rows = _judge(state, assignment, options.get("seeds"))
+    except Exception as exc:  # noqa: BLE001 - one submission's judging never stops the batch
+        return Result(sub.student, sub.path.name, assignment.chapter, "grading-failed",
+                      one_line(exc, "judging the answers failed"), sha256=digest)
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+        shutil.rmtree(workdir.parent / f"{workdir.name}-judged", ignore_errors=True)
     return Result(sub.student, sub.path.name, assignment.chapter, "graded", "",
                   sum(r["score"] for r in rows), assignment.max_score, rows,
-                  state.plan.tampering, state.cells)
+                  state.plan.tampering, state.cells, digest)
 
 
 # ---------------------------------------------------------------------------
@@ -292,12 +350,17 @@ def _grade_one(sub: Submission, assignment: Assignment, tmp: Path, number: int, 
 def autograde(submissions_dir: Path, out: Path, *, workers: int | None = None, timeout: float = 900,
               cell_timeout: float | None = None, root: Path = ROOT, progress: bool = True,
               isolation: str = "zygote", limits: Limits = Limits(), secret: bytes | None = None,
-              secret_source: str | None = None) -> list[Result]:
+              secret_source: str | None = None, regrade: bool = False) -> list[Result]:
     """Grade every notebook under ``submissions_dir``; write grades, report and feedback to ``out``.
 
     ``isolation``: ``"zygote"`` (default), ``"bwrap"`` or ``"none"``; see :class:`grader.sandbox.process.Sandbox`.
     ``secret``: the course secret the hidden cases are drawn from (:mod:`grader.grading.secret`); ``None``
     grades with the public hidden cases (what a learner's ``grader check`` does).
+
+    A submission already graded in ``out/report.json`` (same file content, same hidden cases)
+    is kept, not graded again, unless ``regrade``. ``grades.csv`` and ``report.json`` are
+    rewritten (atomically) after every submission. Ctrl-C ends every sandbox at once, writes
+    both files for what was graded and raises :class:`BatchInterrupted`.
     """
     if isolation not in ISOLATIONS:
         raise GraderError(f"isolation must be one of {', '.join(ISOLATIONS)}, not {isolation!r}")
@@ -308,68 +371,164 @@ def autograde(submissions_dir: Path, out: Path, *, workers: int | None = None, t
                               "notebooks you trust.)")
     workers = min(max(1, workers or os.cpu_count() or 1), 32)  # one sandbox uid per worker
     cell_timeout = cell_timeout or CELL_TIMEOUT
+    hidden = hidden_cases(secret, secret_source)
+    kept, hidden["resume"] = ({}, "--regrade: every submission graded again") if regrade else \
+        previous(out, hidden["fingerprint"])
     found = discover(submissions_dir, root)
     results: list[Result] = []
     to_grade: dict[tuple[str, str], Submission] = {}
     for sub in found:
         if sub.problem:
             kind = "unreadable" if any(w in sub.problem for w in ("not a notebook", "empty", "could not be read",
-                                                                    "not a Jupyter", "too large")) \
+                                                                    "not a Jupyter", "too large", "old-format",
+                                                                    "could not be identified")) \
                 else "unknown-chapter"
             results.append(Result(sub.student, sub.path.name, None, kind, sub.problem))
             continue
         key = (sub.student, sub.chapter)
         if key in to_grade:
-            older, newer = sorted([to_grade[key], sub], key=lambda s: (s.path.stat().st_mtime, s.path.name))
+            try:
+                older, newer = sorted([to_grade[key], sub], key=lambda s: (s.path.stat().st_mtime, s.path.name))
+            except OSError:  # removed meanwhile: the one still there is graded
+                older, newer = (to_grade[key], sub) if sub.path.exists() else (sub, to_grade[key])
             results.append(Result(older.student, older.path.name, older.chapter, "duplicate",
                                   f"{newer.path.name} is a later notebook for the same chapter; it was graded"))
             to_grade[key] = newer
         else:
             to_grade[key] = sub
 
-    assignments = {ch: load_assignment(ch, root) for ch in sorted({ch for _, ch in to_grade})}
-    cache = _data_cache() if isolation != "none" and to_grade else None
+    pending: list[tuple[int, Submission]] = []
+    for number, (_, sub) in enumerate(sorted(to_grade.items())):
+        try:
+            entry = kept.get((sub.student, sub.path.name, file_digest(sub.path)))
+        except OSError as exc:
+            results.append(Result(sub.student, sub.path.name, sub.chapter, "unreadable",
+                                  one_line(exc, "the file could not be read")))
+            continue
+        if entry is not None:
+            results.append(_result_from(entry))
+        else:
+            pending.append((number, sub))
+    if kept and not regrade:
+        hidden["resume"] = (f"{len(to_grade) - len(pending)} submission(s) already graded in this folder were kept "
+                            "(same file, same hidden cases); --regrade grades them again")
+
+    assignments = {ch: load_assignment(ch, root) for ch in sorted({sub.chapter for _, sub in to_grade.items()})}
     out.mkdir(parents=True, exist_ok=True)
-    bar = Progress(len(to_grade)) if progress and to_grade else None
+    sandbox = {"isolation": isolation, "workers": workers,
+               "uids": None, "cell_timeout": cell_timeout, "timeout": timeout,
+               "limits": asdict(limits) if isolation != "none" else None, "cgroups": None}
+    if not pending:
+        _write_outputs(results, out, assignments, sandbox, hidden)
+        return results
+    cache = _data_cache() if isolation != "none" else None
+    bar = Progress(len(pending)) if progress else None
     slots: queue.Queue[int] = queue.Queue()
     for slot in range(workers):
         slots.put(slot)
-    zygote = Zygote(cache) if isolation == "zygote" and to_grade else None
-    cgroups = Cgroups(workers, limits) if isolation != "none" and to_grade else None
     from helpers.checks import exercises as course_exercises
 
     from .secret import case_seed
 
     seeds = {ex.key: case_seed(secret, ex.key) for ex in course_exercises()} if secret is not None else None
-    options = dict(timeout=timeout, cell_timeout=cell_timeout, isolation=isolation, zygote=zygote, limits=limits,
-                   cache=cache, root=root, cgroups=cgroups, uids=uid_base(), seeds=seeds)
-
-    with tempfile.TemporaryDirectory(prefix="conv-course-grade-") as tmp, _closing(zygote, cgroups):
+    live = _Live()
+    interrupted = False
+    zygote = cgroups = None
+    tmp = tempfile.mkdtemp(prefix="conv-course-grade-")
+    try:
+        zygote = Zygote(cache) if isolation == "zygote" else None
+        cgroups = Cgroups(workers, limits) if isolation != "none" else None
+        options = dict(timeout=timeout, cell_timeout=cell_timeout, isolation=isolation, zygote=zygote,
+                       limits=limits, cache=cache, root=root, cgroups=cgroups, uids=uid_base(), seeds=seeds, live=live)
+        sandbox.update(uids=[options["uids"], options["uids"] + workers - 1] if isolation != "none" else None,
+                       cgroups=(cgroups.missing or "cpu, memory and pids groups per worker") if cgroups else None)
         os.chmod(tmp, 0o711)  # sandbox users reach only their own folder inside
 
-        def job(item: tuple[int, tuple[tuple[str, str], Submission]]) -> Result:
-            number, ((_, chapter), sub) = item
+        def job(item: tuple[int, Submission]) -> Result | None:
+            number, sub = item
             slot = slots.get()
             try:
-                return _grade_one(sub, assignments[chapter], Path(tmp), number, slot, **options)
+                if live.stop.is_set():
+                    return None
+                return _grade_one(sub, assignments[sub.chapter], Path(tmp), number, slot, **options)
+            except Interrupted:
+                return None
             except Exception as exc:  # noqa: BLE001 - one submission never stops the batch
-                return Result(sub.student, sub.path.name, chapter, "grading-failed",
-                              f"the grader failed on this notebook: {type(exc).__name__}: {exc}"[:300])
+                if live.stop.is_set():
+                    return None
+                return Result(sub.student, sub.path.name, sub.chapter, "grading-failed",
+                              one_line(exc, "the grader failed on this notebook"))
             finally:
                 slots.put(slot)
+
+        pool = ThreadPoolExecutor(max_workers=workers)
+        futures = {pool.submit(job, item): item for item in pending}
+        try:
+            for future in as_completed(futures):
+                result = future.result()
+                if result is not None:
+                    results.append(result)
+                    _record(result, results, out, assignments, sandbox, hidden)
                 if bar:
-                    bar.step(sub.label)
+                    bar.step(futures[future][1].label)
+        except KeyboardInterrupt:
+            interrupted = True
+            restore = _ignore_interrupts()
+            live.halt()
+            pool.shutdown(wait=False, cancel_futures=True)
+            done, _ = wait(futures, timeout=2.0)  # workers give up within a second of their sandbox's end
+            for future in done:
+                result = None if future.cancelled() or future.exception() else future.result()
+                if result is not None and result not in results:
+                    results.append(result)
+        else:
+            pool.shutdown(wait=True)
+    finally:
+        if interrupted:
+            _write_outputs(results, out, assignments, sandbox, hidden)
+        _close(zygote, cgroups)
+        shutil.rmtree(tmp, ignore_errors=True)
+        if interrupted:
+            restore()
+    if interrupted:
+        raise BatchInterrupted(_sorted(results))
+    _write_outputs(results, out, assignments, sandbox, hidden)
+    return _sorted(results)
 
-        with ThreadPoolExecutor(max_workers=workers) as pool:
-            results.extend(pool.map(job, enumerate(sorted(to_grade.items()))))
 
-    results.sort(key=lambda r: (r.student, r.assignment or "", r.file))
-    sandbox = {"isolation": isolation, "workers": workers,
-               "uids": [options["uids"], options["uids"] + workers - 1] if isolation != "none" else None, "cell_timeout": cell_timeout, "timeout": timeout,
-               "limits": asdict(limits) if isolation != "none" else None,
-               "cgroups": (cgroups.missing or "cpu, memory and pids groups per worker") if cgroups else None}
-    _write_outputs(results, out, assignments, sandbox, hidden_cases(secret, secret_source))
-    return results
+class BatchInterrupted(KeyboardInterrupt):
+    """Ctrl-C stopped the batch; ``results`` were written, the rest is graded by the next run."""
+
+    def __init__(self, results: list[Result]) -> None:
+        super().__init__("the batch was interrupted")
+        self.results = results
+
+
+def _sorted(results: list[Result]) -> list[Result]:
+    return sorted(results, key=lambda r: (r.student, r.assignment or "", r.file))
+
+
+def _result_from(entry: dict) -> Result:
+    """A :class:`Result` back from its ``report.json`` entry (fields this version does not know are dropped)."""
+    names = {f.name for f in fields(Result)}
+    return Result(**{k: v for k, v in entry.items() if k in names})
+
+
+def _record(result: Result, results: list[Result], out: Path, assignments, sandbox, hidden) -> None:
+    """One submission finished: its feedback, then grades and report as they stand (atomically)."""
+    _write_feedback(result, out)
+    _write_outputs(results, out, assignments, sandbox, hidden, feedback=False)
+
+
+def _ignore_interrupts():
+    """A second Ctrl-C while the batch winds down would only lose what the first one saves; returns the undo."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        return lambda: None
+    before = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    return lambda: signal.signal(signal.SIGINT, before)
 
 
 def hidden_cases(secret: bytes | None, source: str | None = None) -> dict:
@@ -382,18 +541,11 @@ def hidden_cases(secret: bytes | None, source: str | None = None) -> dict:
     return {"from": source or "course secret", "fingerprint": fingerprint(secret)}
 
 
-class _closing:
-    def __init__(self, zygote: Zygote | None, cgroups: Cgroups | None) -> None:
-        self.zygote, self.cgroups = zygote, cgroups
-
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, *exc) -> None:
-        if self.zygote is not None:
-            self.zygote.close()
-        if self.cgroups is not None:
-            self.cgroups.close()
+def _close(zygote: Zygote | None, cgroups: Cgroups | None) -> None:
+    if zygote is not None:
+        zygote.close()
+    if cgroups is not None:
+        cgroups.close()
 
 
 # ---------------------------------------------------------------------------
@@ -401,27 +553,43 @@ class _closing:
 
 
 def _write_outputs(results: list[Result], out: Path, assignments: dict[str, Assignment],
-                   sandbox: dict | None = None, hidden: dict | None = None) -> None:
-    with open(out / "grades.csv", "w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=CSV_COLUMNS)
-        writer.writeheader()
-        for r in results:
-            if r.status == "graded":
-                for e in r.exercises:
-                    writer.writerow({"student": r.student, "assignment": r.assignment,
-                                     **{k: e[k] for k in ("exercise", "score", "max_score", "status")}})
-            elif r.assignment and r.status != "duplicate":
-                assignment = assignments.get(r.assignment)
-                for gid, test in (assignment.tests.items() if assignment else []):
-                    writer.writerow({"student": r.student, "assignment": r.assignment, "exercise": gid,
-                                     "score": 0.0, "max_score": test.points, "status": "error"})
-    report = {"sandbox": sandbox, "hidden_cases": hidden, "submissions": [asdict(r) for r in results]}
-    (out / "report.json").write_text(json.dumps(report, indent=2) + "\n")
+                   sandbox: dict | None = None, hidden: dict | None = None, *, feedback: bool = True) -> None:
+    """``grades.csv`` (spreadsheet-safe) and ``report.json`` (raw names), each replaced atomically; feedback."""
+    results = _sorted(results)
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=CSV_COLUMNS)
+    writer.writeheader()
     for r in results:
         if r.status == "graded":
-            dest = out / "feedback" / r.student / f"{r.assignment}.html"
-            dest.parent.mkdir(parents=True, exist_ok=True)
-            dest.write_text(feedback_html(r), encoding="utf-8")
+            rows = [{"student": r.student, "assignment": r.assignment,
+                     **{k: e[k] for k in ("exercise", "score", "max_score", "status")}} for e in r.exercises]
+        elif r.assignment and r.status != "duplicate":
+            assignment = assignments.get(r.assignment)
+            rows = [{"student": r.student, "assignment": r.assignment, "exercise": gid,
+                     "score": 0.0, "max_score": test.points, "status": "error"}
+                    for gid, test in (assignment.tests.items() if assignment else [])]
+        else:
+            rows = []
+        for row in rows:
+            writer.writerow({k: spreadsheet_safe(v) for k, v in row.items()})
+    atomic_write(out / "grades.csv", buffer.getvalue())
+    report = {"sandbox": sandbox, "hidden_cases": hidden, "submissions": [asdict(r) for r in results]}
+    atomic_write(out / "report.json", json.dumps(report, indent=2) + "\n")
+    if feedback:
+        for r in results:
+            _write_feedback(r, out)
+
+
+def _write_feedback(r: Result, out: Path) -> None:
+    """``feedback/<student>/<chapter>.html`` of a graded submission; a failure is noted in its reason, never raised."""
+    if r.status != "graded":
+        return
+    try:
+        dest = out / "feedback" / r.student / f"{r.assignment}.html"
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write(dest, feedback_html(r))
+    except Exception as exc:  # noqa: BLE001 - the grades stand; the feedback is what is missing
+        r.reason = one_line(exc, "the feedback file could not be written")
 
 
 _CSS = """body{font-family:system-ui,sans-serif;max-width:60em;margin:2em auto;padding:0 1em}

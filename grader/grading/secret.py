@@ -8,9 +8,9 @@ exercise's key), created once by ``python -m grader secret`` outside the reposit
 (default ``~/.config/conv-course/grading-secret``, or ``$CONV_COURSE_SECRET``).
 
 ``report.json`` records the secret's fingerprint (never the secret), so a re-run with the
-same secret reproduces the grades, and a re-run with another one says so. Without a secret
-file, ``autograde`` draws a one-off random key for the run (and says that its grades cannot
-be reproduced). The learner's ``python -m grader check`` uses the public cases.
+same secret reproduces the grades, and a re-run with another one says so (and grades
+everything again). ``python -m grader autograde`` creates the default secret on first use
+if there is none. The learner's ``python -m grader check`` uses the public cases.
 """
 
 from __future__ import annotations
@@ -65,11 +65,6 @@ def load(path: Path) -> bytes:
     if len(key) < 16:
         raise SecretError(f"the course secret {path} is too short (create one with `python -m grader secret`)")
     return key.encode()
-
-
-def one_off() -> bytes:
-    """A random key for one run, when the instructor has no secret file."""
-    return secrets.token_hex(32).encode()
 
 
 def fingerprint(key: bytes) -> str:

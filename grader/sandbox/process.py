@@ -126,8 +126,16 @@ def bwrap_command(workdir: Path, slot: int, argv: list[str], *, cache: Path | No
     return cmd
 
 
+def _die_with_parent() -> None:
+    """In a child before ``exec``: SIGKILL when the grader's thread that started it ends (``kill -9`` included)."""
+    import ctypes
+
+    ctypes.CDLL(None).prctl(1, signal.SIGKILL, 0, 0, 0)  # PR_SET_PDEATHSIG
+
+
 def _limit(limits: Limits, cgroups: list[str] = ()):
     def apply() -> None:
+        _die_with_parent()
         join_cgroups(list(cgroups))
         for which, value in ((resource.RLIMIT_AS, limits.memory_bytes), (resource.RLIMIT_FSIZE, limits.file_bytes),
                              (resource.RLIMIT_NPROC, limits.processes), (resource.RLIMIT_NOFILE, limits.open_files),
@@ -331,6 +339,7 @@ class Sandbox:
         self.cgroups = list(cgroups)
         self.cache, self.isolation, self.zygote, self.root = cache, isolation, zygote, root
         self.proc: subprocess.Popen | None = None
+        self.pid1: int | None = None
         self.pid: int | None = None
         self.startup_seconds = 0.0
 
@@ -357,7 +366,7 @@ class Sandbox:
             else:
                 from ..authoring.execute import kernel_env
 
-                env, preexec = kernel_env({"MPLBACKEND": "Agg"}), None
+                env, preexec = kernel_env({"MPLBACKEND": "Agg"}), _die_with_parent
             self.proc = subprocess.Popen(argv, cwd=self.workdir, env=env, pass_fds=(cmd_r, ev_w),
                                          stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                                          stderr=subprocess.DEVNULL, preexec_fn=preexec, start_new_session=True)
@@ -374,6 +383,27 @@ class Sandbox:
             self.stop()
             raise Died(f"the sandbox could not be built: {hello['setup_failed']}")
         self.startup_seconds = float(hello.get("seconds", 0))
+
+    def kill(self) -> None:
+        """Kill every process of the sandbox now, from any thread; the thread running it then sees it die.
+
+        Only signals: the pipes stay open for that thread, which stops the sandbox as usual.
+        """
+        proc, pid, pid1 = self.proc, self.pid, self.pid1
+        targets = []
+        if proc is not None:
+            try:
+                os.killpg(proc.pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
+            targets.append(proc.pid)
+        else:
+            targets += [p for p in (pid1 if self._owned(pid1) else None, pid) if p is not None]
+        for target in targets:
+            try:
+                os.kill(target, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
 
     def stop(self) -> None:
         """End the sandbox and every process in it."""
