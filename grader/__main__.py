@@ -65,7 +65,7 @@ def _autograde(args: argparse.Namespace) -> int:
         print(f"\ninterrupted: every sandbox was ended; {graded} graded submission(s) written to "
               f"{args.out / 'grades.csv'} and {args.out / 'report.json'}. Run the same command again to grade "
               "the rest (what is graded is kept).", file=sys.stderr)
-        return 130
+        return INTERRUPTED
     graded = sum(r.status == "graded" for r in results)
     print(f"{graded} of {len(results)} submissions graded; grades in {args.out / 'grades.csv'}, "
           f"details in {args.out / 'report.json'}; hidden cases from {source} ({fingerprint(key)})")
@@ -189,5 +189,17 @@ def main(argv: list[str] | None = None) -> int:
     return args.run(args)
 
 
+#: The exit code of a batch stopped by Ctrl-C.
+INTERRUPTED = 130
+
 if __name__ == "__main__":
-    sys.exit(main())
+    code = main()
+    if code == INTERRUPTED:
+        # Everything is written and every sandbox ended; skip the interpreter's teardown, which
+        # takes seconds once torch is loaded, so that Ctrl-C stops the command at once.
+        import os
+
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    sys.exit(code)

@@ -341,6 +341,7 @@ class Sandbox:
         self.proc: subprocess.Popen | None = None
         self.pid1: int | None = None
         self.pid: int | None = None
+        self.killed = False  # by kill(): nobody waits for how it ended
         self.startup_seconds = 0.0
 
     # -- lifetime ----------------------------------------------------------
@@ -389,6 +390,7 @@ class Sandbox:
 
         Only signals: the pipes stay open for that thread, which stops the sandbox as usual.
         """
+        self.killed = True
         proc, pid, pid1 = self.proc, self.pid, self.pid1
         targets = []
         if proc is not None:
@@ -523,7 +525,7 @@ class Sandbox:
                 code = self.proc.wait(timeout=5)
             except subprocess.TimeoutExpired:
                 code = None
-        elif code is None and self.isolation == "zygote":
+        elif code is None and self.isolation == "zygote" and not self.killed:
             # the intermediate process reports PID 1's end; wait briefly for it
             deadline = time.monotonic() + 3
             while b"\n" not in self._buffer and time.monotonic() < deadline:
