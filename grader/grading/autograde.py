@@ -46,7 +46,8 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
 from ..authoring.config import CELL_TIMEOUT, ROOT
-from ..sandbox.process import ISOLATIONS, Cgroups, Died, Limits, Sandbox, Zygote, _data_cache, available, uid_base
+from ..sandbox.process import (ISOLATIONS, Cgroups, Died, Limits, Sandbox, Zygote, _data_cache, available, reap,
+                               uid_base)
 from .sanitize import Assignment, Plan, load_assignment, plan, read_json
 from .records import atomic_write, file_digest, previous, spreadsheet_safe
 from .submissions import Submission, discover, one_line
@@ -434,12 +435,13 @@ def autograde(submissions_dir: Path, out: Path, *, workers: int | None = None, t
     live = _Live()
     interrupted = False
     zygote = cgroups = None
+    first_uid = uid_base()
     tmp = tempfile.mkdtemp(prefix="conv-course-grade-")
     try:
         zygote = Zygote(cache) if isolation == "zygote" else None
         cgroups = Cgroups(workers, limits) if isolation != "none" else None
         options = dict(timeout=timeout, cell_timeout=cell_timeout, isolation=isolation, zygote=zygote,
-                       limits=limits, cache=cache, root=root, cgroups=cgroups, uids=uid_base(), seeds=seeds, live=live)
+                       limits=limits, cache=cache, root=root, cgroups=cgroups, uids=first_uid, seeds=seeds, live=live)
         sandbox.update(uids=[options["uids"], options["uids"] + workers - 1] if isolation != "none" else None,
                        cgroups=(cgroups.missing or "cpu, memory and pids groups per worker") if cgroups else None)
         os.chmod(tmp, 0o711)  # sandbox users reach only their own folder inside
@@ -486,6 +488,8 @@ def autograde(submissions_dir: Path, out: Path, *, workers: int | None = None, t
     finally:
         if interrupted:
             _write_outputs(results, out, assignments, sandbox, hidden)
+        if isolation != "none":  # whatever a sandbox left, killed before its control groups are removed
+            reap(range(first_uid, first_uid + workers))
         _close(zygote, cgroups)
         shutil.rmtree(tmp, ignore_errors=True)
         if interrupted:

@@ -210,6 +210,41 @@ def join_cgroups(files: list[str]) -> None:
             handle.write(str(os.getpid()))
 
 
+def processes_of(uids: range) -> list[int]:
+    """The pids of every process (zombies included) running as one of ``uids``."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            status = (entry / "status").read_text()
+        except OSError:
+            continue
+        uid = next((line.split()[1] for line in status.splitlines() if line.startswith("Uid:")), None)
+        if uid is not None and int(uid) in uids:
+            found.append(int(entry.name))
+    return found
+
+
+def reap(uids: range, timeout: float = 1.5) -> list[int]:
+    """Kill whatever still runs as a sandbox user of this run and wait (up to ``timeout``) until it is gone.
+
+    The sandbox users belong to this grader run alone (see :func:`uid_base`), so nothing
+    else is touched. Returns the pids still there at the end (normally none).
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        left = processes_of(uids)
+        if not left or time.monotonic() > deadline:
+            return left
+        for pid in left:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
+        time.sleep(0.05)
+
+
 def available(isolation: str = "zygote") -> str | None:
     """``None`` when sandboxed grading can run here, else why not (in words)."""
     if isolation == "none":

@@ -454,9 +454,9 @@ class Exercise:
         return None
 
     # -- both halves, in one process (the notebook and pytest) -----------
-    def verdict(self, answer: Any, hidden: bool = False) -> Verdict:
+    def verdict(self, answer: Any, hidden: bool = False, secret_seed: int | None = None) -> Verdict:
         """Collect and judge in this process; never raises for a wrong answer."""
-        return self.judge(self.collect(answer, hidden), hidden)
+        return self.judge(self.collect(answer, hidden, secret_seed), hidden, secret_seed)
 
 
 def _describe_error(exc: BaseException) -> str:
