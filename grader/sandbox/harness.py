@@ -13,8 +13,9 @@ It never decides a grade. It
    ``OUTDIR/<key>.<visible|hidden>.pt``; a by-hand exercise (one with ``forbid``) is
    collected in a guarded child process (:mod:`helpers.checks.byhand`); the seed of the
    hidden cases is asked for (``{"need_seed": true}`` on ``EVENT_FD``, answered by a
-   ``{"seed": ...}`` line on ``CMD_FD``) only when it is needed, by the process that uses it; ``{"op": "cell", "source": ...}`` runs a test
-   cell that has no exercise definition (nbgrader's meaning: it passes if it raises nothing);
+   ``{"seed": ...}`` line on ``CMD_FD``) only when it is needed, by the process that uses it;
+   ``{"op": "cell", "source": ...}`` runs a test cell that has no exercise definition
+   (nbgrader's meaning: it passes if it raises nothing);
 3. answers each command with one JSON line on ``EVENT_FD``.
 
 The learner's stdin, stdout and stderr are ``/dev/null``: printed output costs time,
