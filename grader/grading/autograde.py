@@ -519,9 +519,16 @@ def _result_from(entry: dict) -> Result:
 
 
 def _record(result: Result, results: list[Result], out: Path, assignments, sandbox, hidden) -> None:
-    """One submission finished: its feedback, then grades and report as they stand (atomically)."""
+    """One submission finished: its feedback, then grades and report as they stand (atomically).
+
+    A checkpoint that cannot be written (a full disk) does not stop the batch: the files are
+    written again after the next submission and at the end.
+    """
     _write_feedback(result, out)
-    _write_outputs(results, out, assignments, sandbox, hidden, feedback=False)
+    try:
+        _write_outputs(results, out, assignments, sandbox, hidden, feedback=False)
+    except OSError:
+        pass
 
 
 def _ignore_interrupts():
@@ -575,13 +582,30 @@ def _write_outputs(results: list[Result], out: Path, assignments: dict[str, Assi
         else:
             rows = []
         for row in rows:
-            writer.writerow({k: spreadsheet_safe(v) for k, v in row.items()})
+            try:
+                writer.writerow({k: spreadsheet_safe(v) for k, v in row.items()})
+            except Exception as exc:  # noqa: BLE001 - one student's row never costs the others theirs
+                writer.writerow({"student": spreadsheet_safe(repr(r.student)), "assignment": r.assignment,
+                                 "exercise": spreadsheet_safe(str(row.get("exercise"))), "score": 0.0,
+                                 "max_score": row.get("max_score", 0.0), "status": "error"})
+                r.reason = one_line(exc, "a row of this submission could not be written")
     atomic_write(out / "grades.csv", buffer.getvalue())
-    report = {"sandbox": sandbox, "hidden_cases": hidden, "submissions": [asdict(r) for r in results]}
+    report = {"sandbox": sandbox, "hidden_cases": hidden, "submissions": [_entry(r) for r in results]}
     atomic_write(out / "report.json", json.dumps(report, indent=2) + "\n")
     if feedback:
         for r in results:
             _write_feedback(r, out)
+
+
+def _entry(r: Result) -> dict:
+    """``r`` as a ``report.json`` entry; one that cannot be serialised becomes an error entry, not a crash."""
+    entry = asdict(r)
+    try:
+        json.dumps(entry)
+        return entry
+    except Exception as exc:  # noqa: BLE001
+        return {"student": repr(r.student), "file": repr(r.file), "assignment": r.assignment,
+                "status": "grading-failed", "reason": one_line(exc, "its result could not be recorded")}
 
 
 def _write_feedback(r: Result, out: Path) -> None:
@@ -591,7 +615,7 @@ def _write_feedback(r: Result, out: Path) -> None:
     try:
         dest = out / "feedback" / r.student / f"{r.assignment}.html"
         dest.parent.mkdir(parents=True, exist_ok=True)
-        atomic_write(dest, feedback_html(r))
+        atomic_write(dest, feedback_html(r).encode("utf-8", "surrogateescape").decode("utf-8", "replace"))
     except Exception as exc:  # noqa: BLE001 - the grades stand; the feedback is what is missing
         r.reason = one_line(exc, "the feedback file could not be written")
 
