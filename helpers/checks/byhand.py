@@ -231,6 +231,13 @@ def snapshot(exercises: dict[str, core.Exercise]) -> tuple:
     codes = [(f, f.__code__) for module in modules for f in vars(module).values() if isinstance(f, types.FunctionType)]
     for cls in (core.Exercise, TorchDispatchMode, torch.library.Library):
         codes += [(f, f.__code__) for f in vars(cls).values() if isinstance(f, types.FunctionType)]
+    # every course module the case generators use: its functions and classes (not its caches) must stay
+    for name, module in list(sys.modules.items()):
+        if (name == "helpers" or name.startswith("helpers.")) and module is not None and module not in modules:
+            kept = {k: v for k, v in vars(module).items() if isinstance(v, (types.FunctionType, type))
+                    and getattr(v, "__module__", None) == name}
+            values.append((module, kept))
+            codes += [(f, f.__code__) for f in kept.values() if isinstance(f, types.FunctionType)]
     fields = [(ex, dict(vars(ex))) for ex in exercises.values()]
     classes = [(cls, dict(vars(cls))) for cls in (core.Exercise, core.Case, core.Outcome)]
     return values, codes, fields, classes
@@ -349,12 +356,12 @@ def _child(ex, answer, *, hidden, forbid, path, save, run_one, make_cases, snap,
     sys.settrace(None)
     sys.setprofile(None)
     try:
+        _libc().prctl(1, 9, 0, 0, 0)  # PR_SET_PDEATHSIG, SIGKILL: never outlive the process that waits for it
         refuse_spawning()
-        guard = _Guard(forbid, f"`{ex.answer}`")
     except Exception as exc:  # noqa: BLE001
         tell({"error": f"the by-hand guard could not be armed: {type(exc).__name__}: {exc}"})
         return 71
-    problem = tampered(snap) or guard.intact()
+    problem = tampered(snap)
     if problem:
         tell({"error": f"the by-hand guard was not in place before `{ex.answer}` was called ({problem})"})
         return 72
@@ -370,8 +377,20 @@ def _child(ex, answer, *, hidden, forbid, path, save, run_one, make_cases, snap,
         if secret_seed is not None and type(secret_seed) is not int:
             tell({"error": "the grader's seed for the hidden cases was malformed"})
             return 73
+    # The cases are drawn by the course's own code (checked unchanged just above), which may run real
+    # convolutions (chapter 5 measures map sizes with nn.Conv2d): before torch's refusals are armed.
+    cases = list(make_cases(ex, hidden, secret_seed))
+    try:
+        guard = _Guard(forbid, f"`{ex.answer}`")
+    except Exception as exc:  # noqa: BLE001
+        tell({"error": f"the by-hand guard could not be armed: {type(exc).__name__}: {exc}"})
+        return 71
+    problem = guard.intact()
+    if problem:
+        tell({"error": f"the by-hand guard was not in place before `{ex.answer}` was called ({problem})"})
+        return 72
     outcomes = []
-    for case in make_cases(ex, hidden, secret_seed):
+    for case in cases:
         guard.tripped = None
         # the guard above is the only one: a second mode on top would hide refusals from the trip-wire
         outcome = run_one(ex, answer, Case(case.args, case.label, case.extra), frozenset())
