@@ -30,6 +30,12 @@ Outputs in ``OUT``:
   noticed, the cells that could not run, with the cause, and the cells that raised;
 * ``feedback/<student>/<chapter>.html``: each exercise's name, verdict, message and hint,
   escaped (no student output or script is ever copied into it; no test code either).
+
+``grades.csv`` and ``report.json`` are rewritten atomically after every submission, so a run
+stopped by Ctrl-C (every sandbox ended within seconds, :class:`BatchInterrupted`) or killed
+is resumed by running it again: what ``report.json`` holds for the same file content and the
+same hidden cases (:mod:`grader.grading.records`) is kept unless ``regrade``. The hidden cases
+come from the course secret (:mod:`grader.grading.secret`, ``GradingConfig.secret``).
 """
 
 from __future__ import annotations
