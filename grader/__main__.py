@@ -42,11 +42,28 @@ def _autograde(args: argparse.Namespace) -> int:
     if not args.submissions.is_dir():
         print(f"error: {args.submissions} is not a folder of submissions", file=sys.stderr)
         return 2
+    from .grading.autograde import BatchInterrupted
     from .grading.gradebook import GradebookError, recorder_for
+    from .grading.secret import SecretError, create, default_path, fingerprint, load
 
-    config = GradingConfig(workers=args.workers, timeout=args.timeout, cell_timeout=args.cell_timeout,
-                           isolation="none" if args.no_sandbox else args.isolation, scheduler=args.scheduler,
-                           similarity=not args.no_similarity, similarity_threshold=args.similarity_threshold)
+    path = args.secret or default_path()
+    try:
+        if args.secret is None and not path.exists():
+            path, _ = create(path)
+            print(f"note: no course secret yet: created {path}, which the hidden cases are drawn from. Keep it (and "
+                  "off learners' machines): grading again with it reproduces these grades.", file=sys.stderr)
+        key, source = load(path), f"course secret {path}"
+    except SecretError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    try:
+        config = GradingConfig(workers=args.workers, timeout=args.timeout, cell_timeout=args.cell_timeout,
+                               isolation="none" if args.no_sandbox else args.isolation, scheduler=args.scheduler,
+                               similarity=not args.no_similarity, similarity_threshold=args.similarity_threshold,
+                               secret=key, secret_source=source, regrade=args.regrade)
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     recorder = None
     try:
         if not args.no_gradebook:
@@ -55,12 +72,19 @@ def _autograde(args: argparse.Namespace) -> int:
     except (GraderError, GradebookError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 3
+    except BatchInterrupted as stop:
+        graded = sum(r.status == SubmissionStatus.GRADED for r in stop.results)
+        print(f"\ninterrupted: every sandbox was ended; {graded} graded submission(s) written to "
+              f"{args.out / 'grades.csv'} and {args.out / 'report.json'}. Run the same command again to grade "
+              "the rest (what is graded is kept).", file=sys.stderr)
+        return INTERRUPTED
     finally:
         if recorder is not None:
             recorder.close()
     graded = sum(r.status == SubmissionStatus.GRADED for r in results)
     print(f"{graded} of {len(results)} submissions graded; grades in {args.out / 'grades.csv'}, "
-          f"details in {args.out / 'report.json'}, what the class got wrong in {args.out / 'class-report.html'}")
+          f"details in {args.out / 'report.json'}, what the class got wrong in {args.out / 'class-report.html'}; "
+          f"hidden cases from {source} ({fingerprint(key)})")
     for r in results:
         if r.status != SubmissionStatus.GRADED:
             print(f"  {r.student}/{r.file}: {r.status}: {r.reason}")
@@ -72,6 +96,24 @@ def _autograde(args: argparse.Namespace) -> int:
               f"{Path(summary.course) / 'autograded'}")
         for problem in summary.problems:
             print(f"  {problem['student']}/{problem['assignment']}: not recorded: {problem['reason']}")
+    return 0
+
+
+def _secret(args: argparse.Namespace) -> int:
+    from .grading.secret import SecretError, create, default_path, fingerprint, load
+
+    path = args.path or default_path()
+    try:
+        if args.show:
+            print(f"{path}: fingerprint {fingerprint(load(path))}")
+            return 0
+        path, key = create(path, force=args.force)
+    except SecretError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(f"wrote a new course secret to {path} (fingerprint {fingerprint(key)}).\n"
+          "Keep it out of the repository and off learners' machines; `autograde` reads it from there "
+          "(or from --secret) and records its fingerprint in report.json.")
     return 0
 
 
@@ -164,6 +206,11 @@ def build_parser() -> argparse.ArgumentParser:
     grade.add_argument("--cell-timeout", type=float, default=defaults.cell_timeout, help=describe("cell_timeout"))
     grade.add_argument("--isolation", choices=("zygote", "bwrap"), default=defaults.isolation,
                        help=describe("isolation"))
+    grade.add_argument("--secret", type=Path, default=None, metavar="FILE",
+                       help="the file of the course secret (`python -m grader secret`) the hidden cases are drawn "
+                            "from (default: $CONV_COURSE_SECRET or ~/.config/conv-course/grading-secret, created on "
+                            "first use); report.json records its fingerprint, never the secret")
+    grade.add_argument("--regrade", action="store_true", help=describe("regrade"))
     grade.add_argument("--no-sandbox", action="store_true",
                        help="run student code with no sandbox at all: no namespaces, no limits, no user of its "
                             "own (only for notebooks you trust)")
@@ -189,6 +236,14 @@ def build_parser() -> argparse.ArgumentParser:
     _add_similarity_options(report)
     report.set_defaults(run=_report)
 
+    secret = commands.add_parser("secret", help="create the course secret the instructor's hidden cases are drawn "
+                                 "from (kept outside the repository)")
+    secret.add_argument("--path", type=Path, default=None,
+                        help="where to write it (default: $CONV_COURSE_SECRET or ~/.config/conv-course/grading-secret)")
+    secret.add_argument("--force", action="store_true", help="replace an existing secret (changes every hidden case)")
+    secret.add_argument("--show", action="store_true", help="only print the existing secret's fingerprint")
+    secret.set_defaults(run=_secret)
+
     check = commands.add_parser("check", help="check your own notebook as the instructor's grader would: "
                                 "run it from the top in a fresh kernel, with the hidden checks; points per exercise")
     check.add_argument("notebooks", nargs="+", type=Path, metavar="NOTEBOOK",
@@ -213,5 +268,17 @@ def main(argv: list[str] | None = None) -> int:
     return args.run(args)
 
 
+#: The exit code of a batch stopped by Ctrl-C.
+INTERRUPTED = 130
+
 if __name__ == "__main__":
-    sys.exit(main())
+    code = main()
+    if code == INTERRUPTED:
+        # Everything is written and every sandbox ended; skip the interpreter's teardown, which
+        # takes seconds once torch is loaded, so that Ctrl-C stops the command at once.
+        import os
+
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    sys.exit(code)

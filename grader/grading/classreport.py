@@ -31,11 +31,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .records import spreadsheet_safe  # one rule for grades.csv and class-report.csv
 from .similarity import THRESHOLD, Pair, groups, similar_pairs
 
 STATUSES = ("passed", "failed", "not attempted", "error")
-#: Leading characters a spreadsheet reads as a formula (OWASP's CSV injection list).
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 class ReportError(RuntimeError):
@@ -169,13 +168,6 @@ def summarise(submissions: Iterable[dict]) -> ClassSummary:
 
 # ---------------------------------------------------------------------------
 # writing
-
-
-def spreadsheet_safe(value) -> str | float | int:
-    """A CSV field a spreadsheet shows as text, never runs as a formula (OWASP: a leading ``'``)."""
-    if isinstance(value, str) and value.startswith(_FORMULA_START):
-        return "'" + value
-    return value
 
 
 CSV_COLUMNS = ("chapter", "exercise", "kind", "what", "count", "of")

@@ -38,7 +38,7 @@ import sys
 import tempfile
 import threading
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 from helpers.protocol import OUTCOMES_DIR, outcome_file
@@ -47,9 +47,10 @@ from ..authoring.config import ROOT
 from ..sandbox.process import Cgroups, Zygote, _data_cache, _data_cache_dir, available, uid_base
 from .autograde import GraderError
 from .config import GradingConfig, resolve
+from .records import file_digest
 from .results import Result, SubmissionStatus
 from .sanitize import Assignment, Plan, plan, read_json
-from .submissions import Submission
+from .submissions import Submission, one_line
 
 #: Seconds to reach the scheduler, and to wait for a first worker, before giving up.
 CONNECT_TIMEOUT = 5
@@ -99,8 +100,9 @@ class Job:
     assignment: Assignment
     notebook: bytes
     plan: Plan
-    config: GradingConfig
+    config: GradingConfig  # without the course secret: workers get only the seeds below
     version: str
+    seeds: dict[str, int] | None = None  # each exercise's hidden-case seed (GradingConfig.seeds)
 
 
 @dataclass
@@ -210,7 +212,8 @@ def run_job(job: Job) -> Outcome:
         sub = Submission(job.student, workdir / "submission.ipynb", job.assignment.chapter)
         try:
             state = _run_plan(sub, job.assignment, workdir, slot, config=config, zygote=place.zygote,
-                              cache=place.cache, cgroups=place.cgroups, uids=place.uids, planned=job.plan)
+                              cache=place.cache, cgroups=place.cgroups, uids=place.uids, planned=job.plan,
+                              seeds=job.seeds)
         except GradingFailed as exc:
             return Outcome({}, [], [], 0, {}, {}, {}, _address(), time.monotonic() - started, str(exc))
         files = {p.name: p.read_bytes() for p in sorted(state.judged.iterdir()) if p.is_file() and not p.is_symlink()}
@@ -280,12 +283,17 @@ def _accepted(files: dict[str, bytes], assignment: Assignment, limit: int) -> di
 
 
 def judge_outcome(sub: Submission, assignment: Assignment, planned: Plan, outcome: Outcome, tmp: Path,
-                  limit: int) -> Result:
+                  limit: int, seeds: dict[str, int] | None = None) -> Result:
     """The worker's outcome judged here, as the local grader judges its own run."""
     from .run import _Run, graded_result
 
+    try:
+        digest = file_digest(sub.path)
+    except OSError:
+        digest = ""
     if outcome.failed:
-        return Result(sub.student, sub.path.name, assignment.chapter, SubmissionStatus.GRADING_FAILED, outcome.failed)
+        return Result(sub.student, sub.path.name, assignment.chapter, SubmissionStatus.GRADING_FAILED, outcome.failed,
+                      sha256=digest)
     state = _Run(planned, dict(outcome.replies), set(outcome.fatal), list(outcome.cells), outcome.restarts,
                  dict(outcome.answer_problems), {int(k): v for k, v in outcome.raised.items()})
     judged = Path(tempfile.mkdtemp(prefix="judged-", dir=tmp))
@@ -293,7 +301,7 @@ def judge_outcome(sub: Submission, assignment: Assignment, planned: Plan, outcom
         for name, data in _accepted(outcome.files, assignment, limit).items():
             (judged / name).write_bytes(data)
         state.judged = judged
-        return graded_result(sub, assignment, state)
+        return graded_result(sub, assignment, state, seeds, digest)
     finally:
         shutil.rmtree(judged, ignore_errors=True)
 
@@ -316,13 +324,21 @@ def grade_on_cluster(items: list[tuple[tuple[str, str], Submission]], assignment
     results: list[Result] = []
     try:
         reports = check_workers(client, config, version)
+        seeds = config.seeds()
+        shipped = replace(config, secret=None)  # the secret stays here; workers need only the seeds
         plans, futures = {}, {}
         for number, ((_, chapter), sub) in enumerate(items):
             assignment = assignments[chapter]
-            data, _ = read_json(sub.path)
-            plans[number] = plan(data or {"cells": []}, assignment)
-            job = Job(number, sub.student, sub.path.name, assignment, sub.path.read_bytes(), plans[number],
-                      config, version)
+            try:
+                data, _ = read_json(sub.path)
+                plans[number] = plan(data or {"cells": []}, assignment)
+                notebook = sub.path.read_bytes()
+            except Exception as exc:  # noqa: BLE001 - a notebook nothing can plan is this student's error row
+                results.append(Result(sub.student, sub.path.name, assignment.chapter, SubmissionStatus.GRADING_FAILED,
+                                      one_line(exc, "the notebook could not be planned")))
+                continue
+            job = Job(number, sub.student, sub.path.name, assignment, notebook, plans[number],
+                      shipped, version, seeds)
             future = client.submit(run_job, job, key=f"grade-{number:05d}-{os.getpid()}-{time.time_ns()}",
                                    pure=False)
             futures[future] = (number, sub, assignment)
@@ -333,7 +349,7 @@ def grade_on_cluster(items: list[tuple[tuple[str, str], Submission]], assignment
                 try:
                     outcome = future.result()
                     results.append(judge_outcome(sub, assignment, plans[number], outcome, Path(tmp),
-                                                 config.limits.file_bytes))
+                                                 config.limits.file_bytes, seeds))
                 except KilledWorker:
                     results.append(Result(sub.student, sub.path.name, assignment.chapter,
                                           SubmissionStatus.GRADING_FAILED,

@@ -17,10 +17,10 @@ from ..sandbox.process import ISOLATIONS, MAX_WORKERS, Limits
 from .similarity import THRESHOLD
 
 
-def _setting(default=None, help: str = "", *, factory=None):  # noqa: A002 - argparse's word
+def _setting(default=None, help: str = "", *, factory=None, repr: bool = True):  # noqa: A002 - argparse's word
     if factory is not None:
-        return field(default_factory=factory, metadata={"help": help})
-    return field(default=default, metadata={"help": help})
+        return field(default_factory=factory, metadata={"help": help}, repr=repr)
+    return field(default=default, metadata={"help": help}, repr=repr)
 
 
 @dataclass(frozen=True)
@@ -46,6 +46,13 @@ class GradingConfig:
     similarity: bool = _setting(True, "list nearly identical answers in the class report (similar-answers.html)")
     similarity_threshold: float = _setting(THRESHOLD, "the class report lists pairs of answers at least this "
                                                       "alike, 0 to 1")
+    secret: bytes | None = _setting(None, "the course secret the instructor's hidden cases are drawn from "
+                                          "(grader.grading.secret; None: the public hidden cases a learner's "
+                                          "check uses); report.json records its fingerprint, never the secret",
+                                    repr=False)
+    secret_source: str | None = _setting(None, "where the secret came from, in words, for report.json")
+    regrade: bool = _setting(False, "grade every submission again, even those already graded in OUT (by default "
+                                    "a re-run keeps them: same file, same hidden cases)")
     root: Path = _setting(ROOT, "the course directory (solutions/ and notebooks/)")
 
     def __post_init__(self) -> None:
@@ -59,6 +66,25 @@ class GradingConfig:
     @property
     def sandboxed(self) -> bool:
         return self.isolation != "none"
+
+    def seeds(self) -> dict[str, int] | None:
+        """Each exercise's hidden-case seed drawn from ``secret`` (``None`` without one: the public cases)."""
+        if self.secret is None:
+            return None
+        from helpers.checks import exercises
+
+        from .secret import case_seed
+
+        return {ex.key: case_seed(self.secret, ex.key) for ex in exercises()}
+
+    def hidden_cases(self) -> dict:
+        """What ``report.json`` says about the hidden cases: the secret's fingerprint, never the secret."""
+        if self.secret is None:
+            return {"from": "public", "fingerprint": None,
+                    "note": "the public hidden cases that learners can list; not an instructor's grading"}
+        from .secret import fingerprint
+
+        return {"from": self.secret_source or "course secret", "fingerprint": fingerprint(self.secret)}
 
     def worker_count(self) -> int:
         """``workers``, or the machine's cores; at least 1, at most :data:`MAX_WORKERS` (one sandbox uid each)."""

@@ -47,15 +47,18 @@ def load_outcomes(path: Path) -> list[Outcome] | str:
     return outcomes
 
 
-def judge_exercise(ex, outdir: Path, hidden: bool) -> Verdict:
-    """Judge one exercise from its outcome files (visible, and hidden when the test cell has them)."""
+def judge_exercise(ex, outdir: Path, hidden: bool, secret_seed: int | None = None) -> Verdict:
+    """Judge one exercise from its outcome files (visible, and hidden when the test cell has them).
+
+    ``secret_seed``: the seed of the hidden cases drawn from the course secret (``None``: the public ones).
+    """
     verdicts = []
     for part in (False, True) if hidden else (False,):
         outcomes = load_outcomes(outdir / outcome_file(ex.key, part))
         if isinstance(outcomes, str):
             return Verdict(ex.key, ex.title, False, 0, ex.points, 0, outcomes, status=ExerciseStatus.FAILED)
         try:
-            verdicts.append(ex.judge(outcomes, hidden=part))
+            verdicts.append(ex.judge(outcomes, hidden=part, secret_seed=secret_seed if part else None))
         except Exception as exc:  # noqa: BLE001 - a malformed value must not stop the batch
             return Verdict(ex.key, ex.title, False, 0, ex.points, 0,
                            f"the answer could not be compared ({type(exc).__name__}: {exc})"[:300],

@@ -2,8 +2,13 @@
 
 * ``grades.csv``: ``student, assignment, exercise, score, max_score, status``, one row per
   student, chapter and exercise (a submission that could not be graded: ``error`` rows with
-  its chapter's maximum points; a superseded duplicate: no rows);
-* ``report.json``: the run's settings and every :class:`~grader.grading.results.Result`;
+  its chapter's maximum points; a superseded duplicate: no rows); text that a spreadsheet
+  would run as a formula is neutralised (:func:`~grader.grading.records.spreadsheet_safe`);
+* ``report.json``: the run's settings, where the hidden cases came from (the secret's
+  fingerprint) and every :class:`~grader.grading.results.Result`;
+
+Both files are replaced atomically (:func:`~grader.grading.records.atomic_write`), after
+every submission while a batch runs: a killed grader leaves complete files to resume from.
 * ``feedback/<student>/<chapter>.html``: :func:`feedback_html`, every value escaped.
 """
 
@@ -11,42 +16,84 @@ from __future__ import annotations
 
 import csv
 import html
+import io
 import json
 from dataclasses import asdict
 from pathlib import Path
 
 from helpers.protocol import ExerciseStatus
 
+from .records import atomic_write, spreadsheet_safe
 from .results import Result, SubmissionStatus
 from .sanitize import Assignment
+from .submissions import one_line
 
 CSV_COLUMNS = ("student", "assignment", "exercise", "score", "max_score", "status")
 
 
 def write_outputs(results: list[Result], out: Path, assignments: dict[str, Assignment],
-                  sandbox: dict | None = None, gradebook: dict | None = None) -> None:
-    """``grades.csv``, ``report.json`` and ``feedback/`` in ``out``; ``sandbox``: the run's settings;
-    ``gradebook``: what was recorded in nbgrader's gradebook (:mod:`.gradebook`), if anything."""
-    with open(out / "grades.csv", "w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=CSV_COLUMNS)
-        writer.writeheader()
-        for r in results:
-            if r.status == SubmissionStatus.GRADED:
-                for e in r.exercises:
-                    writer.writerow({"student": r.student, "assignment": r.assignment,
-                                     **{k: e[k] for k in ("exercise", "score", "max_score", "status")}})
-            elif r.assignment and r.status != SubmissionStatus.DUPLICATE:
-                assignment = assignments.get(r.assignment)
-                for gid, test in (assignment.tests.items() if assignment else []):
-                    writer.writerow({"student": r.student, "assignment": r.assignment, "exercise": gid,
-                                     "score": 0.0, "max_score": test.points, "status": ExerciseStatus.ERROR})
-    report = {"sandbox": sandbox, "gradebook": gradebook, "submissions": [asdict(r) for r in results]}
-    (out / "report.json").write_text(json.dumps(report, indent=2) + "\n")
+                  sandbox: dict | None = None, gradebook: dict | None = None, hidden: dict | None = None, *,
+                  feedback: bool = True) -> None:
+    """``grades.csv`` (spreadsheet-safe), ``report.json`` (raw names), each replaced atomically, and
+    ``feedback/`` in ``out``; ``sandbox``: the run's settings; ``gradebook``: what was recorded in nbgrader's
+    gradebook (:mod:`.gradebook`), if anything; ``hidden``: where the hidden cases came from (a fingerprint).
+
+    One student's row or entry that cannot be written becomes an error row or entry; it never costs
+    the others theirs."""
+    results = sorted(results, key=lambda r: (r.student, r.assignment or "", r.file))
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=CSV_COLUMNS)
+    writer.writeheader()
     for r in results:
         if r.status == SubmissionStatus.GRADED:
-            dest = out / "feedback" / r.student / f"{r.assignment}.html"
-            dest.parent.mkdir(parents=True, exist_ok=True)
-            dest.write_text(feedback_html(r), encoding="utf-8")
+            rows = [{"student": r.student, "assignment": r.assignment,
+                     **{k: e[k] for k in ("exercise", "score", "max_score", "status")}} for e in r.exercises]
+        elif r.assignment and r.status != SubmissionStatus.DUPLICATE:
+            assignment = assignments.get(r.assignment)
+            rows = [{"student": r.student, "assignment": r.assignment, "exercise": gid,
+                     "score": 0.0, "max_score": test.points, "status": ExerciseStatus.ERROR}
+                    for gid, test in (assignment.tests.items() if assignment else [])]
+        else:
+            rows = []
+        for row in rows:
+            try:
+                writer.writerow({k: spreadsheet_safe(v) for k, v in row.items()})
+            except Exception as exc:  # noqa: BLE001 - one student's row never costs the others theirs
+                writer.writerow({"student": spreadsheet_safe(repr(r.student)), "assignment": r.assignment,
+                                 "exercise": spreadsheet_safe(str(row.get("exercise"))), "score": 0.0,
+                                 "max_score": row.get("max_score", 0.0), "status": ExerciseStatus.ERROR})
+                r.reason = one_line(exc, "a row of this submission could not be written")
+    atomic_write(out / "grades.csv", buffer.getvalue())
+    report = {"sandbox": sandbox, "gradebook": gradebook, "hidden_cases": hidden,
+              "submissions": [_entry(r) for r in results]}
+    atomic_write(out / "report.json", json.dumps(report, indent=2) + "\n")
+    if feedback:
+        for r in results:
+            write_feedback(r, out)
+
+
+def _entry(r: Result) -> dict:
+    """``r`` as a ``report.json`` entry; one that cannot be serialised becomes an error entry, not a crash."""
+    entry = asdict(r)
+    try:
+        json.dumps(entry)
+        return entry
+    except Exception as exc:  # noqa: BLE001
+        return {"student": repr(r.student), "file": repr(r.file), "assignment": r.assignment,
+                "status": SubmissionStatus.GRADING_FAILED.value,
+                "reason": one_line(exc, "its result could not be recorded")}
+
+
+def write_feedback(r: Result, out: Path) -> None:
+    """``feedback/<student>/<chapter>.html`` of a graded submission; a failure is noted in its reason, never raised."""
+    if r.status != SubmissionStatus.GRADED:
+        return
+    try:
+        dest = out / "feedback" / r.student / f"{r.assignment}.html"
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write(dest, feedback_html(r).encode("utf-8", "surrogateescape").decode("utf-8", "replace"))
+    except Exception as exc:  # noqa: BLE001 - the grades stand; the feedback is what is missing
+        r.reason = one_line(exc, "the feedback file could not be written")
 
 
 _CSS = """body{font-family:system-ui,sans-serif;max-width:60em;margin:2em auto;padding:0 1em}

@@ -9,7 +9,7 @@ read back out of the sentence. Exercises have the statuses of
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from enum import StrEnum
 
 
@@ -50,3 +50,10 @@ class Result:
     cells: list[dict] = field(default_factory=list)  # cells that could not run: {"cell", "cause"}
     #: cells of the student's code that raised (first error each): {"cell", "number", "error"}
     raised: list[dict] = field(default_factory=list)
+    sha256: str = ""  # of the file graded: a resumed batch keeps this result only for the same content
+
+    @classmethod
+    def from_entry(cls, entry: dict) -> "Result":
+        """A result back from its ``report.json`` entry (fields this version does not know are dropped)."""
+        names = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in entry.items() if k in names})

@@ -21,9 +21,10 @@ from helpers.protocol import OUTCOMES_DIR, ExerciseStatus, Op, Reply, outcome_fi
 
 from ..sandbox.process import Cgroups, Died, Sandbox, Zygote
 from .config import GradingConfig
+from .records import file_digest
 from .results import Result, SubmissionStatus
 from .sanitize import Assignment, Plan, plan, read_json
-from .submissions import Submission
+from .submissions import Submission, one_line
 
 
 @dataclass
@@ -55,24 +56,31 @@ class _Run:
                 for i, error in sorted(self.raised.items())]
 
 
-def _command(step, exercises: dict) -> dict:
+def _command(step, exercises: dict, seeds: dict[str, int] | None = None) -> dict:
     if step.kind == "code":
         return {"op": Op.CODE, "source": step.source}
-    if step.grade_id in exercises:
-        return test_command(step.grade_id, step.hidden)
+    if step.grade_id in exercises:  # a hidden seed is handed to the sandbox only when asked for (Sandbox.run)
+        return test_command(step.grade_id, step.hidden, (seeds or {}).get(step.grade_id))
     return {"op": Op.CELL, "source": step.source}
 
 
 def _run_plan(sub: Submission, assignment: Assignment, workdir: Path, slot: int, *, config: GradingConfig,
               zygote: Zygote | None, cache: Path | None, cgroups: Cgroups | None, uids: int,
-              planned: Plan | None = None) -> _Run:
-    """Run the submission's plan (``planned``, or made here from ``sub.path``) in its sandbox."""
+              planned: Plan | None = None, seeds: dict[str, int] | None = None, live: "Live | None" = None) -> _Run:
+    """Run the submission's plan (``planned``, or made here from ``sub.path``) in its sandbox.
+
+    ``seeds``: each exercise's hidden-case seed (:meth:`GradingConfig.seeds`; ``None``: the public cases).
+    ``live``: the batch's running sandboxes (:class:`Live`), so that Ctrl-C ends this one too.
+    """
     from helpers.checks import exercises as course_exercises
 
     known = {ex.key: ex for ex in course_exercises(assignment.chapter)}
     if planned is None:
-        data, _ = read_json(sub.path)
-        planned = plan(data or {"cells": []}, assignment)
+        try:
+            data, _ = read_json(sub.path)
+            planned = plan(data or {"cells": []}, assignment)
+        except Exception as exc:  # noqa: BLE001 - a notebook nothing can plan is this student's error row
+            raise GradingFailed(one_line(exc, "the notebook could not be planned")) from None
     state = _Run(planned)
     steps = state.plan.steps
     outcomes, judged = workdir / OUTCOMES_DIR, workdir.parent / f"{workdir.name}-judged"
@@ -82,13 +90,17 @@ def _run_plan(sub: Submission, assignment: Assignment, workdir: Path, slot: int,
     box = Sandbox(workdir, assignment.chapter, slot, limits=config.limits, cache=cache, isolation=config.isolation,
                   zygote=zygote, root=config.root, cgroups=cgroups.procs_files(slot) if cgroups else [],
                   uid=uids + slot)
+    live = live or Live()
+    live.add(box)
 
     def start() -> None:
         for attempt in range(2):
+            live.check()
             try:
                 box.start()
                 return
             except Died as exc:
+                live.check()
                 if attempt:
                     raise GradingFailed(f"the grading process could not start: {exc.cause}") from None
 
@@ -111,8 +123,10 @@ def _run_plan(sub: Submission, assignment: Assignment, workdir: Path, slot: int,
                 if left <= 0:
                     return False
                 try:
-                    state.replied(j, box.run(_command(steps[j], known), min(cell_timeout, left)))
+                    live.check()
+                    state.replied(j, box.run(_command(steps[j], known, seeds), min(cell_timeout, left)))
                 except Died as exc:
+                    live.check()
                     died(j, exc.cause, replaying=True)
                     break
             else:
@@ -130,8 +144,10 @@ def _run_plan(sub: Submission, assignment: Assignment, workdir: Path, slot: int,
                                     "were used up (this and every later cell)"})
                 break
             try:
-                reply = box.run(_command(step, known), min(cell_timeout, left))
+                live.check()
+                reply = box.run(_command(step, known, seeds), min(cell_timeout, left))
             except Died as exc:
+                live.check()
                 died(i, exc.cause)
                 try:
                     restarted = state.restarts <= config.max_restarts and restart(i)
@@ -156,16 +172,54 @@ def _run_plan(sub: Submission, assignment: Assignment, workdir: Path, slot: int,
                         os.replace(produced, judged / produced.name)  # out of the student's reach
             i += 1
     finally:
+        live.discard(box)
         box.stop()
     state.judged = judged
     return state
 
 
 class GradingFailed(Exception):
-    """The submission's sandbox could not be started at all."""
+    """The submission's sandbox could not be started at all (or its notebook could not be planned)."""
 
 
-def _judge(state: _Run, assignment: Assignment) -> list[dict]:
+class Interrupted(Exception):
+    """The batch was stopped (Ctrl-C) while this submission was being graded: it is graded next time."""
+
+
+class Live:
+    """The sandboxes running now, so that an interrupt ends them all at once, from the main thread."""
+
+    def __init__(self) -> None:
+        import threading
+
+        self.lock = threading.Lock()
+        self.boxes: set[Sandbox] = set()
+        self.stop = threading.Event()
+
+    def add(self, box: Sandbox) -> None:
+        with self.lock:
+            self.boxes.add(box)
+        if self.stop.is_set():
+            box.kill()
+
+    def discard(self, box: Sandbox) -> None:
+        with self.lock:
+            self.boxes.discard(box)
+
+    def check(self) -> None:
+        if self.stop.is_set():
+            raise Interrupted()
+
+    def halt(self) -> None:
+        """Stop the batch: every running sandbox is killed (its worker then sees it die and gives up)."""
+        self.stop.set()
+        with self.lock:
+            boxes = list(self.boxes)
+        for box in boxes:
+            box.kill()
+
+
+def _judge(state: _Run, assignment: Assignment, seeds: dict[str, int] | None = None) -> list[dict]:
     from helpers.checks import exercises as course_exercises
 
     from .judge import judge_exercise
@@ -197,7 +251,7 @@ def _judge(state: _Run, assignment: Assignment) -> list[dict]:
         elif reply.get("status") != Reply.OK:
             row.update(status=ExerciseStatus.FAILED, message=f"checking the answer failed: {reply.get('error', '')}")
         else:
-            verdict = judge_exercise(ex, state.judged, hidden=test.hidden)
+            verdict = judge_exercise(ex, state.judged, hidden=test.hidden, secret_seed=(seeds or {}).get(gid))
             row.update(status=verdict.status, score=test.points if verdict.passed else 0.0,
                        message=verdict.message, hint=verdict.hint)
         rows.append(row)
@@ -214,20 +268,29 @@ def grade_one(sub: Submission, assignment: Assignment, tmp: Path, number: int, s
         uid = options["uids"] + slot
         for path in (workdir, workdir / OUTCOMES_DIR, workdir / "submission.ipynb"):
             os.chown(path, uid, uid)
+    digest = file_digest(workdir / "submission.ipynb")
     try:
         state = _run_plan(sub, assignment, workdir, slot, **options)
     except GradingFailed as exc:
-        return Result(sub.student, sub.path.name, assignment.chapter, SubmissionStatus.GRADING_FAILED, str(exc))
+        return Result(sub.student, sub.path.name, assignment.chapter, SubmissionStatus.GRADING_FAILED, str(exc),
+                      sha256=digest)
     try:
-        return graded_result(sub, assignment, state)
+        return graded_result(sub, assignment, state, options.get("seeds"), digest)
+    except Exception as exc:  # noqa: BLE001 - one submission's judging never stops the batch
+        return Result(sub.student, sub.path.name, assignment.chapter, SubmissionStatus.GRADING_FAILED,
+                      one_line(exc, "judging the answers failed"), sha256=digest)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
         shutil.rmtree(workdir.parent / f"{workdir.name}-judged", ignore_errors=True)
 
 
-def graded_result(sub: Submission, assignment: Assignment, state: _Run) -> Result:
-    """Judge a finished run (its outcome files in ``state.judged``) into the submission's result."""
-    rows = _judge(state, assignment)
+def graded_result(sub: Submission, assignment: Assignment, state: _Run, seeds: dict[str, int] | None = None,
+                  digest: str = "") -> Result:
+    """Judge a finished run (its outcome files in ``state.judged``) into the submission's result.
+
+    ``seeds``: the hidden cases' seeds the run collected with; ``digest``: the graded file's SHA-256.
+    """
+    rows = _judge(state, assignment, seeds)
     return Result(sub.student, sub.path.name, assignment.chapter, SubmissionStatus.GRADED, "",
                   sum(r["score"] for r in rows), assignment.max_score, rows,
-                  state.plan.tampering, state.cells, state.raised_cells())
+                  state.plan.tampering, state.cells, state.raised_cells(), digest)

@@ -113,6 +113,15 @@ def _tags(cell: dict) -> list[str]:
     return [t for t in tags if isinstance(t, str)] if isinstance(tags, list) else []
 
 
+def _short(value, width: int = 60) -> str:
+    """``repr(value)``, cut to ``width`` characters: a note in the report stays one short line."""
+    try:
+        text = repr(value)
+    except RecursionError:
+        text = f"<a deeply nested {type(value).__name__}>"
+    return text if len(text) <= width else text[:width - 3] + "..."
+
+
 def _norm(text: str) -> str:
     return "\n".join(line.rstrip() for line in text.strip().splitlines())
 
@@ -141,7 +150,7 @@ def plan(data: dict, assignment: Assignment) -> Plan:
                 result.tampering.append(f"cell {number}: test cell `{gid}` was edited; the original was run")
             claimed = meta.get("points")
             if claimed is not None and claimed != test.points and claimed != int(test.points):
-                result.tampering.append(f"cell {number}: test cell `{gid}` claims {claimed!r} points; "
+                result.tampering.append(f"cell {number}: test cell `{gid}` claims {_short(claimed)} points; "
                                         f"it is worth {test.points:g}")
             result.steps.append(Step("test", test.source, f"cell {number} (test {gid})", gid, number, test.hidden))
             continue
@@ -153,8 +162,8 @@ def plan(data: dict, assignment: Assignment) -> Plan:
             label = f"cell {number} ({gid})"
         else:
             if meta.get("grade") or meta.get("points") or (gid and meta):
-                result.tampering.append(f"cell {number}: claims nbgrader grade id {gid!r} "
-                                        f"(points {meta.get('points')!r}) that the assignment does not have; "
+                result.tampering.append(f"cell {number}: claims nbgrader grade id {_short(gid)} "
+                                        f"(points {_short(meta.get('points'))}) that the assignment does not have; "
                                         "it runs as ordinary code and earns nothing")
             label = f"cell {number}"
         result.steps.append(Step("code", text, label, gid if gid in assignment.answers else None, number))
@@ -180,8 +189,11 @@ def read_json(path: Path) -> tuple[dict | None, str | None]:
         return None, f"the file could not be read ({exc.strerror})"
     try:
         data = json.loads(raw.decode("utf-8", errors="replace"))
-    except (json.JSONDecodeError, RecursionError) as exc:
-        return None, f"the file is not a notebook: it is not valid JSON ({exc})"
-    if not isinstance(data, dict) or not isinstance(data.get("cells"), list):
-        return None, "the file is JSON but not a Jupyter notebook (no list of cells)"
-    return data, None
+    except RecursionError:
+        return None, "the file is not a notebook: its JSON is nested too deeply to read"
+    except (ValueError, MemoryError) as exc:
+        return None, f"the file is not a notebook: it is not valid JSON ({str(exc)[:200]})"
+    from .submissions import not_a_notebook
+
+    problem = not_a_notebook(data)
+    return (None, problem) if problem else (data, None)

@@ -65,8 +65,13 @@ def identify(path: Path, known: dict[str, set[str]]) -> tuple[str | None, Proble
         data = json.loads(raw.decode("utf-8", errors="replace"))
     except json.JSONDecodeError as exc:
         return _unreadable(f"the file is not a notebook: it is not valid JSON (line {exc.lineno}); was it truncated?")
-    if not isinstance(data, dict) or not isinstance(data.get("cells"), list):
-        return _unreadable("the file is JSON but not a Jupyter notebook (no list of cells)")
+    except RecursionError:
+        return _unreadable("the file is not a notebook: its JSON is nested too deeply to read")
+    except (ValueError, MemoryError) as exc:  # e.g. a number with too many digits
+        return _unreadable(f"the file is not a notebook: its JSON could not be read ({type(exc).__name__})")
+    problem = not_a_notebook(data)
+    if problem:
+        return _unreadable(problem)
     ids = {cells.grade_id(cell) for cell in data["cells"]} - {None}
     scores = {ch: len(ids & grade_ids) for ch, grade_ids in known.items()}
     best = max(scores, key=scores.get, default=None)
@@ -80,15 +85,53 @@ def identify(path: Path, known: dict[str, set[str]]) -> tuple[str | None, Proble
     return best, None
 
 
+def not_a_notebook(data) -> str | None:
+    """Why parsed JSON is not a notebook the grader can read (one line), or ``None``."""
+    if not isinstance(data, dict):
+        return f"the file is JSON but not a Jupyter notebook (a {type(data).__name__}, not an object)"
+    if "worksheets" in data and "cells" not in data:
+        return ("the file is an old-format notebook (nbformat 3, with worksheets): open and save it in a "
+                "current JupyterLab, then hand it in again")
+    if not isinstance(data.get("cells"), list):
+        return "the file is JSON but not a Jupyter notebook (no list of cells)"
+    return None
+
+
+def one_line(exc: BaseException, what: str) -> str:
+    """``what`` failed, with the exception's type and first line: a reason for one submission's row."""
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    return f"{what}: {type(exc).__name__}{': ' + text if text else ''}"[:300]
+
+
 def discover(folder: Path, root: Path = ROOT) -> list[Submission]:
-    """Every submitted notebook under ``folder``, identified; sorted by student then file."""
+    """Every submitted notebook under ``folder``, identified; sorted by student then file.
+
+    Nothing here raises for one file or folder: a student folder that cannot be listed, or a
+    file that cannot be identified, becomes a :class:`Submission` with a one-line ``problem``.
+    """
     known = chapter_grade_ids(root)
     base = folder / "submitted" if (folder / "submitted").is_dir() else folder
     found: list[Submission] = []
-    for student_dir in sorted(p for p in base.iterdir() if p.is_dir() and not p.name.startswith(".")):
-        files = sorted(p for p in student_dir.rglob("*.ipynb")
-                       if ".ipynb_checkpoints" not in p.parts and p.is_file() and not p.is_symlink())
+    for student_dir in sorted(p for p in base.iterdir() if _is_dir(p) and not p.name.startswith(".")):
+        try:
+            files = sorted(p for p in student_dir.rglob("*.ipynb")
+                           if ".ipynb_checkpoints" not in p.parts and p.is_file() and not p.is_symlink())
+        except (OSError, RecursionError) as exc:
+            found.append(Submission(student_dir.name, student_dir, None,
+                                    Problem(SubmissionStatus.UNREADABLE, one_line(exc, "the folder could not be read"))))
+            continue
         for path in files:
-            chapter, problem = identify(path, known)
+            try:
+                chapter, problem = identify(path, known)
+            except Exception as exc:  # noqa: BLE001 - one file never stops the batch
+                chapter, problem = None, Problem(SubmissionStatus.UNREADABLE,
+                                                 one_line(exc, "the file could not be identified"))
             found.append(Submission(student_dir.name, path, chapter, problem))
     return found
+
+
+def _is_dir(path: Path) -> bool:
+    try:
+        return path.is_dir()
+    except OSError:
+        return False

@@ -12,7 +12,10 @@ what it shares with the judge is :mod:`helpers.protocol`). It never decides a gr
    learner's namespace (it runs the learner's function on the exercise's inputs) and writes
    them as plain data with ``torch.save`` to ``OUTDIR/``:func:`~helpers.protocol.outcome_file`;
    ``{"op": "cell", "source": ...}`` runs a test cell that has no exercise definition
-   (nbgrader's meaning: it passes if it raises nothing);
+   (nbgrader's meaning: it passes if it raises nothing); a by-hand exercise (one with ``forbid``)
+   is collected in a guarded child process (:mod:`helpers.checks.byhand`); the seed of the
+   hidden cases is asked for (``{"need_seed": true}`` on ``EVENT_FD``, answered by a
+   ``{"seed": ...}`` line on ``CMD_FD``) only when it is needed, by the process that uses it;
 3. answers each command with one JSON line on ``EVENT_FD``
    (:class:`~helpers.protocol.Reply`).
 
@@ -67,16 +70,34 @@ def serve(chapter: str, outdir: str, cmd_fd: int, event_fd: int) -> None:
     from IPython.core.interactiveshell import InteractiveShell
 
     import helpers.checks as checks
-    from helpers.protocol import MAX_ERROR_CHARS, Op, Reply, describe_error, outcome_file
+    from helpers.protocol import (MAX_ERROR_CHARS, NEED_SEED, SEALED, SEED, Op, Reply, describe_error,
+                                  outcome_file)
 
     def describe(exc: BaseException | None) -> str:
         return describe_error(exc, line=False)[:MAX_ERROR_CHARS]
+    import helpers.checks.byhand as byhand
 
     registry = {ex.key: ex for ex in checks.exercises(chapter)}
     # Kept before any student code runs: patching them later (``Exercise.collect = ...``,
-    # ``torch.save = ...``) does not change what is collected or how it is written.
+    # ``ex.forbid = frozenset()``, ``torch.save = ...``) does not change what is collected
+    # or how it is written; for by-hand exercises a patch is also noticed and costs the points.
     save = torch.save
     collect = checks.Exercise.collect
+    run_one = checks.Exercise._run_one
+    make_cases = checks.Exercise.make_cases
+    forbidden = {key: frozenset(ex.forbid) for key, ex in registry.items()}
+    byhand_collect = byhand.collect
+    snap = byhand.snapshot(registry)
+    loads = json.loads
+
+    def ask_seed():
+        send({NEED_SEED: True})
+        try:
+            answer = loads(commands.readline())
+        except ValueError:
+            return None
+        seed = answer.get(SEED) if isinstance(answer, dict) else None
+        return seed if type(seed) is int else None
     shell = InteractiveShell.instance()
     shell.user_ns["__name__"] = "__main__"
     signal.signal(signal.SIGALRM, _on_alarm)
@@ -86,9 +107,11 @@ def serve(chapter: str, outdir: str, cmd_fd: int, event_fd: int) -> None:
     me = os.getpid()
     for line in commands:
         try:
-            cmd = json.loads(line)
+            cmd = loads(line)
         except ValueError:
-            break
+            continue  # a stray line (a seed nobody asked for, a half-read one): not a command
+        if not isinstance(cmd, dict) or "op" not in cmd:
+            continue
         timeout = float(cmd.get("timeout", 300))
         reply: dict = {"status": Reply.OK}
         began = time.monotonic()
@@ -105,14 +128,27 @@ def serve(chapter: str, outdir: str, cmd_fd: int, event_fd: int) -> None:
             elif cmd["op"] == Op.TEST:
                 ex = registry[cmd["key"]]
                 answer = shell.user_ns.get(ex.answer, missing)
+                sealed = bool(cmd.get("hidden") and cmd.get(SEALED))
                 if answer is missing:
                     signal.setitimer(signal.ITIMER_REAL, 0)
                     reply = {"status": Reply.MISSING}
                 else:
                     for hidden in (False, True) if cmd.get("hidden") else (False,):
-                        outcomes = collect(ex, answer, hidden=hidden)
+                        name = outcome_file(cmd["key"], hidden)
+                        if forbidden[ex.key]:
+                            problem = byhand_collect(
+                                ex, answer, hidden=hidden, forbid=forbidden[ex.key],
+                                path=os.path.join(outdir, name), save=save, run_one=run_one,
+                                make_cases=make_cases, snap=snap, events_fd=event_fd if sealed else None,
+                                commands_fd=cmd_fd if sealed else None)
+                            if problem:
+                                reply = {"status": Reply.ERROR, "error": problem}
+                                break
+                            continue
+                        seed = ask_seed() if hidden and sealed else None
+                        outcomes = collect(ex, answer, hidden=hidden, secret_seed=seed)
                         plain = [{"value": o.value, "error": o.error} for o in outcomes]
-                        save(plain, os.path.join(outdir, outcome_file(cmd["key"], hidden)))
+                        save(plain, os.path.join(outdir, name))
                     signal.setitimer(signal.ITIMER_REAL, 0)
         except CellTimeout as exc:
             reply = {"status": Reply.TIMEOUT, "error": describe(exc)}

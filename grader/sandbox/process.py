@@ -49,7 +49,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from helpers.protocol import OUTCOMES_DIR
+from helpers.protocol import NEED_SEED, OUTCOMES_DIR, SEALED, SEED
 from helpers.grading import AUTOGRADE, NBGRADER_EXECUTION
 
 from ..authoring.config import ROOT
@@ -172,8 +172,16 @@ def bwrap_command(workdir: Path, slot: int, argv: list[str], *, cache: Path | No
     return cmd
 
 
+def _die_with_parent() -> None:
+    """In a child before ``exec``: SIGKILL when the grader's thread that started it ends (``kill -9`` included)."""
+    import ctypes
+
+    ctypes.CDLL(None).prctl(1, signal.SIGKILL, 0, 0, 0)  # PR_SET_PDEATHSIG
+
+
 def _limit(limits: Limits, cgroups: list[str] = ()):
     def apply() -> None:
+        _die_with_parent()
         join_cgroups(list(cgroups))
         for name, value in limits.rlimits().items():
             resource.setrlimit(getattr(resource, name), (value, value))
@@ -244,6 +252,41 @@ def join_cgroups(files: list[str]) -> None:
     for name in files:
         with open(name, "w") as handle:
             handle.write(str(os.getpid()))
+
+
+def processes_of(uids: range) -> list[int]:
+    """The pids of every process (zombies included) running as one of ``uids``."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            status = (entry / "status").read_text()
+        except OSError:
+            continue
+        uid = next((line.split()[1] for line in status.splitlines() if line.startswith("Uid:")), None)
+        if uid is not None and int(uid) in uids:
+            found.append(int(entry.name))
+    return found
+
+
+def reap(uids: range, timeout: float = 1.5) -> list[int]:
+    """Kill whatever still runs as a sandbox user of this run and wait (up to ``timeout``) until it is gone.
+
+    The sandbox users belong to this grader run alone (see :func:`uid_base`), so nothing
+    else is touched. Returns the pids still there at the end (normally none).
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        left = processes_of(uids)
+        if not left or time.monotonic() > deadline:
+            return left
+        for pid in left:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
+        time.sleep(0.05)
 
 
 def available(isolation: str = "zygote") -> str | None:
@@ -376,6 +419,9 @@ def zygote_spec(workdir: Path, slot: int, chapter: str, limits: Limits, cache: P
             "limits": limits.rlimits()}
 
 
+_NO_SEED = object()
+
+
 class Died(Exception):
     """The sandboxed process ended (or was killed) before answering."""
 
@@ -412,7 +458,9 @@ class Sandbox:
         self.cgroups = list(cgroups)
         self.cache, self.isolation, self.zygote, self.root = cache, isolation, zygote, root
         self.proc: subprocess.Popen | None = None
+        self.pid1: int | None = None
         self.pid: int | None = None
+        self.killed = False  # by kill(): nobody waits for how it ended
 
     # -- lifetime ----------------------------------------------------------
     def start(self, timeout: float = 120) -> None:
@@ -435,7 +483,7 @@ class Sandbox:
                 argv = bwrap_command(self.workdir, self.slot, argv, cache=self.cache, root=self.root, uid=self.uid)
                 env, preexec = {"PATH": os.environ.get("PATH", "/usr/bin:/bin")}, _limit(self.limits, self.cgroups)
             else:
-                env, preexec = unsandboxed_env(), None
+                env, preexec = unsandboxed_env(), _die_with_parent
             self.proc = subprocess.Popen(argv, cwd=self.workdir, env=env, pass_fds=(cmd_r, ev_w),
                                          stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                                          stderr=subprocess.DEVNULL, preexec_fn=preexec, start_new_session=True)
@@ -451,6 +499,28 @@ class Sandbox:
         if "setup_failed" in hello:
             self.stop()
             raise Died(f"the sandbox could not be built: {hello['setup_failed']}")
+
+    def kill(self) -> None:
+        """Kill every process of the sandbox now, from any thread; the thread running it then sees it die.
+
+        Only signals: the pipes stay open for that thread, which stops the sandbox as usual.
+        """
+        self.killed = True
+        proc, pid, pid1 = self.proc, self.pid, self.pid1
+        targets = []
+        if proc is not None:
+            try:
+                os.killpg(proc.pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
+            targets.append(proc.pid)
+        else:
+            targets += [p for p in (pid1 if self._owned(pid1) else None, pid) if p is not None]
+        for target in targets:
+            try:
+                os.kill(target, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
 
     def stop(self) -> None:
         """End the sandbox and every process in it."""
@@ -504,20 +574,38 @@ class Sandbox:
 
     # -- commands ----------------------------------------------------------
     def run(self, command: dict, timeout: float, grace: float = 5.0) -> dict:
-        """Send one command; the reply, or :class:`Died` (the process is then stopped)."""
+        """Send one command; the reply, or :class:`Died` (the process is then stopped).
+
+        A ``"seed"`` in a test command (the hidden cases' seed, from the course secret) is not
+        sent with it: the sandbox gets it once, on request (``{"need_seed": true}``), so only the
+        guarded process that draws the hidden cases ever holds it.
+        """
+        command = dict(command)
+        seed = command.pop(SEED, _NO_SEED)
+        if seed is not _NO_SEED:
+            command[SEALED] = True
         try:
             self._cmd.write(json.dumps({**command, "timeout": timeout}) + "\n")
             self._cmd.flush()
         except (BrokenPipeError, OSError, ValueError):
             raise self._dead() from None
-        return self._read(timeout + grace)
+        return self._read(timeout + grace, seed)
 
-    def _read(self, timeout: float) -> dict:
+    def _read(self, timeout: float, seed: object = _NO_SEED) -> dict:
         deadline = time.monotonic() + timeout
+        pending = [seed] if seed is not _NO_SEED else []
         while True:
             message = self._read_one(deadline, timeout)
             if "pid1" in message and self.zygote is not None and self.pid1 is None:
                 self.pid1 = message["pid1"] if isinstance(message["pid1"], int) else None
+                continue
+            if NEED_SEED in message:
+                if pending:  # once per command: a second request (or one nobody should make) gets nothing
+                    try:
+                        self._cmd.write(json.dumps({SEED: pending.pop()}) + "\n")
+                        self._cmd.flush()
+                    except (BrokenPipeError, OSError, ValueError):
+                        raise self._dead() from None
                 continue
             return message
 
@@ -560,7 +648,7 @@ class Sandbox:
                 code = self.proc.wait(timeout=5)
             except subprocess.TimeoutExpired:
                 code = None
-        elif code is None and self.zygote is not None:
+        elif code is None and self.zygote is not None and not self.killed:
             # the intermediate process reports PID 1's end; wait briefly for it
             deadline = time.monotonic() + 3
             while b"\n" not in self._buffer and time.monotonic() < deadline:

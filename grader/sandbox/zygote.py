@@ -45,7 +45,7 @@ CLONE_NEWPID, CLONE_NEWNET = 0x20000000, 0x40000000
 MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC = 1, 2, 4, 8
 MS_REMOUNT, MS_BIND, MS_REC, MS_PRIVATE = 32, 4096, 16384, 1 << 18
 MNT_DETACH = 2
-PR_SET_PDEATHSIG, PR_SET_NO_NEW_PRIVS = 1, 38
+PR_SET_PDEATHSIG, PR_SET_NO_NEW_PRIVS, PR_SET_CHILD_SUBREAPER = 1, 38, 36
 PR_CAPBSET_DROP, PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL = 24, 47, 4
 CLONE_NEWUSER = 0x10000000
 MS_NOATIME, MS_NODIRATIME, MS_RELATIME = 1024, 2048, 1 << 21
@@ -306,6 +306,9 @@ def _preload() -> None:
 def main() -> None:
     sock = socket.socket(fileno=int(sys.argv[1]))
     _prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    # A sandbox whose intermediate process was killed first leaves its PID 1 to this process, not to
+    # the host's init (which may never reap it): with SIGCHLD ignored below, the kernel reaps it at once.
+    _prctl(PR_SET_CHILD_SUBREAPER, 1)
     devnull = os.open(os.devnull, os.O_RDWR)
     for fd in (0, 1, 2):
         os.dup2(devnull, fd)

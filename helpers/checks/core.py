@@ -322,7 +322,9 @@ class Exercise:
             failing case matches one, the hint is shown.
         error_hints: ``{text in the error: hint}`` for errors that betray a known mistake.
         forbid: ATen operators that must not be used (see :data:`CONVOLUTION_OPS`).
-        seed: base seed; the hidden cases use a different stream.
+        seed: base seed; the hidden cases use a different stream. At grading, the
+            hidden cases come instead from a seed derived from the instructor's course
+            secret (``secret_seed``), which learners never have.
     """
 
     key: str
@@ -341,13 +343,18 @@ class Exercise:
     seed: int = 0
 
     # -- the cases -------------------------------------------------------
-    def make_cases(self, hidden: bool = False) -> list[Case]:
-        """The exercise's cases: fixed seed, so every run checks the same inputs."""
-        generator = torch.Generator().manual_seed(self.seed * 2 + (1 if hidden else 0) + 1000)
+    def make_cases(self, hidden: bool = False, secret_seed: int | None = None) -> list[Case]:
+        """The exercise's cases: fixed seed, so every run checks the same inputs.
+
+        ``secret_seed`` (hidden cases only) replaces the public seed: the instructor's
+        grading draws its hidden inputs from the course secret (see ``grader.secret``).
+        """
+        seed = secret_seed if hidden and secret_seed is not None else self.seed * 2 + (1 if hidden else 0) + 1000
+        generator = torch.Generator().manual_seed(seed)
         return list(self.cases(generator, hidden))
 
     # -- half 1: where learner code runs ---------------------------------
-    def collect(self, answer: Any, hidden: bool = False) -> list[Outcome]:
+    def collect(self, answer: Any, hidden: bool = False, secret_seed: int | None = None) -> list[Outcome]:
         """Run the learner's answer on every case; keep plain data or the error."""
         outcomes = []
         if self.kind == "value":
@@ -358,14 +365,15 @@ class Exercise:
                 return [Outcome(error=f"`{self.answer}` should be plain data; {exc}")]
         if not callable(answer):
             return [Outcome(error=f"`{self.answer}` should be a function, but it is {type_name(answer)}")]
-        for case in self.make_cases(hidden):
+        for case in self.make_cases(hidden, secret_seed):
             outcomes.append(self._run_one(answer, case))
         return outcomes
 
-    def _run_one(self, answer: Any, case: Case) -> Outcome:
+    def _run_one(self, answer: Any, case: Case, forbid: frozenset[str] | None = None) -> Outcome:
+        """One call of the answer; ``forbid`` overrides :attr:`forbid` (the grader's own guard passes its copy)."""
         args = tuple(a.clone() if type(a) is torch.Tensor else a for a in case.args)
         try:
-            with forbidding(self.forbid, f"`{self.answer}`"):
+            with forbidding(self.forbid if forbid is None else forbid, f"`{self.answer}`"):
                 result = self.run(answer, Case(args, case.label, case.extra)) if self.run else answer(*args)
             return Outcome(value=to_plain(result))
         except NotPlain as exc:
@@ -376,9 +384,9 @@ class Exercise:
             return Outcome(error=describe_error(exc))
 
     # -- half 2: where learner code never runs ---------------------------
-    def judge(self, outcomes: Sequence[Outcome], hidden: bool = False) -> Verdict:
+    def judge(self, outcomes: Sequence[Outcome], hidden: bool = False, secret_seed: int | None = None) -> Verdict:
         """Compare collected outcomes with independent references."""
-        cases = self.make_cases(hidden)
+        cases = self.make_cases(hidden, secret_seed)
         fail = lambda message, hint=None: Verdict(self.key, self.title, False, 0, self.points,
                                                   len(cases), message, hint, ExerciseStatus.FAILED)
         if self.kind == "value":
@@ -430,9 +438,9 @@ class Exercise:
         return None
 
     # -- both halves, in one process (the notebook and pytest) -----------
-    def verdict(self, answer: Any, hidden: bool = False) -> Verdict:
+    def verdict(self, answer: Any, hidden: bool = False, secret_seed: int | None = None) -> Verdict:
         """Collect and judge in this process; never raises for a wrong answer."""
-        return self.judge(self.collect(answer, hidden), hidden)
+        return self.judge(self.collect(answer, hidden, secret_seed), hidden, secret_seed)
 
 
 def _not_done(verdict: Verdict, error: str | None) -> Verdict:

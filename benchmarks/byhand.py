@@ -1,0 +1,72 @@
+"""What the grader's by-hand guard costs: collecting a by-hand answer in a guarded child, against in-process.
+
+For each by-hand exercise of chapters 1, 3 and 5 (their solutions run without the rest of the
+notebook), the solution's answer is collected on the hidden cases two ways, alternated, best
+of ``--repeat``:
+
+* in-process, under the notebook's dispatch mode (``Exercise.collect``), as before the guard;
+* the way grading now does it (:func:`helpers.checks.byhand.collect`): a forked child with
+  seccomp, torch.library refusals, the dispatch mode, the trip-wire and the probes after
+  every call, and the checker snapshot compared before and after.
+
+Both must collect the same outcomes. Prints seconds and the ratio; run it with
+``.venv/bin/python -m benchmarks.byhand``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import tempfile
+import time
+
+from .common import one_thread, save, table
+
+CHAPTERS = ("01-convolution-by-hand", "03-padding-and-strides", "05-receptive-fields")
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.byhand", description=__doc__.splitlines()[0])
+    parser.add_argument("--repeat", type=int, default=5)
+    args = parser.parse_args(argv)
+    one_thread()
+    import torch
+
+    import helpers.checks.byhand as byhand
+    from helpers.checks import exercises
+    from helpers.checks.core import Exercise
+    from tests.test_hidden_cases import _solutions
+
+    rows, figures = [], {}
+    registry = {ex.key: ex for ex in exercises()}
+    snap = byhand.snapshot(registry)
+    with tempfile.TemporaryDirectory() as tmp:
+        for chapter in CHAPTERS:
+            namespace = _solutions(chapter)
+            for ex in exercises(chapter):
+                if not ex.forbid or ex.answer not in namespace:
+                    continue
+                answer = namespace[ex.answer]
+                path = os.path.join(tmp, f"{ex.key}.pt")
+                inline, guarded = [], []
+                for _ in range(args.repeat):
+                    start = time.perf_counter()
+                    expected = ex.collect(answer, hidden=True)
+                    inline.append(time.perf_counter() - start)
+                    start = time.perf_counter()
+                    problem = byhand.collect(ex, answer, hidden=True, forbid=ex.forbid, path=path, save=torch.save,
+                                             run_one=Exercise._run_one, make_cases=Exercise.make_cases, snap=snap,
+                                             events_fd=None, commands_fd=None)
+                    guarded.append(time.perf_counter() - start)
+                    assert problem is None, problem
+                    got = torch.load(path, weights_only=True)
+                    assert [o.error for o in expected] == [o["error"] for o in got] == [None] * len(got)
+                cases = len(expected)
+                rows.append([ex.key, cases, min(inline), min(guarded), min(guarded) / min(inline)])
+                figures[ex.key] = {"cases": cases, "in_process_s": min(inline), "guarded_child_s": min(guarded)}
+    print(table(["exercise", "hidden cases", "in-process s", "guarded child s", "ratio"], rows))
+    print(f"\nwritten to {save('byhand', {'exercises': figures})}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,141 @@
+"""The by-hand guard itself (:mod:`helpers.checks.byhand`), without a sandbox: each layer, each route.
+
+These call :func:`helpers.checks.byhand.collect` as the harness does (a forked, guarded child
+per collection) on chapter 1's ``convolve`` with answers that take a shortcut, and check that
+each shortcut is refused with a message saying which, that the guard notices being switched
+off, and that a right answer passes untouched. The same routes are graded end to end, in the
+sandbox, by ``tests/test_grader_hostile.py``.
+"""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+import helpers.checks.byhand as byhand
+from helpers.checks import exercise, exercises
+from helpers.checks.core import Exercise, Outcome
+
+CONVOLVE = exercise("convolve")
+
+
+def _collect(answer, tmp_path, snap=None) -> tuple[str | None, list]:
+    path = tmp_path / "outcomes.pt"
+    problem = byhand.collect(CONVOLVE, answer, hidden=True, forbid=CONVOLVE.forbid, path=str(path), save=torch.save,
+                             run_one=Exercise._run_one, make_cases=Exercise.make_cases,
+                             snap=snap or byhand.snapshot({ex.key: ex for ex in exercises()}),
+                             events_fd=None, commands_fd=None)
+    return problem, (torch.load(path, weights_only=True) if path.exists() else [])
+
+
+def _by_hand(img, kernel):
+    h, w = img.shape[0] - kernel.shape[0] + 1, img.shape[1] - kernel.shape[1] + 1
+    out = torch.zeros(h, w)
+    for i in range(h):
+        for j in range(w):
+            out[i, j] = (img[i:i + kernel.shape[0], j:j + kernel.shape[1]] * kernel).sum()
+    return out
+
+
+def _errors(outcomes) -> list[str]:
+    return [o["error"] for o in outcomes]
+
+
+def test_a_right_answer_is_collected_untouched(tmp_path):
+    problem, outcomes = _collect(_by_hand, tmp_path)
+    assert problem is None and _errors(outcomes) == [None] * len(CONVOLVE.make_cases(True))
+    assert CONVOLVE.judge([Outcome(**o) for o in outcomes], hidden=True).passed
+
+
+@pytest.mark.parametrize("name, answer, words", [
+    ("F.conv2d", lambda img, k: F.conv2d(img[None, None], k[None, None])[0, 0], "torch's built-in"),
+    ("modes popped and pushed back", None, "torch's built-in"),
+    ("caught and computed anyway", None, "torch's built-in"),
+    ("a thread", None, "tried to start a thread"),
+    ("a process", None, "tried to start a process"),
+    ("SciPy saved before", None, "scipy.signal.correlate2d"),
+])
+def test_each_shortcut_is_refused_and_named(tmp_path, name, answer, words):
+    if name == "modes popped and pushed back":
+        from torch.utils._python_dispatch import _disable_current_modes
+
+        def answer(img, k):
+            with _disable_current_modes():
+                return F.conv2d(img[None, None], k[None, None])[0, 0]
+    elif name == "caught and computed anyway":
+        def answer(img, k):
+            try:
+                return F.conv2d(img[None, None], k[None, None])[0, 0]
+            except Exception:  # noqa: BLE001
+                return _by_hand(img, k)
+    elif name == "a thread":
+        def answer(img, k):
+            out = []
+            worker = threading.Thread(target=lambda: out.append(F.conv2d(img[None, None], k[None, None])[0, 0]))
+            worker.start()
+            worker.join()
+            return out[0]
+    elif name == "a process":
+        import os
+
+        def answer(img, k):
+            if os.fork() == 0:
+                os._exit(0)
+            return _by_hand(img, k)
+    elif name == "SciPy saved before":
+        from scipy.signal import correlate2d
+
+        def answer(img, k):
+            return torch.tensor(correlate2d(img.numpy(), k.numpy(), mode="valid"), dtype=torch.float32)
+    problem, outcomes = _collect(answer, tmp_path)
+    assert problem is None
+    assert outcomes and all(e and words in e for e in _errors(outcomes)), _errors(outcomes)
+
+
+def test_switching_the_guard_off_inside_the_answer_is_noticed(tmp_path):
+    import gc
+
+    def answer(img, k):  # finds the guard's torch.library registrations and removes them for good
+        for obj in gc.get_objects():
+            if isinstance(obj, torch.library.Library):
+                obj._destroy()
+        return _by_hand(img, k)
+
+    problem, _ = _collect(answer, tmp_path)
+    assert problem and "switched off" in problem and "convolution kernels were restored" in problem
+
+
+def test_a_checker_patched_before_the_call_costs_the_exercise(tmp_path):
+    snap = byhand.snapshot({ex.key: ex for ex in exercises()})
+    saved = CONVOLVE.forbid
+    try:
+        CONVOLVE.forbid = frozenset()  # what an earlier cell can do
+        problem, _ = _collect(_by_hand, tmp_path, snap)
+    finally:
+        CONVOLVE.forbid = saved
+    assert problem and "changed by an earlier cell" in problem and "`forbid` of exercise `convolve`" in problem
+
+
+def test_a_hanging_answer_is_killed_with_its_child(tmp_path):
+    import signal
+    import time
+
+    class Timeout(BaseException):
+        pass
+
+    def alarm(*_):
+        raise Timeout()
+
+    before = signal.signal(signal.SIGALRM, alarm)
+    signal.setitimer(signal.ITIMER_REAL, 1.0)
+    began = time.monotonic()
+    try:
+        with pytest.raises(Timeout):
+            _collect(lambda img, k: time.sleep(60), tmp_path)
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, before)
+    assert time.monotonic() - began < 10

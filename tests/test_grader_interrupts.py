@@ -1,0 +1,169 @@
+"""Stopping a batch: Ctrl-C, ``kill -9`` of the grader, and the run that resumes it.
+
+One folder of three chapter-1 submissions (one quick, two whose first answer cell sleeps
+25 s) is graded by the real command line, in real sandboxes, four times in a row:
+
+1. Ctrl-C (SIGINT) once the quick one is graded: the grader ends within 3 s, no sandbox
+   process is left, and ``grades.csv`` and ``report.json`` hold exactly what was graded;
+2. the same command again, ``kill -9`` while its sandboxes run: none of them outlives it;
+3. the same command again: it keeps the quick one (same file, same hidden cases) and
+   grades the other two in full;
+4. once more: nothing is left to grade, everything is kept.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from grader.authoring.config import ROOT
+from grader.sandbox.process import FIRST_UID, available
+from tests.support import hand_in, student_notebook
+
+pytestmark = [pytest.mark.slow,
+              pytest.mark.skipif(available() is not None, reason=f"no sandbox here: {available()}")]
+
+CH1 = "01-convolution-by-hand"
+WORKERS = 2
+
+
+def _sandbox_uids(grader_pid: int) -> range:
+    base = FIRST_UID + 32 * (grader_pid % 1024)  # grader.sandbox.process.uid_base of that process
+    return range(base, base + WORKERS)
+
+
+def _processes_of(uids: range) -> list[str]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                status = (entry / "status").read_text()
+            except OSError:
+                continue
+            uid = int(next(line.split()[1] for line in status.splitlines() if line.startswith("Uid:")))
+            if uid in uids:
+                found.append(entry.name)
+    return found
+
+
+def _wait_for(predicate, timeout: float, what: str):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.1)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def _graded(out: Path) -> dict[str, dict]:
+    try:
+        report = json.loads((out / "report.json").read_text())
+    except (OSError, ValueError):
+        return {}
+    return {s["student"]: s for s in report["submissions"] if s["status"] == "graded"}
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("interrupts")
+    subs, out = tmp / "submissions", tmp / "out"
+    hand_in(subs, "quick", student_notebook(CH1), f"{CH1}.ipynb")
+    for name in ("slow1", "slow2"):
+        nb = student_notebook(CH1)
+        cell = next(c for c in nb.cells if c.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+                    == "top_edge_answer")
+        cell.source = "import time\ntime.sleep(25)\n" + cell.source
+        hand_in(subs, name, nb, f"{CH1}.ipynb")
+    command = [sys.executable, "-m", "grader", "autograde", str(subs), "--out", str(out), "--workers", str(WORKERS),
+               "--cell-timeout", "60"]
+
+    def start() -> subprocess.Popen:
+        return subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+    found = {}
+    # 1. Ctrl-C once the quick one is graded (report.json is rewritten after every submission)
+    grader = start()
+    uids = _sandbox_uids(grader.pid)
+    _wait_for(lambda: "quick" in _graded(out), 240, "the quick submission to be graded")
+    assert _processes_of(uids), "the slow submissions' sandboxes should be running"
+    began = time.monotonic()
+    grader.send_signal(signal.SIGINT)
+    _, err = grader.communicate(timeout=60)
+    found["sigint"] = {"seconds": time.monotonic() - began, "code": grader.returncode, "stderr": err,
+                       "left": _processes_of(uids), "graded": _graded(out),
+                       "rows": list(csv.DictReader(open(out / "grades.csv")))}
+    # 2. kill -9 of the grader while sandboxes run
+    grader = start()
+    uids = _sandbox_uids(grader.pid)
+    _wait_for(lambda: _processes_of(uids), 240, "sandboxes of the second run")
+    time.sleep(2)
+    grader.kill()
+    grader.wait()
+    time.sleep(0.5)
+    found["kill9"] = {"left": _wait_for_none(uids, 5)}
+    # 3. the run that resumes, and 4. one with nothing left to do
+    for step in ("resume", "again"):
+        began = time.monotonic()
+        grader = start()
+        _, err = grader.communicate(timeout=600)
+        found[step] = {"code": grader.returncode, "stderr": err, "seconds": time.monotonic() - began,
+                       "report": json.loads((out / "report.json").read_text()),
+                       "rows": list(csv.DictReader(open(out / "grades.csv")))}
+    return found
+
+
+def _wait_for_none(uids: range, timeout: float) -> list[str]:
+    deadline = time.monotonic() + timeout
+    while True:
+        left = _processes_of(uids)
+        if not left or time.monotonic() > deadline:
+            return left
+        time.sleep(0.1)
+
+
+def test_ctrl_c_stops_the_batch_within_3_s_and_ends_every_sandbox(runs):
+    sigint = runs["sigint"]
+    assert sigint["code"] == 130, sigint["stderr"][-2000:]
+    assert sigint["seconds"] < 3.0, sigint["seconds"]
+    assert sigint["left"] == [], "sandbox processes outlived the interrupted grader"
+    assert "interrupted" in sigint["stderr"] and "Run the same command again" in sigint["stderr"]
+
+
+def test_an_interrupted_batch_writes_what_was_graded_and_nothing_else(runs):
+    sigint = runs["sigint"]
+    assert set(sigint["graded"]) == {"quick"}
+    assert sigint["graded"]["quick"]["score"] == 8.0
+    assert {r["student"] for r in sigint["rows"]} == {"quick"}
+    assert sum(float(r["score"]) for r in sigint["rows"]) == 8.0
+
+
+def test_kill_9_of_the_grader_leaves_no_sandbox_running(runs):
+    assert runs["kill9"]["left"] == []
+
+
+def test_the_next_run_resumes_and_loses_nothing(runs):
+    resume = runs["resume"]
+    assert resume["code"] == 0, resume["stderr"][-2000:]
+    by_student = {s["student"]: s for s in resume["report"]["submissions"]}
+    assert {k: v["status"] for k, v in by_student.items()} == {"quick": "graded", "slow1": "graded",
+                                                               "slow2": "graded"}
+    assert all(v["score"] == 8.0 for v in by_student.values())
+    assert "1 submission(s) already graded" in resume["report"]["hidden_cases"]["resume"]
+    assert len(resume["rows"]) == 15
+
+
+def test_a_finished_batch_run_again_keeps_everything(runs):
+    again = runs["again"]
+    assert again["code"] == 0
+    assert "3 submission(s) already graded" in again["report"]["hidden_cases"]["resume"]
+    assert again["rows"] == runs["resume"]["rows"]
+    assert again["seconds"] < runs["resume"]["seconds"]

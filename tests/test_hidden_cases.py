@@ -1,0 +1,181 @@
+"""Hidden cases learners can't know (the course secret), and the CSV a spreadsheet opens safely.
+
+No sandbox here: the exercise definitions are called in this process, with the public seed
+(what a learner's ``grader check`` uses) and with seeds drawn from a course secret (what the
+instructor's grading uses).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import stat
+
+import pytest
+import torch
+
+from grader.authoring.config import ROOT
+from grader.check import HIDDEN_CASES_NOTE, CheckReport, render
+from grader.grading import secret
+from grader.grading.report import write_outputs
+from grader.grading.results import Result
+from grader.grading.records import FORMULA_START, previous, spreadsheet_safe
+from grader.grading.sanitize import load_assignment
+from helpers.checks import exercise, exercises
+from tests.support import solution_code
+
+KEY = b"an instructor's course secret, 32+ bytes long"
+#: Exercises whose inputs are a handful of small numbers: every possible input is a case, secret or not.
+SMALL_DOMAIN = {"same_padding", "pool_cnn"}
+#: Exercises whose answer is a model-building function, checked by training it on fixed seeds: no table of
+#: outputs can stand in for it, and the training's cost and thresholds are measured on those seeds.
+TRAINED = {"stable_cnn"}
+
+
+def _signature(cases) -> list:
+    return [tuple((tuple(a.shape), a.double().sum().item()) if type(a) is torch.Tensor else repr(a) for a in c.args)
+            for c in cases]
+
+
+def test_secret_hidden_cases_differ_from_the_public_ones():
+    same = set()
+    for ex in exercises():
+        if ex.kind != "function":
+            continue
+        public = _signature(ex.make_cases(hidden=True))
+        drawn = _signature(ex.make_cases(hidden=True, secret_seed=secret.case_seed(KEY, ex.key)))
+        if drawn == public:
+            same.add(ex.key)
+    assert same == SMALL_DOMAIN | TRAINED
+
+
+def test_the_visible_cases_stay_public():
+    ex = exercise("convolve")
+    assert _signature(ex.make_cases(False, secret_seed=123)) == _signature(ex.make_cases(False))
+
+
+def _solutions(chapter: str) -> dict:
+    """The chapter's answer cells run in one namespace, as the notebook would define them."""
+    import math
+
+    import numpy as np
+    import torch.nn as nn
+    import torch.nn.functional as F
+
+    namespace = {"torch": torch, "F": F, "nn": nn, "math": math, "np": np}
+    for code in solution_code(chapter).values():
+        try:
+            exec(code, namespace)
+        except Exception:  # noqa: BLE001 - an answer that needs earlier cells: not used here
+            continue
+    return namespace
+
+
+@pytest.mark.parametrize("chapter", ["01-convolution-by-hand",
+                                     "03-padding-and-strides", "05-receptive-fields"])
+def test_correct_answers_pass_the_public_and_the_secret_hidden_cases(chapter):
+    namespace = _solutions(chapter)
+    checked = 0
+    for ex in exercises(chapter):
+        if ex.kind != "function" or ex.answer not in namespace:
+            continue
+        for seed in (None, secret.case_seed(KEY, ex.key), secret.case_seed(b"another course secret, long enough",
+                                                                            ex.key)):
+            v = ex.verdict(namespace[ex.answer], hidden=True, secret_seed=seed)
+            assert v.passed, f"{ex.key} (seed {seed}): {v.explain()}"
+        checked += 1
+    assert checked >= 2
+
+
+@pytest.mark.parametrize("key", ["convolve", "output_size", "conv_multi_in", "max_pool", "input_region"])
+def test_a_table_of_the_public_cases_fails_grading(key):
+    ex = exercise(key)
+    table = {}
+    for hidden in (False, True):  # everything a learner can list with the course's own API
+        for case in ex.make_cases(hidden):
+            table[repr([(a.tolist() if type(a) is torch.Tensor else a) for a in case.args])] = ex.reference(case)
+
+    def lookup(*args):
+        return table[repr([(a.tolist() if type(a) is torch.Tensor else a) for a in args])]
+
+    assert ex.verdict(lookup, hidden=True).passed, "the table should pass the public cases"
+    graded = ex.verdict(lookup, hidden=True, secret_seed=secret.case_seed(KEY, key))
+    assert not graded.passed and "KeyError" in graded.message
+
+
+def test_grader_check_says_the_instructors_hidden_cases_differ(tmp_path):
+    text = render(CheckReport(tmp_path / "nb.ipynb", "01-convolution-by-hand", "graded"))
+    assert HIDDEN_CASES_NOTE in text and "differ" in HIDDEN_CASES_NOTE and "course secret" in HIDDEN_CASES_NOTE
+
+
+# -- the course secret ---------------------------------------------------------------------------
+
+def test_the_secret_is_created_once_outside_the_repository(tmp_path):
+    path, key = secret.create(tmp_path / "conf" / "grading-secret")
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o600 and secret.load(path) == key and len(key) == 64
+    with pytest.raises(secret.SecretError, match="exists"):
+        secret.create(path)
+    _, again = secret.create(path, force=True)
+    assert again != key
+    with pytest.raises(secret.SecretError, match="inside the course repository"):
+        secret.create(ROOT / "grading-secret")
+    assert not (ROOT / "grading-secret").exists()
+    (tmp_path / "short").write_text("abc")
+    with pytest.raises(secret.SecretError, match="too short"):
+        secret.load(tmp_path / "short")
+
+
+def test_fingerprints_and_seeds_are_stable_and_distinct():
+    assert secret.fingerprint(KEY) == secret.fingerprint(KEY) != secret.fingerprint(KEY + b"!")
+    assert KEY.decode() not in secret.fingerprint(KEY)
+    seeds = {secret.case_seed(KEY, ex.key) for ex in exercises()}
+    assert len(seeds) == len(exercises()) and all(0 <= s < 2 ** 62 for s in seeds)
+
+
+# -- spreadsheet-safe CSV, raw names in the report, and resuming -------------------------------------
+
+@pytest.mark.parametrize("start", FORMULA_START)
+def test_a_cell_starting_with_a_formula_character_is_text(start):
+    assert spreadsheet_safe(start + "1+1") == "'" + start + "1+1"
+    assert spreadsheet_safe("Ada " + start) == "Ada " + start and spreadsheet_safe(8.0) == 8.0
+
+
+def test_grades_csv_neutralises_names_and_report_json_keeps_them(tmp_path):
+    chapter = "01-convolution-by-hand"
+    assignment = load_assignment(chapter)
+    names = ['=HYPERLINK("http://x","y")', "+1", "-2+3", "@SUM(A1:A2)", "\tTab", "\rReturn", "Ada, \"the\" first",
+             "b\udcffytes"]
+    results = []
+    for name in names:
+        rows = [{"exercise": gid, "score": test.points, "max_score": test.points, "status": "passed",
+                 "message": "", "hint": None, "title": gid} for gid, test in assignment.tests.items()]
+        results.append(Result(name, "nb.ipynb", chapter, "graded", score=8.0, max_score=8.0, exercises=rows,
+                              sha256="0" * 64))
+    results.append(Result("=cmd|' /C calc'!A0", "nb.ipynb", chapter, "grading-failed", "a reason"))
+    write_outputs(results, tmp_path, {chapter: assignment}, {}, hidden={"fingerprint": None})
+    text = (tmp_path / "grades.csv").open(encoding="utf-8", newline="").read()
+    rows = list(csv.DictReader(io.StringIO(text)))
+    assert len(rows) == 9 * len(assignment.tests)
+    for row in rows:
+        for value in row.values():
+            assert not value.startswith(FORMULA_START), row
+    assert {r["student"] for r in rows} >= {"'" + n for n in names[:6]}
+    report = json.loads((tmp_path / "report.json").read_text())
+    assert [s["student"] for s in report["submissions"]] == sorted(names + ["=cmd|' /C calc'!A0"])
+    assert not list(tmp_path.glob(".*.part"))  # the atomic writes left no temporary file
+
+
+def test_resuming_keeps_only_the_same_file_with_the_same_hidden_cases(tmp_path):
+    report = {"hidden_cases": {"fingerprint": "sha256:aaaa"}, "submissions": [
+        {"student": "ada", "file": "nb.ipynb", "status": "graded", "sha256": "1" * 64},
+        {"student": "bob", "file": "nb.ipynb", "status": "grading-failed", "sha256": "2" * 64}]}
+    (tmp_path / "report.json").write_text(json.dumps(report))
+    kept, why = previous(tmp_path, "sha256:aaaa")
+    assert set(kept) == {("ada", "nb.ipynb", "1" * 64)} and why is None
+    kept, why = previous(tmp_path, "sha256:bbbb")
+    assert kept == {} and "other hidden cases" in why
+    (tmp_path / "report.json").write_text("[" * 100_000)
+    kept, why = previous(tmp_path, "sha256:aaaa")
+    assert kept == {} and "could not be read" in why
