@@ -79,7 +79,7 @@ SEED, SEALED, NEED_SEED = "seed", "sealed", "need_seed"
 def test_command(key: str, hidden: bool, seed: int | None = None) -> dict:
     """The command collecting exercise ``key``'s outcomes, with its hidden cases when ``hidden``.
 
-    A hidden test carries the seed of its hidden cases (``None``: the public ones), which the
+    A hidden test carries the random seed of its hidden cases (``None``: the public ones), which the
     grader's :class:`~grader.sandbox.process.Sandbox` hands over only on request (see ``SEED``).
     """
     command = {"op": Op.TEST.value, "key": key, "hidden": bool(hidden)}

@@ -65,8 +65,14 @@ def test_plan_follows_answers_through_later_cells():
     assert plans[13].run == "pooling(sizes[0])" and plans[2].run == "" and plans[6].run == ""
 
 
+#: The helpers modules whose functions draw a chapter's figures.
+FIGURE_MODULES = ("helpers.plots", "helpers.photos", "helpers.stability_plots")
+
+
 def _figure_calls(notebook: Path) -> int:
-    """Figures a chapter's answer-free cells draw: calls of helpers.plots functions in plain cells."""
+    """Figures a chapter's answer-free cells draw: calls of the figure functions of helpers (every name of
+    helpers.plots; the show_ and plot_ functions of chapter 7's helpers.photos and helpers.stability_plots)
+    in plain cells."""
     nb = nbformat.read(str(notebook), as_version=4)
     drawers: set[str] = set()
     count = 0
@@ -75,7 +81,8 @@ def _figure_calls(notebook: Path) -> int:
             continue
         tree = ast.parse(plan.python_source(cell.source))
         drawers |= {a.asname or a.name for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)
-                    and n.module == "helpers.plots" for a in n.names}
+                    and n.module in FIGURE_MODULES for a in n.names
+                    if n.module == "helpers.plots" or a.name.startswith(("show_", "plot_"))}
         if cell_plan.role == plan.PLAIN:
             count += sum(1 for n in ast.walk(tree) if isinstance(n, ast.Call)
                          and isinstance(n.func, ast.Name) and n.func.id in drawers)

@@ -26,7 +26,7 @@ layers, each of which alone defeats one of those routes:
 6. **A snapshot of the checking code** taken before any student code ran (this module's
    and :mod:`~helpers.checks.core`'s globals, the code of their functions, each exercise's
    fields): an earlier cell that patched any of it costs the exercise its points.
-7. **Hidden inputs the harness never sees**: the seed of the hidden cases (derived from the
+7. **Hidden inputs the harness never sees**: the random seed of the hidden cases (derived from the
    instructor's course secret) is asked for by the child, from the grader, only once the
    guard is armed; the harness process, where earlier cells' hooks may run unguarded,
    never holds it, so no hook can compute the answers ahead of the guarded call.

@@ -394,7 +394,7 @@ def _lr_cases(g: torch.Generator, hidden: bool) -> list[Case]:
         specs += [(37, 0.5, 0.25, 10.0, 100.0, (3, 20)),
                   (200, 2.0, 0.3, 25.0, 1e4, (59, 60, 150, 199)),
                   (10, 0.1, 0.5, 5.0, 1e3, (0, 1, 4, 5, 9))]
-        # and one schedule drawn from the seed (at grading, the course secret's): no table of answers fits it
+        # and one schedule drawn from the random seed (at grading, the course secret's): no table of answers fits it
         total = int(torch.randint(20, 300, (1,), generator=g))
         max_lr = round(0.05 + 2 * float(torch.rand(1, generator=g)), 3)
         pct = round(0.15 + 0.3 * float(torch.rand(1, generator=g)), 2)
