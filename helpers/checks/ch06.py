@@ -14,7 +14,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .core import POOLING_OPS, Case, Exercise, compare_equal, compare_tensor, quiz_case
+from .core import POOLING_OPS, Case, Exercise, TrainedOnce, compare_equal, compare_tensor, quiz_case
 
 CHAPTER = "06-pooling"
 
@@ -161,21 +161,6 @@ def _pooling_done(model: nn.Module, x: torch.Tensor) -> tuple[tuple[str, int, in
                                                int(out.shape[-2] * out.shape[-1]))))
 
 
-#: Results of training, per function object and case: the chapter's summary table re-runs the visible
-#: check, and the same function object trained with the same seed gives the same result.
-_TRAINED: dict[tuple[int, int, tuple[int, ...]], tuple] = {}
-
-
-def _cnn_run(make_model, case: Case):
-    key = (id(make_model), case.args[0], case.extra["batches"])
-    cached = _TRAINED.get(key)
-    if cached is not None and cached[0] is make_model:
-        return cached[1]
-    result = _train_and_measure(make_model, case)
-    _TRAINED[key] = (make_model, result)  # keeps the function alive, so its id cannot be reused
-    return result
-
-
 def _train_and_measure(make_model, case: Case):
     from helpers.train import fit, three_vs_seven
 
@@ -212,6 +197,10 @@ def _train_and_measure(make_model, case: Case):
                           progress=False)
             accuracies.append(round(float(history.valid_accuracy[-1]), 4))
     return shapes, pools, convs, wide, squashed, tuple(accuracies)
+
+
+#: Training is remembered per function object and case (see :class:`~.core.TrainedOnce`).
+_cnn_run = TrainedOnce(_train_and_measure)
 
 
 def _cnn_expected(case: Case):

@@ -20,7 +20,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .core import Case, Exercise, compare_equal, compare_tensor, quiz_case, randint
+from .core import Case, Exercise, TrainedOnce, compare_equal, compare_tensor, quiz_case, randint
 
 CHAPTER = "07-colour-and-stable-training"
 
@@ -500,19 +500,6 @@ def _cnn_cases(g: torch.Generator, hidden: bool) -> list[Case]:
             for seed in seeds]
 
 
-_TRAINED: dict[tuple[int, int], tuple] = {}
-
-
-def _cnn_run(make_model, case: Case):
-    key = (id(make_model), case.args[0])
-    cached = _TRAINED.get(key)
-    if cached is not None and cached[0] is make_model:
-        return cached[1]
-    result = _train_and_measure(make_model, case)
-    _TRAINED[key] = (make_model, result)  # keeps the function alive, so its id cannot be reused
-    return result
-
-
 def _train_and_measure(make_model, case: Case):
     from helpers.stability import ten_digits
     from helpers.train import fit
@@ -540,6 +527,10 @@ def _train_and_measure(make_model, case: Case):
                       schedule="onecycle", progress=False)
         accuracy = float(history.valid_accuracy[-1])
     return shapes, spatial, accuracy
+
+
+#: Training is remembered per function object and case (see :class:`~.core.TrainedOnce`).
+_cnn_run = TrainedOnce(_train_and_measure)
 
 
 def _cnn_expected(case: Case):

@@ -450,6 +450,28 @@ def _not_done(verdict: Verdict, error: str | None) -> Verdict:
     return verdict
 
 
+class TrainedOnce:
+    """A check's training, run once per function object and case, then remembered.
+
+    The checks of chapters 6 and 7 train the learner's model-making function; the chapter's summary
+    table re-runs the visible check, and the same function object trained on the same case gives the
+    same result. The function is kept with its result, so its ``id`` cannot be reused by another one.
+    """
+
+    def __init__(self, measure: Callable[[Any, Case], Any]) -> None:
+        self._measure = measure
+        self._done: dict[tuple, tuple] = {}
+
+    def __call__(self, make_model: Any, case: Case) -> Any:
+        key = (id(make_model), case.args, case.extra.get("batches"))
+        cached = self._done.get(key)
+        if cached is not None and cached[0] is make_model:
+            return cached[1]
+        result = self._measure(make_model, case)
+        self._done[key] = (make_model, result)
+        return result
+
+
 def quiz_case(generator: torch.Generator, hidden: bool) -> list[Case]:
     """The cases of a review question: the question itself, asked once (visible and hidden alike)."""
     return [Case((), "the quiz question")]
