@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import csv
 import html
+import io
 import json
 import re
 from collections import Counter, defaultdict
@@ -31,7 +32,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .records import spreadsheet_safe  # one rule for grades.csv and class-report.csv
+from .records import atomic_write, spreadsheet_safe  # one rule for grades.csv and class-report.csv
 from .similarity import THRESHOLD, Pair, groups, similar_pairs
 
 STATUSES = ("passed", "failed", "not attempted", "error")
@@ -199,13 +200,12 @@ def csv_rows(summary: ClassSummary, pairs: list[Pair] | None = None) -> list[dic
 
 
 def write_csv(summary: ClassSummary, path: Path, pairs: list[Pair] | None = None) -> None:
-    tmp = path.with_suffix(".csv.part")
-    with open(tmp, "w", newline="", encoding="utf-8") as handle:
-        writer = csv.DictWriter(handle, fieldnames=CSV_COLUMNS)
-        writer.writeheader()
-        for row in csv_rows(summary, pairs):
-            writer.writerow({k: spreadsheet_safe(v) for k, v in row.items()})
-    tmp.replace(path)
+    text = io.StringIO()
+    writer = csv.DictWriter(text, fieldnames=CSV_COLUMNS)
+    writer.writeheader()
+    for row in csv_rows(summary, pairs):
+        writer.writerow({k: spreadsheet_safe(v) for k, v in row.items()})
+    atomic_write(path, text.getvalue())
 
 
 _CSS = """body{font-family:system-ui,sans-serif;max-width:64em;margin:2em auto;padding:0 1em;color:#222}
@@ -355,12 +355,6 @@ def render_similar(pairs: list[Pair], answers: dict[tuple[str, str], str]) -> st
     return "\n".join(out)
 
 
-def _write_text(path: Path, text: str) -> None:
-    tmp = path.with_name(path.name + ".part")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(path)
-
-
 # ---------------------------------------------------------------------------
 # answers, for similarity
 
@@ -435,10 +429,10 @@ def write_report(out: Path, submissions: list[dict], *, submissions_dir: Path | 
     note = ""
     if similarity and submissions_dir is not None:
         pairs, shown = find_similar(submissions_dir, root, threshold)
-        _write_text(out / "similar-answers.html", render_similar(pairs, shown))
+        atomic_write(out / "similar-answers.html", render_similar(pairs, shown))
         note = f"Similar answers: listed from {100 * threshold:.0f}% alike."
     else:
         (out / "similar-answers.html").unlink(missing_ok=True)
     write_csv(summary, out / "class-report.csv", pairs)
-    _write_text(out / "class-report.html", render_html(summary, pairs, note))
+    atomic_write(out / "class-report.html", render_html(summary, pairs, note))
     return summary
