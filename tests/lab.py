@@ -127,3 +127,18 @@ def jupyter_lab(root: Path, state: Path, env: dict[str, str] | None = None) -> I
             except ProcessLookupError:
                 pass
         log.close()
+
+
+@contextmanager
+def chromium(profile: Path, width: int = 1400, height: int = 1000):
+    """Debian's Chromium, headless, driven by Playwright with a profile of the test's own; yields the context."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        context = playwright.chromium.launch_persistent_context(
+            str(profile), executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS,
+            viewport={"width": width, "height": height})
+        try:
+            yield context
+        finally:
+            context.close()

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from grader.authoring import notebooks
-from tests.lab import CHROMIUM, CHROMIUM_ARGS, jupyter_lab, need_browser
+from tests.lab import chromium, jupyter_lab, need_browser
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -61,32 +61,23 @@ def lab(tmp_path_factory):
 @pytest.fixture(scope="module")
 def page(lab, tmp_path_factory):
     """The explorer notebook open in headless Chromium, every cell run."""
-    from playwright.sync_api import sync_playwright
-
     url, token, _ = lab
-    profile = tmp_path_factory.mktemp("chromium-profile")
-    with sync_playwright() as playwright:
-        context = playwright.chromium.launch_persistent_context(
-            str(profile), executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS,
-            viewport={"width": 1500, "height": 1100})
+    with chromium(tmp_path_factory.mktemp("chromium-profile"), 1500, 1100) as context:
+        tab = context.pages[0] if context.pages else context.new_page()
+        tab.set_default_timeout(60_000)
         try:
-            tab = context.pages[0] if context.pages else context.new_page()
-            tab.set_default_timeout(60_000)
-            try:
-                tab.goto(f"{url}/lab/tree/explorers.ipynb?token={token}")
-                tab.locator(".jp-Notebook .jp-Cell").first.wait_for()
-                _choose_kernel(tab)
-                tab.locator(".jp-Notebook-ExecutionIndicator[data-status='idle']").wait_for(timeout=90_000)
-                tab.locator(".lm-MenuBar-itemLabel", has_text=re.compile(r"^Run$")).click()
-                tab.locator(".lm-Menu-itemLabel", has_text=re.compile(r"^Run All Cells$")).click()
-                tab.locator(".cc-kernel-walk").wait_for(timeout=90_000)
-                tab.locator(".cc-padding-stride").wait_for(timeout=60_000)
-            except Exception:
-                _screenshot(tab, "browser-setup")
-                raise
-            yield tab
-        finally:
-            context.close()
+            tab.goto(f"{url}/lab/tree/explorers.ipynb?token={token}")
+            tab.locator(".jp-Notebook .jp-Cell").first.wait_for()
+            _choose_kernel(tab)
+            tab.locator(".jp-Notebook-ExecutionIndicator[data-status='idle']").wait_for(timeout=90_000)
+            tab.locator(".lm-MenuBar-itemLabel", has_text=re.compile(r"^Run$")).click()
+            tab.locator(".lm-Menu-itemLabel", has_text=re.compile(r"^Run All Cells$")).click()
+            tab.locator(".cc-kernel-walk").wait_for(timeout=90_000)
+            tab.locator(".cc-padding-stride").wait_for(timeout=60_000)
+        except Exception:
+            _screenshot(tab, "browser-setup")
+            raise
+        yield tab
 
 
 def _choose_kernel(tab) -> None:

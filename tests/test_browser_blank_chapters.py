@@ -24,7 +24,7 @@ import pytest
 
 from grader.authoring import notebooks
 from helpers.checks.catalog import entries
-from tests.lab import CHROMIUM, CHROMIUM_ARGS, jupyter_lab, need_browser
+from tests.lab import chromium, jupyter_lab, need_browser
 from tests.test_browser import _choose_kernel, _screenshot
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -53,17 +53,8 @@ def blank_lab(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def browser(blank_lab, tmp_path_factory):
-    from playwright.sync_api import sync_playwright
-
-    profile = tmp_path_factory.mktemp("chromium-blank")
-    with sync_playwright() as playwright:
-        context = playwright.chromium.launch_persistent_context(
-            str(profile), executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS,
-            viewport={"width": 1400, "height": 1000})
-        try:
-            yield context
-        finally:
-            context.close()
+    with chromium(tmp_path_factory.mktemp("chromium-blank")) as context:
+        yield context
 
 
 def _run_cell_by_cell(tab, timeout_ms: int = 600_000) -> int:

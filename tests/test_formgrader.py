@@ -17,7 +17,7 @@ import pytest
 
 from tests.courses import CH1, WRONG_CONVOLVE, csv_scores, env, grade, make_course, submit
 from tests.support import student_notebook
-from tests.lab import CHROMIUM, CHROMIUM_ARGS, jupyter_lab, missing
+from tests.lab import CHROMIUM, chromium, jupyter_lab, missing
 from tests.test_browser import ARTIFACTS
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -42,19 +42,10 @@ def lab(course):
 
 @pytest.fixture(scope="module")
 def tab(lab, tmp_path_factory):
-    from playwright.sync_api import sync_playwright
-
-    profile = tmp_path_factory.mktemp("chromium-profile")
-    with sync_playwright() as playwright:
-        context = playwright.chromium.launch_persistent_context(
-            str(profile), executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS,
-            viewport={"width": 1400, "height": 1000})
-        try:
-            page = context.pages[0] if context.pages else context.new_page()
-            page.set_default_timeout(60_000)
-            yield page
-        finally:
-            context.close()
+    with chromium(tmp_path_factory.mktemp("chromium-profile")) as context:
+        page = context.pages[0] if context.pages else context.new_page()
+        page.set_default_timeout(60_000)
+        yield page
 
 
 def _shot(page, name: str) -> None:

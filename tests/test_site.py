@@ -20,13 +20,10 @@ from pathlib import Path
 import nbformat
 import pytest
 
+from tests.lab import CHROMIUM, CHROMIUM_ARGS
 from website import audit, build, plan
 
 ROOT = build.ROOT
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                 "--disable-dev-shm-usage"]
 
 
 def _cell(source, cell_type="code", nbgrader=None):
