@@ -164,3 +164,33 @@ def test_postgres_refusing_the_login_is_one_line(tmp_path, pg_db):
     assert "\n" not in line and "refused the login of user conv_course" in line, line
     assert "not-the-password" not in line
     assert digest(course / "submitted") == before and not (course / "autograded").exists()
+
+
+def test_graders_opening_a_new_postgres_gradebook_at_once_all_get_in(tmp_path, pg_db):
+    """Eight graders open one empty gradebook at the same instant: nbgrader's tables, its schema
+    stamp and its course row are created once, and no grader loses the race to create them."""
+    import threading
+
+    from nbgrader.api import Course, Gradebook
+
+    from grader.grading.gradebook import Recorder
+
+    course = make_course(tmp_path)
+    start = threading.Barrier(8)
+    failures: list[str] = []
+
+    def open_one() -> None:
+        start.wait()
+        try:
+            Recorder(course, pg_db).close()
+        except Exception as exc:  # noqa: BLE001 - collected and asserted below
+            failures.append(f"{type(exc).__name__}: {exc}")
+
+    threads = [threading.Thread(target=open_one) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert failures == []
+    with Gradebook(pg_db, "conv-course") as gb:
+        assert [c.id for c in gb.db.query(Course).all()] == ["conv-course"]

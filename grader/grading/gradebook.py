@@ -356,10 +356,15 @@ class Recorder:
             raise GradebookError(
                 f"the gradebook {shown(self.url)} has nbgrader schema {version or 'from before nbgrader 0.6'}, this "
                 f"nbgrader needs {head}: back it up, then run `nbgrader db upgrade` (with .venv/bin on PATH)")
-        try:
-            return Gradebook(self._engine_url, COURSE_ID)
-        except Exception as exc:  # noqa: BLE001
-            raise GradebookError(explain(exc, self.url)) from None
+        for attempt in range(ATTEMPTS):
+            try:
+                return Gradebook(self._engine_url, COURSE_ID)
+            except Exception as exc:  # noqa: BLE001
+                # Gradebook() adds the course row when it is missing: a second grader opening the
+                # same new gradebook at that moment loses the insert race, and finds the row next time
+                if attempt == ATTEMPTS - 1 or not _transient(getattr(exc, "__context__", None) or exc):
+                    raise GradebookError(explain(exc, self.url)) from None
+                time.sleep(0.05 * (attempt + 1))
 
     def _create_schema(self, head: str) -> None:
         """nbgrader's tables and its schema revision in an empty database, in one transaction.
