@@ -65,6 +65,18 @@ def _listed_score(page, url: str) -> str:
     return score.inner_text().strip()
 
 
+def _grading_page(tab, url: str, notebook_id: str) -> None:
+    """The formgrader's grading page of one submitted notebook, once its grades and comments are in.
+
+    The page fetches grades and comments by two separate requests after it loads; typing into a
+    field before its request has answered would be overwritten when the answer arrives. (Not
+    ``formgrader.loaded``: offline, MathJax's CDN script is missing and the page's set-up stops at it.)
+    """
+    tab.goto(f"{url}/formgrader/submissions/{notebook_id}/")
+    tab.wait_for_function("() => window.formgrader && formgrader.grades && formgrader.grades.loaded"
+                          " && formgrader.comments && formgrader.comments.loaded", timeout=60_000)
+
+
 def test_formgrader_shows_the_graders_score_and_keeps_a_manual_adjustment(course, lab, tab):
     from nbgrader.api import Gradebook
 
@@ -82,9 +94,8 @@ def test_formgrader_shows_the_graders_score_and_keeps_a_manual_adjustment(course
         # the grading page: a manual score, extra credit and a comment, typed as an instructor would
         with Gradebook(db, "conv-course") as gb:
             notebook_id = gb.find_submission_notebook(CH1, CH1, "carol").id
-        tab.goto(f"{url}/formgrader/submissions/{notebook_id}/")
+        _grading_page(tab, url, notebook_id)
         score = tab.locator("input.score#convolve")
-        score.wait_for()
         assert score.get_attribute("placeholder") == "0"  # the auto score
         score.fill("2")
         score.press("Tab")
@@ -118,8 +129,7 @@ def test_formgrader_shows_the_graders_score_and_keeps_a_manual_adjustment(course
         assert _listed_score(tab, url) == "7.5 / 8", "the manual score must still stand (8 - 3 + 2 + 0.5)"
         from playwright.sync_api import expect
 
-        tab.goto(f"{url}/formgrader/submissions/{notebook_id}/")
-        # grades and comments arrive by separate requests: wait for each to be filled in
+        _grading_page(tab, url, notebook_id)
         expect(tab.locator("input.score#convolve")).to_have_value("2")
         expect(tab.locator("input.score#convolve")).to_have_attribute("placeholder", "3")
         expect(tab.locator("input.extra-credit#top_edge_extra_credit")).to_have_value("0.5")
