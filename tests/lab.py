@@ -9,6 +9,7 @@ are skipped, unless ``CI`` is set: then they fail, since CI installs it (``.ci/r
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 import signal
@@ -142,3 +143,43 @@ def chromium(profile: Path, width: int = 1400, height: int = 1000):
             yield context
         finally:
             context.close()
+
+
+#: Where a failing browser test leaves a screenshot of its page.
+ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
+
+
+def screenshot(tab, name: str) -> None:
+    """A full-page screenshot in ``test-artifacts/<name>.png``: a help for a failure, never one itself."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    try:
+        tab.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+    except Exception:  # noqa: BLE001 - a screenshot helps; it is not the failure
+        pass
+
+
+def kernel_ready(tab, url: str, token: str, timeout_ms: int = 90_000) -> None:
+    """Wait until the open notebook's kernel is idle and connected, accepting JupyterLab's kernel
+    dialog if it asks.
+
+    A notebook that names its kernel starts it without asking; one that does not gets a dialog
+    with the preselected kernel: whichever comes first is waited for, never a fixed time. The
+    page's idle indicator alone is not enough: until the page's websocket reaches the kernel,
+    JupyterLab quietly skips a cell run with Shift+Enter (its prompt stays ``[ ]:``). So the
+    server is asked too, until the kernel it started is idle with a connection.
+    """
+    select = tab.locator(".jp-Dialog").get_by_role("button", name="Select")
+    idle = tab.locator(".jp-Notebook-ExecutionIndicator[data-status='idle']")
+    select.or_(idle).first.wait_for(timeout=timeout_ms)
+    if select.is_visible():
+        select.click()
+    idle.wait_for(timeout=timeout_ms)
+    deadline = time.monotonic() + timeout_ms / 1000
+    while True:
+        with urllib.request.urlopen(f"{url}/api/kernels?token={token}", timeout=10) as answer:
+            kernels = json.loads(answer.read())
+        if any(k["execution_state"] == "idle" and k.get("connections", 0) > 0 for k in kernels):
+            return
+        if time.monotonic() > deadline:
+            raise AssertionError(f"no kernel became idle with a connection: {kernels}")
+        time.sleep(0.2)

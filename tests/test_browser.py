@@ -19,11 +19,9 @@ from pathlib import Path
 import pytest
 
 from grader.authoring import notebooks
-from tests.lab import chromium, jupyter_lab, need_browser
+from tests.lab import chromium, jupyter_lab, kernel_ready, need_browser, screenshot
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
-
-ARTIFACTS = notebooks.ROOT / "test-artifacts"
 
 #: The explorer cells the test drives: (chapter, cell id, fallback source if the chapter lacks the cell).
 CELLS = [
@@ -68,36 +66,15 @@ def page(lab, tmp_path_factory):
         try:
             tab.goto(f"{url}/lab/tree/explorers.ipynb?token={token}")
             tab.locator(".jp-Notebook .jp-Cell").first.wait_for()
-            _choose_kernel(tab)
-            tab.locator(".jp-Notebook-ExecutionIndicator[data-status='idle']").wait_for(timeout=90_000)
+            kernel_ready(tab, url, token)
             tab.locator(".lm-MenuBar-itemLabel", has_text=re.compile(r"^Run$")).click()
             tab.locator(".lm-Menu-itemLabel", has_text=re.compile(r"^Run All Cells$")).click()
             tab.locator(".cc-kernel-walk").wait_for(timeout=90_000)
             tab.locator(".cc-padding-stride").wait_for(timeout=60_000)
         except Exception:
-            _screenshot(tab, "browser-setup")
+            screenshot(tab, "browser-setup")
             raise
         yield tab
-
-
-def _choose_kernel(tab) -> None:
-    """Accept the preselected Python kernel if JupyterLab asks which one to start."""
-    from playwright.sync_api import TimeoutError as PlaywrightTimeout
-
-    select = tab.locator(".jp-Dialog").get_by_role("button", name="Select")
-    try:
-        select.wait_for(timeout=15_000)
-    except PlaywrightTimeout:
-        return  # it started the notebook's kernel without asking
-    select.click()
-
-
-def _screenshot(tab, name: str) -> None:
-    ARTIFACTS.mkdir(exist_ok=True)
-    try:
-        tab.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
-    except Exception:  # a screenshot is a help, not the failure
-        pass
 
 
 @pytest.fixture
@@ -106,7 +83,7 @@ def shot_on_failure(request, page):
     failures_before = request.session.testsfailed
     yield page
     if request.session.testsfailed > failures_before:
-        _screenshot(page, request.node.name)
+        screenshot(page, request.node.name)
 
 
 def _cell(tab, marker: str):

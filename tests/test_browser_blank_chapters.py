@@ -24,8 +24,7 @@ import pytest
 
 from grader.authoring import notebooks
 from helpers.checks.catalog import entries
-from tests.lab import chromium, jupyter_lab, need_browser
-from tests.test_browser import _choose_kernel, _screenshot
+from tests.lab import chromium, jupyter_lab, kernel_ready, need_browser, screenshot
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -57,26 +56,57 @@ def browser(blank_lab, tmp_path_factory):
         yield context
 
 
+#: In the page: does code cell ``i``'s prompt match the pattern (``[*]:`` running or queued, ``[3]:`` done)?
+PROMPT = """([i, pattern]) => {
+    const prompt = document.querySelectorAll('.jp-Notebook .jp-Cell')[i].querySelector('.jp-InputArea-prompt');
+    return new RegExp(pattern).test((prompt.innerText || '').trim());
+}"""
+STARTED, FINISHED = r"^\[(\*|\d+)\]:$", r"^\[\d+\]:$"
+#: In the page: each cell's outputs as the learner sees them (one string per cell).
+SHOWN = """() => Array.from(document.querySelectorAll('.jp-Notebook .jp-Cell'),
+    cell => Array.from(cell.querySelectorAll('.jp-OutputArea'), area => area.innerText).join('\\n'))"""
+
+
 def _run_cell_by_cell(tab, timeout_ms: int = 600_000) -> int:
-    """Shift+Enter on every cell from the top, each code cell waited for; returns the code cells run."""
-    cells = tab.locator(".jp-Notebook .jp-Cell")
-    count = cells.count()
-    cells.first.locator(".jp-InputArea").click()
+    """Shift+Enter on every cell from the top, each code cell waited for; returns the code cells run.
+
+    The wait happens in the page (checked on every animation frame), so a quick cell costs one
+    round trip, not a polling interval.
+    """
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    is_code = tab.evaluate("() => Array.from(document.querySelectorAll('.jp-Notebook .jp-Cell'),"
+                           " cell => cell.classList.contains('jp-CodeCell'))")
+    tab.locator(".jp-Notebook .jp-Cell").first.locator(".jp-InputArea").click()
     tab.keyboard.press("Escape")  # command mode: Shift+Enter runs the active cell and selects the next
     ran = 0
-    for i in range(count):
-        cell = cells.nth(i)
-        is_code = "jp-CodeCell" in (cell.get_attribute("class") or "")
+    for i, code in enumerate(is_code):
         tab.keyboard.press("Shift+Enter")
-        if is_code:
-            prompt = cell.locator(".jp-InputArea-prompt")
-            deadline = time.monotonic() + timeout_ms / 1000
-            while not re.fullmatch(r"\[\d+\]:", (prompt.inner_text() or "").strip()):
-                if time.monotonic() > deadline:
-                    raise AssertionError(f"cell {i + 1} did not finish: prompt {prompt.inner_text()!r}")
-                time.sleep(0.2)
+        if code:
+            for pattern, what, limit in ((STARTED, "start", 30_000), (FINISHED, "finish", timeout_ms)):
+                try:
+                    tab.wait_for_function(PROMPT, arg=[i, pattern], polling="raf", timeout=limit)
+                except PlaywrightTimeout:
+                    prompt = tab.locator(".jp-Notebook .jp-Cell").nth(i).locator(".jp-InputArea-prompt").inner_text()
+                    raise AssertionError(f"cell {i + 1} did not {what}: prompt {prompt!r}") from None
             ran += 1
     return ran
+
+
+def _saved(path, timeout: float = 30.0) -> dict:
+    """The notebook as saved on disk, once the save has every code cell's execution count."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            saved = json.loads(path.read_text())
+        except ValueError:  # caught mid-write
+            saved = None
+        if saved and all(c["execution_count"] for c in saved["cells"]
+                         if c["cell_type"] == "code" and "".join(c["source"]).strip()):
+            return saved
+        if time.monotonic() > deadline:
+            return saved or json.loads(path.read_text())
+        time.sleep(0.2)
 
 
 def _shut_down_kernels(url: str, token: str) -> None:
@@ -97,23 +127,17 @@ def test_a_blank_chapter_run_cell_by_cell_in_jupyterlab_shows_no_traceback(blank
         # a workspace of its own: only this notebook open (the default one would reopen the others)
         tab.goto(f"{url}/lab/workspaces/{chapter[:2]}/tree/{chapter}.ipynb?reset&token={token}")
         tab.locator(".jp-Notebook .jp-Cell").first.wait_for()
-        _choose_kernel(tab)
-        tab.locator(".jp-Notebook-ExecutionIndicator[data-status='idle']").wait_for(timeout=90_000)
+        kernel_ready(tab, url, token)
         ran = _run_cell_by_cell(tab)
         tab.keyboard.press("Control+s")
         tab.locator(".jp-Notebook-ExecutionIndicator[data-status='idle']").wait_for(timeout=60_000)
         if chapter in DRAWN:
             tab.locator(DRAWN[chapter]).first.wait_for(timeout=120_000)
         # what the page shows: no traceback outside the test cells
-        on_page = []
-        cells = tab.locator(".jp-Notebook .jp-Cell")
-        for i in range(cells.count()):
-            text = cells.nth(i).locator(".jp-OutputArea").all_inner_texts()
-            on_page.append("\n".join(text))
-        time.sleep(1.0)
-        saved = json.loads((folder / f"{chapter}.ipynb").read_text())
+        on_page = tab.evaluate(SHOWN)
+        saved = _saved(folder / f"{chapter}.ipynb")
     except Exception:
-        _screenshot(tab, f"blank-{chapter}")
+        screenshot(tab, f"blank-{chapter}")
         raise
     finally:
         tab.close()

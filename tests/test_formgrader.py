@@ -17,8 +17,7 @@ import pytest
 
 from tests.courses import CH1, WRONG_CONVOLVE, csv_scores, env, grade, make_course, submit
 from tests.support import student_notebook
-from tests.lab import CHROMIUM, chromium, jupyter_lab, missing
-from tests.test_browser import ARTIFACTS
+from tests.lab import CHROMIUM, chromium, jupyter_lab, missing, screenshot
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -46,14 +45,6 @@ def tab(lab, tmp_path_factory):
         page = context.pages[0] if context.pages else context.new_page()
         page.set_default_timeout(60_000)
         yield page
-
-
-def _shot(page, name: str) -> None:
-    ARTIFACTS.mkdir(exist_ok=True)
-    try:
-        page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
-    except Exception:  # noqa: BLE001 - a screenshot helps; it is not the failure
-        pass
 
 
 def _listed_score(page, url: str) -> str:
@@ -135,5 +126,5 @@ def test_formgrader_shows_the_graders_score_and_keeps_a_manual_adjustment(course
         expect(tab.locator("input.extra-credit#top_edge_extra_credit")).to_have_value("0.5")
         expect(tab.locator("textarea#convolve_answer-comment")).to_have_value("Close: check the output size.")
     except Exception:
-        _shot(tab, "formgrader")
+        screenshot(tab, "formgrader")
         raise
