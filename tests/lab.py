@@ -17,6 +17,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -163,23 +164,27 @@ def kernel_ready(tab, url: str, token: str, timeout_ms: int = 90_000) -> None:
     dialog if it asks.
 
     A notebook that names its kernel starts it without asking; one that does not gets a dialog
-    with the preselected kernel: whichever comes first is waited for, never a fixed time. The
-    page's idle indicator alone is not enough: until the page's websocket reaches the kernel,
-    JupyterLab quietly skips a cell run with Shift+Enter (its prompt stays ``[ ]:``). So the
-    server is asked too, until the kernel it started is idle with a connection.
+    with the preselected kernel, which is accepted whenever it shows: no fixed wait for a dialog
+    that may never come. The page's idle indicator alone is not enough (it reads idle before any
+    kernel exists, and until the page's websocket reaches the kernel JupyterLab quietly skips a
+    cell run with Shift+Enter: its prompt stays ``[ ]:``), so the server is asked until the kernel
+    it started is idle with a connection.
     """
     select = tab.locator(".jp-Dialog").get_by_role("button", name="Select")
-    idle = tab.locator(".jp-Notebook-ExecutionIndicator[data-status='idle']")
-    select.or_(idle).first.wait_for(timeout=timeout_ms)
-    if select.is_visible():
-        select.click()
-    idle.wait_for(timeout=timeout_ms)
     deadline = time.monotonic() + timeout_ms / 1000
+    kernels: list | str = []
     while True:
-        with urllib.request.urlopen(f"{url}/api/kernels?token={token}", timeout=10) as answer:
-            kernels = json.loads(answer.read())
-        if any(k["execution_state"] == "idle" and k.get("connections", 0) > 0 for k in kernels):
-            return
+        if select.is_visible():  # the page asks which kernel: take the one it preselected
+            select.click()
+        try:
+            with urllib.request.urlopen(f"{url}/api/kernels?token={token}", timeout=10) as answer:
+                kernels = json.loads(answer.read())
+        except urllib.error.HTTPError as exc:  # jupyter_server answers 500 while a kernel is half-started
+            kernels = f"HTTP {exc.code}"
+        if isinstance(kernels, list) and any(k["execution_state"] == "idle" and k.get("connections", 0) > 0
+                                             for k in kernels):
+            break
         if time.monotonic() > deadline:
             raise AssertionError(f"no kernel became idle with a connection: {kernels}")
         time.sleep(0.2)
+    tab.locator(".jp-Notebook-ExecutionIndicator[data-status='idle']").wait_for(timeout=timeout_ms)
