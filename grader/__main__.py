@@ -74,7 +74,8 @@ def _autograde(args: argparse.Namespace) -> int:
         return 3
     except BatchInterrupted as stop:
         graded = sum(r.status == SubmissionStatus.GRADED for r in stop.results)
-        print(f"\ninterrupted: every sandbox was ended; {graded} graded submission(s) written to "
+        ended = "the cluster's unfinished tasks were cancelled" if config.scheduler else "every sandbox was ended"
+        print(f"\ninterrupted: {ended}; {graded} graded submission(s) written to "
               f"{args.out / 'grades.csv'} and {args.out / 'report.json'}. Run the same command again to grade "
               "the rest (what is graded is kept).", file=sys.stderr)
         return INTERRUPTED

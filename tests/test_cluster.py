@@ -170,6 +170,47 @@ def test_a_submission_whose_workers_keep_dying_is_an_error_for_that_learner_alon
     assert {r["status"] for r in _rows(tmp_path / "out") if r["student"] == "aaron"} == {"error"}
 
 
+@pytest.mark.slow
+def test_ctrl_c_on_a_cluster_run_keeps_what_was_graded_and_the_next_run_grades_the_rest(cluster, tmp_path):
+    """Ctrl-C while two slow submissions run on the workers: exit 130 within seconds, the quick one
+    (judged before) is in grades.csv, report.json and its feedback; the same command again keeps it."""
+    import subprocess
+    import sys
+
+    subs, out = tmp_path / "subs", tmp_path / "out"
+    hand_in(subs, "alice", student_notebook(CH1), f"{CH1}.ipynb")
+    _slow(subs, "bob", 20)
+    _slow(subs, "carol", 20)
+    command = [sys.executable, "-m", "grader", "autograde", str(subs), "--out", str(out), "--scheduler",
+               cluster.address, "--cell-timeout", "60", *SANDBOX]
+    grader = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 240
+    while not (out / "report.json").is_file() or not any(
+            s["student"] == "alice" and s["status"] == "graded" for s in _report(out)["submissions"]):
+        assert grader.poll() is None, grader.communicate()
+        assert time.monotonic() < deadline, "alice was never graded"
+        time.sleep(0.2)
+    began = time.monotonic()
+    grader.send_signal(signal.SIGINT)
+    _, err = grader.communicate(timeout=60)
+    seconds = time.monotonic() - began
+    assert grader.returncode == 130, err[-2000:]
+    assert seconds < 15, seconds
+    assert "interrupted: the cluster's unfinished tasks were cancelled" in err and "Run the same command again" in err
+    assert {r["student"] for r in _rows(out)} == {"alice"}
+    assert {s["student"]: s["status"] for s in _report(out)["submissions"]} == {"alice": "graded"}
+    assert list((out / "feedback").rglob("*.html")), "alice's feedback was written"
+    # the learners fix nothing but the sleep; the same command keeps alice and grades bob and carol
+    for student in ("bob", "carol"):
+        hand_in(subs, student, student_notebook(CH1), f"{CH1}.ipynb")
+    again = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert again.returncode == 0, again.stderr[-2000:]
+    report = _report(out)
+    assert {s["student"]: s["status"] for s in report["submissions"]} == \
+        {"alice": "graded", "bob": "graded", "carol": "graded"}
+    assert "1 submission(s) already graded in this folder were kept" in json.dumps(report)
+
+
 def test_an_unreachable_scheduler_is_a_clear_error_within_seconds(tmp_path, capsys):
     hand_in(tmp_path / "subs", "alice", student_notebook(CH1), f"{CH1}.ipynb")
     start = time.monotonic()

@@ -158,12 +158,19 @@ def autograde(submissions_dir: Path, out: Path, config: GradingConfig | None = N
 
         assignments = {ch: load_assignment(ch, root) for ch in sorted({ch for _, ch in to_grade})}
         _prepare(gradebook, assignments)
-        graded, sandbox = grade_on_cluster(sorted(pending.items()), assignments, config) if pending else ([], None)
-        paths = {(sub.student, sub.chapter): sub for sub in pending.values()}
-        graded = [_recorded(gradebook, r, paths[(r.student, r.assignment)]) if (r.student, r.assignment) in paths
-                  else r for r in graded]
-        results = _sorted(results + graded)
+
+        def on_result(result: Result, sub: Submission, sandbox: dict) -> None:  # as each one is judged
+            results.append(_recorded(gradebook, result, sub))
+            out.mkdir(parents=True, exist_ok=True)  # not before: a cluster refused up front leaves no folder
+            _checkpoint(result, results, out, assignments, sandbox, gradebook, hidden)
+
+        _, sandbox, interrupted = grade_on_cluster(sorted(pending.items()), assignments, config, on_result) \
+            if pending else ([], None, False)
         out.mkdir(parents=True, exist_ok=True)
+        if interrupted:
+            write_outputs(results, out, assignments, sandbox, _gradebook_summary(gradebook), hidden)
+            raise BatchInterrupted(_sorted(results))
+        results = _sorted(results)
         _write_all(results, out, assignments, sandbox, submissions_dir, config, gradebook, hidden)
         return results
 
@@ -244,7 +251,7 @@ def autograde(submissions_dir: Path, out: Path, config: GradingConfig | None = N
                     bar.step(futures[future][1][1].label)
         except KeyboardInterrupt:
             interrupted = True
-            restore = _ignore_interrupts()
+            restore = ignore_interrupts()
             live.halt()
             pool.shutdown(wait=False, cancel_futures=True)
             done, _ = wait(futures, timeout=2.0)  # workers give up within a second of their sandbox's end
@@ -299,7 +306,7 @@ def _checkpoint(result: Result, results: list[Result], out: Path, assignments, s
         pass
 
 
-def _ignore_interrupts():
+def ignore_interrupts():
     """A second Ctrl-C while the batch winds down would only lose what the first one saves; returns the undo."""
     import signal
     import threading

@@ -18,6 +18,9 @@ a submission whose task was on ``allowed-failures`` + 1 dead workers in a row (D
 ``KilledWorker``) becomes a ``grading-failed`` row for that learner alone. For the scheduler
 started here (``local``) that bound is :data:`ALLOWED_FAILURES`; a cluster's own scheduler
 reads ``distributed.scheduler.allowed-failures`` (``DASK_DISTRIBUTED__SCHEDULER__ALLOWED_FAILURES``).
+Nor when the grader itself stops: each result goes to the caller as it is judged, which records and
+checkpoints it as the local grader does, so Ctrl-C (the unfinished tasks cancelled) or a killed grader
+keeps what was graded, and the same command grades the rest.
 
 Before any submission is sent, every worker reports its course version
 (:func:`course_version`, a hash of the exercise definitions and the sandbox's sources) and
@@ -38,6 +41,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
@@ -307,12 +311,21 @@ def judge_outcome(sub: Submission, assignment: Assignment, planned: Plan, outcom
 
 
 def grade_on_cluster(items: list[tuple[tuple[str, str], Submission]], assignments: dict[str, Assignment],
-                     config: GradingConfig) -> tuple[list[Result], dict]:
-    """Grade ``items`` (``((student, chapter), submission)``) on the cluster; the results and the report's settings."""
+                     config: GradingConfig, on_result: Callable[[Result, Submission, dict], None] | None = None,
+                     ) -> tuple[list[Result], dict | None, bool]:
+    """Grade ``items`` (``((student, chapter), submission)``) on the cluster.
+
+    Returns the results, the report's settings and whether Ctrl-C stopped the run. ``on_result``
+    gets each result as it is judged (with its submission and the report's settings), so the
+    caller records and checkpoints it at once, as the local grader does: an interrupted or killed
+    run keeps what was graded, and the next run grades only the rest. On Ctrl-C the tasks not yet
+    finished are cancelled and the client is closed within seconds; a second Ctrl-C is ignored
+    until then.
+    """
     from distributed import as_completed
     from distributed.scheduler import KilledWorker
 
-    from .autograde import Progress
+    from .autograde import Progress, ignore_interrupts
 
     version = course_version(config.root)
     try:
@@ -322,11 +335,23 @@ def grade_on_cluster(items: list[tuple[tuple[str, str], Submission]], assignment
                                  "requirements.txt)") from None
     client, cluster = connect(config.scheduler, config.worker_count())
     results: list[Result] = []
+    interrupted, restore = False, None
+    futures: dict = {}
+    sandbox: dict | None = None
     try:
         reports = check_workers(client, config, version)
+        sandbox = {"isolation": config.isolation, "scheduler": config.scheduler, "workers": len(reports),
+                   "course_version": version, "cell_timeout": config.cell_timeout, "timeout": config.timeout,
+                   "limits": asdict(config.limits) if config.sandboxed else None}
+
+        def done(result: Result, sub: Submission) -> None:
+            results.append(result)
+            if on_result is not None:
+                on_result(result, sub, sandbox)
+
         seeds = config.seeds()
         shipped = replace(config, secret=None)  # the secret stays here; workers need only the seeds
-        plans, futures = {}, {}
+        plans = {}
         for number, ((_, chapter), sub) in enumerate(items):
             assignment = assignments[chapter]
             try:
@@ -334,8 +359,8 @@ def grade_on_cluster(items: list[tuple[tuple[str, str], Submission]], assignment
                 plans[number] = plan(data or {"cells": []}, assignment)
                 notebook = sub.path.read_bytes()
             except Exception as exc:  # noqa: BLE001 - a notebook nothing can plan is this student's error row
-                results.append(Result(sub.student, sub.path.name, assignment.chapter, SubmissionStatus.GRADING_FAILED,
-                                      one_line(exc, "the notebook could not be planned")))
+                done(Result(sub.student, sub.path.name, assignment.chapter, SubmissionStatus.GRADING_FAILED,
+                            one_line(exc, "the notebook could not be planned")), sub)
                 continue
             job = Job(number, sub.student, sub.path.name, assignment, notebook, plans[number],
                       shipped, version, seeds)
@@ -348,27 +373,33 @@ def grade_on_cluster(items: list[tuple[tuple[str, str], Submission]], assignment
                 number, sub, assignment = futures.pop(future)
                 try:
                     outcome = future.result()
-                    results.append(judge_outcome(sub, assignment, plans[number], outcome, Path(tmp),
-                                                 config.limits.file_bytes, seeds))
+                    result = judge_outcome(sub, assignment, plans[number], outcome, Path(tmp),
+                                           config.limits.file_bytes, seeds)
                 except KilledWorker:
-                    results.append(Result(sub.student, sub.path.name, assignment.chapter,
-                                          SubmissionStatus.GRADING_FAILED,
-                                          "the Dask workers grading this notebook died every time it was tried "
-                                          "(the cluster's allowed-failures); not tried again"))
+                    result = Result(sub.student, sub.path.name, assignment.chapter, SubmissionStatus.GRADING_FAILED,
+                                    "the Dask workers grading this notebook died every time it was tried "
+                                    "(the cluster's allowed-failures); not tried again")
                 except Exception as exc:  # noqa: BLE001 - one submission never stops the batch
-                    results.append(Result(sub.student, sub.path.name, assignment.chapter,
-                                          SubmissionStatus.GRADING_FAILED,
-                                          f"the grader failed on this notebook: {type(exc).__name__}: {exc}"[:300]))
+                    result = Result(sub.student, sub.path.name, assignment.chapter, SubmissionStatus.GRADING_FAILED,
+                                    f"the grader failed on this notebook: {type(exc).__name__}: {exc}"[:300])
+                done(result, sub)
                 if bar:
                     bar.step(sub.label)
+    except KeyboardInterrupt:
+        interrupted, restore = True, ignore_interrupts()
+        try:  # the scheduler forgets the rest; a worker mid-submission finishes it and its result is dropped
+            client.cancel(list(futures), force=True)
+        except Exception:  # noqa: BLE001 - the run is stopping either way
+            pass
     finally:
-        client.close()
-        if cluster is not None:
-            cluster.close()
-    sandbox = {"isolation": config.isolation, "scheduler": config.scheduler, "workers": len(reports),
-               "course_version": version, "cell_timeout": config.cell_timeout, "timeout": config.timeout,
-               "limits": asdict(config.limits) if config.sandboxed else None}
-    return results, sandbox
+        try:
+            client.close(timeout=5)
+            if cluster is not None:
+                cluster.close(timeout=10)
+        finally:
+            if restore is not None:
+                restore()
+    return results, sandbox, interrupted
 
 
 __all__ = ["CONNECT_TIMEOUT", "CourseVersionError", "GraderClusterError", "Job", "Outcome", "course_version",
