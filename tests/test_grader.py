@@ -121,3 +121,34 @@ def test_learners_check_gives_the_instructors_grade_to_a_notebook_that_knows_it_
     erin = out.parent / "submissions" / "erin" / "ch1.ipynb"
     (report,) = check_notebooks([erin], workers=1)
     assert (report.score, report.max_score) == _scores(out)["erin"] == (8.0, 8.0)
+
+
+@pytest.mark.slow
+def test_a_second_run_keeps_what_was_graded_and_regrade_grades_everything_again(graded, tmp_path):
+    """The same command again keeps the graded submissions as recorded (proved by a record altered on
+    purpose: it is carried over), and ``--regrade`` grades every one again (the true grade is back)."""
+    import shutil
+
+    _, out, _, _ = graded
+    copy = tmp_path / "out"
+    shutil.copytree(out, copy)
+    report = json.loads((copy / "report.json").read_text())
+    alice = next(s for s in report["submissions"] if s["student"] == "alice")
+    for row in alice["exercises"]:
+        row["score"] = 0.0
+    alice["score"] = 0.0
+    (copy / "report.json").write_text(json.dumps(report))
+    sandbox = [] if available() is None else ["--no-sandbox"]
+    command = ["autograde", str(out.parent / "submissions"), "--out", str(copy), "--workers", "2", *sandbox]
+
+    assert main(command) == 0
+    kept = json.loads((copy / "report.json").read_text())
+    assert "4 submission(s) already graded in this folder were kept" in kept["hidden_cases"]["resume"]
+    assert _scores(copy)["alice"] == (0.0, 8.0)  # the record, not a new grading
+
+    assert main([*command, "--regrade"]) == 0
+    again = json.loads((copy / "report.json").read_text())
+    assert again["hidden_cases"]["resume"] == "--regrade: every submission graded again"
+    assert _scores(copy)["alice"] == (8.0, 8.0)
+    assert (copy / "grades.csv").read_text() == (out / "grades.csv").read_text()
+    assert again["submissions"] == json.loads((out / "report.json").read_text())["submissions"]
