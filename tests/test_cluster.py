@@ -11,6 +11,7 @@ import json
 import os
 import shutil
 import signal
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -20,6 +21,7 @@ import pytest
 
 from grader.__main__ import main
 from grader.authoring.config import ROOT
+from grader.grading.cluster import WORKER_DIR
 from grader.sandbox.process import available
 from tests.support import LoopbackCluster as Cluster
 from tests.support import free_port, hand_in, student_notebook
@@ -105,7 +107,7 @@ class Killer(threading.Thread):
     def __init__(self, cluster: Cluster, times: int) -> None:
         super().__init__(daemon=True)
         self.client = cluster.client(2)
-        self.times, self.killed, self.done = times, [], threading.Event()
+        self.times, self.killed, self.pids, self.done = times, [], [], threading.Event()
 
     def run(self) -> None:
         def executing(dask_worker):
@@ -121,6 +123,7 @@ class Killer(threading.Thread):
                     time.sleep(2)  # well inside the submission
                     os.kill(pid, signal.SIGKILL)
                     self.killed.append(address)
+                    self.pids.append(pid)
                     time.sleep(3)
                     break
             time.sleep(0.5)
@@ -148,6 +151,9 @@ def test_a_worker_killed_mid_submission_loses_nothing(cluster, tmp_path):
     assert report["aaron"]["status"] == "graded"
     assert report["aaron"]["score"] == report["aaron"]["max_score"] > 0  # re-run in full on a live worker
     assert report["bob"]["status"] == "graded"
+    # the killed worker never cleaned up its grading folder: the job that ran aaron again removed it
+    left = [str(p) for pid in killer.pids for p in Path(tempfile.gettempdir()).glob(f"{WORKER_DIR}{pid}-*")]
+    assert left == []
 
 
 @pytest.mark.slow
@@ -269,3 +275,21 @@ def test_only_the_outcome_files_the_plan_can_produce_come_back_from_a_worker():
              "not-an-exercise.visible.pt": b"forged", f"{gid}.visible.pt.extra": b"?", f"{gid}.HIDDEN.pt": "text"}
     assert _accepted(files, assignment, limit=10) == {f"{gid}.visible.pt": b"ok"}
     assert _accepted(files, assignment, limit=100) == {f"{gid}.visible.pt": b"ok", f"{gid}.hidden.pt": b"x" * 11}
+
+
+def test_sweep_removes_only_the_folders_of_worker_processes_that_are_gone(tmp_path):
+    import subprocess
+    import sys
+
+    from grader.grading.cluster import sweep_dead_workers
+
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()  # reaped: its pid names no process now
+    folders = {name: tmp_path / f"{WORKER_DIR}{pid}-x1" for name, pid in
+               (("gone", gone.pid), ("me", os.getpid()), ("parent", os.getppid()))}
+    for folder in folders.values():
+        (folder / "00001-root").mkdir(parents=True)
+    (tmp_path / f"{WORKER_DIR}abc").mkdir()  # not a worker folder of this version: left alone
+    assert sweep_dead_workers(tmp_path) == [folders["gone"]]
+    assert not folders["gone"].exists() and folders["me"].is_dir() and folders["parent"].is_dir()
+    assert (tmp_path / f"{WORKER_DIR}abc").is_dir()

@@ -141,7 +141,7 @@ class _Place:
     _made: dict[tuple, "_Place"] = {}
 
     def __init__(self, config: GradingConfig, slots: int) -> None:
-        self.tmp = Path(tempfile.mkdtemp(prefix="conv-course-worker-"))
+        self.tmp = Path(tempfile.mkdtemp(prefix=f"{WORKER_DIR}{os.getpid()}-"))
         os.chmod(self.tmp, 0o711)
         self.uids = uid_base()
         self.cache = _data_cache() if config.sandboxed else None
@@ -191,6 +191,31 @@ class _Place:
             return cls._made[key]
 
 
+#: A worker's grading folder is ``<tmp>/conv-course-worker-<pid>-<random>``: the pid says whose it is.
+WORKER_DIR = "conv-course-worker-"
+
+
+def sweep_dead_workers(tmp: Path | None = None) -> list[Path]:
+    """Remove the grading folders of worker processes that are gone (a worker killed with kill -9
+    never runs its clean-up); returns what was removed. A folder whose pid is alive is left alone."""
+    removed = []
+    for folder in Path(tmp or tempfile.gettempdir()).glob(f"{WORKER_DIR}*-*"):
+        pid = folder.name[len(WORKER_DIR):].split("-", 1)[0]
+        if not pid.isdigit() or int(pid) == os.getpid() or not folder.is_dir() or folder.is_symlink():
+            continue
+        try:
+            if folder.stat().st_uid != os.geteuid():
+                continue  # another user's worker
+            os.kill(int(pid), 0)
+            continue  # still running
+        except ProcessLookupError:
+            shutil.rmtree(folder, ignore_errors=True)
+            removed.append(folder)
+        except OSError:  # alive, but another user's process
+            continue
+    return removed
+
+
 def run_job(job: Job) -> Outcome:
     """Run one submission's plan in a sandbox on this worker (Dask calls this; no judging here)."""
     from .run import GradingFailed, _run_plan
@@ -201,6 +226,7 @@ def run_job(job: Job) -> Outcome:
                                  f"update its checkout ({ROOT})")
     started = time.monotonic()
     config = resolve(job.config, root=ROOT)  # this worker's checkout, wherever it is
+    sweep_dead_workers()  # what a worker killed before left behind, found by the next job on the machine
     place = _Place.get(config)
     slot = place.slots.get()
     workdir = place.tmp / f"{job.number:05d}-{os.getpid()}-{threading.get_ident()}"
@@ -403,4 +429,4 @@ def grade_on_cluster(items: list[tuple[tuple[str, str], Submission]], assignment
 
 
 __all__ = ["CONNECT_TIMEOUT", "CourseVersionError", "GraderClusterError", "Job", "Outcome", "course_version",
-           "grade_on_cluster", "run_job", "worker_report"]
+           "grade_on_cluster", "run_job", "sweep_dead_workers", "worker_report"]
