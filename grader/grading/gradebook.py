@@ -356,13 +356,24 @@ class Recorder:
             raise GradebookError(
                 f"the gradebook {shown(self.url)} has nbgrader schema {version or 'from before nbgrader 0.6'}, this "
                 f"nbgrader needs {head}: back it up, then run `nbgrader db upgrade` (with .venv/bin on PATH)")
+        # Gradebook() adds the course row when it is missing: a second grader opening the same new
+        # gradebook at that moment loses the insert race, and finds the row next time
+        return self._retried(lambda: Gradebook(self._engine_url, COURSE_ID))
+
+    def _retried(self, action, undo=None):
+        """``action()``, tried again (up to :data:`ATTEMPTS`) when a concurrent writer got there first;
+        ``undo`` runs after each failure (a rollback). Any other failure is one line: a GradebookError."""
         for attempt in range(ATTEMPTS):
             try:
-                return Gradebook(self._engine_url, COURSE_ID)
+                return action()
+            except GradebookError:
+                if undo is not None:
+                    undo()
+                raise
             except Exception as exc:  # noqa: BLE001
-                # Gradebook() adds the course row when it is missing: a second grader opening the
-                # same new gradebook at that moment loses the insert race, and finds the row next time
-                if attempt == ATTEMPTS - 1 or not _transient(getattr(exc, "__context__", None) or exc):
+                if undo is not None:
+                    undo()
+                if attempt == ATTEMPTS - 1 or not _transient(exc):
                     raise GradebookError(explain(exc, self.url)) from None
                 time.sleep(0.05 * (attempt + 1))
 
@@ -529,18 +540,8 @@ class Recorder:
             released_answers = {gid: chapter.cells[gid]["source"] for gid in chapter.answers}
             answered = _answers(data, chapter)
             with self._lock:
-                for attempt in range(ATTEMPTS):
-                    try:
-                        self._transaction(result, rows, timestamp, released_answers, answered)
-                        break
-                    except GradebookError:
-                        self.gb.db.rollback()
-                        raise
-                    except Exception as exc:  # noqa: BLE001
-                        self.gb.db.rollback()
-                        if attempt == ATTEMPTS - 1 or not _transient(exc):
-                            raise GradebookError(explain(exc, self.url)) from None
-                        time.sleep(0.05 * (attempt + 1))
+                self._retried(lambda: self._transaction(result, rows, timestamp, released_answers, answered),
+                              undo=self.gb.db.rollback)
                 _replace_dir(staged, target)
         except BaseException:
             shutil.rmtree(staged, ignore_errors=True)
@@ -610,9 +611,16 @@ def _answers(data: dict | None, chapter: _Chapter) -> dict[str, str]:
 
 
 def _transient(exc: BaseException) -> bool:
-    """A unique-key race with another writer, a deadlock or a busy SQLite file: worth another attempt."""
+    """A unique-key race with another writer, a deadlock or a busy SQLite file: worth another attempt.
+
+    nbgrader's own API raises its ``InvalidEntry`` from inside the handler of the database's error:
+    the error it wraps is what is judged.
+    """
+    from nbgrader.api import InvalidEntry
     from sqlalchemy.exc import IntegrityError, OperationalError
 
+    if isinstance(exc, InvalidEntry) and exc.__context__ is not None:
+        exc = exc.__context__
     text = str(getattr(exc, "orig", exc)).lower()
     return isinstance(exc, IntegrityError) or (isinstance(exc, OperationalError) and (
         "locked" in text or "deadlock" in text or "could not serialize" in text))
