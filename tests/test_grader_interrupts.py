@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import csv
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -26,7 +25,7 @@ import pytest
 
 from grader.authoring.config import ROOT
 from grader.sandbox.process import FIRST_UID, available
-from tests.support import hand_in, student_notebook
+from tests.support import graded_in, hand_in, student_notebook, wait_for
 
 pytestmark = [pytest.mark.slow,
               pytest.mark.skipif(available() is not None, reason=f"no sandbox here: {available()}")]
@@ -54,24 +53,6 @@ def _processes_of(uids: range) -> list[str]:
     return found
 
 
-def _wait_for(predicate, timeout: float, what: str):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
-def _graded(out: Path) -> dict[str, dict]:
-    try:
-        report = json.loads((out / "report.json").read_text())
-    except (OSError, ValueError):
-        return {}
-    return {s["student"]: s for s in report["submissions"] if s["status"] == "graded"}
-
-
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("interrupts")
@@ -93,18 +74,18 @@ def runs(tmp_path_factory):
     # 1. Ctrl-C once the quick one is graded (report.json is rewritten after every submission)
     grader = start()
     uids = _sandbox_uids(grader.pid)
-    _wait_for(lambda: "quick" in _graded(out), 240, "the quick submission to be graded")
+    wait_for(lambda: "quick" in graded_in(out), 240, "the quick submission to be graded")
     assert _processes_of(uids), "the slow submissions' sandboxes should be running"
     began = time.monotonic()
     grader.send_signal(signal.SIGINT)
     _, err = grader.communicate(timeout=60)
     found["sigint"] = {"seconds": time.monotonic() - began, "code": grader.returncode, "stderr": err,
-                       "left": _processes_of(uids), "graded": _graded(out),
+                       "left": _processes_of(uids), "graded": graded_in(out),
                        "rows": list(csv.DictReader(open(out / "grades.csv")))}
     # 2. kill -9 of the grader while sandboxes run
     grader = start()
     uids = _sandbox_uids(grader.pid)
-    _wait_for(lambda: _processes_of(uids), 240, "sandboxes of the second run")
+    wait_for(lambda: _processes_of(uids), 240, "sandboxes of the second run")
     time.sleep(2)
     grader.kill()
     grader.wait()
