@@ -134,18 +134,24 @@ class Killer(threading.Thread):
         self.client.close()
 
 
+def _grade_while_killing(cluster: Cluster, subs: Path, out: Path, times: int) -> Killer:
+    """Grade ``subs`` on the cluster while a :class:`Killer` kills the first submission's worker up to ``times`` times."""
+    killer = Killer(cluster, times=times)
+    killer.start()
+    try:
+        assert main(["autograde", str(subs), "--out", str(out), "--scheduler", cluster.address,
+                     "--cell-timeout", "60", *SANDBOX]) == 0
+    finally:
+        killer.stop()
+    return killer
+
+
 @pytest.mark.slow
 def test_a_worker_killed_mid_submission_loses_nothing(cluster, tmp_path):
     subs = tmp_path / "subs"
     _slow(subs, "aaron", 20)
     hand_in(subs, "bob", student_notebook(CH1, "blank"), "hw.ipynb")
-    killer = Killer(cluster, times=1)
-    killer.start()
-    try:
-        assert main(["autograde", str(subs), "--out", str(tmp_path / "out"), "--scheduler", cluster.address,
-                     "--cell-timeout", "60", *SANDBOX]) == 0
-    finally:
-        killer.stop()
+    killer = _grade_while_killing(cluster, subs, tmp_path / "out", times=1)
     assert len(killer.killed) == 1
     report = {s["student"]: s for s in _report(tmp_path / "out")["submissions"]}
     assert report["aaron"]["status"] == "graded"
@@ -161,13 +167,7 @@ def test_a_submission_whose_workers_keep_dying_is_an_error_for_that_learner_alon
     subs = tmp_path / "subs"
     _slow(subs, "aaron", 30)
     hand_in(subs, "bob", student_notebook(CH1), "hw.ipynb")
-    killer = Killer(cluster, times=ALLOWED_FAILURES + 1)
-    killer.start()
-    try:
-        assert main(["autograde", str(subs), "--out", str(tmp_path / "out"), "--scheduler", cluster.address,
-                     "--cell-timeout", "60", *SANDBOX]) == 0
-    finally:
-        killer.stop()
+    killer = _grade_while_killing(cluster, subs, tmp_path / "out", times=ALLOWED_FAILURES + 1)
     assert len(killer.killed) == ALLOWED_FAILURES + 1
     report = {s["student"]: s for s in _report(tmp_path / "out")["submissions"]}
     assert report["aaron"]["status"] == "grading-failed"
