@@ -120,3 +120,30 @@ def graded_in(out: Path) -> dict[str, dict]:
     except (OSError, ValueError):
         return {}
     return {s["student"]: s for s in report["submissions"] if s["status"] == "graded"}
+
+
+def sandbox_processes(uids: range) -> list[str]:
+    """Processes running as one of ``uids`` (``"pid: cmdline"``), read from ``/proc`` by the test itself,
+    so that "no sandbox process outlives grading" is checked independently of the grader's own scan."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            status = (entry / "status").read_text()
+            uid = int(next(line.split()[1] for line in status.splitlines() if line.startswith("Uid:")))
+            if uid in uids:
+                found.append(f"{entry.name}: {(entry / 'cmdline').read_bytes()[:80]!r}")
+        except OSError:  # ended meanwhile
+            continue
+    return found
+
+
+def sandbox_processes_left(uids: range, wait: float = 5.0) -> list[str]:
+    """:func:`sandbox_processes` still alive ``wait`` seconds on (ending them is asynchronous)."""
+    deadline = time.monotonic() + wait
+    while True:
+        found = sandbox_processes(uids)
+        if not found or time.monotonic() > deadline:
+            return found
+        time.sleep(0.1)

@@ -27,7 +27,7 @@ import pytest
 from grader.cells import grade_id, is_grade, nbgrader
 from grader.authoring.config import ROOT
 from grader.sandbox.process import available
-from tests.support import hand_in, student_notebook
+from tests.support import hand_in, sandbox_processes_left, student_notebook
 
 pytestmark = [pytest.mark.slow,
               pytest.mark.skipif(available() is not None, reason=f"no sandbox here: {available()}")]
@@ -311,33 +311,6 @@ def _owner(path: Path) -> int:
         return -1
 
 
-def _sandbox_processes(uids: range, wait: float = 5.0) -> list[str]:
-    """Processes of the sandbox users still alive ``wait`` seconds after grading (killing is asynchronous)."""
-    import time
-
-    deadline = time.monotonic() + wait
-    while True:
-        found = _sandbox_processes_now(uids)
-        if not found or time.monotonic() > deadline:
-            return found
-        time.sleep(0.2)
-
-
-def _sandbox_processes_now(uids: range) -> list[str]:
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            status = (entry / "status").read_text()
-        except OSError:
-            continue
-        uid = int(next(line.split()[1] for line in status.splitlines() if line.startswith("Uid:")))
-        if uid in uids:
-            found.append(f"{entry.name}: {(entry / 'cmdline').read_bytes()[:80]!r}")
-    return found
-
-
 @pytest.fixture(scope="module")
 def batch(tmp_path_factory):
     from grader.__main__ import main
@@ -361,7 +334,7 @@ def batch(tmp_path_factory):
     changed = sorted(k for k in set(before_course) | set(after_course) if before_course.get(k) != after_course.get(k))
     return {"code": code, "out": out, "sandbox": full_report["sandbox"], "subs": subs, "report": report, "rows": rows, "listener": listener,
             "same_subs": before_subs == _digest([subs]), "changed_course": changed, "owned": owned,
-            "leftover": _sandbox_processes(uids)}
+            "leftover": sandbox_processes_left(uids)}
 
 
 def score(batch, student) -> tuple[float, float]:

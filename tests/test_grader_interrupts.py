@@ -19,13 +19,13 @@ import signal
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import pytest
 
 from grader.authoring.config import ROOT
 from grader.sandbox.process import FIRST_UID, available
-from tests.support import graded_in, hand_in, student_notebook, wait_for
+from tests.support import (graded_in, hand_in, sandbox_processes, sandbox_processes_left, student_notebook,
+                           wait_for)
 
 pytestmark = [pytest.mark.slow,
               pytest.mark.skipif(available() is not None, reason=f"no sandbox here: {available()}")]
@@ -37,20 +37,6 @@ WORKERS = 2
 def _sandbox_uids(grader_pid: int) -> range:
     base = FIRST_UID + 32 * (grader_pid % 1024)  # grader.sandbox.process.uid_base of that process
     return range(base, base + WORKERS)
-
-
-def _processes_of(uids: range) -> list[str]:
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                status = (entry / "status").read_text()
-            except OSError:
-                continue
-            uid = int(next(line.split()[1] for line in status.splitlines() if line.startswith("Uid:")))
-            if uid in uids:
-                found.append(entry.name)
-    return found
 
 
 @pytest.fixture(scope="module")
@@ -75,22 +61,22 @@ def runs(tmp_path_factory):
     grader = start()
     uids = _sandbox_uids(grader.pid)
     wait_for(lambda: "quick" in graded_in(out), 240, "the quick submission to be graded")
-    assert _processes_of(uids), "the slow submissions' sandboxes should be running"
+    assert sandbox_processes(uids), "the slow submissions' sandboxes should be running"
     began = time.monotonic()
     grader.send_signal(signal.SIGINT)
     _, err = grader.communicate(timeout=60)
     found["sigint"] = {"seconds": time.monotonic() - began, "code": grader.returncode, "stderr": err,
-                       "left": _processes_of(uids), "graded": graded_in(out),
+                       "left": sandbox_processes(uids), "graded": graded_in(out),
                        "rows": list(csv.DictReader(open(out / "grades.csv")))}
     # 2. kill -9 of the grader while sandboxes run
     grader = start()
     uids = _sandbox_uids(grader.pid)
-    wait_for(lambda: _processes_of(uids), 240, "sandboxes of the second run")
+    wait_for(lambda: sandbox_processes(uids), 240, "sandboxes of the second run")
     time.sleep(2)
     grader.kill()
     grader.wait()
     time.sleep(0.5)
-    found["kill9"] = {"left": _wait_for_none(uids, 5)}
+    found["kill9"] = {"left": sandbox_processes_left(uids, 5)}
     # 3. the run that resumes, and 4. one with nothing left to do
     for step in ("resume", "again"):
         began = time.monotonic()
@@ -100,15 +86,6 @@ def runs(tmp_path_factory):
                        "report": json.loads((out / "report.json").read_text()),
                        "rows": list(csv.DictReader(open(out / "grades.csv")))}
     return found
-
-
-def _wait_for_none(uids: range, timeout: float) -> list[str]:
-    deadline = time.monotonic() + timeout
-    while True:
-        left = _processes_of(uids)
-        if not left or time.monotonic() > deadline:
-            return left
-        time.sleep(0.1)
 
 
 def test_ctrl_c_stops_the_batch_within_3_s_and_ends_every_sandbox(runs):
