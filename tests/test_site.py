@@ -86,6 +86,20 @@ def _figure_calls(notebook: Path) -> int:
     return count
 
 
+def test_audit_reads_a_printed_line_the_kernel_sent_in_pieces_as_one_line():
+    """A page whose run got ``print("running mean:", t)`` as two stream messages still shows the
+    solution's one line, so that line is public there, as it is when the kernel sends it whole."""
+    import nbformat
+
+    pieces = nbformat.v4.new_code_cell("print('running mean:', t)", outputs=[
+        nbformat.v4.new_output("stream", name="stdout", text="running mean: "),
+        nbformat.v4.new_output("stream", name="stdout", text="tensor([0.214, 0.206]) \nrunning var: 1.8\n"),
+        nbformat.v4.new_output("stream", name="stderr", text="a warning\n"),
+        nbformat.v4.new_output("execute_result", data={"text/plain": "42"}, execution_count=1)])
+    assert audit._output_lines(pieces) == ["running mean: tensor([0.214, 0.206]) ", "running var: 1.8", "a warning",
+                                           "42"]
+
+
 def test_audit_finds_a_solution_line_however_it_is_marked_up():
     found = audit.course_secrets(ROOT)
     kinds = {s.kind for s in found}

@@ -57,13 +57,19 @@ def _blocks(source: str, markers: tuple[str, str]) -> list[str]:
 
 
 def _output_lines(cell) -> list[str]:
-    lines = []
+    """The lines a cell's outputs show. Consecutive outputs of one stream are one text, as a notebook
+    shows them: a kernel may send ``print("a:", x)`` as ``"a: "`` and ``"x\n"`` or in one piece."""
+    texts: list[list] = []  # [stream name, or None for a display, text]
     for output in cell.get("outputs", []):
         if output.get("output_type") == "stream":
-            lines += "".join(output.get("text", "")).splitlines()
+            name, text = output.get("name"), "".join(output.get("text", ""))
+            if texts and texts[-1][0] is not None and texts[-1][0] == name:
+                texts[-1][1] += text
+            else:
+                texts.append([name, text])
         elif output.get("output_type") in ("execute_result", "display_data"):
-            lines += "".join(output.get("data", {}).get("text/plain", "")).splitlines()
-    return lines
+            texts.append([None, "".join(output.get("data", {}).get("text/plain", ""))])
+    return [line for _, text in texts for line in text.splitlines()]
 
 
 def _shown(nb, outputs: bool) -> list[str]:
