@@ -14,12 +14,15 @@ a line. :func:`website.build.build` runs it before it reports success.
 
 from __future__ import annotations
 
+import copy
 import html
 import re
 from dataclasses import dataclass
 from pathlib import Path
 
 import nbformat
+
+from grader.authoring.notebooks import merge_streams
 
 SOLUTION = ("### BEGIN SOLUTION", "### END SOLUTION")
 HIDDEN = ("### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS")
@@ -57,19 +60,16 @@ def _blocks(source: str, markers: tuple[str, str]) -> list[str]:
 
 
 def _output_lines(cell) -> list[str]:
-    """The lines a cell's outputs show. Consecutive outputs of one stream are one text, as a notebook
-    shows them: a kernel may send ``print("a:", x)`` as ``"a: "`` and ``"x\n"`` or in one piece."""
-    texts: list[list] = []  # [stream name, or None for a display, text]
-    for output in cell.get("outputs", []):
+    """The lines a cell's outputs show, consecutive pieces of one stream joined first as a notebook shows
+    them (:func:`grader.authoring.notebooks.merge_streams`): a kernel may send ``print("a:", x)`` as
+    ``"a: "`` and ``"x\n"`` or in one piece."""
+    lines = []
+    for output in merge_streams(copy.deepcopy(list(cell.get("outputs", [])))):
         if output.get("output_type") == "stream":
-            name, text = output.get("name"), "".join(output.get("text", ""))
-            if texts and texts[-1][0] is not None and texts[-1][0] == name:
-                texts[-1][1] += text
-            else:
-                texts.append([name, text])
+            lines += "".join(output.get("text", "")).splitlines()
         elif output.get("output_type") in ("execute_result", "display_data"):
-            texts.append([None, "".join(output.get("data", {}).get("text/plain", ""))])
-    return [line for _, text in texts for line in text.splitlines()]
+            lines += "".join(output.get("data", {}).get("text/plain", "")).splitlines()
+    return lines
 
 
 def _shown(nb, outputs: bool) -> list[str]:

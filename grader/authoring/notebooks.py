@@ -125,7 +125,7 @@ def normalize(nb: NotebookNode, *, keep_outputs: bool = True) -> NotebookNode:
             ordinal += 1
             cell.execution_count = None
             if keep_outputs and CHECK_OUTPUT_TAG in tags(cell):
-                cell.outputs = _merge_streams([_quiet_output(o, ordinal) for o in cell.outputs
+                cell.outputs = merge_streams([_quiet_output(o, ordinal) for o in cell.outputs
                                                if o.get("output_type") in ("stream", "execute_result")])
             else:
                 cell.outputs = []
@@ -140,7 +140,7 @@ def normalize(nb: NotebookNode, *, keep_outputs: bool = True) -> NotebookNode:
     return nb
 
 
-def _merge_streams(outputs: list[NotebookNode]) -> list[NotebookNode]:
+def merge_streams(outputs: list[NotebookNode]) -> list[NotebookNode]:
     """Join consecutive pieces of the same stream: how a kernel splits its prints is timing, not content."""
     merged: list[NotebookNode] = []
     for output in outputs:
