@@ -1,7 +1,8 @@
 """One real JupyterLab server for the browser tests, and what they share to drive it in Chromium.
 
-``jupyter lab`` runs on 127.0.0.1 with a token, ``port_retries=0`` and ``--allow-root`` when
-needed, its settings and runtime files in a folder of the test's own; on the way out it ends
+``jupyter lab`` runs on 127.0.0.1 with a token, ``port_retries=0`` (started again on another port
+if that one was taken meanwhile), ``--allow-root`` when needed and kernels on Unix sockets, its
+settings and runtime files in folders of the test's own; on the way out it ends
 only what it started: the server's process group and the kernels it launched (they run in
 sessions of their own, so ``killpg`` misses them). Chromium is Debian's; without it the tests
 are skipped, unless ``CI`` is set: then they fail, since CI installs it (``.ci/run``).
@@ -12,10 +13,12 @@ from __future__ import annotations
 import json
 import os
 import secrets
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -73,62 +76,93 @@ def descendants(pid: int) -> set[int]:
     return found
 
 
+def _start_lab(root: Path, state: Path, env: dict[str, str], log_path: Path) -> tuple[subprocess.Popen, str, str]:
+    """One attempt: ``jupyter lab`` on a port free a moment ago; ``(server, url, token)`` once it answers.
+
+    Raises ``_PortTaken`` when another process took the port before the server bound it."""
+    port, token = free_port(), secrets.token_hex(16)
+    command = [sys.executable, "-m", "jupyter", "lab", "--no-browser", "--ip=127.0.0.1", f"--port={port}",
+               "--ServerApp.port_retries=0", f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={root}",
+               "--LabApp.news_url=None", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+               # kernels on Unix sockets: a TCP port picked for a kernel can be taken before it binds it
+               "--KernelManager.transport=ipc"]
+    if os.geteuid() == 0:
+        command.append("--allow-root")
+    with log_path.open("w") as log:
+        server = subprocess.Popen(command, cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT,
+                                  start_new_session=True)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 90
+    while True:
+        if server.poll() is not None:
+            printed = log_path.read_text()
+            if "already in use" in printed:
+                raise _PortTaken(printed)
+            raise AssertionError(f"jupyter lab exited:\n{printed[-3000:]}")
+        try:
+            with urllib.request.urlopen(f"{url}/api/status?token={token}", timeout=2) as answer:
+                if answer.status == 200:
+                    return server, url, token
+        except OSError:
+            pass
+        if time.monotonic() > deadline:
+            _stop(server)
+            raise AssertionError(f"jupyter lab did not answer:\n{log_path.read_text()[-3000:]}")
+        time.sleep(0.5)
+
+
+class _PortTaken(Exception):
+    """The free port chosen for the server was taken by another process before the server bound it."""
+
+
+def _stop(server: subprocess.Popen) -> None:
+    """End the server's process group, then the kernels it launched (in sessions of their own)."""
+    started = descendants(server.pid)
+    try:
+        os.killpg(server.pid, signal.SIGTERM)  # the server's group: itself and what shares it
+    except ProcessLookupError:
+        pass
+    try:
+        server.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        os.killpg(server.pid, signal.SIGKILL)
+        server.wait(timeout=5)
+    for pid in started:  # kernels it launched in their own sessions, if still there
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+
+
 @contextmanager
 def jupyter_lab(root: Path, state: Path, env: dict[str, str] | None = None) -> Iterator[tuple[str, str]]:
     """``jupyter lab`` serving ``root``, its own files in ``state``; yields ``(url, token)``.
 
     ``env`` is the server's whole environment (default: this process's); the Jupyter folders and
-    one torch thread are set on top of it, and ``NBGRADER_EXECUTION`` is removed.
+    one torch thread are set on top of it, and ``NBGRADER_EXECUTION`` is removed. The runtime folder
+    (connection files, kernels' sockets) is a short one in /tmp: a Unix socket's path holds 107 bytes.
     """
-    port, token = free_port(), secrets.token_hex(16)
     state.mkdir(parents=True, exist_ok=True)
+    runtime = tempfile.mkdtemp(prefix="lab-")
     server_env = {**(os.environ if env is None else env), "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
-                  "JUPYTER_CONFIG_DIR": str(state / ".config"), "JUPYTER_RUNTIME_DIR": str(state / ".runtime"),
+                  "JUPYTER_CONFIG_DIR": str(state / ".config"), "JUPYTER_RUNTIME_DIR": runtime,
                   "JUPYTERLAB_SETTINGS_DIR": str(state / ".settings"),
                   "JUPYTERLAB_WORKSPACES_DIR": str(state / ".workspaces")}
     server_env.pop("NBGRADER_EXECUTION", None)
-    command = [sys.executable, "-m", "jupyter", "lab", "--no-browser", "--ip=127.0.0.1", f"--port={port}",
-               "--ServerApp.port_retries=0", f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={root}",
-               "--LabApp.news_url=None", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate"]
-    if os.geteuid() == 0:
-        command.append("--allow-root")
-    log_path = state / "lab.log"
-    log = log_path.open("w")
-    server = subprocess.Popen(command, cwd=root, env=server_env, stdout=log, stderr=subprocess.STDOUT,
-                              start_new_session=True)
-    url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 90
-        while True:
-            if server.poll() is not None:
-                raise AssertionError(f"jupyter lab exited:\n{log_path.read_text()[-3000:]}")
+        for attempt in range(3):
             try:
-                with urllib.request.urlopen(f"{url}/api/status?token={token}", timeout=2) as answer:
-                    if answer.status == 200:
-                        break
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                raise AssertionError(f"jupyter lab did not answer:\n{log_path.read_text()[-3000:]}")
-            time.sleep(0.5)
-        yield url, token
+                server, url, token = _start_lab(root, state, server_env, state / "lab.log")
+                break
+            except _PortTaken as taken:
+                if attempt == 2:
+                    raise AssertionError(f"jupyter lab found its port taken three times:\n{str(taken)[-3000:]}")
+        try:
+            yield url, token
+        finally:
+            _stop(server)
     finally:
-        started = descendants(server.pid)
-        try:
-            os.killpg(server.pid, signal.SIGTERM)  # the server's group: itself and what shares it
-        except ProcessLookupError:
-            pass
-        try:
-            server.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            os.killpg(server.pid, signal.SIGKILL)
-            server.wait(timeout=5)
-        for pid in started:  # kernels it launched in their own sessions, if still there
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-        log.close()
+        shutil.rmtree(runtime, ignore_errors=True)
 
 
 @contextmanager

@@ -189,15 +189,12 @@ def test_a_blank_chapter_run_cell_by_cell_shows_no_traceback(chapter, tmp_path):
     """Every cell run in order in a real kernel, errors allowed (what "run on cell by cell" does):
     outside the exercises' own test cells an error is one line naming an exercise of the chapter,
     and each test cell says "Not attempted" in words."""
-    from nbclient import NotebookClient
-
-    from grader.authoring.execute import kernel_env
+    from grader.authoring.execute import execute
 
     path = notebooks.notebook_path(chapter, "notebooks")
     nb = notebooks.read(path)
-    client = NotebookClient(nb, timeout=600, kernel_name="python3", allow_errors=True,
-                            resources={"metadata": {"path": str(path.parent)}})
-    client.execute(env=kernel_env({"CONV_COURSE_PROGRESS": str(tmp_path / "progress.json")}))
+    execute(nb, path.parent, timeout=600, allow_errors=True,
+            env={"CONV_COURSE_PROGRESS": str(tmp_path / "progress.json")})
     answers = [e.answer for e in entries(chapter)]
     stopped = 0
     for number, cell in enumerate(nb.cells, start=1):

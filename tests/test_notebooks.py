@@ -3,8 +3,11 @@
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
+import tempfile
+from pathlib import Path
 
 import pytest
 
@@ -142,3 +145,31 @@ def test_no_sys_path_edits_or_relative_data_paths(chapter):
         text = notebooks.notebook_path(chapter, step).read_text()
         assert "sys.path" not in text
         assert "../" not in text
+
+
+def test_course_kernels_listen_on_unix_sockets_of_their_own(tmp_path, monkeypatch):
+    """A TCP port picked for a kernel can be taken before the kernel binds it; a fresh socket file cannot.
+    nbgrader's runs and the course's own use the same kernel manager; a runtime folder too deep for a
+    Unix socket's path falls back to TCP."""
+    import nbformat
+    from traitlets.config import Config
+
+    from grader.authoring.config import configure
+    from grader.authoring.execute import IpcKernelManager, execute
+
+    runtime = Path(tempfile.mkdtemp(prefix="rt-"))  # short: pytest's tmp_path is too deep for a socket
+    monkeypatch.setenv("JUPYTER_RUNTIME_DIR", str(runtime))
+    one, two = IpcKernelManager(), IpcKernelManager()
+    assert one.transport == two.transport == "ipc"
+    assert one.ip != two.ip and os.path.dirname(one.ip) == str(runtime)
+    settings = Config()
+    configure(settings)
+    assert settings.Execute.kernel_manager_class is IpcKernelManager
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(
+        "from ipykernel.kernelapp import IPKernelApp\nprint(IPKernelApp.instance().transport)")])
+    execute(nb, tmp_path)
+    assert nb.cells[0].outputs[0]["text"] == "ipc\n"
+    assert not list(runtime.glob("kernel-*-ipc-*")), "the kernel's sockets outlived it"
+    shutil.rmtree(runtime)
+    monkeypatch.setenv("JUPYTER_RUNTIME_DIR", str(tmp_path / ("deep" * 30)))
+    assert IpcKernelManager().transport == "tcp"

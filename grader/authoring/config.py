@@ -39,6 +39,10 @@ def configure(c, root: Path | str = ROOT) -> None:
     c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
     c.Execute.timeout = CELL_TIMEOUT
     c.Execute.interrupt_on_timeout = True
+    # Kernels on Unix sockets: a TCP port picked for a kernel can be taken before the kernel binds it.
+    from .execute import IpcKernelManager
+
+    c.Execute.kernel_manager_class = IpcKernelManager
     c.OverwriteCells.add_missing_cells = True
     c.IgnorePattern.pattern = WARNING_PATTERN
     c.IgnorePattern.enabled = True
