@@ -51,6 +51,8 @@ def execute(nb, plans: list[planning.CellPlan], cwd: Path) -> nbformat.NotebookN
     """Run the cells the plan says to run (others are blanked) in a fresh kernel; returns the run copy."""
     from nbclient import NotebookClient
 
+    from grader.authoring.execute import IpcKernelManager
+
     run = copy.deepcopy(nb)
     for cell, cell_plan in zip(run.cells, plans):
         if cell.cell_type == "code":
@@ -61,7 +63,8 @@ def execute(nb, plans: list[planning.CellPlan], cwd: Path) -> nbformat.NotebookN
                    CONV_COURSE_PROGRESS=str(Path(tmp) / "progress.json"))  # the site records no progress
         env.pop("NBGRADER_EXECUTION", None)  # explorers must draw, training its full budget
         client = NotebookClient(run, timeout=CELL_TIMEOUT, kernel_name="python3", allow_errors=True,
-                                store_widget_state=True, resources={"metadata": {"path": str(cwd)}})
+                                store_widget_state=True, resources={"metadata": {"path": str(cwd)}},
+                                kernel_manager_class=IpcKernelManager)
         client.execute(env=env)
     return run
 
