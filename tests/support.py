@@ -5,10 +5,12 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -70,10 +72,18 @@ class LoopbackCluster:
 
     def __init__(self, workers: int, *, allowed_failures: int = 3, cwd: Path = ROOT,
                  worker_env: dict | None = None) -> None:
-        self.address = f"tcp://127.0.0.1:{free_port()}"
         env = {**os.environ, "DASK_DISTRIBUTED__SCHEDULER__ALLOWED_FAILURES": str(allowed_failures)}
-        self.procs = [self._start([DASK, "scheduler", "--host", "127.0.0.1", "--port", self.address.rsplit(":", 1)[1],
-                                   "--no-dashboard"], env, ROOT)]
+        # The scheduler picks its own port and writes its address to a file: a port found free here
+        # could be taken by another process before the scheduler bound it.
+        self._folder = Path(tempfile.mkdtemp(prefix="cluster-"))
+        written = self._folder / "scheduler.json"
+        self.procs = [self._start([DASK, "scheduler", "--host", "127.0.0.1", "--port", "0", "--no-dashboard",
+                                   "--scheduler-file", str(written)], env, ROOT)]
+        try:
+            self.address = wait_for(lambda: _address_in(written), 120, "the Dask scheduler's address")
+        except AssertionError:
+            self.stop()
+            raise
         for _ in range(workers):
             self.add_worker(cwd=cwd, env=worker_env)
 
@@ -100,6 +110,15 @@ class LoopbackCluster:
             except (ProcessLookupError, subprocess.TimeoutExpired):
                 os.killpg(proc.pid, signal.SIGKILL)
                 proc.wait()
+        shutil.rmtree(self._folder, ignore_errors=True)
+
+
+def _address_in(scheduler_file: Path) -> str | None:
+    """The address a Dask scheduler wrote to its ``--scheduler-file``, once it is there in full."""
+    try:
+        return json.loads(scheduler_file.read_text())["address"]
+    except (OSError, ValueError, KeyError):
+        return None
 
 
 def wait_for(predicate, timeout: float, what: str):
