@@ -41,22 +41,14 @@ def missing(reason: str):
     pytest.skip(reason)
 
 
-def browser_missing() -> str | None:
-    """Why the browser tests cannot run here (Chromium or Playwright missing), or ``None``."""
+def need_browser() -> None:
+    """Skip (or, in CI, fail) when Chromium or Playwright is missing."""
     if not CHROMIUM.exists():
-        return f"{CHROMIUM} is missing (apt-get install chromium)"
+        missing(f"{CHROMIUM} is missing (apt-get install chromium)")
     try:
         import playwright.sync_api  # noqa: F401
     except ImportError:
-        return "the playwright Python package is not installed"
-    return None
-
-
-def need_browser() -> None:
-    """Skip (or, in CI, fail) when Chromium or Playwright is missing."""
-    reason = browser_missing()
-    if reason:
-        missing(reason)
+        missing("the playwright Python package is not installed")
 
 
 def free_port() -> int:

@@ -155,8 +155,7 @@ def test_course_kernels_listen_on_unix_sockets_of_their_own(tmp_path, monkeypatc
     from traitlets.config import Config
 
     from grader.authoring.config import configure
-    from grader.authoring.execute import execute
-    from grader.authoring.kernels import IpcKernelManager
+    from grader.authoring.execute import IpcKernelManager, execute
 
     runtime = Path(tempfile.mkdtemp(prefix="rt-"))  # short: pytest's tmp_path is too deep for a socket
     monkeypatch.setenv("JUPYTER_RUNTIME_DIR", str(runtime))
