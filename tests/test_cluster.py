@@ -159,7 +159,7 @@ def test_a_worker_killed_mid_submission_loses_nothing(cluster, tmp_path):
     assert report["bob"]["status"] == "graded"
     # the killed worker never cleaned up its grading folder: the job that ran aaron again removed it
     left = [str(p) for pid in killer.pids for p in Path(tempfile.gettempdir()).glob(f"{WORKER_DIR}{pid}-*")]
-    assert left == []
+    assert left == [], {p: sorted(os.listdir(p)) for p in left}
 
 
 @pytest.mark.slow
@@ -287,11 +287,20 @@ def test_sweep_removes_only_the_folders_of_worker_processes_that_are_gone(tmp_pa
 
     gone = subprocess.Popen([sys.executable, "-c", "pass"])
     gone.wait()  # reaped: its pid names no process now
+    # killed, not yet reaped (as a worker SIGKILLed a moment ago, before its nanny waits for it): a zombie
+    zombie = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    os.kill(zombie.pid, signal.SIGKILL)
+    wait_for(lambda: Path(f"/proc/{zombie.pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z", 10,
+             "the killed child to be a zombie")
     folders = {name: tmp_path / f"{WORKER_DIR}{pid}-x1" for name, pid in
-               (("gone", gone.pid), ("me", os.getpid()), ("parent", os.getppid()))}
+               (("gone", gone.pid), ("zombie", zombie.pid), ("me", os.getpid()), ("parent", os.getppid()))}
     for folder in folders.values():
         (folder / "00001-root").mkdir(parents=True)
     (tmp_path / f"{WORKER_DIR}abc").mkdir()  # not a worker folder of this version: left alone
-    assert sweep_dead_workers(tmp_path) == [folders["gone"]]
-    assert not folders["gone"].exists() and folders["me"].is_dir() and folders["parent"].is_dir()
+    try:
+        assert sorted(sweep_dead_workers(tmp_path)) == sorted([folders["gone"], folders["zombie"]])
+    finally:
+        zombie.wait()
+    assert not folders["gone"].exists() and not folders["zombie"].exists()
+    assert folders["me"].is_dir() and folders["parent"].is_dir()
     assert (tmp_path / f"{WORKER_DIR}abc").is_dir()

@@ -206,14 +206,24 @@ def sweep_dead_workers(tmp: Path | None = None) -> list[Path]:
         try:
             if folder.stat().st_uid != os.geteuid():
                 continue  # another user's worker
-            os.kill(int(pid), 0)
-            continue  # still running
-        except ProcessLookupError:
+        except OSError:
+            continue
+        if not _running(int(pid)):
             shutil.rmtree(folder, ignore_errors=True)
             removed.append(folder)
-        except OSError:  # alive, but another user's process
-            continue
     return removed
+
+
+def _running(pid: int) -> bool:
+    """Is ``pid`` a live process? A worker killed a moment ago may be a zombie its nanny has not reaped
+    yet: ``kill(pid, 0)`` still succeeds on it, but it will never run its clean-up, so it counts as gone."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:
+        return False
+    except OSError:  # unreadable: assume alive, leave its folder alone
+        return True
+    return stat.rsplit(")", 1)[-1].split()[0] not in ("Z", "X")  # the state follows the command's ")"
 
 
 def run_job(job: Job) -> Outcome:
@@ -253,6 +263,7 @@ def run_job(job: Job) -> Outcome:
         place.slots.put(slot)
         for path in (workdir, judged, workdir.parent / f"{workdir.name}-root"):
             shutil.rmtree(path, ignore_errors=True)
+        sweep_dead_workers()  # and again: a worker killed as this job began may have died only since
 
 
 def _address() -> str:
