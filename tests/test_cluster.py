@@ -177,9 +177,15 @@ def test_a_submission_whose_workers_keep_dying_is_an_error_for_that_learner_alon
 
 
 @pytest.mark.slow
-def test_ctrl_c_on_a_cluster_run_keeps_what_was_graded_and_the_next_run_grades_the_rest(cluster, tmp_path):
-    """Ctrl-C while two slow submissions run on the workers: exit 130 within seconds, the quick one
-    (judged before) is in grades.csv, report.json and its feedback; the same command again keeps it."""
+def test_ctrl_c_on_a_cluster_run_keeps_what_was_graded_and_the_next_run_grades_the_rest(tmp_path):
+    """Ctrl-C while a slow submission runs and another waits: exit 130 within seconds, the quick one
+    (judged before) is in grades.csv, report.json and its feedback; the same command again keeps it.
+
+    One worker of its own, so the order is certain: Dask runs the tasks in the order they were sent
+    (alice, bob, carol), so alice is graded while bob sleeps. On two workers, one of them started
+    again by the tests above, a cold worker could still be starting alice's sandbox when a warm one
+    had finished a slow submission (a fresh-clone run failed that way).
+    """
     import subprocess
     import sys
 
@@ -187,32 +193,37 @@ def test_ctrl_c_on_a_cluster_run_keeps_what_was_graded_and_the_next_run_grades_t
     hand_in(subs, "alice", student_notebook(CH1), f"{CH1}.ipynb")
     _slow(subs, "bob", 20)
     _slow(subs, "carol", 20)
-    command = [sys.executable, "-m", "grader", "autograde", str(subs), "--out", str(out), "--scheduler",
-               cluster.address, "--cell-timeout", "60", *SANDBOX]
-    grader = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    solo = Cluster(1, allowed_failures=ALLOWED_FAILURES)
+    try:
+        solo.client(1).close()
+        command = [sys.executable, "-m", "grader", "autograde", str(subs), "--out", str(out), "--scheduler",
+                   solo.address, "--cell-timeout", "60", *SANDBOX]
+        grader = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
-    def alice_graded() -> bool:
-        if "alice" in graded_in(out):
-            return True
-        assert grader.poll() is None, grader.communicate()
-        return False
+        def alice_graded() -> bool:
+            if "alice" in graded_in(out):
+                return True
+            assert grader.poll() is None, grader.communicate()
+            return False
 
-    wait_for(alice_graded, 240, "alice to be graded")
-    began = time.monotonic()
-    grader.send_signal(signal.SIGINT)
-    _, err = grader.communicate(timeout=60)
-    seconds = time.monotonic() - began
-    assert grader.returncode == 130, err[-2000:]
-    assert seconds < 15, seconds
-    assert "interrupted: the cluster's unfinished tasks were cancelled" in err and "Run the same command again" in err
-    assert {r["student"] for r in _rows(out)} == {"alice"}
-    assert {s["student"]: s["status"] for s in _report(out)["submissions"]} == {"alice": "graded"}
-    assert list((out / "feedback").rglob("*.html")), "alice's feedback was written"
-    # the learners fix nothing but the sleep; the same command keeps alice and grades bob and carol
-    for student in ("bob", "carol"):
-        hand_in(subs, student, student_notebook(CH1), f"{CH1}.ipynb")
-    again = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=600)
-    assert again.returncode == 0, again.stderr[-2000:]
+        wait_for(alice_graded, 240, "alice to be graded")
+        began = time.monotonic()
+        grader.send_signal(signal.SIGINT)
+        _, err = grader.communicate(timeout=60)
+        seconds = time.monotonic() - began
+        assert grader.returncode == 130, err[-2000:]
+        assert seconds < 15, seconds
+        assert "interrupted: the cluster's unfinished tasks were cancelled" in err and "Run the same command again" in err
+        assert {r["student"] for r in _rows(out)} == {"alice"}
+        assert {s["student"]: s["status"] for s in _report(out)["submissions"]} == {"alice": "graded"}
+        assert list((out / "feedback").rglob("*.html")), "alice's feedback was written"
+        # the learners fix nothing but the sleep; the same command keeps alice and grades bob and carol
+        for student in ("bob", "carol"):
+            hand_in(subs, student, student_notebook(CH1), f"{CH1}.ipynb")
+        again = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=600)
+        assert again.returncode == 0, again.stderr[-2000:]
+    finally:
+        solo.stop()
     report = _report(out)
     assert {s["student"]: s["status"] for s in report["submissions"]} == \
         {"alice": "graded", "bob": "graded", "carol": "graded"}

@@ -23,7 +23,7 @@ import time
 import pytest
 
 from grader.authoring.config import ROOT
-from grader.sandbox.process import FIRST_UID, available
+from grader.sandbox.process import FIRST_UID, MAX_WORKERS, available
 from tests.support import (graded_in, hand_in, sandbox_processes, sandbox_processes_left, student_notebook,
                            wait_for)
 
@@ -35,7 +35,7 @@ WORKERS = 2
 
 
 def _sandbox_uids(grader_pid: int) -> range:
-    base = FIRST_UID + 32 * (grader_pid % 1024)  # grader.sandbox.process.uid_base of that process
+    base = FIRST_UID + MAX_WORKERS * (grader_pid % 1024)  # grader.sandbox.process.uid_base of that process
     return range(base, base + WORKERS)
 
 
@@ -53,25 +53,50 @@ def runs(tmp_path_factory):
     command = [sys.executable, "-m", "grader", "autograde", str(subs), "--out", str(out), "--workers", str(WORKERS),
                "--cell-timeout", "60"]
 
+    logs = iter(range(1, 100))
+
     def start() -> subprocess.Popen:
-        return subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        # stderr to a file, not a pipe: a wait that times out can say what the grader printed so far
+        log = tmp / f"grader-{next(logs)}.err"
+        with open(log, "w") as handle:
+            grader = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=handle)
+        grader.log = log
+        return grader
+
+    def printed(grader: subprocess.Popen) -> str:
+        return grader.log.read_text()
+
+    def waiting(grader: subprocess.Popen, ready, what: str) -> None:
+        """Wait for ``ready`` while the grader runs; if it ends early or never gets there, say what it printed
+        and which sandbox users have processes (the test's uids are worked out from the grader's pid)."""
+        def check():
+            if ready():
+                return True
+            assert grader.poll() is None, f"the grader ended early with {grader.returncode}: {printed(grader)}"
+            return False
+        try:
+            wait_for(check, 240, what)
+        except AssertionError as exc:
+            others = sandbox_processes(range(FIRST_UID, FIRST_UID + MAX_WORKERS * 1024))
+            raise AssertionError(f"{exc}; expected sandbox uids {_sandbox_uids(grader.pid)}, processes of any "
+                                 f"sandbox uid: {others[:10]}; the grader printed: {printed(grader)[-1500:]}") from None
 
     found = {}
     # 1. Ctrl-C once the quick one is graded (report.json is rewritten after every submission)
     grader = start()
     uids = _sandbox_uids(grader.pid)
-    wait_for(lambda: "quick" in graded_in(out), 240, "the quick submission to be graded")
+    waiting(grader, lambda: "quick" in graded_in(out), "the quick submission to be graded")
     assert sandbox_processes(uids), "the slow submissions' sandboxes should be running"
     began = time.monotonic()
     grader.send_signal(signal.SIGINT)
-    _, err = grader.communicate(timeout=60)
-    found["sigint"] = {"seconds": time.monotonic() - began, "code": grader.returncode, "stderr": err,
+    grader.wait(timeout=60)
+    found["sigint"] = {"seconds": time.monotonic() - began, "code": grader.returncode, "stderr": printed(grader),
                        "left": sandbox_processes(uids), "graded": graded_in(out),
                        "rows": list(csv.DictReader(open(out / "grades.csv")))}
     # 2. kill -9 of the grader while sandboxes run
     grader = start()
     uids = _sandbox_uids(grader.pid)
-    wait_for(lambda: sandbox_processes(uids), 240, "sandboxes of the second run")
+    waiting(grader, lambda: sandbox_processes(uids), "sandboxes of the second run")
     time.sleep(2)
     grader.kill()
     grader.wait()
@@ -81,8 +106,8 @@ def runs(tmp_path_factory):
     for step in ("resume", "again"):
         began = time.monotonic()
         grader = start()
-        _, err = grader.communicate(timeout=600)
-        found[step] = {"code": grader.returncode, "stderr": err, "seconds": time.monotonic() - began,
+        grader.wait(timeout=600)
+        found[step] = {"code": grader.returncode, "stderr": printed(grader), "seconds": time.monotonic() - began,
                        "report": json.loads((out / "report.json").read_text()),
                        "rows": list(csv.DictReader(open(out / "grades.csv")))}
     return found
