@@ -23,3 +23,27 @@ def _one_thread():
     import torch
 
     torch.set_num_threads(1)
+
+
+#: A blank chapter run in JupyterLab in Chromium, and the same chapter run in a bare kernel.
+IN_BROWSER = "test_a_blank_chapter_run_cell_by_cell_in_jupyterlab_shows_no_traceback"
+IN_KERNEL = "test_a_blank_chapter_run_cell_by_cell_shows_no_traceback"
+
+
+@pytest.hookimpl(trylast=True)  # after -m and -k have deselected
+def pytest_collection_modifyitems(config, items):
+    """The browser run of a blank chapter makes every assertion of its bare-kernel run
+    (``tests.support.assert_blank_run``) and more; when both are selected and the browser is here,
+    the bare-kernel run of that chapter is skipped rather than run twice."""
+    from tests.lab import browser_missing
+
+    def chapter(item, name):
+        return item.callspec.params.get("chapter") if getattr(item, "originalname", None) == name else None
+
+    in_browser = {chapter(item, IN_BROWSER) for item in items} - {None}
+    if not in_browser or browser_missing():
+        return
+    for item in items:
+        if chapter(item, IN_KERNEL) in in_browser:
+            item.add_marker(pytest.mark.skip(reason="this chapter runs cell by cell in JupyterLab in Chromium "
+                                                    "in this session, with the same assertions and more"))

@@ -41,14 +41,22 @@ def missing(reason: str):
     pytest.skip(reason)
 
 
-def need_browser() -> None:
-    """Skip (or, in CI, fail) when Chromium or Playwright is missing."""
+def browser_missing() -> str | None:
+    """Why the browser tests cannot run here (Chromium or Playwright missing), or ``None``."""
     if not CHROMIUM.exists():
-        missing(f"{CHROMIUM} is missing (apt-get install chromium)")
+        return f"{CHROMIUM} is missing (apt-get install chromium)"
     try:
         import playwright.sync_api  # noqa: F401
     except ImportError:
-        missing("the playwright Python package is not installed")
+        return "the playwright Python package is not installed"
+    return None
+
+
+def need_browser() -> None:
+    """Skip (or, in CI, fail) when Chromium or Playwright is missing."""
+    reason = browser_missing()
+    if reason:
+        missing(reason)
 
 
 def free_port() -> int:

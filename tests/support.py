@@ -166,3 +166,48 @@ def sandbox_processes_left(uids: range, wait: float = 5.0) -> list[str]:
         if not found or time.monotonic() > deadline:
             return found
         time.sleep(0.1)
+
+
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
+
+def assert_blank_run(chapter: str, ran: list, shown: list[str] | None = None) -> None:
+    """What a learner must see after running a blank ``chapter`` cell by cell: ``ran`` is its cells with their
+    outputs (a notebook's cells, as saved or as executed); ``shown``, when it ran in JupyterLab, each cell's
+    outputs as the page shows them.
+
+    Every error is one line, never a traceback: a test cell says "Not attempted yet: ...", any other cell
+    "Not done yet: ..." or "This cell needs `answer` ...", naming one of the chapter's exercises; at least
+    one cell stops like that. In JupyterLab, which tells the kernel each cell's id, an answer cell's line
+    names its own exercise, and the page shows each line as it is.
+    """
+    from helpers.checks.catalog import entries
+
+    listed = entries(chapter)
+    answers = [e.answer for e in listed]
+    title_of = {f"{e.key}_answer": e.title for e in listed}
+    stopped = 0
+    for number, cell in enumerate(ran, start=1):
+        if cell["cell_type"] != "code":
+            continue
+        page = shown[number - 1] if shown is not None else ""
+        assert "Traceback" not in page and "----> " not in page, f"{chapter} cell {number} shows:\n{page}"
+        nbgrader = cell.get("metadata", {}).get("nbgrader", {})
+        for output in cell.get("outputs", []):
+            if output["output_type"] != "error":
+                continue
+            lines = [_ANSI.sub("", line) for line in output["traceback"]]
+            line = "\n".join(lines).strip()
+            assert len(lines) == 1 and "\n" not in line and "Traceback" not in line, \
+                f"{chapter} cell {number}: a traceback of {len(lines)} lines:\n" + "\n".join(lines)
+            if nbgrader.get("grade"):
+                assert line.startswith("Not attempted yet: "), f"{chapter} cell {number}: {line}"
+            else:
+                stopped += 1
+                assert line.startswith(("This cell needs `", "Not done yet: ")), f"{chapter} cell {number}: {line}"
+                assert line.startswith("Not done yet") or any(f"`{a}`" in line for a in answers), line
+                if nbgrader.get("solution") and shown is not None:
+                    assert line.startswith(f"Not done yet: {title_of[cell['id']]} is still"), line
+            if shown is not None:
+                assert line in page, f"{chapter} cell {number}: the page does not show {line!r}"
+    assert stopped, f"{chapter}: a blank chapter has cells that need its answers"
