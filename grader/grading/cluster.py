@@ -286,8 +286,11 @@ def connect(scheduler: str, workers: int):
 
     if scheduler == "local":
         with dask.config.set({"distributed.scheduler.allowed-failures": ALLOWED_FAILURES}):
+            # no dashboard, and the scheduler's HTTP server (health checks) on a port of its own: not
+            # 8787, which the instructor's own Dask dashboard may want
             cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                                   dashboard_address=None, silence_logs=50)
+                                   dashboard_address=None, scheduler_kwargs={"dashboard_address": ":0"},
+                                   silence_logs=50)
         return Client(cluster), cluster
     try:
         return Client(scheduler, timeout=CONNECT_TIMEOUT), None
