@@ -1,7 +1,8 @@
 # Conv Course: the two set-up commands of the README, and the commands authors use.
 #   make lab    create or reuse .venv, install everything, start JupyterLab on the course
 #   make test   create or reuse .venv, install everything, run the whole test suite (one pytest worker
-#               per core, pytest-xdist; a test file stays on one worker, so its shared fixtures run once)
+#               per core, pytest-xdist; a test file stays on one worker, so its shared fixtures run once;
+#               files are handed out slowest first, tests/conftest.py's SLOWEST_FIRST)
 #   make test-fast  the inner loop: every test that starts no kernel, no grader run, no browser (< 1 min)
 SHELL := /bin/bash
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
@@ -40,10 +41,10 @@ lab: setup
 # TEST_JOBS: pytest-xdist workers (default: one per core; TEST_JOBS=0 runs in this process).
 TEST_JOBS ?= auto
 test: setup
-	$(BIN)/python -m pytest -n $(TEST_JOBS) --dist loadfile
+	$(BIN)/python -m pytest -n $(TEST_JOBS) --dist loadfile --no-loadscope-reorder
 
 test-fast: setup
-	$(BIN)/python -m pytest tests -m "not slow and not browser" -n $(TEST_JOBS) --dist loadfile
+	$(BIN)/python -m pytest tests -m "not slow and not browser" -n $(TEST_JOBS) --dist loadfile --no-loadscope-reorder
 
 # The course's website, offline, into build/site/html (chapters run once, then cached).
 site: setup

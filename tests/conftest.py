@@ -30,8 +30,34 @@ IN_BROWSER = "test_a_blank_chapter_run_cell_by_cell_in_jupyterlab_shows_no_trace
 IN_KERNEL = "test_a_blank_chapter_run_cell_by_cell_shows_no_traceback"
 
 
+#: Test files, slowest first: worker-seconds measured in one ``make test`` run on 2 cores (2026-11-30).
+#: With ``--no-loadscope-reorder`` (the Makefile) pytest-xdist hands out files in this order, so the
+#: long ones start first and the two workers finish together instead of one waiting on a late long file.
+SLOWEST_FIRST = ("test_check.py",                  # 206 s: 24 notebooks checked and autograded
+                 "test_browser_blank_chapters.py",  # 197 s: 8 chapters in JupyterLab in Chromium
+                 "test_notebooks.py",               # 118 s: nbgrader validate of 16 notebooks, release drift
+                 "test_cluster.py",                 # 114 s: Dask scheduler and workers
+                 "test_gradebook.py",               # 95 s
+                 "test_grader_hostile.py",          # 84 s: one hostile batch
+                 "test_blank_chapter.py",           # 81 s when Chromium is missing, else a few
+                 "test_grader_interrupts.py",       # 58 s
+                 "test_gradebook_postgres.py",      # 50 s
+                 "test_grader.py",                  # 48 s
+                 "test_site.py")                    # 41 s
+
+
 @pytest.hookimpl(trylast=True)  # after -m and -k have deselected
 def pytest_collection_modifyitems(config, items):
+    _slowest_files_first(items)
+    _blank_chapters_once(items)
+
+
+def _slowest_files_first(items) -> None:
+    rank = {name: number for number, name in enumerate(SLOWEST_FIRST)}
+    items.sort(key=lambda item: rank.get(item.path.name, len(rank)))  # stable: the rest keep their order
+
+
+def _blank_chapters_once(items) -> None:
     """The browser run of a blank chapter makes every assertion of its bare-kernel run
     (``tests.support.assert_blank_run``) and more; when both are selected and the browser is here,
     the bare-kernel run of that chapter is skipped rather than run twice."""
