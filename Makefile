@@ -44,7 +44,7 @@ test: setup
 	$(BIN)/python -m pytest -n $(TEST_JOBS) --dist loadfile --no-loadscope-reorder
 
 test-fast: setup
-	$(BIN)/python -m pytest tests -m "not slow and not browser" -n $(TEST_JOBS) --dist loadfile --no-loadscope-reorder
+	$(BIN)/python -m pytest tests -m "not slow and not browser" -n $(TEST_JOBS) --dist loadfile
 
 # The course's website, offline, into build/site/html (chapters run once, then cached).
 site: setup

@@ -155,7 +155,8 @@ def test_course_kernels_listen_on_unix_sockets_of_their_own(tmp_path, monkeypatc
     from traitlets.config import Config
 
     from grader.authoring.config import configure
-    from grader.authoring.execute import IpcKernelManager, execute
+    from grader.authoring.execute import execute
+    from grader.authoring.kernels import IpcKernelManager
 
     runtime = Path(tempfile.mkdtemp(prefix="rt-"))  # short: pytest's tmp_path is too deep for a socket
     monkeypatch.setenv("JUPYTER_RUNTIME_DIR", str(runtime))

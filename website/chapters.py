@@ -51,7 +51,7 @@ def execute(nb, plans: list[planning.CellPlan], cwd: Path) -> nbformat.NotebookN
     """Run the cells the plan says to run (others are blanked) in a fresh kernel; returns the run copy."""
     from nbclient import NotebookClient
 
-    from grader.authoring.execute import IpcKernelManager
+    from grader.authoring.kernels import IpcKernelManager
 
     run = copy.deepcopy(nb)
     for cell, cell_plan in zip(run.cells, plans):

@@ -40,7 +40,7 @@ def configure(c, root: Path | str = ROOT) -> None:
     c.Execute.timeout = CELL_TIMEOUT
     c.Execute.interrupt_on_timeout = True
     # Kernels on Unix sockets: a TCP port picked for a kernel can be taken before the kernel binds it.
-    from .execute import IpcKernelManager
+    from .kernels import IpcKernelManager
 
     c.Execute.kernel_manager_class = IpcKernelManager
     c.OverwriteCells.add_missing_cells = True

@@ -1,32 +1,24 @@
-"""Running notebooks in fresh kernels, one torch thread each, talking over Unix sockets.
+"""Running notebooks in fresh kernels, one torch thread each, on Unix sockets (:mod:`.kernels`).
 
 Used to refresh the stored outputs of the solution notebooks (the outputs
-nbval compares), by nbgrader's own execution (``config.configure``) and by the
-tests and benchmarks that run whole chapters.
-
-Why Unix sockets: over TCP, Jupyter picks five free ports, lets go of them and
-starts the kernel, which binds them a second or two later. Any other process
-may take one of them in between (a CI run lost ``nbgrader validate`` to
-``Address already in use`` and "Kernel didn't respond in 60 seconds"). A
-socket file in the user's runtime folder named after a fresh uuid cannot be
-taken by anyone else.
+nbval compares) and by the tests and benchmarks that run whole chapters.
+:func:`kernel_env` is also the unsandboxed grader's environment, so this module
+imports neither ``nbformat`` nor ``jupyter_client`` until a notebook is run.
 """
 
 from __future__ import annotations
 
 import os
 import time
-import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
-
-from jupyter_client import AsyncKernelManager
-from jupyter_core.paths import jupyter_runtime_dir
-from nbformat import NotebookNode
-from traitlets import default
+from typing import TYPE_CHECKING
 
 from . import notebooks
 from .config import CELL_TIMEOUT, ROOT, SOURCE_DIR
+
+if TYPE_CHECKING:
+    from nbformat import NotebookNode
 
 #: Environment of every kernel the course starts: one thread for torch and BLAS.
 KERNEL_ENV = {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1",
@@ -39,36 +31,6 @@ def kernel_env(extra: dict[str, str] | None = None) -> dict[str, str]:
     env.update(KERNEL_ENV)
     env.update(extra or {})
     return env
-
-
-#: A Unix socket's path holds at most 107 bytes; the kernel adds ``-<n>`` to the stem.
-_SOCKET_PATH_MAX = 100
-
-
-class IpcKernelManager(AsyncKernelManager):
-    """A kernel manager whose kernel listens on Unix sockets of its own, not on TCP ports (see above).
-
-    Left to Jupyter, an IPC kernel started without a connection file would use ``kernel-ipc-<n>`` in the
-    working folder, shared by every such kernel; each one here gets a fresh name in the runtime folder.
-    Where that path would be too long for a Unix socket, the kernel uses TCP as before.
-    """
-
-    @default("transport")
-    def _transport_default(self) -> str:
-        return "ipc" if len(self._socket_stem()) <= _SOCKET_PATH_MAX else "tcp"
-
-    @default("ip")
-    def _ip_default(self) -> str:
-        if self.transport != "ipc" or self.connection_file:
-            return super()._ip_default()
-        return self._socket_stem()
-
-    def _socket_stem(self) -> str:
-        if not hasattr(self, "_stem"):
-            folder = Path(jupyter_runtime_dir())
-            folder.mkdir(parents=True, exist_ok=True, mode=0o700)
-            self._stem = str(folder / f"kernel-{uuid.uuid4().hex}-ipc")
-        return self._stem
 
 
 @dataclass
@@ -84,6 +46,8 @@ def execute(nb: NotebookNode, cwd: Path, *, timeout: int = CELL_TIMEOUT,
     """Execute ``nb`` in place in a fresh ``python3`` kernel started in ``cwd``; raises on a cell error
     unless ``allow_errors`` (then every cell runs, as "run all cells" does, errors kept in the outputs)."""
     from nbclient import NotebookClient
+
+    from .kernels import IpcKernelManager
 
     timing = Timing()
     client = NotebookClient(nb, timeout=timeout, kernel_name="python3", resources={"metadata": {"path": str(cwd)}},
