@@ -320,9 +320,9 @@ def _reference_ids(chapter: str) -> set[str]:
             and c.outputs}
 
 
-#: Chapters whose solutions store the outputs nbval compares. Chapters 7 and 8 store none yet (their cells
-#: that use an answer train or time things), so ``check --outputs`` has nothing to compare there.
-REGRESSION_CHECKED = [c for c in CHAPTERS if c < "07"]
+#: Chapters held to the rule below. Chapter 7 stores compared outputs too (``rgb_kernel``'s among them), but
+#: its other answers are used only by training runs and figures, whose outputs are not compared exactly.
+REGRESSION_CHECKED = [c for c in CHAPTERS if c != "07-colour-and-stable-training"]
 
 
 @pytest.mark.parametrize("chapter", REGRESSION_CHECKED)
