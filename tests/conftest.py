@@ -1,7 +1,15 @@
 import os
+import signal
 import tempfile
 
 import pytest
+
+# The tests press Ctrl-C on graders they start (SIGINT). A shell that runs pytest in the background
+# without job control (`(make test &)`) starts it with SIGINT ignored, and every child would inherit
+# that: the grader would never see the Ctrl-C and the interrupt tests would fail for a reason outside
+# the grader. A handler of our own is reset to the default in each child when it starts.
+if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 # Kernels and nbgrader processes started by the tests inherit one torch thread.
 os.environ.setdefault("OMP_NUM_THREADS", "1")

@@ -254,3 +254,20 @@ def test_report_command_rebuilds_it_from_the_run(graded_class, tmp_path):
     assert b"similar" not in (out / "class-report.csv").read_bytes()
     names = [r["what"] for r in csv.DictReader(open(out / "class-report.csv", encoding="utf-8"))]
     assert not any(n.startswith("=") for n in names)
+
+
+def test_the_similarity_pass_reads_the_release_without_nbformat(tmp_path):
+    """The class report runs at the end of every grading run: it reads the course's release as plain JSON,
+    since importing nbformat (and jsonschema) alone costs about a second per run."""
+    import subprocess
+    import sys
+
+    hand_in(tmp_path / "subs", "alice", student_notebook(CH3), f"{CH3}.ipynb")
+    code = ("import json, sys; from pathlib import Path; from grader.grading.classreport import answer_cells; "
+            f"answers, stubs = answer_cells(Path({str(tmp_path / 'subs')!r}), Path.cwd()); "
+            f"print(json.dumps([sorted(stubs[{CH3!r}]), 'nbformat' in sys.modules, 'jsonschema' in sys.modules]))")
+    shown = subprocess.run([sys.executable, "-c", code], cwd=Path(__file__).resolve().parent.parent,
+                           capture_output=True, text=True, check=True).stdout
+    stubs, nbformat_imported, jsonschema_imported = json.loads(shown)
+    assert "conv2d_padded" in stubs and "output_size" in stubs, stubs
+    assert not nbformat_imported and not jsonschema_imported

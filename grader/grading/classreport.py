@@ -366,6 +366,7 @@ def answer_cells(submissions_dir: Path, root: Path) -> tuple[dict[str, dict[tupl
     Returns ``({chapter: {(exercise, who): code}}, {chapter: {exercise: stub}})``; ``who`` is
     ``student/file`` as the report names a submission. Reads the notebooks, runs nothing.
     """
+    from .. import cells
     from ..authoring import notebooks
     from ..authoring.config import RELEASE_DIR
     from .sanitize import load_assignment, plan, read_json
@@ -380,11 +381,10 @@ def answer_cells(submissions_dir: Path, root: Path) -> tuple[dict[str, dict[tupl
         try:
             if sub.chapter not in assignments:
                 assignments[sub.chapter] = load_assignment(sub.chapter, root)
-                release = notebooks.read(notebooks.notebook_path(sub.chapter, RELEASE_DIR, root))
-                stubs[sub.chapter] = {
-                    cell.metadata["nbgrader"]["grade_id"].removesuffix("_answer"): cell.source
-                    for cell in release.cells
-                    if cell.get("metadata", {}).get("nbgrader", {}).get("solution")}
+                # the course's own release, as plain JSON (nbformat's import alone costs about a second)
+                release = notebooks.load(notebooks.notebook_path(sub.chapter, RELEASE_DIR, root))
+                stubs[sub.chapter] = {cells.grade_id(cell).removesuffix("_answer"): cell["source"]
+                                      for cell in release["cells"] if cells.is_solution(cell)}
             data, _ = read_json(sub.path)
             steps = plan(data or {"cells": []}, assignments[sub.chapter]).steps
         except Exception:  # noqa: BLE001 - a notebook the grader could not read has no answers to compare

@@ -39,11 +39,13 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
-
-import nbformat
+from typing import TYPE_CHECKING
 
 from ..authoring import notebooks
 from ..authoring.config import RELEASE_DIR, ROOT, configure
+
+if TYPE_CHECKING:  # nbformat (with jsonschema, ~1 s) is imported only when a gradebook is written to
+    import nbformat
 
 #: The file nbgrader's default ``db_url`` names at the course root.
 GRADEBOOK_FILE = "gradebook.db"
@@ -217,6 +219,8 @@ def graded_notebook(data: dict | None, chapter: _Chapter, rows: dict[str, dict],
     release's own cells; no student output at all (every output is replaced: a test cell
     shows the grader's verdict as plain text); markdown or raw text the learner wrote sanitized.
     """
+    import nbformat
+
     cells_in = data.get("cells") if isinstance(data, dict) and isinstance(data.get("cells"), list) else []
     out: list[nbformat.NotebookNode] = []
     placed: dict[str, int] = {}
@@ -266,6 +270,8 @@ def graded_notebook(data: dict | None, chapter: _Chapter, rows: dict[str, dict],
 
 def _new_cell(kind: str, source: str) -> nbformat.NotebookNode:
     """A cell as nbformat 4.5 wants it (validated once, when the notebook is written, not cell by cell)."""
+    import nbformat
+
     cell = {"cell_type": kind, "id": uuid.uuid4().hex[:8], "metadata": {}, "source": source}
     if kind == "code":
         cell.update(outputs=[], execution_count=None)
@@ -530,6 +536,8 @@ class Recorder:
         staged = Path(tempfile.mkdtemp(prefix=f".{result.assignment}.", dir=target.parent))
         try:
             nb = graded_notebook(data, chapter, rows, note=result.reason)
+            import nbformat
+
             nbformat.write(nb, str(staged / f"{result.assignment}.ipynb"))
             for name in EXCHANGE_FILES:  # nbgrader's own files, never the student's other files
                 found = Path(submission_path).parent / name if submission_path else None
