@@ -121,15 +121,25 @@ def _address_in(scheduler_file: Path) -> str | None:
         return None
 
 
-def wait_for(predicate, timeout: float, what: str):
-    """Poll ``predicate`` until it returns something true (returned), or fail after ``timeout`` s."""
+def wait_for(predicate, timeout: float, what: str, *, process=None, printed=None):
+    """Poll ``predicate`` until it returns something true (returned), or fail after ``timeout`` s.
+
+    With ``process`` (the ``Popen`` whose work is awaited), fail as soon as it has ended without
+    ``predicate`` coming true, with its exit code and what it printed: ``printed()``, or else its
+    captured stderr. A timeout shows ``printed()`` too, when given.
+    """
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        value = predicate()
+        ended = process is not None and process.poll() is not None
+        value = predicate()  # after the poll: what the process did before ending is seen
         if value:
             return value
+        if ended:
+            shown = printed() if printed else (process.communicate()[1] or "")
+            raise AssertionError(f"the process ended with exit code {process.returncode} before {what}; "
+                                 f"it printed: {shown[-2000:]}")
         time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}")
+    raise AssertionError(f"timed out waiting for {what}" + (f"; it printed: {printed()[-2000:]}" if printed else ""))
 
 
 def graded_in(out: Path) -> dict[str, dict]:

@@ -212,13 +212,7 @@ def test_ctrl_c_on_a_cluster_run_keeps_what_was_graded_and_the_next_run_grades_t
                    solo.address, "--cell-timeout", "60", *SANDBOX]
         grader = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
-        def alice_graded() -> bool:
-            if "alice" in graded_in(out):
-                return True
-            assert grader.poll() is None, grader.communicate()
-            return False
-
-        wait_for(alice_graded, 240, "alice to be graded")
+        wait_for(lambda: "alice" in graded_in(out), 240, "alice was graded", process=grader)
         began = time.monotonic()
         grader.send_signal(signal.SIGINT)
         _, err = grader.communicate(timeout=60)

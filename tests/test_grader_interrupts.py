@@ -69,17 +69,12 @@ def runs(tmp_path_factory):
     def waiting(grader: subprocess.Popen, ready, what: str) -> None:
         """Wait for ``ready`` while the grader runs; if it ends early or never gets there, say what it printed
         and which sandbox users have processes (the test's uids are worked out from the grader's pid)."""
-        def check():
-            if ready():
-                return True
-            assert grader.poll() is None, f"the grader ended early with {grader.returncode}: {printed(grader)}"
-            return False
         try:
-            wait_for(check, 240, what)
+            wait_for(ready, 240, what, process=grader, printed=lambda: printed(grader))
         except AssertionError as exc:
             others = sandbox_processes(range(FIRST_UID, FIRST_UID + MAX_WORKERS * 1024))
             raise AssertionError(f"{exc}; expected sandbox uids {_sandbox_uids(grader.pid)}, processes of any "
-                                 f"sandbox uid: {others[:10]}; the grader printed: {printed(grader)[-1500:]}") from None
+                                 f"sandbox uid: {others[:10]}") from None
 
     found = {}
     # 1. Ctrl-C once the quick one is graded (report.json is rewritten after every submission)
