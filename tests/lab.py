@@ -84,46 +84,39 @@ def descendants(pid: int) -> set[int]:
     return found
 
 
-def _start_lab(root: Path, state: Path, env: dict[str, str], log_path: Path) -> tuple[subprocess.Popen, str, str]:
-    """One attempt: ``jupyter lab`` on a port free a moment ago; ``(server, url, token)`` once it answers.
+def serve(launch, log_path: Path, timeout: float = 90) -> tuple[subprocess.Popen, str, str]:
+    """A Jupyter server on 127.0.0.1: ``(server, url, token)`` once its ``/api/status`` answers.
 
-    Raises ``_PortTaken`` when another process took the port before the server bound it."""
-    port, token = free_port(), secrets.token_hex(16)
-    command = [sys.executable, "-m", "jupyter", "lab", "--no-browser", "--ip=127.0.0.1", f"--port={port}",
-               "--ServerApp.port_retries=0", f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={root}",
-               "--LabApp.news_url=None", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
-               # kernels on Unix sockets: a TCP port picked for a kernel can be taken before it binds it
-               "--KernelManager.transport=ipc"]
-    if os.geteuid() == 0:
-        command.append("--allow-root")
-    with log_path.open("w") as log:
-        server = subprocess.Popen(command, cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT,
-                                  start_new_session=True)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 90
-    while True:
-        if server.poll() is not None:
-            printed = log_path.read_text()
-            if "already in use" in printed:
-                raise _PortTaken(printed)
-            raise AssertionError(f"jupyter lab exited:\n{printed[-3000:]}")
-        try:
-            with urllib.request.urlopen(f"{url}/api/status?token={token}", timeout=2) as answer:
-                if answer.status == 200:
-                    return server, url, token
-        except OSError:
-            pass
-        if time.monotonic() > deadline:
-            _stop(server)
-            raise AssertionError(f"jupyter lab did not answer:\n{log_path.read_text()[-3000:]}")
-        time.sleep(0.5)
+    ``launch(port, token)`` starts it (a ``Popen`` in a session of its own, its output in ``log_path``)
+    on a port free a moment ago, with ``port_retries=0``; when another process took that port before
+    the server bound it, it is started again on another one, three times in all.
+    """
+    for attempt in range(3):
+        port, token = free_port(), secrets.token_hex(16)
+        server = launch(port, token)
+        url = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + timeout
+        while True:
+            if server.poll() is not None:
+                printed = log_path.read_text()
+                if "already in use" in printed and attempt < 2:
+                    break  # the port was taken meanwhile: another one
+                raise AssertionError(f"the Jupyter server exited:\n{printed[-3000:]}")
+            try:
+                with urllib.request.urlopen(f"{url}/api/status?token={token}", timeout=2) as answer:
+                    if answer.status == 200:
+                        return server, url, token
+            except OSError:
+                pass
+            if time.monotonic() > deadline:
+                stop(server)
+                raise AssertionError(f"the Jupyter server did not answer within {timeout:.0f} s:\n"
+                                     f"{log_path.read_text()[-3000:]}")
+            time.sleep(0.5)
+    raise AssertionError("unreachable")  # the third attempt returns or raises
 
 
-class _PortTaken(Exception):
-    """The free port chosen for the server was taken by another process before the server bound it."""
-
-
-def _stop(server: subprocess.Popen) -> None:
+def stop(server: subprocess.Popen) -> None:
     """End the server's process group, then the kernels it launched (in sessions of their own)."""
     started = descendants(server.pid)
     try:
@@ -157,18 +150,26 @@ def jupyter_lab(root: Path, state: Path, env: dict[str, str] | None = None) -> I
                   "JUPYTERLAB_SETTINGS_DIR": str(state / ".settings"),
                   "JUPYTERLAB_WORKSPACES_DIR": str(state / ".workspaces")}
     server_env.pop("NBGRADER_EXECUTION", None)
+    log_path = state / "lab.log"
+
+    def launch(port: int, token: str) -> subprocess.Popen:
+        command = [sys.executable, "-m", "jupyter", "lab", "--no-browser", "--ip=127.0.0.1", f"--port={port}",
+                   "--ServerApp.port_retries=0", f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={root}",
+                   "--LabApp.news_url=None", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+                   # kernels on Unix sockets: a TCP port picked for a kernel can be taken before it binds it
+                   "--KernelManager.transport=ipc"]
+        if os.geteuid() == 0:
+            command.append("--allow-root")
+        with log_path.open("w") as log:
+            return subprocess.Popen(command, cwd=root, env=server_env, stdout=log, stderr=subprocess.STDOUT,
+                                    start_new_session=True)
+
     try:
-        for attempt in range(3):
-            try:
-                server, url, token = _start_lab(root, state, server_env, state / "lab.log")
-                break
-            except _PortTaken as taken:
-                if attempt == 2:
-                    raise AssertionError(f"jupyter lab found its port taken three times:\n{str(taken)[-3000:]}")
+        server, url, token = serve(launch, log_path)
         try:
             yield url, token
         finally:
-            _stop(server)
+            stop(server)
     finally:
         shutil.rmtree(runtime, ignore_errors=True)
 
