@@ -4,6 +4,7 @@ the protocol's plain-data rule, load_outcomes, the report writers and the gradin
 from __future__ import annotations
 
 import csv
+import os
 import json
 from pathlib import Path
 
@@ -210,3 +211,31 @@ def test_grading_config_defaults_are_written_once_and_described():
 def test_a_bad_setting_is_a_grader_error(tmp_path):
     with pytest.raises(GraderError, match="isolation"):
         autograde(tmp_path, tmp_path / "out", isolation="docker")
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="sandbox uid blocks are claimed only by grader runs as root")
+def test_a_run_whose_uid_block_is_held_by_another_run_claims_the_next_one():
+    """Two grader runs whose pids agree modulo 1024 must not share sandbox users: the second finds the
+    first's block locked and takes the next free one, and keeps it for its life (forked children claim
+    their own)."""
+    import subprocess
+    import sys
+
+    code = """if True:
+        import fcntl, json, os
+        from grader.sandbox import process as p
+        mine = os.getpid() % p.UID_BLOCKS
+        p.UID_LOCKS.mkdir(mode=0o755, exist_ok=True)
+        other = os.open(p.UID_LOCKS / f"{mine}.lock", os.O_RDWR | os.O_CREAT)  # another run's hold
+        fcntl.flock(other, fcntl.LOCK_EX)
+        first, again = p.uid_base(), p.uid_base()
+        child = os.fork()
+        if child == 0:
+            os._exit(0 if p.uid_base() != first else 1)
+        _, status = os.waitpid(child, 0)
+        print(json.dumps([mine, (first - p.FIRST_UID) // p.MAX_WORKERS, again == first, status]))
+    """
+    mine, block, kept, child = json.loads(subprocess.run([sys.executable, "-c", code], capture_output=True,
+                                                         text=True, check=True).stdout)
+    assert block != mine and 0 <= block < 1024, (mine, block)
+    assert kept and child == 0
