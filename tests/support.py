@@ -168,6 +168,29 @@ def sandbox_processes(uids: range) -> list[str]:
     return found
 
 
+def sandboxes_below(pid: int) -> list[int]:
+    """The live sandbox processes below process ``pid`` (a grader or a Dask worker): forks of the grader's
+    zygote and theirs, found by the test itself in ``/proc`` (the zygote, a child of ``pid``, is not one)."""
+    from tests.lab import descendants
+
+    def stat(p: int) -> tuple[str, int]:
+        fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+        return fields[0], int(fields[1])
+
+    def zygote(p: int) -> bool:
+        return b"grader.sandbox.zygote" in Path(f"/proc/{p}/cmdline").read_bytes()
+
+    found = []
+    for child in descendants(pid):
+        try:
+            state, parent = stat(child)
+            if state not in "ZX" and zygote(child) and zygote(parent):
+                found.append(child)
+        except (OSError, ValueError, IndexError):  # ended meanwhile
+            continue
+    return found
+
+
 def sandbox_processes_left(uids: range, wait: float = 5.0) -> list[str]:
     """:func:`sandbox_processes` still alive ``wait`` seconds on (ending them is asynchronous)."""
     deadline = time.monotonic() + wait

@@ -24,7 +24,7 @@ from grader.authoring.config import ROOT
 from grader.grading.cluster import WORKER_DIR
 from grader.sandbox.process import available
 from tests.support import LoopbackCluster as Cluster
-from tests.support import free_port, graded_in, hand_in, student_notebook, wait_for
+from tests.support import free_port, graded_in, hand_in, sandboxes_below, student_notebook, wait_for
 
 CH1 = "01-convolution-by-hand"
 #: The scheduler gives a submission up after its task was on this many + 1 dead workers.
@@ -190,8 +190,9 @@ def test_a_submission_whose_workers_keep_dying_is_an_error_for_that_learner_alon
 
 @pytest.mark.slow
 def test_ctrl_c_on_a_cluster_run_keeps_what_was_graded_and_the_next_run_grades_the_rest(tmp_path):
-    """Ctrl-C while a slow submission runs and another waits: exit 130 within seconds, the quick one
-    (judged before) is in grades.csv, report.json and its feedback; the same command again keeps it.
+    """Ctrl-C while a slow submission runs and another waits: exit 130 within seconds, the running one's
+    sandbox on the worker ends within seconds too, the quick one (judged before) is in grades.csv,
+    report.json and its feedback; the same command again keeps it.
 
     One worker of its own, so the order is certain: Dask runs the tasks in the order they were sent
     (alice, bob, carol), so alice is graded while bob sleeps. On two workers, one of them started
@@ -213,12 +214,17 @@ def test_ctrl_c_on_a_cluster_run_keeps_what_was_graded_and_the_next_run_grades_t
         grader = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
         wait_for(lambda: "alice" in graded_in(out), 240, "alice was graded", process=grader)
+        worker = solo.procs[-1].pid
+        wait_for(lambda: sandboxes_below(worker), 60, "bob's sandbox ran on the worker", process=grader)
         began = time.monotonic()
         grader.send_signal(signal.SIGINT)
         _, err = grader.communicate(timeout=60)
         seconds = time.monotonic() - began
         assert grader.returncode == 130, err[-2000:]
         assert seconds < 15, seconds
+        # Dask's cancel only forgets tasks: bob's sandbox would sleep on for the rest of its 20 s. The run is
+        # halted on the worker too (grader.grading.cluster.halt_run).
+        wait_for(lambda: not sandboxes_below(worker), 5, "bob's sandbox on the worker ended after Ctrl-C")
         assert "interrupted: the cluster's unfinished tasks were cancelled" in err and "Run the same command again" in err
         assert {r["student"] for r in _rows(out)} == {"alice"}
         assert {s["student"]: s["status"] for s in _report(out)["submissions"]} == {"alice": "graded"}

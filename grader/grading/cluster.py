@@ -19,8 +19,9 @@ a submission whose task was on ``allowed-failures`` + 1 dead workers in a row (D
 started here (``local``) that bound is :data:`ALLOWED_FAILURES`; a cluster's own scheduler
 reads ``distributed.scheduler.allowed-failures`` (``DASK_DISTRIBUTED__SCHEDULER__ALLOWED_FAILURES``).
 Nor when the grader itself stops: each result goes to the caller as it is judged, which records and
-checkpoints it as the local grader does, so Ctrl-C (the unfinished tasks cancelled) or a killed grader
-keeps what was graded, and the same command grades the rest.
+checkpoints it as the local grader does, so Ctrl-C (the run's running sandboxes killed on every worker,
+:func:`halt_run`, and the unfinished tasks cancelled) or a killed grader keeps what was graded, and the
+same command grades the rest.
 
 Before any submission is sent, every worker reports its course version
 (:func:`course_version`, a hash of the exercise definitions and the sandbox's sources) and
@@ -107,6 +108,7 @@ class Job:
     config: GradingConfig  # without the course secret: workers get only the seeds below
     version: str
     seeds: dict[str, int] | None = None  # each exercise's hidden-case seed (GradingConfig.seeds)
+    run: str = ""  # the grading run it belongs to, so that Ctrl-C there ends its sandboxes here (halt_run)
 
 
 @dataclass
@@ -235,6 +237,8 @@ def run_job(job: Job) -> Outcome:
         raise CourseVersionError(f"this worker runs course version {version}, the instructor {job.version}: "
                                  f"update its checkout ({ROOT})")
     started = time.monotonic()
+    live = _live(job.run)
+    live.check()  # the run was halted while this task waited: nothing to start
     config = resolve(job.config, root=ROOT)  # this worker's checkout, wherever it is
     sweep_dead_workers()  # what a worker killed before left behind, found by the next job on the machine
     place = _Place.get(config)
@@ -253,7 +257,7 @@ def run_job(job: Job) -> Outcome:
         try:
             state = _run_plan(sub, job.assignment, workdir, slot, config=config, zygote=place.zygote,
                               cache=place.cache, cgroups=place.cgroups, uids=place.uids, planned=job.plan,
-                              seeds=job.seeds)
+                              seeds=job.seeds, live=live)
         except GradingFailed as exc:
             return Outcome({}, [], [], 0, {}, {}, {}, _address(), time.monotonic() - started, str(exc))
         files = {p.name: p.read_bytes() for p in sorted(state.judged.iterdir()) if p.is_file() and not p.is_symlink()}
@@ -264,6 +268,31 @@ def run_job(job: Job) -> Outcome:
         for path in (workdir, judged, workdir.parent / f"{workdir.name}-root"):
             shutil.rmtree(path, ignore_errors=True)
         sweep_dead_workers()  # and again: a worker killed as this job began may have died only since
+
+
+#: This worker's grading runs by run id (:class:`grader.grading.run.Live`: their running sandboxes), kept
+#: for the worker's life (a small entry per run), so that a task of a halted run arriving later starts nothing.
+_RUNS: dict = {}
+_RUNS_LOCK = threading.Lock()
+
+
+def _live(run: str):
+    from .run import Live
+
+    with _RUNS_LOCK:
+        if run not in _RUNS:
+            _RUNS[run] = Live()
+        return _RUNS[run]
+
+
+def halt_run(run: str) -> int:
+    """Run on every worker (``Client.run``) when the instructor presses Ctrl-C: the run's sandboxes on
+    this worker are killed at once and its tasks not yet started here start nothing. Returns how many
+    sandboxes were running. (Dask's cancel only forgets tasks: a running one would go on to its end.)"""
+    live = _live(run)
+    running = len(live.boxes)
+    live.halt()
+    return running
 
 
 def _address() -> str:
@@ -277,6 +306,23 @@ def _address() -> str:
 
 # ---------------------------------------------------------------------------
 # in the instructor's process
+
+
+def _halt(client, run: str, timeout: float = 5.0) -> None:
+    """Ctrl-C: every worker kills this run's running sandboxes (:func:`halt_run`), waited for at most
+    ``timeout`` s so that a worker that does not answer cannot hold the instructor's prompt."""
+    if not run:
+        return
+
+    def halt() -> None:
+        try:
+            client.run(halt_run, run)
+        except Exception:  # noqa: BLE001 - a worker gone or unreachable: its task ends with it or on its own
+            pass
+
+    halting = threading.Thread(target=halt, daemon=True)
+    halting.start()
+    halting.join(timeout)
 
 
 def connect(scheduler: str, workers: int):
@@ -358,9 +404,9 @@ def grade_on_cluster(items: list[tuple[tuple[str, str], Submission]], assignment
     Returns the results, the report's settings and whether Ctrl-C stopped the run. ``on_result``
     gets each result as it is judged (with its submission and the report's settings), so the
     caller records and checkpoints it at once, as the local grader does: an interrupted or killed
-    run keeps what was graded, and the next run grades only the rest. On Ctrl-C the tasks not yet
-    finished are cancelled and the client is closed within seconds; a second Ctrl-C is ignored
-    until then.
+    run keeps what was graded, and the next run grades only the rest. On Ctrl-C every worker kills
+    this run's running sandboxes (:func:`halt_run`), the tasks not yet finished are cancelled and the
+    client is closed within seconds; a second Ctrl-C is ignored until then.
     """
     from distributed import as_completed
     from distributed.scheduler import KilledWorker
@@ -374,6 +420,7 @@ def grade_on_cluster(items: list[tuple[tuple[str, str], Submission]], assignment
         raise GraderClusterError("grading on a cluster needs `dask[distributed]` (pip install -r "
                                  "requirements.txt)") from None
     client, cluster = connect(config.scheduler, config.worker_count())
+    run = ""
     results: list[Result] = []
     interrupted, restore = False, None
     futures: dict = {}
@@ -391,6 +438,7 @@ def grade_on_cluster(items: list[tuple[tuple[str, str], Submission]], assignment
 
         seeds = config.seeds()
         shipped = replace(config, secret=None)  # the secret stays here; workers need only the seeds
+        run = f"{os.getpid()}-{time.time_ns()}"  # this run's id on the workers (halt_run)
         plans = {}
         for number, ((_, chapter), sub) in enumerate(items):
             assignment = assignments[chapter]
@@ -403,7 +451,7 @@ def grade_on_cluster(items: list[tuple[tuple[str, str], Submission]], assignment
                             one_line(exc, "the notebook could not be planned")), sub)
                 continue
             job = Job(number, sub.student, sub.path.name, assignment, notebook, plans[number],
-                      shipped, version, seeds)
+                      shipped, version, seeds, run)
             future = client.submit(run_job, job, key=f"grade-{number:05d}-{os.getpid()}-{time.time_ns()}",
                                    pure=False)
             futures[future] = (number, sub, assignment)
@@ -427,7 +475,8 @@ def grade_on_cluster(items: list[tuple[tuple[str, str], Submission]], assignment
                     bar.step(sub.label)
     except KeyboardInterrupt:
         interrupted, restore = True, ignore_interrupts()
-        try:  # the scheduler forgets the rest; a worker mid-submission finishes it and its result is dropped
+        _halt(client, run)
+        try:  # the scheduler forgets the rest
             client.cancel(list(futures), force=True)
         except Exception:  # noqa: BLE001 - the run is stopping either way
             pass
@@ -443,4 +492,4 @@ def grade_on_cluster(items: list[tuple[tuple[str, str], Submission]], assignment
 
 
 __all__ = ["CONNECT_TIMEOUT", "CourseVersionError", "GraderClusterError", "Job", "Outcome", "course_version",
-           "grade_on_cluster", "run_job", "sweep_dead_workers", "worker_report"]
+           "grade_on_cluster", "halt_run", "run_job", "sweep_dead_workers", "worker_report"]
