@@ -65,13 +65,20 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def stat(pid: int) -> tuple[str, int]:
+    """A process's state letter (``R``, ``S``, ``Z``...) and parent pid, from ``/proc/<pid>/stat``
+    (``OSError`` once it is gone)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return fields[0], int(fields[1])
+
+
 def descendants(pid: int) -> set[int]:
     """Every process below ``pid``."""
     children: dict[int, list[int]] = {}
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
             try:
-                ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+                _, ppid = stat(int(entry.name))
             except (OSError, IndexError, ValueError):
                 continue
             children.setdefault(ppid, []).append(int(entry.name))
@@ -91,17 +98,14 @@ def serve(launch, log_path: Path, timeout: float = 90) -> tuple[subprocess.Popen
     on a port free a moment ago, with ``port_retries=0``; when another process took that port before
     the server bound it, it is started again on another one, three times in all.
     """
-    for attempt in range(3):
+    tries = 3
+    while True:
+        tries -= 1
         port, token = free_port(), secrets.token_hex(16)
         server = launch(port, token)
         url = f"http://127.0.0.1:{port}"
         deadline = time.monotonic() + timeout
-        while True:
-            if server.poll() is not None:
-                printed = log_path.read_text()
-                if "already in use" in printed and attempt < 2:
-                    break  # the port was taken meanwhile: another one
-                raise AssertionError(f"the Jupyter server exited:\n{printed[-3000:]}")
+        while server.poll() is None:
             try:
                 with urllib.request.urlopen(f"{url}/api/status?token={token}", timeout=2) as answer:
                     if answer.status == 200:
@@ -113,7 +117,10 @@ def serve(launch, log_path: Path, timeout: float = 90) -> tuple[subprocess.Popen
                 raise AssertionError(f"the Jupyter server did not answer within {timeout:.0f} s:\n"
                                      f"{log_path.read_text()[-3000:]}")
             time.sleep(0.5)
-    raise AssertionError("unreachable")  # the third attempt returns or raises
+        printed = log_path.read_text()
+        if "already in use" not in printed or not tries:
+            raise AssertionError(f"the Jupyter server exited:\n{printed[-3000:]}")
+        # the port was taken meanwhile: another one
 
 
 def stop(server: subprocess.Popen) -> None:

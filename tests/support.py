@@ -171,11 +171,7 @@ def sandbox_processes(uids: range) -> list[str]:
 def sandboxes_below(pid: int) -> list[int]:
     """The live sandbox processes below process ``pid`` (a grader or a Dask worker): forks of the grader's
     zygote and theirs, found by the test itself in ``/proc`` (the zygote, a child of ``pid``, is not one)."""
-    from tests.lab import descendants
-
-    def stat(p: int) -> tuple[str, int]:
-        fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
-        return fields[0], int(fields[1])
+    from tests.lab import descendants, stat
 
     def zygote(p: int) -> bool:
         return b"grader.sandbox.zygote" in Path(f"/proc/{p}/cmdline").read_bytes()

@@ -23,7 +23,7 @@ import time
 import pytest
 
 from grader.authoring.config import ROOT
-from grader.sandbox.process import FIRST_UID, MAX_WORKERS, UID_BLOCKS, available
+from grader.sandbox.process import FIRST_UID, UID_BLOCKS, available, block_base, pid_block
 from tests.support import (graded_in, hand_in, sandbox_processes, sandbox_processes_left, student_notebook,
                            wait_for)
 
@@ -36,7 +36,7 @@ WORKERS = 2
 
 def _sandbox_uids(grader_pid: int) -> range:
     # grader.sandbox.process.uid_base of that process (the block its pid picks, free unless another run holds it)
-    base = FIRST_UID + MAX_WORKERS * (grader_pid % UID_BLOCKS)
+    base = block_base(pid_block(grader_pid))
     return range(base, base + WORKERS)
 
 
@@ -73,7 +73,7 @@ def runs(tmp_path_factory):
         try:
             wait_for(ready, 240, what, process=grader, printed=lambda: printed(grader))
         except AssertionError as exc:
-            others = sandbox_processes(range(FIRST_UID, FIRST_UID + MAX_WORKERS * UID_BLOCKS))
+            others = sandbox_processes(range(FIRST_UID, block_base(UID_BLOCKS)))
             raise AssertionError(f"{exc}; expected sandbox uids {_sandbox_uids(grader.pid)}, processes of any "
                                  f"sandbox uid: {others[:10]}") from None
 

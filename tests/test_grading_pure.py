@@ -4,8 +4,8 @@ the protocol's plain-data rule, load_outcomes, the report writers and the gradin
 from __future__ import annotations
 
 import csv
-import os
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -224,7 +224,7 @@ def test_a_run_whose_uid_block_is_held_by_another_run_claims_the_next_one():
     code = """if True:
         import fcntl, json, os
         from grader.sandbox import process as p
-        mine = os.getpid() % p.UID_BLOCKS
+        mine = p.pid_block(os.getpid())
         p.UID_LOCKS.mkdir(mode=0o755, exist_ok=True)
         other = os.open(p.UID_LOCKS / f"{mine}.lock", os.O_RDWR | os.O_CREAT)  # another run's hold
         fcntl.flock(other, fcntl.LOCK_EX)

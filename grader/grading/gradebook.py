@@ -516,6 +516,7 @@ class Recorder:
         return reason
 
     def _record(self, result, submission_path: Path | None) -> None:
+        import nbformat  # here, not at the top: a grading run without a gradebook never pays its import
         from nbgrader.utils import parse_utc
 
         chapter = self._chapters[result.assignment]
@@ -536,8 +537,6 @@ class Recorder:
         staged = Path(tempfile.mkdtemp(prefix=f".{result.assignment}.", dir=target.parent))
         try:
             nb = graded_notebook(data, chapter, rows, note=result.reason)
-            import nbformat
-
             nbformat.write(nb, str(staged / f"{result.assignment}.ipynb"))
             for name in EXCHANGE_FILES:  # nbgrader's own files, never the student's other files
                 found = Path(submission_path).parent / name if submission_path else None

@@ -79,15 +79,25 @@ def uid_base() -> int:
     """
     global _block
     if _block is None or _block[0] != os.getpid():
-        _block = (os.getpid(), _claim_block() if os.geteuid() == 0 else os.getpid() % UID_BLOCKS)
-    return FIRST_UID + MAX_WORKERS * _block[1]
+        _block = (os.getpid(), _claim_block() if os.geteuid() == 0 else pid_block(os.getpid()))
+    return block_base(_block[1])
+
+
+def pid_block(pid: int) -> int:
+    """The block of sandbox uids a grader process with this pid tries first."""
+    return pid % UID_BLOCKS
+
+
+def block_base(block: int) -> int:
+    """The first sandbox uid of a block."""
+    return FIRST_UID + MAX_WORKERS * block
 
 
 def _claim_block() -> int:
     import fcntl
 
     UID_LOCKS.mkdir(mode=0o755, exist_ok=True)
-    first = os.getpid() % UID_BLOCKS
+    first = pid_block(os.getpid())
     for step in range(UID_BLOCKS):
         block = (first + step) % UID_BLOCKS
         lock = os.open(UID_LOCKS / f"{block}.lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
