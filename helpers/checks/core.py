@@ -110,12 +110,15 @@ class Verdict:
     status: ExerciseStatus = ExerciseStatus.FAILED
     #: True for the learner's visible check, which never claims the points: grading runs more cases.
     visible: bool = False
+    #: What the visible check leaves to grading, in words (``Exercise.untested``); said when it passes.
+    untested: str = ""
 
     def explain(self) -> str:
         """A short verdict in words, as printed under a test cell."""
         if self.passed and self.visible:
             checks = "1 check" if self.cases == 1 else f"{self.cases} checks"
-            return f"{self.title}: visible checks passed; grading runs more cases ({checks} run here)."
+            text = f"{self.title}: visible checks passed; grading runs more cases ({checks} run here)."
+            return f"{text} Not tested here: {self.untested}." if self.untested else text
         if self.passed:
             checks = "1 check" if self.cases == 1 else f"{self.cases} checks"
             return f"Passed: {self.title} ({checks}, {self.points} of {self.max_points} points)."
@@ -325,6 +328,11 @@ class Exercise:
         seed: base seed; the hidden cases use a different stream. At grading, the
             hidden cases come instead from a seed derived from the instructor's course
             secret (``secret_seed``), which learners never have.
+        untested: what only the hidden cases try (e.g. "non-square kernels"), said under a
+            visible check that passes, so that a learner knows what grading adds.
+        trial: for a check that trains the learner's model, one training run with a given seed:
+            ``trial(answer, seed) -> accuracy``; ``benchmarks/seeds.py`` runs it over many seeds
+            for the reference and the catalogue's wrong answers, to place the bar.
     """
 
     key: str
@@ -341,6 +349,8 @@ class Exercise:
     error_hints: dict[str, str] = field(default_factory=dict)
     forbid: frozenset[str] = frozenset()
     seed: int = 0
+    untested: str = ""
+    trial: Callable[[Any, int], float] | None = None
 
     # -- the cases -------------------------------------------------------
     def make_cases(self, hidden: bool = False, secret_seed: int | None = None) -> list[Case]:
@@ -422,7 +432,7 @@ class Exercise:
                 failures.append((case, got, problem))
         if not failures:
             return Verdict(self.key, self.title, True, self.points, self.points, len(cases),
-                           status=ExerciseStatus.PASSED, visible=not hidden)
+                           status=ExerciseStatus.PASSED, visible=not hidden, untested=self.untested)
         case, got, problem = failures[0]
         where = f"for {case.label}, " if case.label else ""
         message = f"{where}{problem} ({len(failures)} of {len(cases)} checks failed)"
