@@ -46,7 +46,7 @@ class CheckFailed(AssertionError):
 
     def _render_traceback_(self) -> list[str]:  # IPython: show the verdict, not a stack
         return [f"\x1b[0;31mCheckFailed\x1b[0m: {line}" if i == 0 else line
-                for i, line in enumerate(self.verdict.explain().splitlines())]
+                for i, line in enumerate(wrapped(self.verdict.explain(), first=len("CheckFailed: ")))]
 
 
 #: The status of an exercise whose answer is not written yet (undefined, or still the stub raising
@@ -65,6 +65,28 @@ class NotAttempted(CheckFailed):
         else:
             why = f"`{v.exercise}` is not defined yet: write it in its cell above"
         return [f"Not attempted yet: {v.title}. {why}, run that cell, then this one."]
+
+
+#: The width verdicts are wrapped to: a JupyterLab output area breaks longer lines anywhere, mid-word.
+WRAP_WIDTH = 100
+
+
+def wrapped(text: str, first: int = 0) -> list[str]:
+    """The lines of ``text`` wrapped at word boundaries (a hint's continuation lines indented under it).
+
+    ``first`` is how much of the first line something printed before the text takes.
+    """
+    import textwrap
+
+    out: list[str] = []
+    for i, line in enumerate(text.splitlines() or [""]):
+        indent = " " * len("Hint: ") if line.startswith("Hint: ") else ""
+        lead = "x" * first if i == 0 else ""
+        lines = textwrap.wrap(lead + line, WRAP_WIDTH, subsequent_indent=indent, break_long_words=False,
+                              break_on_hyphens=False) or [""]
+        lines[0] = lines[0][len(lead):]
+        out += lines
+    return out
 
 
 class ShortcutUsed(RuntimeError):
