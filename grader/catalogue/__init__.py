@@ -80,7 +80,8 @@ class Claim:
     Attributes:
         text: the number exactly as the prose writes it (``"88.7%"``); it must appear in the solution
             notebook of the chapter.
-        compute: source text whose last expression... is assigned to ``value`` (a float).
+        compute: source text, run in a fresh namespace (:func:`namespace`), that assigns the
+            recomputed number to ``value``.
         expected: the value the prose means (``0.887``).
         tolerance: how far a fresh run may land from ``expected``.
         seeds: for a claim about variability, how many seeds it rests on (at least 10).
@@ -229,6 +230,17 @@ def problems(result: Result) -> list[str]:
                 out.append(f"the verdict reveals the expected answer ({shown!r}): {v.explain()}")
                 break
     return out
+
+
+#: A claim about how results vary must rest on at least this many seeds.
+MIN_SEEDS = 10
+
+
+def recompute(claim: Claim) -> float:
+    """The claim's number, computed afresh."""
+    ns = namespace()
+    exec(compile(textwrap.dedent(claim.compute), f"<claim {claim.text}>", "exec"), ns)
+    return float(ns["value"])
 
 
 def is_hard(ex: Any) -> bool:
