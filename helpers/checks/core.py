@@ -447,18 +447,32 @@ class Exercise:
             return Verdict(self.key, self.title, True, self.points, self.points, len(cases),
                            status=ExerciseStatus.PASSED, visible=not hidden, untested=self.untested)
         case, got, problem = failures[0]
+        if self.kind == "value":  # a single answer: say what is wrong with it, never what it should be
+            problem = without_answer(got, self.reference(case))
+            where = f"{case.label}: " if case.label and case.label != QUIZ_LABEL else ""
+            message = f"{where}{problem}" if len(cases) == 1 else \
+                f"{where}{problem} ({len(failures)} of {len(cases)} checks failed)"
+            return fail(message, self._hint(failures))
         where = f"for {case.label}, " if case.label else ""
         message = f"{where}{problem} ({len(failures)} of {len(cases)} checks failed)"
         return fail(message, self._hint(failures))
 
     def _hint(self, failures: list[tuple[Case, Any, str]]) -> str | None:
+        """The catalogued mistake every failing case agrees with; else the relation they all show."""
         for hint, wrong in self.mistakes.items():
             try:
                 if all(_agrees(got, wrong(case)) for case, got, _ in failures):
                     return hint
             except Exception:  # noqa: BLE001 - a mistake model that cannot apply gives no hint
                 continue
-        return None
+        if self.kind != "function":  # a single answer: a relation to it would give it away
+            return None
+        from .relations import diagnose
+
+        try:
+            return diagnose([(got, self.reference(case)) for case, got, _ in failures])
+        except Exception:  # noqa: BLE001 - no relation can be read: no hint
+            return None
 
     # -- both halves, in one process (the notebook and pytest) -----------
     def verdict(self, answer: Any, hidden: bool = False, secret_seed: int | None = None) -> Verdict:
@@ -495,9 +509,52 @@ class TrainedOnce:
         return result
 
 
+#: How a review question's one case is named (it is not repeated in the message).
+QUIZ_LABEL = "the quiz question"
+
+
 def quiz_case(generator: torch.Generator, hidden: bool) -> list[Case]:
     """The cases of a review question: the question itself, asked once (visible and hidden alike)."""
-    return [Case((), "the quiz question")]
+    return [Case((), QUIZ_LABEL)]
+
+
+_ORDINALS = ("first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth")
+
+
+def without_answer(got: Any, expected: Any) -> str:
+    """What is wrong with a single answer (a review question, a value exercise), never the answer itself.
+
+    A message that printed the expected value would turn any guess into the answer: this one names
+    the learner's own value, its type or length, and which entries are wrong, and leaves the rest to
+    the hint, which names the misconception.
+    """
+    if type(expected) is torch.Tensor:
+        if type(got) is not torch.Tensor:
+            return f"expected a torch.Tensor, got {type_name(got)}"
+        if tuple(got.shape) != tuple(expected.shape):
+            return f"expected shape {tuple(expected.shape)}, got {tuple(got.shape)}"
+        bad = ~torch.isclose(got.double(), expected.double(), atol=1e-4, rtol=1e-4)
+        where = tuple(int(i) for i in bad.nonzero()[0]) if bool(bad.any()) else ()
+        mine = f" (yours: {got.double()[where].item():.4g})" if where else ""
+        return f"{int(bad.sum())} of {bad.numel()} values are not right, the first at index {where}{mine}"
+    if isinstance(expected, (tuple, list)):
+        kind = type(expected).__name__
+        inner = _inner_types(expected)
+        if not (type(got) is type(expected) and len(got) == len(expected)):
+            return f"expected a {kind} of {len(expected)} ({inner}), got {got!r} ({type_name(got)})"
+        if not _same_types(got, expected):
+            return f"expected a {kind} of {inner}, got {got!r} ({type_name(got)} of {_inner_types(got)})"
+        wrong = [i for i, (a, b) in enumerate(zip(got, expected)) if a != b]
+        names = [_ORDINALS[i] if i < len(_ORDINALS) else f"#{i + 1}" for i in wrong]
+        which = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+        return f"{got!r} is not right: its {which} {'entry is' if len(wrong) == 1 else 'entries are'} wrong"
+    if type(expected) is int and type(got) is not int:
+        return f"expected a whole number (int), got {type_name(got)} {got!r}"
+    if type(expected) is float and type(got) not in (int, float):
+        return f"expected a number, got {type_name(got)}"
+    if type(expected) is str and type(got) is not str:
+        return f"expected a name (a str), got {type_name(got)}"
+    return f"{got!r} is not the right answer"
 
 
 def random_image(generator: torch.Generator, height: int, width: int) -> torch.Tensor:
