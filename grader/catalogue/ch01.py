@@ -331,4 +331,6 @@ RIGHT = [
 
 NO_ALTERNATIVES: dict[str, str] = {}
 
+#: None: every number the chapter's prose states that a run produces is printed by a cell whose stored
+#: output nbval compares (tagged nbval-check-output: load, numbers, apply-try, compare, cross-correlation, kernels).
 CLAIMS: list = []

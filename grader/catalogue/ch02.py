@@ -332,4 +332,7 @@ RIGHT = [
 
 NO_ALTERNATIVES: dict[str, str] = {}
 
+#: None: every number the chapter's prose states that a run produces is printed by a cell whose stored
+#: output nbval compares (tagged nbval-check-output: edge-stack, layout, multi-in-demo, three-kernels,
+#: bias-demo, layer-shapes, layer-same, params-compare, params-try).
 CLAIMS: list = []
