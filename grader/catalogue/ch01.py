@@ -52,6 +52,18 @@ WRONG = [
           "def apply_kernel(img, row, col, kernel):\n"
           "    return (img[row - 1:row + 2, col - 1:col + 2] * kernel.flip(0).flip(1)).sum()",
           hint="you flipped the kernel", concept="a flipped kernel"),
+    Wrong("apply_kernel", "the kernel turned upside down only",
+          "def apply_kernel(img, row, col, kernel):\n"
+          "    return (img[row - 1:row + 2, col - 1:col + 2] * kernel.flip(0)).sum()",
+          hint="you turned the kernel upside down", concept="a flipped kernel"),
+    Wrong("apply_kernel", "the kernel transposed (kernel[v, u])",
+          "def apply_kernel(img, row, col, kernel):\n"
+          "    total = 0.0\n"
+          "    for u in range(3):\n"
+          "        for v in range(3):\n"
+          "            total += img[row - 1 + u, col - 1 + v] * kernel[v, u]\n"
+          "    return total",
+          hint="you transposed the kernel", concept="rows and columns swapped"),
     Wrong("apply_kernel", "the block starts at (row, col)",
           "def apply_kernel(img, row, col, kernel):\n    return (img[row:row + 3, col:col + 3] * kernel).sum()",
           hint="centred on (row, col)", concept="window cornered, not centred"),
@@ -106,6 +118,12 @@ WRONG = [
     Wrong("convolve", "rows and columns swapped",
           _LOOPS + "def convolve(img, kernel):\n    return _loops(img.T, kernel.T)",
           hint="rows and columns are swapped", concept="rows and columns swapped"),
+    Wrong("convolve", "the kernel mirrored left to right only",
+          _LOOPS + "def convolve(img, kernel):\n    return _loops(img, kernel.flip(1))",
+          hint="you mirrored the kernel left to right", concept="a flipped kernel"),
+    Wrong("convolve", "the kernel transposed (kernel.T)",
+          _LOOPS + "def convolve(img, kernel):\n    return _loops(img, kernel.T)",
+          hint="you transposed the kernel", concept="rows and columns swapped"),
     Wrong("convolve", "a square kernel assumed (kernel.shape[0] for both sides)",
           "def convolve(img, kernel):\n"
           "    k = kernel.shape[0]\n"

@@ -163,6 +163,15 @@ WRONG = [
           _channels("    return torch.stack([conv_multi_in(x, weight[o]) / x.shape[0] + bias[o]\n"
                     "                        for o in range(weight.shape[0])])"),
           hint="you averaged over the input channels", concept="mean for sum"),
+    Wrong("conv_channels", "the bias subtracted",
+          _channels("    return torch.stack([conv_multi_in(x, weight[o]) - bias[o] for o in range(weight.shape[0])])"),
+          hint="the bias is added, not subtracted", concept="sign"),
+    Wrong("conv_channels", "bias[0] for every output map",
+          _channels("    return torch.stack([conv_multi_in(x, weight[o]) + bias[0] for o in range(weight.shape[0])])"),
+          hint="every output map got bias[0]", concept="wrong index"),
+    Wrong("conv_channels", "a ReLU applied to the maps",
+          _channels("    return torch.relu(torch.stack([conv_multi_in(x, weight[o]) + bias[o] for o in range(weight.shape[0])]))"),
+          hint="negative values were cut to 0", concept="activation where none is asked"),
     Wrong("conv_channels", "a square kernel assumed",
           _channels("    k = weight.shape[2]\n"
                     "    h, w = x.shape[1:]\n"

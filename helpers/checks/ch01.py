@@ -134,6 +134,11 @@ def _apply_kernel_flipped(case: Case) -> float:
     return float(_conv(img, kernel.flip(0, 1))[row - 1, col - 1])
 
 
+def _with_kernel(case: Case, change) -> Case:
+    """The same case with its kernel (the last argument) changed."""
+    return Case((*case.args[:-1], change(case.args[-1])), case.label, case.extra)
+
+
 def _window(img: torch.Tensor, top: int, left: int) -> torch.Tensor | None:
     """The 3x3 block with its top-left corner at (top, left), or ``None`` where it does not fit."""
     if top < 0 or left < 0 or top + 3 > img.shape[0] or left + 3 > img.shape[1]:
@@ -194,6 +199,12 @@ APPLY_KERNEL = Exercise(
         "you flipped the kernel, as the mathematicians' convolution does. PyTorch (and this course) computes the "
         "cross-correlation: each kernel weight times the pixel in the same position of the window, no flip "
         "(see \"Convolution or cross-correlation?\" in chapter 1).": _apply_kernel_flipped,
+        "you turned the kernel upside down (its rows reversed); each weight multiplies the pixel in the same "
+        "position of the block, no flip.": lambda case: _apply_kernel_expected(_with_kernel(case, lambda k: k.flip(0))),
+        "you mirrored the kernel left to right (its columns reversed); each weight multiplies the pixel in the "
+        "same position of the block, no flip.": lambda case: _apply_kernel_expected(_with_kernel(case, lambda k: k.flip(1))),
+        "you transposed the kernel: kernel[u, v] multiplies the pixel u rows down and v columns across in the "
+        "block (kernel[v, u] swaps them).": lambda case: _apply_kernel_expected(_with_kernel(case, lambda k: k.T)),
         "your block starts at (row, col), as a corner; " + _CENTRED: _apply_kernel_corner,
         "your block ends at (row, col), as a corner; " + _CENTRED: _apply_kernel_ending,
         "rows and columns are swapped: img[row, col] is row `row` (down) and column `col` (across), so the block "
@@ -282,6 +293,12 @@ CONVOLVE = Exercise(
             _convolve_flipped,
         "rows and columns are swapped: the output has one row per kernel position down the image "
         "(height - kernel height + 1 rows).": _convolve_transposed,
+        "you turned the kernel upside down (its rows reversed); each weight multiplies the pixel in the same "
+        "position of the window, no flip.": lambda case: _convolve_expected(_with_kernel(case, lambda k: k.flip(0))),
+        "you mirrored the kernel left to right (its columns reversed); each weight multiplies the pixel in the "
+        "same position of the window, no flip.": lambda case: _convolve_expected(_with_kernel(case, lambda k: k.flip(1))),
+        "you transposed the kernel: kernel[u, v] multiplies the pixel u rows down and v columns across in the "
+        "window (kernel[v, u] swaps them).": lambda case: _convolve_expected(_with_kernel(case, lambda k: k.T)),
         "the image need not be square: take the number of columns from img.shape[1], not img.shape[0].":
             _convolve_square_image,
         "the last row and column of your map stayed 0: the loops must visit h - kh + 1 positions down and "
@@ -303,7 +320,8 @@ CONVOLVE = Exercise(
         "must match the size": "a window did not have the kernel's shape: use img.shape[0] and kernel.shape[0] "
                                "for rows, img.shape[1] and kernel.shape[1] for columns (images and kernels "
                                "need not be square).",
-        "out of bounds": "an index ran past the image: there are h - kh + 1 positions down and w - kw + 1 across.",
+        "out of bounds": "an index ran past the end of a tensor: there are h - kh + 1 positions down and w - kw + 1 "
+                         "across, and the kernel has kernel.shape[0] rows and kernel.shape[1] columns.",
         "numpy.ndarray": "return a torch tensor (torch.from_numpy(...) turns a NumPy array into one), not a "
                          "NumPy array.",
         "computed by hand": BY_HAND,

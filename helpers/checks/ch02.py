@@ -243,6 +243,12 @@ CONV_CHANNELS = Exercise(
         "you averaged over the input channels; a convolution adds them (no division by the number of input "
         "channels).": lambda case: _channels(case.args[0], case.args[1] / case.args[0].shape[0], case.args[2]),
         _ONE_SHORT: lambda case: _last_zero(_channels_expected(case)),
+        "the bias is added, not subtracted: output map o is the sum over the input channels plus bias[o].":
+            lambda case: _channels(case.args[0], case.args[1], -case.args[2]),
+        "every output map got bias[0]: output map o gets its own bias, bias[o].":
+            lambda case: _channels(case.args[0], case.args[1], case.args[2][:1].expand(case.args[2].shape[0])),
+        "negative values were cut to 0: a convolutional layer's output is the sum plus the bias, with no "
+        "ReLU (the activation is a separate layer, after it).": lambda case: _channels_expected(case).relu(),
     },
     error_hints={
         "out of bounds": _LAYOUT_HINT,
