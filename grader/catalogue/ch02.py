@@ -153,11 +153,12 @@ WRONG = [
                     "                        for o in range(weight.shape[0])])"),
           hint="you flipped the kernels", concept="a flipped kernel"),
     Wrong("conv_channels", "the output maps stacked along the last axis",
-          _channels("    return torch.stack([conv_multi_in(x, weight[o]) + bias[o] for o in range(weight.shape[0])], dim=-1)"),
+          _channels("    maps = [conv_multi_in(x, weight[o]) + bias[o] for o in range(weight.shape[0])]\n"
+                    "    return torch.stack(maps, dim=-1)"),
           hint="stacked along the last axis", concept="wrong axis"),
     Wrong("conv_channels", "one map per (output, input) pair, not summed",
-          _channels("    return torch.stack([torch.stack([convolve(x[c], weight[o, c]) for c in range(x.shape[0])]) + bias[o]\n"
-                    "                        for o in range(weight.shape[0])])"),
+          _channels("    return torch.stack([torch.stack([convolve(x[c], weight[o, c]) for c in range(x.shape[0])])\n"
+                    "                        + bias[o] for o in range(weight.shape[0])])"),
           hint="each output map must add up its input channels", concept="channels not summed"),
     Wrong("conv_channels", "the input channels averaged",
           _channels("    return torch.stack([conv_multi_in(x, weight[o]) / x.shape[0] + bias[o]\n"
@@ -170,7 +171,8 @@ WRONG = [
           _channels("    return torch.stack([conv_multi_in(x, weight[o]) + bias[0] for o in range(weight.shape[0])])"),
           hint="every output map got bias[0]", concept="wrong index"),
     Wrong("conv_channels", "a ReLU applied to the maps",
-          _channels("    return torch.relu(torch.stack([conv_multi_in(x, weight[o]) + bias[o] for o in range(weight.shape[0])]))"),
+          _channels("    maps = [conv_multi_in(x, weight[o]) + bias[o] for o in range(weight.shape[0])]\n"
+                    "    return torch.relu(torch.stack(maps))"),
           hint="negative values were cut to 0", concept="activation where none is asked"),
     Wrong("conv_channels", "a square kernel assumed",
           _channels("    k = weight.shape[2]\n"
@@ -206,7 +208,8 @@ WRONG = [
           _channels("    kh, kw = weight.shape[2:]\n"
                     "    cols = F.unfold(x[None], (kh, kw))[0]\n"
                     "    out = weight.reshape(weight.shape[0], -1) @ cols\n"
-                    "    return out.reshape(weight.shape[0], x.shape[1] - kh + 1, x.shape[2] - kw + 1) + bias[:, None, None]"),
+                    "    out = out.reshape(weight.shape[0], x.shape[1] - kh + 1, x.shape[2] - kw + 1)\n"
+                    "    return out + bias[:, None, None]"),
           hint="switched off while the check runs", concept="forbidden shortcut"),
     Wrong("conv_channels", "shortcut: scipy.signal.correlate2d imported by name",
           "from scipy.signal import correlate2d\n" +
@@ -253,7 +256,8 @@ WRONG = [
           hint="two axes", concept="kernel size not squared"),
     Wrong("quiz_weight_shape", "a list", "quiz_weight_shape = list(nn.Conv2d(3, 16, 5).weight.shape)",
           hint="not a list", concept="list instead of a tuple"),
-    Wrong("quiz_weight_shape", "floats", "quiz_weight_shape = tuple(float(s) for s in nn.Conv2d(3, 16, 5).weight.shape)",
+    Wrong("quiz_weight_shape", "floats",
+          "quiz_weight_shape = tuple(float(s) for s in nn.Conv2d(3, 16, 5).weight.shape)",
           hint="write them as ints", concept="float for int"),
     Wrong("quiz_weight_shape", "a batch axis in front", "quiz_weight_shape = (1, *nn.Conv2d(3, 16, 5).weight.shape)",
           hint="the weight has no batch axis", concept="batch axis kept"),

@@ -202,7 +202,8 @@ APPLY_KERNEL = Exercise(
         "you turned the kernel upside down (its rows reversed); each weight multiplies the pixel in the same "
         "position of the block, no flip.": lambda case: _apply_kernel_expected(_with_kernel(case, lambda k: k.flip(0))),
         "you mirrored the kernel left to right (its columns reversed); each weight multiplies the pixel in the "
-        "same position of the block, no flip.": lambda case: _apply_kernel_expected(_with_kernel(case, lambda k: k.flip(1))),
+        "same position of the block, no flip.":
+            lambda case: _apply_kernel_expected(_with_kernel(case, lambda k: k.flip(1))),
         "you transposed the kernel: kernel[u, v] multiplies the pixel u rows down and v columns across in the "
         "block (kernel[v, u] swaps them).": lambda case: _apply_kernel_expected(_with_kernel(case, lambda k: k.T)),
         "your block starts at (row, col), as a corner; " + _CENTRED: _apply_kernel_corner,
@@ -296,7 +297,8 @@ CONVOLVE = Exercise(
         "you turned the kernel upside down (its rows reversed); each weight multiplies the pixel in the same "
         "position of the window, no flip.": lambda case: _convolve_expected(_with_kernel(case, lambda k: k.flip(0))),
         "you mirrored the kernel left to right (its columns reversed); each weight multiplies the pixel in the "
-        "same position of the window, no flip.": lambda case: _convolve_expected(_with_kernel(case, lambda k: k.flip(1))),
+        "same position of the window, no flip.":
+            lambda case: _convolve_expected(_with_kernel(case, lambda k: k.flip(1))),
         "you transposed the kernel: kernel[u, v] multiplies the pixel u rows down and v columns across in the "
         "window (kernel[v, u] swaps them).": lambda case: _convolve_expected(_with_kernel(case, lambda k: k.T)),
         "the image need not be square: take the number of columns from img.shape[1], not img.shape[0].":
