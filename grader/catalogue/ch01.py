@@ -184,7 +184,7 @@ WRONG = [
           "        for j in range(out.shape[1]):\n"
           "            out[i, j] = (img[i:i + kh, j:j + kw] * kernel).mean()\n"
           "    return out",
-          hint="you averaged each window's products", concept="mean for sum"),
+          hint="a mean for a sum", concept="mean for sum"),
     Wrong("convolve", "an integer output map",
           "def convolve(img, kernel):\n"
           "    kh, kw = kernel.shape\n"

@@ -312,8 +312,6 @@ CONVOLVE = Exercise(
             lambda case: _conv(F.pad(case.args[0], (1, 1, 1, 1)), case.args[1]).float(),
         "your map has the image's size: the kernel fits only (h - kh + 1) x (w - kw + 1) times, and the map "
         "has exactly that many values.": _convolve_image_size,
-        "you averaged each window's products; a convolution adds them (no division by the number of weights).":
-            lambda case: _convolve_expected(case) / case.args[1].numel(),
         "your map holds whole numbers: create it with torch.zeros(...), which holds floats, not with an "
         "integer dtype (values written into an integer tensor are cut to whole numbers).":
             lambda case: _convolve_expected(case).trunc(),
