@@ -23,6 +23,7 @@ processes:
 from __future__ import annotations
 
 import math
+import types
 from collections.abc import Callable, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -207,12 +208,22 @@ def forbidding(ops: frozenset[str], what: str):
             raise ShortcutUsed(f"{what} must be computed by hand, but it called `{name}`.")
         return refuse
 
-    for module_name, names in _PYTHON_SHORTCUTS.items():
+    codes = []  # a name imported before the check (`from scipy.signal import correlate2d`) keeps the
+    for module_name, names in _PYTHON_SHORTCUTS.items():  # function object: refuse through its code too
         module = sys.modules.get(module_name)
         if module is None:
             continue
         for name in names:
             if hasattr(module, name):
+                function = getattr(module, name)
+                function = getattr(function, "_implementation", function)  # NumPy's array-function dispatchers
+                if isinstance(function, types.FunctionType) and not function.__code__.co_freevars:
+                    function.__globals__["__conv_course_shortcut__"] = blocked
+                    refuse = f"def refuse(*a, **k):\n    __conv_course_shortcut__({module_name + '.' + name!r})()"
+                    namespace: dict = {}
+                    exec(refuse, namespace)
+                    codes.append((function, function.__code__))
+                    function.__code__ = namespace["refuse"].__code__
                 saved.append((module, name, getattr(module, name)))
                 setattr(module, name, blocked(f"{module_name}.{name}"))
     try:
@@ -221,6 +232,8 @@ def forbidding(ops: frozenset[str], what: str):
     finally:
         for module, name, original in reversed(saved):
             setattr(module, name, original)
+        for function, code in reversed(codes):
+            function.__code__ = code
 
 
 # ---------------------------------------------------------------------------
