@@ -224,8 +224,12 @@ def problems(result: Result) -> list[str]:
         out.append(f"expected a hint containing {entry.hint!r} ({entry.mistake}); got {catching.hint!r}")
     if ex.kind == "value":
         expected = ex.reference(ex.make_cases()[0])
+        own = define(entry)  # the learner's own value, which the message may repeat: it tells them nothing
         for v in (result.visible, result.hidden):
-            shown = revealed(expected, f"{v.message}\n{v.hint or ''}")
+            text = f"{v.message}\n{v.hint or ''}"
+            for form in {repr(own), str(own)}:
+                text = text.replace(form, "")
+            shown = revealed(expected, text)
             if not v.passed and shown:
                 out.append(f"the verdict reveals the expected answer ({shown!r}): {v.explain()}")
                 break

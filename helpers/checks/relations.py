@@ -199,7 +199,8 @@ RELATIONS: tuple[tuple[str, Callable[[Any, Any], bool], str], ...] = (
      "your result is the expected one times a constant: a factor is missing or extra (a mean for a sum, "
      "a division by the wrong count)."),
     ("offset", _offset,
-     "every value of your result is off by the same constant: a bias added twice, or left out."),
+     "every value of your result is off by the same constant: something is added to every value that "
+     "should not be, or left out (a bias, an offset)."),
     ("off by one", _int_off_by_one,
      "your number is off by one: check a + 1 or - 1, or whether an end is included."),
     ("twice or half", _int_twice,
