@@ -77,11 +77,23 @@ def _by_hand(name: str):
 
 
 def _whole_number(answer, case: Case):
-    """Call the answer; a NumPy integer (``np.int64(14)``, from NumPy arithmetic) is the number it holds."""
+    """Call the answer; a NumPy number (``np.int64(14)``, from NumPy arithmetic) is the Python number it holds,
+    so that an integer passes and a float is named as the float it is."""
     result = answer(*case.args)
     if type(result).__module__ == "numpy" and isinstance(result, numbers.Integral):
         return int(result)
+    if type(result).__module__ == "numpy" and isinstance(result, numbers.Real):
+        return float(result)
     return result
+
+
+def _as_float(reference):
+    """The mistake of the right size as a float (np.floor, float(...), a float in the arithmetic)."""
+    return lambda case: float(reference(case))
+
+
+_FLOAT_SIZE = ("a size is a whole number: return an int. np.floor, math.ceil of a float or a float in the "
+               "arithmetic give a float; use // (and int() if you must convert).")
 
 
 def _meta(layer_type, *args, **kwargs) -> nn.Module:
@@ -145,6 +157,7 @@ DILATED_SIZE = Exercise(
             _dilated_model(lambda k, d: k),
         "the number of positions is a whole number: use // (floor division), not /.":
             _dilated_model(lambda k, d: d * (k - 1) + 1, divide=lambda a, s: a / s),
+        _FLOAT_SIZE: _as_float(_dilated_expected),
         "padding adds `pad` zeros on each side: the padded axis has n + 2*pad pixels.":
             _dilated_model(lambda k, d: d * (k - 1) + 1, pad_factor=1),
         "count the first position too: chapter 3's formula ends with + 1.":
@@ -231,6 +244,7 @@ TRANSPOSED_SIZE = Exercise(
         "a transposed convolution does not just multiply the size by the stride: the last stamp starts at "
         "(n - 1)*stride and spans the dilated kernel, padding crops, output_padding adds.":
             _transposed_model(lambda n, k, s, p, op, d: n * s),
+        _FLOAT_SIZE: _as_float(_transposed_expected),
         "in a transposed convolution padding crops the output: subtract it (from both sides), do not add it.":
             _transposed_model(lambda n, k, s, p, op, d: (n - 1) * s + 2 * p + d * (k - 1) + op + 1),
         "output_padding adds rows at one end only (the bottom), not at both.":
@@ -425,8 +439,8 @@ GROUPED_PARAMS = Exercise(
         "with bias=True each output channel adds one bias; with bias=False none.":
             lambda case: _grouped_model(lambda i, o, k, g: o * (i // g) * k * k, lambda o, g: o)(
                 Case(case.args[:4] + (not case.args[4],))),
-        "a count of parameters is a whole number: use // to divide the channels into groups.":
-            _grouped_model(lambda i, o, k, g: o * (i / g) * k * k, lambda o, g: o),
+        "a count of parameters is a whole number (an int), but a float crept into the arithmetic: use // to "
+        "divide the channels into groups, and no float() or /.": _as_float(_grouped_expected),
         "a kernel of size ks is ks x ks: it has ks*ks weights per input channel it sees.":
             _grouped_model(lambda i, o, k, g: o * (i // g) * k, lambda o, g: o),
     },
