@@ -5,7 +5,14 @@ Sizes and parameter counts are measured on real layers (``nn.Conv2d`` with
 that no reference draws from the notebook's random numbers. Tensors are checked
 against PyTorch itself: ``F.conv_transpose2d`` for the scatter-add, ``F.unfold`` for
 im2col, and **autograd** through ``F.conv2d`` and ``F.max_pool2d`` for the
-gradients, all in double precision.
+gradients, all in double precision. Max pooling's reference is therefore PyTorch's own rule for a
+window whose maximum is tied: the whole gradient goes to the first maximum in reading order (the index
+``return_indices`` gives), and the cases hold such windows, as a ReLU map does.
+
+The mistake models are written as the learner's slip (a stride left out, ``=`` for ``+=``, a tie sent
+to every maximum ...) applied to a loop version of the computation, so that a hint is given only when
+the answer's output is exactly what that slip produces. The quizzes use their own comparison, which
+says what is wrong about the value given and never prints the one expected.
 
 The by-hand exercises run with every convolution, unfold and pooling operator
 switched off (their backward operators too), and with autograd refused: a
