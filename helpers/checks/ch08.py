@@ -5,7 +5,14 @@ Sizes and parameter counts are measured on real layers (``nn.Conv2d`` with
 that no reference draws from the notebook's random numbers. Tensors are checked
 against PyTorch itself: ``F.conv_transpose2d`` for the scatter-add, ``F.unfold`` for
 im2col, and **autograd** through ``F.conv2d`` and ``F.max_pool2d`` for the
-gradients, all in double precision.
+gradients, all in double precision. Max pooling's reference is therefore PyTorch's own rule for a
+window whose maximum is tied: the whole gradient goes to the first maximum in reading order (the index
+``return_indices`` gives), and the cases hold such windows, as a ReLU map does.
+
+The mistake models are written as the learner's slip (a stride left out, ``=`` for ``+=``, a tie sent
+to every maximum ...) applied to a loop version of the computation, so that a hint is given only when
+the answer's output is exactly what that slip produces. The quizzes use their own comparison, which
+says what is wrong about the value given and never prints the one expected.
 
 The by-hand exercises run with every convolution, unfold and pooling operator
 switched off (their backward operators too), and with autograd refused: a
@@ -16,7 +23,9 @@ with a one-line message, so the gradients really are written by hand.
 from __future__ import annotations
 
 import math
+import numbers
 from contextlib import contextmanager
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -28,11 +37,11 @@ from .core import (
     Case,
     Exercise,
     ShortcutUsed,
-    compare_equal,
     compare_int,
     compare_tensor,
     quiz_case,
     randint,
+    type_name,
 )
 
 CHAPTER = "08-conv-arithmetic-and-backward"
@@ -74,6 +83,26 @@ def _by_hand(name: str):
     return run
 
 
+def _whole_number(answer, case: Case):
+    """Call the answer; a NumPy number (``np.int64(14)``, from NumPy arithmetic) is the Python number it holds,
+    so that an integer passes and a float is named as the float it is."""
+    result = answer(*case.args)
+    if type(result).__module__ == "numpy" and isinstance(result, numbers.Integral):
+        return int(result)
+    if type(result).__module__ == "numpy" and isinstance(result, numbers.Real):
+        return float(result)
+    return result
+
+
+def _as_float(reference):
+    """The mistake of the right size as a float (np.floor, float(...), a float in the arithmetic)."""
+    return lambda case: float(reference(case))
+
+
+_FLOAT_SIZE = ("a size is a whole number: return an int. np.floor, math.ceil of a float or a float in the "
+               "arithmetic give a float; use // (and int() if you must convert).")
+
+
 def _meta(layer_type, *args, **kwargs) -> nn.Module:
     """A real layer without drawing random numbers: built on the meta device, given empty CPU storage."""
     return layer_type(*args, device="meta", **kwargs).to_empty(device="cpu")
@@ -109,10 +138,10 @@ def _dilated_expected(case: Case) -> int:
     return measured_dilated_size(*case.args)
 
 
-def _dilated_model(span, divide=lambda a, s: a // s, stride_factor=lambda s, d: s):
+def _dilated_model(span, divide=lambda a, s: a // s, stride_factor=lambda s, d: s, pad_factor=2):
     def model(case: Case):
         n, ks, pad, stride, dilation = case.args
-        return divide(n + 2 * pad - span(ks, dilation), stride_factor(stride, dilation)) + 1
+        return divide(n + pad_factor * pad - span(ks, dilation), stride_factor(stride, dilation)) + 1
     return model
 
 
@@ -120,6 +149,7 @@ DILATED_SIZE = Exercise(
     key="dilated_size",
     chapter=CHAPTER,
     answer="dilated_size",
+    run=_whole_number,
     title="dilated_size(n, ks, pad, stride, dilation)",
     points=2,
     cases=_dilated_cases,
@@ -134,6 +164,15 @@ DILATED_SIZE = Exercise(
             _dilated_model(lambda k, d: k),
         "the number of positions is a whole number: use // (floor division), not /.":
             _dilated_model(lambda k, d: d * (k - 1) + 1, divide=lambda a, s: a / s),
+        _FLOAT_SIZE: _as_float(_dilated_expected),
+        "padding adds `pad` zeros on each side: the padded axis has n + 2*pad pixels.":
+            _dilated_model(lambda k, d: d * (k - 1) + 1, pad_factor=1),
+        "count the first position too: chapter 3's formula ends with + 1.":
+            lambda case: _dilated_model(lambda k, d: d * (k - 1) + 1)(case) - 1,
+        "a position where the kernel does not fit is dropped: round down (//), not up.":
+            _dilated_model(lambda k, d: d * (k - 1) + 1, divide=lambda a, s: -(-a // s)),
+        "a dilated kernel spans dilation*(ks - 1) + 1 pixels: the + 1 is its first tap.":
+            _dilated_model(lambda k, d: d * (k - 1)),
     },
     error_hints={"unexpected keyword": "the function takes n, ks, pad=0, stride=1, dilation=1 (these names)."},
     seed=801,
@@ -188,6 +227,7 @@ TRANSPOSED_SIZE = Exercise(
     key="transposed_size",
     chapter=CHAPTER,
     answer="transposed_size",
+    run=_whole_number,
     title="transposed_size(n, ks, stride, pad, output_padding, dilation)",
     points=2,
     cases=_transposed_cases,
@@ -202,9 +242,20 @@ TRANSPOSED_SIZE = Exercise(
             _transposed_model(lambda n, k, s, p, op, d: n * s - 2 * p + d * (k - 1) + op + 1),
         "a dilated kernel spans dilation*(ks - 1) + 1 pixels: the stamp is that wide.":
             _transposed_model(lambda n, k, s, p, op, d: (n - 1) * s - 2 * p + (k - 1) + op + 1),
-        "that is the size of a convolution; a transposed convolution goes the other way: "
-        "(n - 1)*stride - 2*pad + dilation*(ks - 1) + output_padding + 1.":
+        "that is the size of a convolution; a transposed convolution goes the other way: the output reaches "
+        "to the end of the last stamp.":
             _transposed_model(lambda n, k, s, p, op, d: (n + 2 * p - d * (k - 1) - 1) // s + 1),
+        "the stamps start at 0, stride, ..., (n - 1)*stride: the last one starts at (n - 1)*stride and then spans "
+        "the whole dilated kernel.":
+            _transposed_model(lambda n, k, s, p, op, d: n * s - 2 * p + d * (k - 1) + op),
+        "a transposed convolution does not just multiply the size by the stride: the last stamp starts at "
+        "(n - 1)*stride and spans the dilated kernel, padding crops, output_padding adds.":
+            _transposed_model(lambda n, k, s, p, op, d: n * s),
+        _FLOAT_SIZE: _as_float(_transposed_expected),
+        "in a transposed convolution padding crops the output: subtract it (from both sides), do not add it.":
+            _transposed_model(lambda n, k, s, p, op, d: (n - 1) * s + 2 * p + d * (k - 1) + op + 1),
+        "output_padding adds rows at one end only (the bottom), not at both.":
+            _transposed_model(lambda n, k, s, p, op, d: (n - 1) * s - 2 * p + d * (k - 1) + 2 * op + 1),
     },
     error_hints={"unexpected keyword": "the function takes n, ks, stride=1, pad=0, output_padding=0, dilation=1."},
     seed=802,
@@ -265,8 +316,43 @@ def _ct_swapped(case: Case) -> torch.Tensor:
     return _ct_reference(x, weight.transpose(0, 1), stride, pad)
 
 
+def _ct_loop(case: Case, *, stride_used: bool = True, add: bool = True) -> torch.Tensor:
+    """The scatter-add by loops in float64, with the stamps not moved by the stride or written with ``=``."""
+    x, weight, stride, pad = case.args
+    x, weight = x.double(), weight.double()
+    (c_in, h, w), (kh, kw) = x.shape, weight.shape[-2:]
+    out = torch.zeros(weight.shape[1], (h - 1) * stride + kh, (w - 1) * stride + kw, dtype=torch.float64)
+    step = stride if stride_used else 1
+    for i in range(h):
+        for j in range(w):
+            stamp = (x[:, i, j, None, None, None] * weight).sum(0)
+            block = (slice(None), slice(i * step, i * step + kh), slice(j * step, j * step + kw))
+            if add:
+                out[block] += stamp
+            else:
+                out[block] = stamp
+    return out[:, pad:out.shape[1] - pad, pad:out.shape[2] - pad].float()
+
+
+def _ct_empty_crop(case: Case) -> torch.Tensor:
+    """``out[:, pad:-pad, pad:-pad]``: with pad = 0 the slice 0:-0 is empty."""
+    right = _ct_expected(case)
+    return right[:, 0:0, 0:0] if case.args[3] == 0 else right
+
+
+def _ct_padded(case: Case) -> torch.Tensor:
+    x, weight, stride, pad = case.args
+    return F.pad(_ct_reference(x, weight, stride, 0), (pad,) * 4)
+
+
 _CT_LAYOUT_HINT = ("a transposed convolution's weight is [in, out, kh, kw] (nn.ConvTranspose2d's layout, the "
                    "reverse of nn.Conv2d's): input channel c stamps weight[c], one kernel per output channel.")
+
+_CT_SIZE_HINT = ("a stamp did not fit: the full output is (h - 1)*stride + kh rows by (w - 1)*stride + kw columns, "
+                 "before `pad` is cropped from each side.")
+
+_CT_SHAPE_HINT = ("two shapes did not line up. Check both: the weight is [in, out, kh, kw] (input channel c stamps "
+                  "weight[c]), and the full output is (h - 1)*stride + kh rows by (w - 1)*stride + kw columns.")
 
 CONV_TRANSPOSE = Exercise(
     key="conv_transpose",
@@ -284,10 +370,23 @@ CONV_TRANSPOSE = Exercise(
         "do not flip the kernel: each input pixel stamps weight[c] as it is, scaled by the pixel's value.":
             _ct_flipped,
         _CT_LAYOUT_HINT: _ct_swapped,
+        "stamp (i, j) starts at row i*stride and column j*stride of the output: multiply by the stride.":
+            lambda case: _ct_loop(case, stride_used=False),
+        "stamps overlap when the stride is smaller than the kernel: add (+=) each stamp, do not overwrite what is "
+        "there.": lambda case: _ct_loop(case, add=False),
+        "with pad = 0, out[:, pad:-pad] is empty (-0 is 0): crop with pad:out.shape[1] - pad.": _ct_empty_crop,
+        "in a transposed convolution `pad` crops the output, it does not add zeros around it: remove `pad` rows "
+        "and columns on every side.": _ct_padded,
     },
-    error_hints={"must match the size": _CT_LAYOUT_HINT, "size of tensor": _CT_LAYOUT_HINT,
-                 "out of bounds": "the full output is (h - 1)*stride + kh rows by (w - 1)*stride + kw columns, "
-                                  "before `pad` is cropped from each side."},
+    error_hints={"must be computed by hand": "write the scatter-add yourself: two loops over the input pixels, each "
+                                             "adding its stamp; PyTorch's transposed convolutions and autograd are "
+                                             "switched off here.",
+                 "at non-singleton dimension 0": _CT_LAYOUT_HINT,
+                 "doesn't match the broadcast shape": "the stamp added to out[:, rows, cols] is [out, kh, kw]: sum "
+                                                      "(x[:, i, j, None, None, None] * weight) over the input "
+                                                      "channels (dim=0).",
+                 "must match the size": _CT_SHAPE_HINT,
+                 "out of bounds": _CT_SIZE_HINT},
     forbid=BY_HAND_OPS,
     seed=803,
 )
@@ -331,6 +430,7 @@ GROUPED_PARAMS = Exercise(
     key="grouped_params",
     chapter=CHAPTER,
     answer="grouped_params",
+    run=_whole_number,
     title="grouped_params(c_in, c_out, ks, groups, bias)",
     points=2,
     cases=_grouped_cases,
@@ -346,8 +446,10 @@ GROUPED_PARAMS = Exercise(
         "with bias=True each output channel adds one bias; with bias=False none.":
             lambda case: _grouped_model(lambda i, o, k, g: o * (i // g) * k * k, lambda o, g: o)(
                 Case(case.args[:4] + (not case.args[4],))),
-        "a count of parameters is a whole number: use // to divide the channels into groups.":
-            _grouped_model(lambda i, o, k, g: o * (i / g) * k * k, lambda o, g: o),
+        "a count of parameters is a whole number (an int), but a float crept into the arithmetic: use // to "
+        "divide the channels into groups, and no float() or /.": _as_float(_grouped_expected),
+        "a kernel of size ks is ks x ks: it has ks*ks weights per input channel it sees.":
+            _grouped_model(lambda i, o, k, g: o * (i // g) * k, lambda o, g: o),
     },
     error_hints={"unexpected keyword": "the function takes c_in, c_out, ks, groups=1, bias=True."},
     seed=804,
@@ -357,9 +459,10 @@ GROUPED_PARAMS = Exercise(
 # -- im2col by hand ------------------------------------------------------------------------------
 
 #: (channels, h, w, ks, stride, pad)
-_IM2COL_VISIBLE = [(1, 4, 4, 3, 1, 0), (2, 5, 7, 3, 2, 1)]
-_IM2COL_HIDDEN = [(1, 4, 4, 3, 1, 0),
-                  (2, 5, 7, 3, 2, 1),
+_IM2COL_VISIBLE = [(1, 4, 4, 3, 1, 0),
+                   (2, 5, 7, 3, 2, 1),
+                   (2, 6, 5, 3, 2, 1)]   # (6 + 2 - 3) / 2 = 2.5: the floor drops a last row of windows
+_IM2COL_HIDDEN = [*_IM2COL_VISIBLE,
                   (3, 6, 4, 2, 1, 0),    # even kernel, non-square
                   (2, 9, 6, 3, 3, 1),    # stride 3: the floor drops a row
                   (4, 3, 3, 1, 1, 0),    # 1x1: one column per pixel, one row per channel
@@ -407,6 +510,47 @@ def _im2col_unpadded(case: Case) -> torch.Tensor:
     return _im2col_reference(x, ks, stride, 0)
 
 
+def _im2col_windows(case: Case) -> torch.Tensor:
+    """The reference columns as a grid of windows, [c*ks*ks, h_out, w_out]."""
+    x, ks, stride, pad = case.args
+    h_out = (x.shape[1] + 2 * pad - ks) // stride + 1
+    return _im2col_expected(case).reshape(x.shape[0] * ks * ks, h_out, -1)
+
+
+def _im2col_first_windows(case: Case, h_out: int, w_out: int, stride: int) -> torch.Tensor:
+    """The first h_out x w_out windows of the padded input, moved by ``stride``."""
+    x, ks, _, pad = case.args
+    grid = F.unfold(x[None].double(), ks, padding=pad, stride=stride)[0]
+    full_w = (x.shape[2] + 2 * pad - ks) // stride + 1
+    grid = grid.reshape(grid.shape[0], -1, full_w)
+    if h_out > grid.shape[1] or w_out > grid.shape[2] or h_out < 1 or w_out < 1:
+        raise ValueError("more windows than fit")
+    return grid[:, :h_out, :w_out].reshape(grid.shape[0], -1).float()
+
+
+def _im2col_no_stride(case: Case) -> torch.Tensor:
+    x, ks, stride, pad = case.args
+    h_out, w_out = (x.shape[1] + 2 * pad - ks) // stride + 1, (x.shape[2] + 2 * pad - ks) // stride + 1
+    return _im2col_first_windows(case, h_out, w_out, 1)
+
+
+def _im2col_count(rows_of) -> object:
+    def model(case: Case) -> torch.Tensor:
+        x, ks, stride, pad = case.args
+        return _im2col_first_windows(case, rows_of(x.shape[1], ks, stride, pad),
+                                     rows_of(x.shape[2], ks, stride, pad), stride)
+    return model
+
+
+def _im2col_kernel_columns_first(case: Case) -> torch.Tensor:
+    x, ks, _, _ = case.args
+    cols = _im2col_expected(case)
+    return cols.reshape(x.shape[0], ks, ks, -1).transpose(1, 2).reshape(cols.shape)
+
+
+_IM2COL_FIT = ("a window came out smaller than c*ks*ks values: it reached past the edge. Pad the input first, and "
+               "count only the windows that fit inside it, with floor division: (h + 2*pad - ks) // stride + 1.")
+
 _IM2COL_ORDER = ("order the rows as F.unfold does: channel first, then kernel row, then kernel column "
                  "(window.reshape(-1) of a [c, ks, ks] window gives exactly that).")
 
@@ -427,7 +571,21 @@ IM2COL = Exercise(
         "windows go left to right along a row, then row after row (the order of the output pixels), "
         "not column after column.": _im2col_column_major,
         "pad the input with `pad` zeros on every side before cutting windows.": _im2col_unpadded,
+        "window (i, j) starts at row i*stride and column j*stride of the padded input: multiply by the stride.":
+            _im2col_no_stride,
+        "count the windows as chapter 3 does: (h + 2*pad - ks) // stride + 1 along the rows; the + 1 counts the "
+        "first window.": _im2col_count(lambda n, k, s, p: (n + 2 * p - k) // s),
+        "the padded input has h + 2*pad rows (pad on each side): count the windows in that.":
+            _im2col_count(lambda n, k, s, p: (n + p - k) // s + 1),
+        "read each window row by row (kernel row first, then kernel column), as window.reshape(-1) does; not "
+        "column by column.": _im2col_kernel_columns_first,
+        "return one 2-D matrix, [c*ks*ks, number of windows]: flatten each window's channels and pixels into "
+        "one column.": lambda case: _im2col_windows(case).reshape(case.args[0].shape[0], case.args[1] ** 2, -1),
     },
+    error_hints={"must be computed by hand": "copy each window with slicing and loops: F.unfold, Tensor.unfold and "
+                                             "strided views are switched off here.",
+                 "stack expects each tensor to be equal size": _IM2COL_FIT,
+                 "must match the existing size": _IM2COL_FIT},
     forbid=BY_HAND_OPS,
     seed=805,
 )
@@ -436,9 +594,10 @@ IM2COL = Exercise(
 # -- conv_backward -------------------------------------------------------------------------------
 
 #: (batch, in, out, h, w, kh, kw, stride, pad); visible includes a strided, padded batch, nothing square.
-_CB_VISIBLE = [(1, 1, 1, 5, 5, 3, 3, 1, 0), (2, 2, 3, 6, 7, 3, 2, 2, 1)]
-_CB_HIDDEN = [(1, 1, 1, 5, 5, 3, 3, 1, 0),
-              (2, 2, 3, 6, 7, 3, 2, 2, 1),   # a batch, strided, padded, nothing square
+_CB_VISIBLE = [(1, 1, 1, 5, 5, 3, 3, 1, 0),
+               (2, 2, 3, 6, 7, 3, 2, 2, 1),   # a batch, strided, padded, nothing square
+               (2, 2, 2, 8, 7, 3, 2, 3, 0)]   # stride 3: the last rows and columns of x are never read
+_CB_HIDDEN = [*_CB_VISIBLE,
               (3, 3, 2, 7, 5, 2, 4, 1, 1),   # non-square kernel
               (2, 1, 4, 8, 8, 3, 3, 3, 0),   # stride 3: the last rows and columns are never read
               (4, 2, 2, 5, 6, 1, 1, 2, 0),   # 1x1 kernel, stride 2
@@ -495,6 +654,52 @@ def _cb_wrong(which: int, fn):
     return model
 
 
+def _cb_loop(case: Case, *, stride_used: bool = True, flip: bool = False, dw_add: bool = True,
+             dx_add: bool = True, dx_per_image: bool = True, stamp_extent: bool = False):
+    """``(dx, dw, db)`` by the chapter's loops in float64, with one of the usual slips switched on: windows
+    not moved by the stride, the kernel flipped in ``dx``, ``=`` for ``+=``, one ``dx`` for the whole batch,
+    or the padded ``dx`` sized by where the stamps reach instead of by the padded input."""
+    dout, x, weight, stride, pad = (a.double() if type(a) is torch.Tensor else a for a in case.args)
+    n, c, h, w = x.shape
+    kh, kw = weight.shape[-2:]
+    step = stride if stride_used else 1
+    padded = F.pad(x, (pad,) * 4)
+    if stamp_extent:
+        dpadded = torch.zeros(n, c, (dout.shape[2] - 1) * stride + kh, (dout.shape[3] - 1) * stride + kw,
+                              dtype=torch.float64)
+    else:
+        dpadded = torch.zeros_like(padded)
+    dw = torch.zeros_like(weight)
+    stamped = weight.flip(-2, -1) if flip else weight
+    for i in range(dout.shape[2]):
+        for j in range(dout.shape[3]):
+            rows, cols = slice(i * step, i * step + kh), slice(j * step, j * step + kw)
+            g = dout[:, :, i, j]
+            part = torch.einsum("nf,nckl->fckl", g, padded[:, :, rows, cols])
+            dw = dw + part if dw_add else part
+            back = torch.einsum("nf,fckl->nckl", g, stamped)
+            if not dx_per_image:
+                back = back.sum(0, keepdim=True).expand_as(back)
+            if dx_add:
+                dpadded[:, :, rows, cols] += back
+            else:
+                dpadded[:, :, rows, cols] = back
+    dx = dpadded[:, :, pad:pad + h, pad:pad + w]
+    return dx.float(), dw.float(), dout.sum(dim=(0, 2, 3)).float()
+
+
+def _cb_slip(**slip):
+    def model(case: Case):
+        return _cb_loop(case, **slip)
+    return model
+
+
+def _cb_empty_crop(case: Case):
+    """``dpadded[:, :, pad:-pad, pad:-pad]``: with pad = 0 the slice 0:-0 is empty."""
+    dx, dw, db = _cb_expected(case)
+    return (dx[:, :, 0:0, 0:0] if case.args[4] == 0 else dx), dw, db
+
+
 _DB_HINT = ("the bias is added at every position of every image, so its gradient sums dout over the batch "
             "and both spatial axes: dout.sum(dim=(0, 2, 3)).")
 
@@ -518,11 +723,34 @@ CONV_BACKWARD = Exercise(
         "dw sums over every image of the batch, not only the first one.":
             _cb_wrong(1, lambda case, r: conv_gradients(case.args[0][:1], case.args[1][:1], case.args[2],
                                                        case.args[3], case.args[4])[1]),
+        "window (i, j) starts at row i*stride and column j*stride of the padded input: multiply by the stride, "
+        "in dw and in dx.": _cb_slip(stride_used=False),
+        "dx stamps the weights as they are, w[f] onto the window of output (i, j), not flipped: the flip belongs to "
+        "writing dx as a full convolution, not to the scatter-add.": _cb_slip(flip=True),
+        "dw adds up the contributions of every output position: dw += ..., not dw = ... (that keeps only the "
+        "last window).": _cb_slip(dw_add=False),
+        "windows overlap when the stride is smaller than the kernel: add (+=) each stamp into dx, do not "
+        "overwrite what the previous windows sent.": _cb_slip(dx_add=False),
+        "each image's dx comes from its own dout: keep the batch axis (torch.einsum('nf,fckl->nckl', ...)), do not "
+        "sum the stamps over the batch.": _cb_slip(dx_per_image=False),
+        "dx has the shape of x: make the padded gradient as large as the padded input. A stride can leave the last "
+        "rows and columns unread; their gradient is 0, but they are still there.": _cb_slip(stamp_extent=True),
+        "with pad = 0, dpadded[:, :, pad:-pad] is empty (-0 is 0): crop with pad:pad + h and pad:pad + w.":
+            _cb_empty_crop,
+        "return three tensors as a tuple: return dx, dw, db (not a list).":
+            lambda case: list(_cb_expected(case)),
+        "return the three gradients in the order (dx, dw, db).":
+            lambda case: (lambda dx, dw, db: (dw, dx, db))(*_cb_expected(case)),
+        "db has one value per output channel: sum dout over the batch and both spatial axes, keep the channel "
+        "axis (dout.sum(dim=(0, 2, 3))).": _cb_wrong(2, lambda case, r: case.args[0].sum()),
     },
     error_hints={"must match the size": "dout[:, :, i, j] is [batch, out]; a window of x is [batch, in, kh, kw] "
                                         "and weight is [out, in, kh, kw]: line the axes up (e.g. with torch.einsum), "
                                         "and cut the windows from the padded input so that each is kh x kw.",
-                 "not enough values to unpack": "return three tensors: return dx, dw, db"},
+                 "not enough values to unpack": "return three tensors: return dx, dw, db",
+                 "must be computed by hand": "write the gradients yourself, with loops over the output positions "
+                                             "and einsum, as the plan above says: autograd and PyTorch's "
+                                             "convolutions are switched off here."},
     forbid=BY_HAND_OPS,
     seed=806,
 )
@@ -530,28 +758,43 @@ CONV_BACKWARD = Exercise(
 
 # -- maxpool_backward ----------------------------------------------------------------------------
 
-#: (batch, channels, h, w, size, stride, ceil_mode)
-_MB_VISIBLE = [(1, 1, 4, 4, 2, 2, False), (2, 3, 8, 5, 3, 2, True)]
-_MB_HIDDEN = [(1, 1, 4, 4, 2, 2, False),
-              (2, 3, 8, 5, 3, 2, True),     # ceil_mode: a last row of windows two rows high
-              (2, 2, 9, 6, 3, 2, False),    # overlapping windows: a value can win twice
-              (1, 3, 7, 7, 2, 2, True),     # ceil_mode: a last window of one row and column
-              (3, 1, 8, 11, 3, 3, True),    # ceil_mode, non-square
-              (2, 2, 6, 5, 2, 3, False),    # stride > size: some values are in no window
-              (1, 2, 5, 8, 3, 1, False)]    # stride 1: heavy overlap
+#: (batch, channels, h, w, size, stride, ceil_mode, values): ``values`` says how x is drawn: "randn", "negative"
+#: (randn - 2: whole windows below 0), "relu" (a rectified map with whole-number values, most windows tied, as
+#: on a ReLU feature map) or "small" (whole numbers 0-2: ties between positive values).
+_MB_VISIBLE = [(1, 1, 4, 6, 2, 2, False, "relu"),     # ties: all-zero windows and equal maxima
+               (2, 3, 8, 6, 3, 2, True, "negative"),  # ceil_mode on both axes, overlap, negative windows
+               (1, 2, 5, 7, 3, 2, False, "small")]    # overlapping windows with tied maxima
+_MB_HIDDEN = [*_MB_VISIBLE,
+              (1, 1, 4, 4, 2, 2, False, "randn"),
+              (2, 3, 8, 5, 3, 2, True, "randn"),     # ceil_mode: a last row of windows two rows high
+              (2, 2, 9, 6, 3, 2, False, "negative"),  # overlapping windows: a value can win twice
+              (1, 3, 7, 7, 2, 2, True, "relu"),      # ceil_mode: a last window of one row and column, tied
+              (3, 1, 8, 11, 3, 3, True, "small"),    # ceil_mode, non-square, ties
+              (2, 2, 6, 5, 2, 3, False, "randn"),    # stride > size: some values are in no window
+              (1, 2, 5, 8, 3, 1, False, "small"),    # stride 1: heavy overlap, ties
+              (2, 4, 6, 6, 2, 2, False, "relu")]     # the chapter's case: 2x2 windows of a ReLU map
+
+
+def _mb_values(g: torch.Generator, shape: tuple, how: str) -> torch.Tensor:
+    if how == "negative":
+        return torch.randn(shape, generator=g) - 2.0
+    if how == "relu":
+        return torch.randint(-4, 3, shape, generator=g).clamp(min=0).float()
+    if how == "small":
+        return torch.randint(0, 3, shape, generator=g).float()
+    return torch.randn(shape, generator=g)
 
 
 def _mb_cases(g: torch.Generator, hidden: bool) -> list[Case]:
     cases = []
-    for n, c, h, w, size, stride, ceil in (_MB_HIDDEN if hidden else _MB_VISIBLE):
-        x = torch.randn(n, c, h, w, generator=g)
-        if (h, w) == (9, 6):
-            x = x - 5.0  # every value negative
+    for n, c, h, w, size, stride, ceil, how in (_MB_HIDDEN if hidden else _MB_VISIBLE):
+        x = _mb_values(g, (n, c, h, w), how)
         h_out = _pooled(h, size, stride, ceil)
         w_out = _pooled(w, size, stride, ceil)
         dout = torch.randn(n, c, h_out, w_out, generator=g)
+        ties = ", with tied maxima" if how in ("relu", "small") else ""
         cases.append(Case((dout, x, size, stride, ceil),
-                          f"x of shape {(n, c, h, w)}, size={size}, stride={stride}, ceil_mode={ceil}"))
+                          f"x of shape {(n, c, h, w)}{ties}, size={size}, stride={stride}, ceil_mode={ceil}"))
     return cases
 
 
@@ -564,7 +807,11 @@ def _pooled(n: int, size: int, stride: int, ceil: bool) -> int:
 
 
 def maxpool_gradient(dout, x, size, stride, ceil_mode=False, reduce=F.max_pool2d):
-    """The gradient of ``(pool(x) * dout).sum()`` with respect to ``x``, by autograd in float64."""
+    """The gradient of ``(pool(x) * dout).sum()`` with respect to ``x``, by autograd in float64.
+
+    Where several values of a window tie for its maximum, PyTorch's max pooling sends the window's
+    gradient to one of them, the first in reading order (row by row), as its ``return_indices`` say.
+    """
     xd = x.double().requires_grad_()
     out = reduce(xd, size, stride, ceil_mode=ceil_mode)
     (dx,) = torch.autograd.grad(out, (xd,), dout.double())
@@ -575,44 +822,60 @@ def _mb_expected(case: Case) -> torch.Tensor:
     return maxpool_gradient(*case.args)
 
 
-def _mb_spread(case: Case, how: str) -> torch.Tensor:
-    """A wrong routing, by loops: ``"all"`` (every value of the window), ``"mean"`` (shared out) or
-    ``"overwrite"`` (to the maximum, but a later window overwrites an earlier one)."""
-    dout, x, size, stride, _ = case.args
-    dx = torch.zeros(x.shape, dtype=torch.float64)
-    for i in range(dout.shape[-2]):
-        for j in range(dout.shape[-1]):
-            rows, cols = slice(i * stride, i * stride + size), slice(j * stride, j * stride + size)
-            window = x[..., rows, cols].double()
-            g = dout[..., i, j, None, None].double()
-            if how == "all":
-                dx[..., rows, cols] += g
-            elif how == "mean":
-                dx[..., rows, cols] += g / (size * size)
-            else:
-                winner = window == window.amax(dim=(-2, -1), keepdim=True)
-                dx[..., rows, cols] = torch.where(winner, g, dx[..., rows, cols])
-    return dx.float()
+def _first(window: torch.Tensor) -> torch.Tensor:
+    """1 at the first maximum (reading order) of each map's window, 0 elsewhere."""
+    flat = window.flatten(-2)
+    return F.one_hot(flat.argmax(-1), flat.shape[-1]).reshape(window.shape).double()
 
 
-def _mb_everywhere(case: Case) -> torch.Tensor:
-    return _mb_spread(case, "all")
+def _last(window: torch.Tensor) -> torch.Tensor:
+    return _first(window.flip(-2, -1)).flip(-2, -1)
 
 
-def _mb_average(case: Case) -> torch.Tensor:
-    return _mb_spread(case, "mean")
+def _all_tied(window: torch.Tensor) -> torch.Tensor:
+    return (window == window.amax(dim=(-2, -1), keepdim=True)).double()
 
 
-def _mb_overwrite(case: Case) -> torch.Tensor:
-    return _mb_spread(case, "overwrite")
+def _from_zero(window: torch.Tensor) -> torch.Tensor:
+    """A running maximum started at 0 with ``>``: a window whose values are all <= 0 has no winner."""
+    return _first(window) * (window.amax(dim=(-2, -1), keepdim=True) > 0)
 
 
-def _mb_floor(case: Case) -> torch.Tensor:
+def _mb_route(case: Case, weights, *, combine: str = "add", floor: bool = False, zero_pad: bool = False,
+              stride_used: bool = True) -> torch.Tensor:
+    """A way of routing ``dout`` back, by loops over the windows, in float64: ``weights(window)`` is the share of
+    the window's gradient each value gets; ``combine`` is "add" (+=), "block" (``dx[..., rows, cols] = ...``)
+    or "assign" (``dx[..., r, c] = ...`` at each winner only)."""
     dout, x, size, stride, ceil = case.args
-    if not ceil:
-        raise ValueError("only ceil_mode cases")
-    return maxpool_gradient(dout[..., :(x.shape[-2] - size) // stride + 1, :(x.shape[-1] - size) // stride + 1],
-                            x, size, stride, False)
+    xs = x.double()
+    h, w = x.shape[-2:]
+    h_out, w_out = dout.shape[-2:]
+    if floor:
+        if not ceil:
+            raise ValueError("only ceil_mode cases")
+        h_out, w_out = (h - size) // stride + 1, (w - size) // stride + 1
+    if zero_pad:
+        if not ceil:
+            raise ValueError("only ceil_mode cases")
+        xs = F.pad(xs, (0, (w_out - 1) * stride + size - w, 0, (h_out - 1) * stride + size - h))
+    dx = torch.zeros(xs.shape, dtype=torch.float64)
+    step = stride if stride_used else 1
+    for i in range(h_out):
+        for j in range(w_out):
+            rows, cols = slice(i * step, i * step + size), slice(j * step, j * step + size)
+            share = weights(xs[..., rows, cols])
+            g = dout[..., i, j, None, None].double()
+            if combine == "add":
+                dx[..., rows, cols] += share * g
+            elif combine == "block":
+                dx[..., rows, cols] = share * g
+            else:
+                dx[..., rows, cols] = torch.where(share > 0, share * g, dx[..., rows, cols])
+    return dx[..., :h, :w].float()
+
+
+def _mb_model(weights, **how):
+    return lambda case: _mb_route(case, weights, **how)
 
 
 MAXPOOL_BACKWARD = Exercise(
@@ -627,15 +890,40 @@ MAXPOOL_BACKWARD = Exercise(
     compare=compare_tensor,
     mistakes={
         "only the maximum of a window decides its output, so only the maximum gets its gradient; the other "
-        "values of the window get 0.": _mb_everywhere,
+        "values of the window get 0.": _mb_model(lambda win: torch.ones_like(win)),
         "that is average pooling's gradient (dout shared out over the window): max pooling sends all of "
-        "dout[i, j] to the one position of the window's maximum.": _mb_average,
+        "dout[i, j] to the one position of the window's maximum.": 
+            lambda case: _mb_route(case, lambda win: torch.ones_like(win) / case.args[2] ** 2),
+        "where several values tie for a window's maximum, the output copied one of them: PyTorch sends the whole "
+        "gradient to the first in reading order (row by row), not to every tied value.": _mb_model(_all_tied),
+        "where several values tie for a window's maximum, PyTorch sends the gradient to the first of them in "
+        "reading order (row by row), not the last: keep the first maximum you meet (argmax gives it).":
+            _mb_model(_last),
+        "the gradient of a tied window is not shared out: the output copied one value, and PyTorch sends the whole "
+        "dout[i, j] to the first maximum in reading order.": _mb_model(lambda win: _all_tied(win) / _all_tied(win).sum(
+            dim=(-2, -1), keepdim=True)),
+        "a window whose values are all negative (or all 0) still has a maximum: start the running maximum from the "
+        "window's first value (or -inf), not from 0.": _mb_model(_from_zero),
+        "windows overlap when stride < size: `dx[..., rows, cols] = ...` wipes what the previous windows sent there; "
+        "add (+=) each window's gradient instead.": _mb_model(_first, combine="block"),
         "windows overlap when stride < size, and a value can be the maximum of two windows: add (+=) the "
-        "gradients, do not overwrite them.": _mb_overwrite,
+        "gradients, do not overwrite them.": _mb_model(_first, combine="assign"),
         "with ceil_mode=True the last window may hang over the edge; it is cut to what is inside the input, and "
-        "its maximum gets its gradient too.": _mb_floor,
+        "its maximum gets its gradient too.": _mb_model(_first, floor=True),
+        "a window that hangs over the edge (ceil_mode) takes the maximum of its inside part only: padding it with "
+        "zeros lets a 0 that is not in x win a window of negative values.": _mb_model(_first, zero_pad=True),
+        "window (i, j) starts at row i*stride and column j*stride: multiply by the stride.":
+            _mb_model(_first, stride_used=False),
+        "two things: `dx[..., rows, cols] = ...` wipes what overlapping windows sent before (add with +=), and a "
+        "tied window sends its gradient to one value only, the first maximum in reading order.":
+            _mb_model(_all_tied, combine="block"),
+        "two things: a window of negative values still has a maximum (do not clamp it at 0), and a tied window "
+        "sends its gradient to one value only, the first maximum in reading order.":
+            _mb_model(lambda win: (win == win.amax(dim=(-2, -1), keepdim=True).clamp(min=0)).double()),
     },
-    error_hints={"out of bounds": "with ceil_mode=True the last window may hang over the edge: slice it, "
+    error_hints={"must be computed by hand": "route each window's gradient yourself, with loops over the windows: "
+                                             "autograd and PyTorch's pooling (its indices too) are switched off here.",
+                 "out of bounds": "with ceil_mode=True the last window may hang over the edge: slice it, "
                                   "x[..., r:r + size, c:c + size] stops at the border by itself.",
                  "must match the size": "dout is [batch, channels, out_h, out_w], one value per window; "
                                         "use its shape for the loops."},
@@ -645,6 +933,26 @@ MAXPOOL_BACKWARD = Exercise(
 
 
 # -- review quiz ---------------------------------------------------------------------------------
+
+
+def _compare_quiz(what: str, parts: tuple[str, ...] = ()):
+    """A quiz's comparison: says what is wrong about the learner's value (its type, its length, which of its
+    parts), never the value expected."""
+    def compare(got: Any, expected: Any, case: Case) -> str | None:
+        if isinstance(expected, tuple):
+            if type(got) is not tuple or any(type(v) is not int for v in got):
+                return f"expected a tuple of ints ({what}), got {type_name(got)}"
+            if len(got) != len(expected):
+                return f"got {len(got)} numbers: {what} has {len(expected)}"
+            off = [name for name, g, e in zip(parts, got, expected) if g != e]
+            return f"{got!r} is not {what}: its {' and '.join(off)} {'is' if len(off) == 1 else 'are'} wrong" \
+                if off else None
+        if type(got) is not type(expected):
+            return f"expected an int ({what}), got {type_name(got)}"
+        if got == expected:
+            return None
+        return f"got a negative number: {what} cannot be negative" if got < 0 else f"{got!r} is not {what}"
+    return compare
 
 
 def _quiz_1x1_expected(case: Case) -> int:
@@ -660,10 +968,17 @@ QUIZ_1X1_PARAMS = Exercise(
     kind="value",
     cases=quiz_case,
     reference=_quiz_1x1_expected,
-    compare=compare_equal,
+    compare=_compare_quiz("the number of parameters of that layer"),
     mistakes={"count the biases too: one per output channel.": lambda case: 64 * 32,
-              "a 1x1 convolution still mixes every input channel into every output channel: 64*32 weights.":
-                  lambda case: 64 + 32},
+              "a 1x1 convolution still mixes every input channel into every output channel: one weight for each "
+              "pair of channels.": lambda case: 64 + 32,
+              "the biases belong to the output channels (one each), not to the input channels.":
+                  lambda case: 64 * 32 + 64,
+              "there is one bias per output channel, not one for the whole layer.": lambda case: 64 * 32 + 1,
+              "kernel_size=1 means 1x1 kernels: one weight per pair of channels, not 3x3 = 9.":
+                  lambda case: 64 * 32 * 9 + 32,
+              "a count of parameters is a whole number: write it as an int, not a float.":
+                  lambda case: float(_quiz_1x1_expected(case))},
     seed=808,
 )
 
@@ -694,11 +1009,21 @@ QUIZ_DILATED_FIELD = Exercise(
     kind="value",
     cases=quiz_case,
     reference=_quiz_field_expected,
-    compare=compare_equal,
-    mistakes={"start from the one pixel the last value sits on (1), then add dilation*(ks - 1) per layer: "
-              "2, 4, 8 and 16.": lambda case: 30,
-              "dilation widens each layer: the dilated kernels span 3, 5, 9 and 17 pixels, so the field grows by "
-              "2, 4, 8 and 16, not by 2 each time.": lambda case: 9},
+    compare=_compare_quiz("the receptive field's width"),
+    mistakes={"the field starts as the one pixel the output value sits on; each layer then widens it by "
+              "dilation*(ks - 1). Did you leave out that first pixel?": lambda case: 30,
+              "dilation widens each layer: a dilated 3x3 kernel spans more than 3 pixels, so the field grows by "
+              "more than 2 per layer.": lambda case: 9,
+              "neighbouring layers' spans overlap: start from 1 pixel and add each layer's growth, "
+              "dilation*(ks - 1), rather than adding the spans.": lambda case: 3 + 5 + 9 + 17,
+              "each layer widens the field by dilation*(ks - 1), not by the dilation alone.":
+                  lambda case: 1 + 1 + 2 + 4 + 8,
+              "every layer of the stack widens the field, not only the last one.": lambda case: 17,
+              "that is the field of the chapter's stack of three layers (dilations 1, 2 and 4); this one has a "
+              "fourth layer.": lambda case: 15,
+              "receptive fields grow by adding each layer's reach, not by multiplying.": lambda case: 3 ** 4,
+              "a width in pixels is a whole number: write it as an int, not a float.":
+                  lambda case: float(_quiz_field_expected(case))},
     seed=809,
 )
 
@@ -718,15 +1043,25 @@ QUIZ_TRANSPOSED_SHAPE = Exercise(
     kind="value",
     cases=quiz_case,
     reference=_quiz_shape_expected,
-    compare=compare_equal,
-    mistakes={"add output_padding=1: (n - 1)*2 - 2*1 + (3 - 1) + 1 + 1 along each axis.":
+    compare=_compare_quiz("the shape the layer returns", ("batch", "channels", "height", "width")),
+    mistakes={"add output_padding: it puts one more row at the bottom and one more column at the right.":
               lambda case: (2, 8, 9, 11),
-              "padding=1 crops one row and one column from each side of the stamped output: - 2*1.":
+              "padding crops the stamped output on both sides, top and bottom (left and right): it counts twice.":
                   lambda case: (2, 8, 11, 13),
-              "that is the size of a stride-2 convolution; the transposed one goes up, not down.":
+              "padding=1 crops the stamped output of a transposed convolution: do not forget it.":
+                  lambda case: (2, 8, 12, 14),
+              "that is the size of a stride-2 convolution; the transposed one makes the map larger.":
                   lambda case: (2, 8, 3, 3),
-              "the batch (2) and the layer's output channels (8) come first: (batch, channels, height, width).":
-                  lambda case: (1, 8, 10, 12)},
+              "the batch size passes through a layer unchanged: (batch, channels, height, width).":
+                  lambda case: (1,) + _quiz_shape_expected(case)[1:],
+              "the second argument of nn.ConvTranspose2d is the number of output channels, which replace the "
+              "input's.": lambda case: _quiz_shape_expected(case)[:1] + (16,) + _quiz_shape_expected(case)[2:],
+              "height and width are computed separately, and the input is 5 rows by 6 columns.":
+                  lambda case: _quiz_shape_expected(case)[:3] + _quiz_shape_expected(case)[2:3],
+              "the shape starts with the batch: (batch, channels, height, width), four numbers.":
+                  lambda case: _quiz_shape_expected(case)[1:],
+              "a shape is a tuple of four ints, in round brackets, not a list.":
+                  lambda case: list(_quiz_shape_expected(case))},
     seed=810,
 )
 
