@@ -7,7 +7,8 @@
  * This plug-in watches the page and, for every ipywidgets slider, names the handle by its label
  * (aria-labelledby) and describes it by the widget's tooltip; and it makes every element of class
  * cc-live (each explorer's one-line result, helpers/widgets.py) a polite live region, so the new
- * result is read out after each move. It touches nothing else.
+ * result is read out after each move. It also names each notebook cell's editor ("Cell input, code"), which
+ * JupyterLab leaves unnamed. It touches nothing else.
  */
 var _JUPYTERLAB;
 (function () {
@@ -37,6 +38,13 @@ var _JUPYTERLAB;
           handle.title = label.title; // the accessible description
         }
       });
+    });
+    // JupyterLab's cell editors are text boxes without a name (axe: aria-input-field-name, one per cell)
+    root.querySelectorAll(".jp-Cell .cm-content[contenteditable]:not([aria-label])").forEach(function (editor) {
+      var cell = editor.closest(".jp-Cell");
+      var kind = cell.classList.contains("jp-CodeCell") ? "code" : cell.classList.contains("jp-MarkdownCell")
+        ? "text (Markdown)" : "raw";
+      editor.setAttribute("aria-label", "Cell input, " + kind);
     });
     root.querySelectorAll(".cc-live").forEach(function (region) {
       if (region.getAttribute("aria-live") !== "polite") {
