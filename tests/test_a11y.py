@@ -197,3 +197,16 @@ def test_axe_finds_no_serious_problem_in_feedback_and_the_class_report(tmp_path)
                 page.close()
         finally:
             browser.close()
+
+
+def test_a_colour_channel_is_drawn_bright_where_its_value_is_high():
+    from helpers.colours import luminance
+    from helpers.photos import show_channels
+
+    image = np.zeros((8, 8, 3), dtype=np.uint8)
+    image[:4] = 255  # the top half full on every channel
+    fig = show_channels(image)
+    for ax in fig.axes[1:4]:
+        shown = ax.images[0]
+        assert luminance(shown.to_rgba(1.0)[:3]) > luminance(shown.to_rgba(0.0)[:3]) + 0.05, ax.get_title()
+    assert "bright (high) cells: 32 of 64, in rows 0 to 3" in _alt(fig)

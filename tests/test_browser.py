@@ -249,9 +249,17 @@ def test_every_explorer_is_named_and_spoken_and_works_from_the_keyboard(shot_on_
             assert handle.evaluate("h => h.title").startswith(f"{label}: "), "the slider has its description"
 
 
-def test_axe_finds_no_serious_problem_in_the_explorers(shot_on_failure):
-    """axe-core (WCAG 2.1 A and AA) on the explorer notebook: none critical or serious in the course's outputs."""
+def test_axe_finds_no_serious_problem_in_the_explorers(shot_on_failure, lab):
+    """axe-core (WCAG 2.1 A and AA) on the explorer notebook: none critical or serious in the course's outputs;
+    and the learner's JupyterLab of ``make lab`` has no formgrader and no news toast."""
+    import urllib.error
+    import urllib.request
+
     tab = shot_on_failure
+    url, token, _ = lab
+    with pytest.raises(urllib.error.HTTPError, match="404"):
+        urllib.request.urlopen(f"{url}/formgrader?token={token}", timeout=30)
+    assert tab.get_by_text("Jupyter news").count() == 0, "no news toast"
     tab.locator(".cc-activations").first.wait_for(timeout=180_000)
     rows = run_axe(tab, "lab-explorers", COURSE_IN_LAB, other="jupyterlab")
     print(sorted(counts(rows).items()))
