@@ -137,7 +137,7 @@ def test_a_blank_chapter_run_cell_by_cell_in_jupyterlab_shows_no_traceback(blank
         # axe-core on the chapter as the learner sees it, explorer and figures drawn (tests/a11y.py)
         found = run_axe(tab, f"lab-{chapter}", COURSE_IN_LAB, other="jupyterlab")
         print(chapter, sorted(counts(found).items()))
-        validate = tab.locator(".jp-Toolbar button", has_text="Validate").count()
+        validate = tab.locator("jp-button[aria-label='Validate'], [title='Validate Assignment']").count()
         saved = _saved(folder / f"{chapter}.ipynb")
     except Exception:
         screenshot(tab, f"blank-{chapter}")
