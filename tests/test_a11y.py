@@ -168,21 +168,27 @@ def test_the_activation_lines_differ_in_colour_for_every_vision_and_in_line_styl
 def test_axe_finds_no_serious_problem_in_feedback_and_the_class_report(tmp_path):
     from grader.grading.classreport import render_html, summarise
     from grader.grading.report import feedback_html
+    from grader.grading.results import Result, SubmissionStatus
+    from grader.grading.sanitize import load_assignment
     from tests.a11y import counts, run_axe, severe_of_course
-    from tests.lab import CHROMIUM_ARGS, need_browser, CHROMIUM
-    from tests.test_classreport import _made_class
-    from tests.test_grading_pure import CH1, Result, SubmissionStatus, load_assignment
+    from tests.lab import CHROMIUM, CHROMIUM_ARGS, need_browser
 
     need_browser()
     from playwright.sync_api import sync_playwright
 
-    assignment = load_assignment(CH1)
-    rows = [{"exercise": gid, "title": "an exercise", "score": 0.0, "max_score": t.points, "status": status,
+    chapter = "01-convolution-by-hand"
+    assignment = load_assignment(chapter)
+    verdicts = itertools.cycle(["passed", "failed", "not attempted"])
+    rows = [{"exercise": gid, "title": "an exercise", "score": 0.0, "max_score": t.points, "status": next(verdicts),
              "message": "expected 26, got 28", "hint": "the output is smaller than the input"}
-            for (gid, t), status in zip(assignment.tests.items(), itertools.cycle(["passed", "failed", "not attempted"]))]
-    pages = {"feedback": feedback_html(Result("ann", "a.ipynb", CH1, SubmissionStatus.GRADED, "", 1.0,
+            for gid, t in assignment.tests.items()]
+    submissions = [{"student": f"s{i}", "file": "nb.ipynb", "assignment": chapter, "status": "graded", "reason": "",
+                    "score": float(i), "max_score": float(len(rows)), "tampering": [], "cells": [],
+                    "exercises": [dict(r, status="passed" if k < i else "failed") for k, r in enumerate(rows)]}
+                   for i in range(len(rows) + 1)]
+    pages = {"feedback": feedback_html(Result("ann", "a.ipynb", chapter, SubmissionStatus.GRADED, "", 1.0,
                                               assignment.max_score, rows)),
-             "class-report": render_html(summarise(_made_class()[0]), [])}
+             "class-report": render_html(summarise(submissions), [])}
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         try:
