@@ -35,9 +35,9 @@ CVD: dict[str, np.ndarray] = {
                             [0.004733, 0.691367, 0.303900]]),
 }
 
-#: Categorical colours that stay apart for every common colour vision (Okabe and Ito's palette, ordered
-#: so that neighbours differ most in lightness): orange, blue, yellow, vermillion, sky blue, bluish green.
-CATEGORICAL = ["#e69f00", "#0072b2", "#f0e442", "#d55e00", "#56b4e9", "#009e73"]
+#: Categorical colours that stay apart for every common colour vision (Okabe and Ito's palette): orange,
+#: blue, bluish green, vermillion, sky blue, and last yellow (faint on the white of a legend or a page).
+CATEGORICAL = ["#e69f00", "#0072b2", "#009e73", "#d55e00", "#56b4e9", "#f0e442"]
 #: The second cue that goes with each categorical colour: a line style, so no distinction is colour alone.
 CATEGORICAL_STYLES = ["solid", "dashed", "dotted", "dashdot", (0, (6, 2, 1, 2, 1, 2)), (0, (1, 3))]
 
