@@ -65,8 +65,8 @@ class CourseFigure(Figure):
 def figure_text(fig: Figure) -> str:
     """A figure's own words in reading order: its title, each panel's title and axis labels, legends, footnote."""
     parts = []
-    if fig._suptitle is not None and fig._suptitle.get_text():
-        parts.append(fig._suptitle.get_text())
+    if fig.get_suptitle():
+        parts.append(fig.get_suptitle())
     for ax in fig.axes:
         if ax.get_label() == "<colorbar>":
             continue
@@ -77,8 +77,8 @@ def figure_text(fig: Figure) -> str:
             words.append("legend: " + ", ".join(t.get_text() for t in legend.get_texts()))
         if words:
             parts.append("; ".join(words))
-    if fig._supxlabel is not None and fig._supxlabel.get_text():
-        parts.append(fig._supxlabel.get_text())
+    if fig.get_supxlabel():
+        parts.append(fig.get_supxlabel())
     return ". ".join(" ".join(p.split()) for p in parts) + "." if parts else "A figure without words."
 
 
