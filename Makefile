@@ -38,8 +38,8 @@ $(LABEXT): | $(STAMP)
 	mkdir -p $(dir $(LABEXT)) && ln -sfn "$(CURDIR)/jupyter/labextensions/conv-course-a11y" $(LABEXT)
 AXE := node_modules/axe-core/axe.min.js
 $(AXE): package.json package-lock.json
-	npm ci --no-audit --no-fund --silent
-	touch $(AXE)
+	@if command -v npm >/dev/null; then npm ci --no-audit --no-fund --silent && touch $(AXE); \
+	else echo "npm not found: the axe-core accessibility checks will be skipped (they fail when CI is set)"; fi
 
 setup: $(STAMP) $(LABEXT)
 
