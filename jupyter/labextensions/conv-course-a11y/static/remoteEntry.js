@@ -7,8 +7,8 @@
  * This plug-in watches the page and, for every ipywidgets slider, names the handle by its label
  * (aria-labelledby) and describes it by the widget's tooltip; and it makes every element of class
  * cc-live (each explorer's one-line result, helpers/widgets.py) a polite live region, so the new
- * result is read out after each move. It also names each notebook cell's editor ("Cell input, code"), which
- * JupyterLab leaves unnamed. It touches nothing else.
+ * result is read out after each move. It also names what JupyterLab leaves unnamed in a notebook: each
+ * cell's editor ("Cell input, code") and the button that folds a heading's section. It touches nothing else.
  */
 var _JUPYTERLAB;
 (function () {
@@ -45,6 +45,10 @@ var _JUPYTERLAB;
       var kind = cell.classList.contains("jp-CodeCell") ? "code" : cell.classList.contains("jp-MarkdownCell")
         ? "text (Markdown)" : "raw";
       editor.setAttribute("aria-label", "Cell input, " + kind);
+    });
+    // the button that folds a Markdown heading's section has no name either (axe: button-name)
+    root.querySelectorAll(".jp-collapseHeadingButton:not([aria-label])").forEach(function (button) {
+      button.setAttribute("aria-label", "Fold or unfold this section");
     });
     root.querySelectorAll(".cc-live").forEach(function (region) {
       if (region.getAttribute("aria-live") !== "polite") {
