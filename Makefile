@@ -18,7 +18,7 @@ ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 export OMP_NUM_THREADS ?= 1
 export MKL_NUM_THREADS ?= 1
 
-.PHONY: setup lab test test-fast site release outputs check-release mistakes clean
+.PHONY: setup lab instructor-lab test test-fast site release outputs check-release mistakes clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -31,16 +31,32 @@ $(STAMP): requirements.txt pyproject.toml | $(BIN)/python
 	$(BIN)/jupyter labextension list 2>&1 | grep -q jupyterlab_widgets
 	touch $(STAMP)
 
-setup: $(STAMP)
+# The course's JupyterLab plug-in (accessible slider names, spoken explorer results), linked into the venv so
+# every JupyterLab of the venv loads it; and axe-core (package-lock.json) for the accessibility tests.
+LABEXT := $(VENV)/share/jupyter/labextensions/conv-course-a11y
+$(LABEXT): | $(STAMP)
+	mkdir -p $(dir $(LABEXT)) && ln -sfn "$(CURDIR)/jupyter/labextensions/conv-course-a11y" $(LABEXT)
+AXE := node_modules/axe-core/axe.min.js
+$(AXE): package.json package-lock.json
+	@if command -v npm >/dev/null; then npm ci --no-audit --no-fund --silent && touch $(AXE); \
+	else echo "npm not found: the axe-core accessibility checks will be skipped (they fail when CI is set)"; fi
+
+setup: $(STAMP) $(LABEXT)
 
 # LAB_ARGS passes extra JupyterLab options, e.g. make lab LAB_ARGS="--no-browser --port=8899"
 LAB_ARGS ?=
+# make lab: the learner's JupyterLab (jupyter/learner: no nbgrader instructor panels, no news toast);
+# make instructor-lab: the same with nbgrader's Formgrader, Create Assignment and Validate.
 lab: setup
-	$(BIN)/jupyter lab $(ROOT_FLAG) --ServerApp.root_dir="$(CURDIR)" $(LAB_ARGS) $(FIRST)
+	JUPYTER_CONFIG_PATH="$(CURDIR)/jupyter/learner" $(BIN)/jupyter lab $(ROOT_FLAG) --ServerApp.root_dir="$(CURDIR)" \
+		$(LAB_ARGS) $(FIRST)
+
+instructor-lab: setup
+	$(BIN)/jupyter lab $(ROOT_FLAG) --ServerApp.root_dir="$(CURDIR)" $(LAB_ARGS)
 
 # TEST_JOBS: pytest-xdist workers (default: one per core; TEST_JOBS=0 runs in this process).
 TEST_JOBS ?= auto
-test: setup
+test: setup $(AXE)
 	$(BIN)/python -m pytest -n $(TEST_JOBS) --dist loadfile --no-loadscope-reorder
 
 test-fast: setup

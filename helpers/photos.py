@@ -90,15 +90,22 @@ def grayscale(image: np.ndarray):
 
 
 def show_channels(image: np.ndarray, title: str = "a colour photo is three maps of numbers"):
-    """The photo, then its red, green and blue channels, each drawn in its own colour with a colour bar."""
-    from .plots import new_figure
+    """The photo, then its red, green and blue channels, each drawn in its own colour with a colour bar.
+
+    Each channel goes from black (0) to its full colour (1), as a screen adds it: a high value is bright,
+    as the prose says (matplotlib's "Reds" and the like would draw it dark).
+    """
+    from matplotlib.colors import LinearSegmentedColormap
+
+    from .plots import describe_map, new_figure
 
     x = chw(image).numpy()
     fig = new_figure(12.5, 3.0)
     axes = fig.subplots(1, 4)
     axes[0].imshow(np.asarray(image))
     axes[0].set_title(f"the photo, {image.shape[0]}x{image.shape[1]}x3", fontsize=9)
-    for ax, values, name, cmap in zip(axes[1:], x, CHANNEL_NAMES, ("Reds", "Greens", "Blues")):
+    for ax, values, name, full in zip(axes[1:], x, CHANNEL_NAMES, ("#ff0000", "#00ff00", "#0000ff")):
+        cmap = LinearSegmentedColormap.from_list(f"black to {name}", ["#000000", full])
         shown = ax.imshow(values, cmap=cmap, vmin=0, vmax=1)
         ax.set_title(f"{name} channel (mean {values.mean():.2f})", fontsize=9)
         fig.colorbar(shown, ax=ax, shrink=0.75, label="intensity (0 to 1)")
@@ -106,6 +113,10 @@ def show_channels(image: np.ndarray, title: str = "a colour photo is three maps 
         ax.set_xlabel("column")
         ax.set_ylabel("row")
     fig.suptitle(title, fontsize=11)
+    fig.alt = (f"{title}: a {image.shape[0]}x{image.shape[1]} colour photo and its three channels, each drawn from "
+               "black (0) to its full colour (1). " + ". ".join(
+                   describe_map(values, signed=False, name=f"{name} channel, mean {values.mean():.2f}")
+                   for values, name in zip(x, CHANNEL_NAMES)) + ".")
     return fig
 
 

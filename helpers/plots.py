@@ -15,6 +15,8 @@ import torch
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
+from helpers.colours import CATEGORICAL, CATEGORICAL_STYLES, ink_for
+
 #: Colour map for images: ink bright on a dark background, as the numbers are stored.
 IMAGE_CMAP = "gray"
 #: Colour map for signed maps (kernels, feature maps): blue negative, red positive, white zero.
@@ -22,11 +24,25 @@ SIGNED_CMAP = "RdBu_r"
 
 
 class CourseFigure(Figure):
-    """A matplotlib figure that shows itself in a notebook without pyplot.
+    """A matplotlib figure that shows itself in a notebook without pyplot, with a text alternative.
 
     It is never registered with pyplot, so drawing one leaves no open figure
-    behind, and it displays as a PNG wherever IPython shows a value.
+    behind, and it displays wherever IPython shows a value: as an HTML ``<img>``
+    whose ``alt`` says in words what the figure shows (JupyterLab's own PNG
+    renderer has no ``alt``; the website uses the same HTML), with the PNG and
+    the words as plain text beside it for front ends that show no HTML.
+
+    ``alt`` is written by the function that draws the figure, from the data it
+    draws (:func:`describe_map` for maps); a figure drawn without one is described
+    from its own titles, axis labels and legend (:func:`figure_text`).
     """
+
+    #: What the figure shows, in words (set by the function that draws it).
+    alt: str = ""
+
+    def description(self) -> str:
+        """The figure's text alternative: :attr:`alt`, or its titles, labels and legend in words."""
+        return self.alt or figure_text(self)
 
     def _repr_png_(self) -> bytes:
         import io
@@ -35,6 +51,78 @@ class CourseFigure(Figure):
         # "tight": the saved picture grows to hold every title, label and colour bar, so none is clipped
         self.savefig(buffer, format="png", dpi=100, bbox_inches="tight", pad_inches=0.08)
         return buffer.getvalue()
+
+    def _repr_mimebundle_(self, include=None, exclude=None) -> dict:
+        import base64
+        import html
+
+        png = base64.b64encode(self._repr_png_()).decode("ascii")
+        alt = self.description()
+        return {"text/html": f'<img class="cc-figure" src="data:image/png;base64,{png}" alt="{html.escape(alt)}">',
+                "image/png": png, "text/plain": f"Figure: {alt}"}
+
+
+def figure_text(fig: Figure) -> str:
+    """A figure's own words in reading order: its title, each panel's title and axis labels, legends, footnote."""
+    parts = []
+    if fig.get_suptitle():
+        parts.append(fig.get_suptitle())
+    for ax in fig.axes:
+        if ax.get_label() == "<colorbar>":
+            continue
+        words = [w for w in (ax.get_title(), ax.get_xlabel() and f"x: {ax.get_xlabel()}",
+                             ax.get_ylabel() and f"y: {ax.get_ylabel()}") if w]
+        legend = ax.get_legend()
+        if legend is not None:
+            words.append("legend: " + ", ".join(t.get_text() for t in legend.get_texts()))
+        if words:
+            parts.append("; ".join(words))
+    if fig.get_supxlabel():
+        parts.append(fig.get_supxlabel())
+    return ". ".join(" ".join(p.split()) for p in parts) + "." if parts else "A figure without words."
+
+
+def _n(x: float) -> str:
+    """A number as the figures write it: 3 significant digits, no "-0"."""
+    text = f"{x:.3g}"
+    return "0" if text in ("-0", "-0.0") else text
+
+
+def describe_map(values, *, signed: bool | None = None, name: str = "map") -> str:
+    """A 2-D map in words: its size, its range and where its strong values are.
+
+    Unsigned maps (images) say where the bright cells (above half the range) lie; signed
+    ones (kernels, feature maps, drawn blue-white-red) where the strongest positive (red)
+    and negative (blue) values are. Small maps (up to 5x5) list every value, row by row.
+    """
+    arr = _array(values)
+    if arr.ndim == 1:
+        arr = arr[None, :]
+    h, w = arr.shape
+    signed = bool((arr < 0).any()) if signed is None else signed
+    finite = arr[np.isfinite(arr)]
+    text = f"{name}, {h}x{w}"
+    if finite.size == 0:
+        return text + ", empty"
+    low, high = float(finite.min()), float(finite.max())
+    if h * w <= 25:
+        rows = "; ".join(" ".join(_n(v) for v in row) for row in arr)
+        return f"{text}, values row by row: {rows}"
+    text += f", values from {_n(low)} to {_n(high)}"
+    if low == high:
+        return text + " (all equal)"
+    if signed:
+        r, c = np.unravel_index(np.nanargmax(arr), arr.shape)
+        text += f"; strongest positive (red) {_n(high)} at row {r}, column {c}" if high > 0 else ""
+        r, c = np.unravel_index(np.nanargmin(arr), arr.shape)
+        text += f"; strongest negative (blue) {_n(low)} at row {r}, column {c}" if low < 0 else ""
+        limit = max(abs(low), abs(high))
+        strong = int((np.abs(np.nan_to_num(arr)) > 0.5 * limit).sum())
+        return text + f"; {strong} of {h * w} cells are strong (beyond half the largest size)"
+    bright = np.nan_to_num(arr, nan=low) > low + 0.5 * (high - low)
+    rows, cols = np.nonzero(bright)
+    return (text + f"; bright (high) cells: {int(bright.sum())} of {h * w}, in rows {rows.min()} to {rows.max()}, "
+            f"columns {cols.min()} to {cols.max()}")
 
 
 def new_figure(width: float, height: float) -> CourseFigure:
@@ -77,10 +165,11 @@ def draw_image(ax, img, *, title: str = "", cmap: str = IMAGE_CMAP, signed: bool
 
 
 def annotate_values(ax, values, *, fmt: str = "{:.2f}", fontsize: int = 9, signed: bool = True) -> None:
-    """Write each value in its cell, white on dark cells and black on light ones, so it stays readable.
+    """Write each value in its cell, in black or white, whichever contrasts more with the cell.
 
-    The shade is read from the image already drawn on ``ax`` (its colour map and scale), so the
-    text contrasts with the colour really under it. Without an image, ``signed`` cells (drawn with
+    The cell's colour is read from the image already drawn on ``ax`` (its colour map and scale), and
+    the ink chosen by WCAG's contrast ratio (:func:`helpers.colours.ink_for`), so every number reaches
+    4.5:1 on the colour really under it. Without an image, ``signed`` cells (drawn with
     :data:`SIGNED_CMAP`) count as dark far from zero and unsigned ones (:data:`IMAGE_CMAP`) near zero.
     """
     arr = _array(values)
@@ -88,19 +177,21 @@ def annotate_values(ax, values, *, fmt: str = "{:.2f}", fontsize: int = 9, signe
     image = ax.images[-1] if ax.images else None
     for (r, c), v in np.ndenumerate(arr):
         if image is not None:
-            red, green, blue, _ = image.to_rgba(v)
-            dark = 0.299 * red + 0.587 * green + 0.114 * blue < 0.5
+            ink = ink_for(image.to_rgba(v)[:3])
         else:
             dark = abs(v) > 0.6 * limit if signed else v < 0.5 * max(1.0, float(arr.max()))
+            ink = "white" if dark else "black"
         text = fmt.format(v + 0.0)
         text = text[1:] if text.startswith("-") and not text.strip("-0.") else text  # no "-0.00"
-        ax.text(c, r, text, ha="center", va="center", fontsize=fontsize, color="white" if dark else "black")
+        ax.text(c, r, text, ha="center", va="center", fontsize=fontsize, color=ink)
 
 
 def show_image(img, title: str = "", *, size: float = 3.0, ticks: bool = True) -> Figure:
     """One image, with row and column numbers so positions can be read off."""
     fig = new_figure(size, size)
     draw_image(fig.add_subplot(), img, title=title, ticks=ticks)
+    fig.alt = describe_map(img, signed=False, name=f"Image{': ' + title if title else ''}") + \
+        " (drawn in grey: dark low, bright high)."
     return fig
 
 
@@ -111,6 +202,7 @@ def show_kernel(kernel, title: str = "kernel") -> Figure:
     ax = fig.add_subplot()
     draw_image(ax, kernel, title=title, signed=True)
     annotate_values(ax, kernel, fmt="{:g}")
+    fig.alt = describe_map(kernel, signed=True, name=f"Kernel: {title}") + " (each weight written in its cell)."
     return fig
 
 
@@ -120,6 +212,9 @@ def show_window(img, row: int, col: int, size: int = 3, title: str = "") -> Figu
     ax = fig.add_subplot()
     draw_image(ax, img, title=title or f"window centred on row {row}, column {col}", ticks=True)
     outline_window(ax, row - size // 2, col - size // 2, size, size)
+    top, left = row - size // 2, col - size // 2
+    fig.alt = (f"{describe_map(img, signed=False, name='Image')}; outlined: the {size}x{size} window centred on "
+               f"row {row}, column {col} (rows {top} to {top + size - 1}, columns {left} to {left + size - 1}).")
     return fig
 
 
@@ -154,6 +249,9 @@ def show_window_product(img, row: int, col: int, kernel) -> Figure:
     draw_image(axes[2], products, title=f"products; sum = {float(products.sum()):.2f}", signed=True)
     annotate_values(axes[2], products)
     fig.suptitle("one output value = sum of (block x kernel)", fontsize=11)
+    fig.alt = (f"One output value as the sum of block times kernel, at row {row}, column {col}. "
+               f"{describe_map(block, signed=False, name='Image block')}. {describe_map(kernel, name='Kernel')}. "
+               f"{describe_map(products, name='Products')}. Sum = {float(products.sum()):.2f}.")
     return fig
 
 
@@ -184,6 +282,9 @@ def show_maps(maps: Mapping[str, torch.Tensor] | Sequence[tuple[str, torch.Tenso
                    colorbar=colorbar and (own or i == last_shared), limits=None if own else limits)
     if suptitle:
         fig.suptitle(suptitle, fontsize=11)
+    fig.alt = (f"{suptitle + '. ' if suptitle else ''}{len(items)} maps side by side: "
+               + ". ".join(describe_map(v, signed=signed and bool((_array(v) < 0).any()), name=t)
+                           for t, v in items) + ".")
     return fig
 
 
@@ -247,6 +348,14 @@ def show_channel_sums(x, weight, bias=None, *, input_names: Sequence[str] | None
             spine.set_linewidth(2)
     fig.suptitle(f"{n_in} input maps, {n_out} kernels of shape {tuple(weight.shape[1:])}: each output map is "
                  "the sum over input maps of (map convolved with its slice), plus a bias", fontsize=11)
+    biases = [0.0 if bias is None else float(torch.as_tensor(bias)[o]) for o in range(n_out)]
+    fig.alt = (f"{n_in} input maps and {n_out} kernels: each output map is the sum over input maps of the map "
+               "convolved with its slice of the kernel, plus a bias. "
+               + ". ".join(describe_map(x[c], name=names[c]) for c in range(n_in)) + ". "
+               + ". ".join(f"{describe_map(weight[o, c], name=f'weight[{o}, {c}]')}" for o in range(n_out)
+                           for c in range(n_in)) + ". "
+               + ". ".join(f"bias[{o}] = {biases[o]:+.2f}; {describe_map(outputs[o], name=f'output map {o}')}"
+                           for o in range(n_out)) + ".")
     return fig
 
 
@@ -285,6 +394,11 @@ def plot_history(history, title: str = "training") -> Figure:
     acc_ax.set_xticks(epochs)
     loss_ax.set_xticks(epochs)
     fig.suptitle(title, fontsize=11)
+    per = lambda values, f: ", ".join(f(v) for v in values)  # noqa: E731
+    fig.alt = (f"{title}: loss and validation accuracy over {history.epochs} epochs. Training loss per epoch "
+               f"(blue circles): {per(history.train_loss, lambda v: f'{v:.3f}')}. Validation loss (orange "
+               f"squares): {per(history.valid_loss, lambda v: f'{v:.3f}')}. Validation accuracy: "
+               f"{per(history.valid_accuracy, lambda v: f'{100 * v:.1f}%')}.")
     return fig
 
 
@@ -313,6 +427,9 @@ def plot_layer_costs(summaries: Mapping[str, Sequence], title: str = "multiply-a
     ax.set_ylim(top=ax.get_ylim()[1] * 1.2)
     ax.set_title(title)
     ax.legend(fontsize=8)
+    fig.alt = f"Bar chart, {title}, one bar per weighted layer and model: " + "; ".join(
+        f"{name}: " + ", ".join(f"conv {i + 1} {r.mult_adds:,}" for i, r in
+                                enumerate(r for r in summaries[name] if r.mult_adds > 0)) for name in names) + "."
     return fig
 
 
@@ -330,6 +447,9 @@ def show_filters(weight, title: str = "learned filters", max_filters: int = 16) 
         draw_image(ax, w[i, 0], title=f"filter {i}", signed=True)
         annotate_values(ax, w[i, 0], fmt="{:.1f}", fontsize=9)
     fig.suptitle(title, fontsize=11)
+    fig.alt = (f"{title}: the first {n} of {w.shape[0]} kernels, weights written in their cells, red positive, "
+               "blue negative. " + ". ".join(describe_map(w[i, 0], signed=True, name=f"filter {i}")
+                                              for i in range(n)) + ".")
     return fig
 
 
@@ -438,6 +558,7 @@ def show_receptive_field(image, maps: Sequence, layers: Sequence[tuple[int, int,
     if last >= 2:
         note += f"; dashed: the windows of the first and last {names[1]} cells it reads"
     fig.supxlabel(note, fontsize=9)
+    fig.alt = f"{describe_map(image, signed=False, name='The input image')}. {figure_text(fig)}"
     return fig
 
 
@@ -489,16 +610,22 @@ def show_gradient_field(image, grad, box=None, *, title: str = "", annotate: boo
             for r in range(max(frame.top, 0), min(frame.bottom, h - 1) + 1):
                 for c in range(max(frame.left, 0), min(frame.right, w - 1) + 1):
                     right.text(c, r, f"{g[r, c]:g}", ha="center", va="center", fontsize=7,
-                               color="black" if g[r, c] > 0.6 * peak else "white")
+                               color=ink_for(right.images[0].to_rgba(g[r, c])[:3]))
     fig.suptitle(title or "the receptive field measured by backpropagation", fontsize=11)
+    rows, cols = np.nonzero(g)
+    reach = (f" in rows {rows.min()} to {rows.max()}, columns {cols.min()} to {cols.max()}" if n_found else "")
+    fig.alt = (f"{figure_text(fig)} {n_found} pixels of the {h}x{w} image get a non-zero gradient{reach}; "
+               f"the largest gradient is {_n(float(np.abs(g).max()))}.")
     return fig
 
 
 def show_fields_by_depth(image, boxes: Sequence[tuple[str, object]], *, title: str = "") -> Figure:
-    """Several receptive fields on one image, e.g. one cell per layer, each box in its own colour.
+    """Several receptive fields on one image, e.g. one cell per layer, each box in its own colour and line style.
 
     ``boxes`` is ``[(label, Box), ...]`` (:class:`helpers.receptive.Box`, input coordinates);
-    the canvas grows a padding ring wide enough for the largest. Introduced in chapter 5.
+    the canvas grows a padding ring wide enough for the largest. The colours are
+    :data:`helpers.colours.CATEGORICAL` (apart for every common colour vision) and each has its own
+    line style too, so no box is told from another by colour alone. Introduced in chapter 5.
     """
     img = _array(image)
     h, w = img.shape
@@ -506,17 +633,20 @@ def show_fields_by_depth(image, boxes: Sequence[tuple[str, object]], *, title: s
     fig = new_figure(7.4, 4.4)  # a square picture and its legend: no empty band above or below
     ax = fig.add_subplot()
     _draw_padded(ax, img, ring, title=title or "receptive field of one cell, layer by layer")
-    colours = ["tab:orange", "tab:cyan", "tab:green", "tab:pink", "gold", "tab:red", "white"]
     top, left, bottom, right = -1, -1, h, w
-    for (label, box), colour in zip(boxes, colours * 3):
-        patch = outline_window(ax, box.top, box.left, box.height, box.width, colour=colour, linewidth=2.2)
+    for (label, box), colour, style in zip(boxes, CATEGORICAL * 3, CATEGORICAL_STYLES * 3):
+        patch = outline_window(ax, box.top, box.left, box.height, box.width, colour=colour, linewidth=2.4)
+        patch.set_linestyle(style)
         patch.set_label(f"{label}: {box.height}x{box.width}")
         top, left = min(top, box.top - 1), min(left, box.left - 1)
         bottom, right = max(bottom, box.bottom + 1), max(right, box.right + 1)
     ax.set_xlim(left - 0.5, right + 0.5)
     ax.set_ylim(bottom + 0.5, top - 0.5)
     ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=9, title="field of one cell of",
-              title_fontsize=9, frameon=False)
+              title_fontsize=9, frameon=False, handlelength=3.2)
+    fig.alt = (f"{ax.get_title()}: on the {h}x{w} image, one outlined box per layer, each layer's box larger. "
+               + "; ".join(f"{label}: {box.height}x{box.width}, rows {box.top} to {box.bottom}, columns {box.left} "
+                           f"to {box.right}" for label, box in boxes) + ".")
     return fig
 
 
@@ -640,6 +770,10 @@ def show_conv_steps(img, kernel, *, pad: int = 0, stride: int = 1,
     if not touched.all():
         described += f"; red crosses: input cells no window covers"
     fig.suptitle(f"{title}\n{described}" if title else described, fontsize=10)
+    fig.alt = (f"{title + ': ' if title else ''}{described}. Input values: {describe_map(img, name='input')}. "
+               + "; ".join(f"window at rows {i * stride} to {i * stride + kh - 1}, columns {j * stride} to "
+                           f"{j * stride + kw - 1} gives out[{i}, {j}] = {out_values[i, j]:.3g}"
+                           for i, j in positions) + ".")
     return fig
 
 
@@ -672,6 +806,10 @@ def show_pooling(x, size: int, stride: int, row: int = 0, col: int = 0, mode: st
     fig.suptitle(f"{mode} pooling, size {size}, stride {stride}: ({h} - {size})//{stride} + 1 = {oh} rows, "
                  f"({w} - {size})//{stride} + 1 = {ow} columns\noutlined: output ({row}, {col}) and its window",
                  fontsize=10)
+    fig.alt = (f"{mode} pooling, size {size}, stride {stride}, of a {h}x{w} input into {oh}x{ow}. "
+               f"{describe_map(x, signed=False, name='Input')}. {describe_map(out, signed=False, name='Pooled')}. "
+               f"Outlined: output ({row}, {col}) = {float(out[row, col]):.3g} and its window, rows {row * stride} to "
+               f"{row * stride + size - 1}, columns {col * stride} to {col * stride + size - 1}.")
     return fig
 
 
@@ -688,6 +826,9 @@ def plot_against_shift(shifts: Sequence[int], curves: Mapping[str, Sequence[floa
     ax.set_xticks(list(shifts))
     ax.set_title(title, fontsize=10)
     ax.legend(fontsize=8)
+    fig.alt = (f"{title}: {ylabel} against the shift of the digit in pixels ({', '.join(map(str, shifts))}). "
+               + "; ".join(f"{name}: " + ", ".join(_n(scale * v) for v in values) for name, values in curves.items())
+               + ".")
     return fig
 
 
@@ -714,10 +855,10 @@ def show_grids(maps: Mapping[str, torch.Tensor], *, suptitle: str = "", fmt: str
         ax.set_xticks([])
         ax.set_yticks([])
         for (r, c), v in np.ndenumerate(arr):
-            red, green, blue, _ = image.to_rgba(v)  # white ink on the cells really drawn dark
-            dark = 0.299 * red + 0.587 * green + 0.114 * blue < 0.5
             ax.text(c, r, fmt.format(v + 0.0), ha="center", va="center", fontsize=9,
-                    color="white" if dark else "black")
+                    color=ink_for(image.to_rgba(v)[:3]))  # the ink that contrasts more with the cell drawn
     if suptitle:
         fig.suptitle(suptitle, fontsize=11)
+    fig.alt = (f"{suptitle + '. ' if suptitle else ''}Grids on one colour scale, each value written in its cell: "
+               + ". ".join(describe_map(a, signed=False, name=t) for (t, _), a in zip(items, arrays)) + ".")
     return fig

@@ -13,13 +13,21 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
-from .plots import new_figure
+from .colours import CATEGORICAL, CATEGORICAL_STYLES
+from .plots import figure_text, new_figure
+
+
+def _two(x: float) -> str:
+    """Two decimals, and never "-0.00"."""
+    text = f"{x:.2f}"
+    return "0.00" if text == "-0.00" else text
 
 
 def plot_activation_stats(runs: Sequence, title: str = "activation statistics during training"):
     """Mean, standard deviation and near-zero share of every watched layer, per training step.
 
-    One row per run (:class:`helpers.stability.Run`), one line per layer (darker = deeper).
+    One row per run (:class:`helpers.stability.Run`), one line per layer, each layer with its own
+    colour and line style (:data:`helpers.colours.CATEGORICAL`), so the layers differ without colour too.
     """
     from .stability import NEAR_ZERO
 
@@ -27,13 +35,13 @@ def plot_activation_stats(runs: Sequence, title: str = "activation statistics du
     grid = np.atleast_2d(fig.subplots(len(runs), 3, squeeze=False))
     for row, run in zip(grid, runs):
         layers = run.stats.layers
-        colours = [(0.15, 0.3 + 0.5 * (1 - i / max(len(layers) - 1, 1)), 0.75) for i in range(len(layers))]
-        for stats, colour in zip(layers, colours):
+        for i, stats in enumerate(layers):
             steps = np.arange(1, len(stats.mean) + 1)
-            label = f"ReLU {layers.index(stats) + 1}"
-            row[0].plot(steps, stats.mean, color=colour, label=label)
-            row[1].plot(steps, stats.std, color=colour, label=label)
-            row[2].plot(steps, 100 * np.asarray(stats.near_zero), color=colour, label=label)
+            look = dict(color=CATEGORICAL[i % len(CATEGORICAL)], linestyle=CATEGORICAL_STYLES[i % len(CATEGORICAL)],
+                        linewidth=1.6, label=f"ReLU {i + 1}")
+            row[0].plot(steps, stats.mean, **look)
+            row[1].plot(steps, stats.std, **look)
+            row[2].plot(steps, 100 * np.asarray(stats.near_zero), **look)
         row[0].set_ylabel(f"{run.label}\n\nmean")
         row[1].set_ylabel("standard deviation")
         row[2].set_ylabel(f"% with |a| < {NEAR_ZERO}")
@@ -43,8 +51,14 @@ def plot_activation_stats(runs: Sequence, title: str = "activation statistics du
         row[2].set_title("share of near-zero activations", fontsize=9)
         for ax in row:
             ax.set_xlabel("training step (batch)")
-        row[2].legend(fontsize=7, loc="lower right")
+        row[2].legend(fontsize=9, loc="lower right", handlelength=3.2)
     fig.suptitle(title, fontsize=11)
+    fig.alt = f"{title}. " + " ".join(
+        f"Run {run.label}, {100 * run.accuracy:.1f}% accuracy: " + "; ".join(
+            f"ReLU {i + 1} mean {_two(stats.mean[0])} at the first step and {_two(stats.mean[-1])} at the last, "
+            f"standard deviation {_two(stats.std[0])} then {_two(stats.std[-1])}, near zero "
+            f"{100 * stats.near_zero[0]:.0f}% then {100 * stats.near_zero[-1]:.0f}%"
+            for i, stats in enumerate(run.stats.layers)) + "." for run in runs)
     return fig
 
 
@@ -70,6 +84,10 @@ def plot_colourful(runs: Sequence, layer: int = -1, title: str | None = None):
         fig.colorbar(shown, ax=ax, label="log(1 + count)")
     position = "last" if layer == -1 else f"#{layer + 1}"
     fig.suptitle(title or f"histogram of the {position} ReLU's activations at every step", fontsize=11)
+    fig.alt = (f"{figure_text(fig)} Bright colours are many activations with that value at that step; "
+               "a bright line along the bottom means most activations are near zero. " + " ".join(
+                   f"{run.label}: {100 * run.stats.layers[layer].near_zero[0]:.0f}% near zero at the first step, "
+                   f"{100 * run.stats.layers[layer].near_zero[-1]:.0f}% at the last." for run in runs))
     return fig
 
 
@@ -77,13 +95,16 @@ def plot_schedules(schedules: Mapping[str, Sequence[float]], title: str = "learn
     """Learning rate against training step, one line per schedule."""
     fig = new_figure(8.0, 3.2)
     ax = fig.add_subplot()
-    for name, lrs in schedules.items():
-        ax.plot(np.arange(len(lrs)), lrs, label=name)
+    for (name, lrs), colour, style in zip(schedules.items(), CATEGORICAL * 3, CATEGORICAL_STYLES * 3):
+        ax.plot(np.arange(len(lrs)), lrs, label=name, color=colour, linestyle=style, linewidth=1.8)
     ax.set_xlabel("training step (batch)")
     ax.set_ylabel("learning rate")
     ax.set_ylim(bottom=0)
     ax.legend(fontsize=8)
     ax.set_title(title, fontsize=11)
+    fig.alt = f"{title}: learning rate against training step. " + " ".join(
+        f"{name}: {len(lrs)} steps, from {float(lrs[0]):.3g} to a peak of {float(max(lrs)):.3g} at step "
+        f"{int(np.argmax(lrs))}, ending at {float(lrs[-1]):.3g}." for name, lrs in schedules.items())
     return fig
 
 
@@ -91,10 +112,10 @@ def plot_runs(histories: Mapping[str, object], title: str = "validation accuracy
     """Validation accuracy per epoch of several runs, with each run's final value labelled."""
     fig = new_figure(8.0, 3.4)
     ax = fig.add_subplot()
-    for name, history in histories.items():
+    for (name, history), colour, marker in zip(histories.items(), CATEGORICAL * 3, "osD^v<>" * 3):
         acc = 100 * np.asarray(history.valid_accuracy)
         epochs = np.arange(1, len(acc) + 1)
-        line, = ax.plot(epochs, acc, "o-", label=f"{name}: {acc[-1]:.1f}%")
+        line, = ax.plot(epochs, acc, marker=marker, color=colour, label=f"{name}: {acc[-1]:.1f}%")
         ax.annotate(f"{acc[-1]:.1f}", (epochs[-1], acc[-1]), textcoords="offset points", xytext=(6, 0),
                     fontsize=7, color=line.get_color(), va="center")
     ax.set_xlabel("epoch")
@@ -103,6 +124,9 @@ def plot_runs(histories: Mapping[str, object], title: str = "validation accuracy
     ax.set_xticks(np.arange(1, max(len(h.valid_accuracy) for h in histories.values()) + 1))
     ax.legend(fontsize=8, loc="lower right")
     ax.set_title(title, fontsize=11)
+    fig.alt = f"{title}: " + "; ".join(
+        f"{name}: " + ", ".join(f"{100 * a:.1f}%" for a in history.valid_accuracy)
+        for name, history in histories.items()) + " (validation accuracy after each epoch)."
     return fig
 
 
@@ -111,10 +135,14 @@ def plot_batchnorm(before, after, title: str = "one channel before and after bat
     fig = new_figure(8.0, 3.0)
     ax = fig.add_subplot()
     b, a = np.asarray(before, dtype=float).ravel(), np.asarray(after, dtype=float).ravel()
-    ax.hist(b, bins=50, alpha=0.6, label=f"before: mean {b.mean():.2f}, std {b.std():.2f}")
-    ax.hist(a, bins=50, alpha=0.6, label=f"after: mean {a.mean():.2f}, std {a.std():.2f}")
+    before_label = f"before: mean {_two(b.mean())}, std {_two(b.std())}"
+    after_label = f"after: mean {_two(a.mean())}, std {_two(a.std())}"
+    ax.hist(b, bins=50, alpha=0.6, color=CATEGORICAL[0], label=before_label)
+    ax.hist(a, bins=50, alpha=0.6, color=CATEGORICAL[1], hatch="//", label=after_label)
     ax.set_xlabel("value")
     ax.set_ylabel("count")
     ax.legend(fontsize=8)
     ax.set_title(title, fontsize=11)
+    fig.alt = (f"{title}: histograms of {b.size} values; {before_label}, from {_two(b.min())} to {_two(b.max())}; "
+               f"{after_label}, from {_two(a.min())} to {_two(a.max())}.")
     return fig

@@ -6,9 +6,17 @@ One line in a notebook builds one::
     kernel_walk()
 
 Each explorer is an :class:`Explorer`: its first children are the controls, in
-order, and its last child is the view (an HTML widget). Moving a control
-recomputes the state with :mod:`helpers.explorers` and redraws the view; no
-matplotlib figure is made, so nothing is left open however long a learner plays.
+order, then its result in words, and its last child is the view (an HTML widget).
+Moving a control recomputes the state with :mod:`helpers.explorers` and redraws the
+view; no matplotlib figure is made, so nothing is left open however long a learner plays.
+
+Everyone can use them: every control has a visible label that is also its accessible
+name (sliders get theirs from the course's JupyterLab plug-in,
+``jupyter/labextensions/conv-course-a11y``, as ipywidgets ties a slider's label to
+nothing) and a description (its tooltip); each new result is said in words in a live
+region (:attr:`Explorer.status`, the view's notes as plain text), which a screen reader
+reads out after every move; and everything works from the keyboard (Tab to a control,
+arrows to move it).
 
 While the notebook is graded (:func:`helpers.grading.under_grading`) the explorers
 build nothing and return a one-line note instead: grading needs no sliders.
@@ -53,15 +61,21 @@ class Explorer(widgets.VBox):
 
     Attributes:
         controls: the controls by name (also the first children, in this order).
+        status: the result in words (an :class:`ipywidgets.HTML` of class ``cc-live``, made a polite
+            live region in JupyterLab): the view's notes as one plain sentence, or the problem.
         view: the :class:`ipywidgets.HTML` the pictures are drawn in (the last child).
     """
 
     def __init__(self, controls: dict[str, widgets.ValueWidget], render: Callable[[Explorer], str], **kwargs):
         self.controls = controls
         self.view = widgets.HTML()
+        # read by screen readers, not shown twice: the same words are in the view's notes
+        self.status = widgets.HTML(layout=widgets.Layout(height="1px", width="1px", overflow="hidden",
+                                                         margin="0", padding="0"))
+        self.status.add_class("cc-live")
         self._render = render
         self._busy = False
-        super().__init__(children=[*controls.values(), self.view], **kwargs)
+        super().__init__(children=[*controls.values(), self.status, self.view], **kwargs)
         for control in controls.values():
             control.observe(self._changed, names="value")
         self.redraw()
@@ -78,15 +92,31 @@ class Explorer(widgets.VBox):
         self._busy = True
         try:
             self.view.value = self._render(self)
+            self.status.value = html.escape(spoken(self.view.value))
         except ValueError as problem:  # a learner's input that makes no sense: say why, keep going
             self.view.value = f'<div class="cc-error" style="color:#b00;">{html.escape(str(problem))}</div>'
+            self.status.value = html.escape(f"Problem: {problem}")
         finally:
             self._busy = False
 
 
+def spoken(view: str) -> str:
+    """The words of a view's notes (:func:`helpers.explorers.note`), as one plain text to be read out."""
+    import re
+
+    said = [re.sub(r"<[^>]+>", "", part) for part in re.findall(r"<div [^>]*data-cc-note[^>]*>(.*?)</div>", view)]
+    return " ".join(" ".join(html.unescape(s).split()) for s in said)
+
+
+#: The description every slider carries (its tooltip, the accessible description of its handle).
+SLIDER_HELP = ("Arrow keys move it by one step, Home and End to its ends; the pictures and the sentence under "
+               "them follow.")
+
+
 def _slider(description: str, value: int, low: int, high: int, **kwargs) -> widgets.IntSlider:
     return widgets.IntSlider(value=value, min=low, max=high, description=description, continuous_update=True,
-                             style=_STYLE, layout=widgets.Layout(width="420px"), **kwargs)
+                             style=_STYLE, layout=widgets.Layout(width="420px"),
+                             tooltip=f"{description}: {SLIDER_HELP}", **kwargs)
 
 
 def _digit_menu(label: int) -> widgets.Dropdown:
@@ -232,6 +262,7 @@ def feature_maps(model=None, label: int = 7, index: int = 1) -> Explorer | Skipp
         "example": _slider("which example", index, 0, 19),
         "layer": widgets.SelectionSlider(options=[(name, i) for i, name in enumerate(names)], value=0,
                                          description="layer", continuous_update=True, style=_STYLE,
+                                         tooltip=f"layer: {SLIDER_HELP}",
                                          layout=widgets.Layout(width="620px")),
     }
     cache: dict[tuple[int, int], list] = {}

@@ -43,6 +43,7 @@ IN_KERNEL = "test_a_blank_chapter_run_cell_by_cell_shows_no_traceback"
 #: long ones start first and the two workers finish together instead of one waiting on a late long file.
 SLOWEST_FIRST = ("test_check.py",                  # 206 s: 24 notebooks checked and autograded
                  "test_browser_blank_chapters.py",  # 197 s: 8 chapters in JupyterLab in Chromium
+                 "test_site.py",                    # ~130 s: 41 s, and axe-core on its 11 pages ~90 s
                  "test_notebooks.py",               # 118 s: nbgrader validate of 16 notebooks, release drift
                  "test_cluster.py",                 # 114 s: Dask scheduler and workers
                  "test_gradebook.py",               # 95 s
@@ -50,8 +51,7 @@ SLOWEST_FIRST = ("test_check.py",                  # 206 s: 24 notebooks checked
                  "test_blank_chapter.py",           # 81 s when Chromium is missing, else a few
                  "test_grader_interrupts.py",       # 58 s
                  "test_gradebook_postgres.py",      # 50 s
-                 "test_grader.py",                  # 48 s
-                 "test_site.py")                    # 41 s
+                 "test_grader.py")                  # 48 s
 
 
 @pytest.hookimpl(trylast=True)  # after -m and -k have deselected

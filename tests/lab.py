@@ -29,6 +29,8 @@ from pathlib import Path
 import pytest
 
 CHROMIUM = Path("/usr/bin/chromium")
+#: The learner's JupyterLab settings, as ``make lab`` uses them (no nbgrader instructor panels, no news).
+LEARNER_CONFIG = Path(__file__).resolve().parent.parent / "jupyter" / "learner"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync",
                  "--disable-dev-shm-usage"]
@@ -143,11 +145,13 @@ def stop(server: subprocess.Popen) -> None:
 
 
 @contextmanager
-def jupyter_lab(root: Path, state: Path, env: dict[str, str] | None = None) -> Iterator[tuple[str, str]]:
+def jupyter_lab(root: Path, state: Path, env: dict[str, str] | None = None,
+                learner: bool = False) -> Iterator[tuple[str, str]]:
     """``jupyter lab`` serving ``root``, its own files in ``state``; yields ``(url, token)``.
 
     ``env`` is the server's whole environment (default: this process's); the Jupyter folders and
-    one torch thread are set on top of it, and ``NBGRADER_EXECUTION`` is removed. The runtime folder
+    one torch thread are set on top of it, and ``NBGRADER_EXECUTION`` is removed. ``learner``: with
+    the learner's settings of ``make lab`` (:data:`LEARNER_CONFIG`). The runtime folder
     (connection files, kernels' sockets) is a short one in /tmp: a Unix socket's path holds 107 bytes.
     """
     state.mkdir(parents=True, exist_ok=True)
@@ -157,6 +161,8 @@ def jupyter_lab(root: Path, state: Path, env: dict[str, str] | None = None) -> I
                   "JUPYTERLAB_SETTINGS_DIR": str(state / ".settings"),
                   "JUPYTERLAB_WORKSPACES_DIR": str(state / ".workspaces")}
     server_env.pop("NBGRADER_EXECUTION", None)
+    if learner:
+        server_env["JUPYTER_CONFIG_PATH"] = str(LEARNER_CONFIG)
     log_path = state / "lab.log"
 
     def launch(port: int, token: str) -> subprocess.Popen:

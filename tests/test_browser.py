@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from grader.authoring import notebooks
+from tests.a11y import COURSE_IN_LAB, counts, run_axe, severe_of_course
 from tests.lab import chromium, jupyter_lab, kernel_ready, need_browser, screenshot
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -52,7 +53,7 @@ def lab(tmp_path_factory):
     need_browser()
     folder = tmp_path_factory.mktemp("lab")
     _explorer_notebook(folder)
-    with jupyter_lab(folder, folder) as (url, token):
+    with jupyter_lab(folder, folder, learner=True) as (url, token):
         yield url, token, folder
 
 
@@ -203,3 +204,65 @@ def test_arithmetic_formulas_follow_the_dilation_and_stride_sliders(shot_on_fail
     assert cell.locator(".cc-arith-output td").count() == 9
     remarks = " ".join(cell.locator(".cc-remark").all_inner_texts())
     assert "Dilation 2" in remarks
+
+
+#: Each explorer's sliders by their labels, as the chapters build them (the accessible names they must have).
+SLIDERS = {"cc-kernel-walk": ["row (centre)", "column (centre)"],
+           "cc-padding-stride": ["image size n", "kernel size ks", "padding", "stride", "kernel position"],
+           "cc-activations": ["ReLU", "training step"],
+           "cc-arith-forward": ["input size n", "kernel size ks", "stride", "padding", "dilation", "output cell"]}
+
+
+def test_every_explorer_is_named_and_spoken_and_works_from_the_keyboard(shot_on_failure):
+    """Keyboard only: Tab reaches each slider by its accessible name, an arrow key moves it, and the live
+    region says the new result in words."""
+    tab = shot_on_failure
+    tab.locator(".cc-activations").first.wait_for(timeout=180_000)
+    tab.locator(".cc-arith-forward").first.wait_for(timeout=60_000)
+    for marker, labels in SLIDERS.items():
+        cell = _cell(tab, marker)
+        handles = cell.get_by_role("slider")
+        names = [handles.nth(i).evaluate("h => document.getElementById(h.getAttribute('aria-labelledby'))"
+                                         "?.textContent.trim()") for i in range(handles.count())]
+        assert names == labels, f"{marker}: sliders named {names}"
+        live = cell.locator(".cc-live")
+        assert live.get_attribute("aria-live") == "polite" and live.get_attribute("role") == "status"
+        for label in labels[-1:]:  # the last slider of each: Tab to it from the one before, then move it
+            handle = cell.get_by_role("slider", name=label, exact=True)
+            before = live.inner_text()
+            if handle.get_attribute("aria-valuenow") == handle.get_attribute("aria-valuemax"):
+                handle.focus()
+                handle.press("Home")
+                before = _wait_text_change(live, before)
+            cell.get_by_role("slider", name=labels[-2] if len(labels) > 1 else label, exact=True).focus()
+            focused = lambda: tab.evaluate(  # noqa: E731 - the accessible name of the focused slider, if one is
+                "() => { const id = document.activeElement.getAttribute('aria-labelledby');"
+                " return id && document.getElementById(id).textContent.trim(); }")
+            for _ in range(3):  # past the slider's editable read-out, which Tab also reaches
+                if focused() == label:
+                    break
+                tab.keyboard.press("Tab")
+            assert focused() == label, f"{marker}: Tab did not reach {label!r}"
+            tab.keyboard.press("ArrowRight")
+            said = _wait_text_change(live, before)
+            assert said.strip() and not re.search(r"</?[a-z]", said), said  # words, not markup
+            assert handle.evaluate("h => h.title").startswith(f"{label}: "), "the slider has its description"
+
+
+def test_axe_finds_no_serious_problem_in_the_explorers(shot_on_failure, lab):
+    """axe-core (WCAG 2.1 A and AA) on the explorer notebook: none critical or serious in the course's outputs;
+    and the learner's JupyterLab of ``make lab`` has no formgrader and no news toast."""
+    import urllib.error
+    import urllib.request
+
+    tab = shot_on_failure
+    url, token, _ = lab
+    with pytest.raises(urllib.error.HTTPError, match="404"):
+        urllib.request.urlopen(f"{url}/formgrader?token={token}", timeout=30)
+    assert tab.get_by_text("Jupyter news").count() == 0, "no news toast"
+    tab.locator(".cc-activations").first.wait_for(timeout=180_000)
+    rows = run_axe(tab, "lab-explorers", COURSE_IN_LAB, other="jupyterlab")
+    print(sorted(counts(rows).items()))
+    assert severe_of_course(rows) == []
+    validate = tab.locator("jp-button[aria-label='Validate'], [title='Validate Assignment']")  # nbgrader's button
+    assert validate.count() == 0, "the learner sees no Validate"

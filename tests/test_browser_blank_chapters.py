@@ -22,6 +22,7 @@ import urllib.request
 import pytest
 
 from grader.authoring import notebooks
+from tests.a11y import COURSE_IN_LAB, counts, run_axe, severe_of_course
 from tests.lab import chromium, jupyter_lab, kernel_ready, need_browser, screenshot
 from tests.support import assert_blank_run
 
@@ -43,8 +44,8 @@ def blank_lab(tmp_path_factory):
     settings.mkdir(parents=True)
     # every cell in the page, so the test can read each one's prompt and outputs
     (settings / "tracker.jupyterlab-settings").write_text(json.dumps({"windowingMode": "none"}))
-    with jupyter_lab(folder, folder, {**os.environ, "CONV_COURSE_PROGRESS": str(folder / "progress.json")}) \
-            as (url, token):
+    with jupyter_lab(folder, folder, {**os.environ, "CONV_COURSE_PROGRESS": str(folder / "progress.json")},
+                     learner=True) as (url, token):
         yield url, token, folder
 
 
@@ -133,6 +134,10 @@ def test_a_blank_chapter_run_cell_by_cell_in_jupyterlab_shows_no_traceback(blank
             tab.locator(DRAWN[chapter]).first.wait_for(timeout=120_000)
         # what the page shows: no traceback outside the test cells
         on_page = tab.evaluate(SHOWN)
+        # axe-core on the chapter as the learner sees it, explorer and figures drawn (tests/a11y.py)
+        found = run_axe(tab, f"lab-{chapter}", COURSE_IN_LAB, other="jupyterlab")
+        print(chapter, sorted(counts(found).items()))
+        validate = tab.locator("jp-button[aria-label='Validate'], [title='Validate Assignment']").count()
         saved = _saved(folder / f"{chapter}.ipynb")
     except Exception:
         screenshot(tab, f"blank-{chapter}")
@@ -144,4 +149,6 @@ def test_a_blank_chapter_run_cell_by_cell_in_jupyterlab_shows_no_traceback(blank
     code = [c for c in saved["cells"] if c["cell_type"] == "code" and "".join(c["source"]).strip()]
     assert ran == len(code)
     assert all(c["execution_count"] for c in code), "every code cell was run"
+    assert severe_of_course(found) == [], "critical or serious accessibility problems in the course's outputs"
+    assert validate == 0, "the learner's JupyterLab shows no nbgrader Validate button"
     assert_blank_run(chapter, saved["cells"], on_page)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import html
+
 import itertools
 import re
 import subprocess
@@ -334,7 +336,8 @@ def test_every_control_redraws_the_view(name, cnn, figure_count, capsys):
     explorer = build()
     assert isinstance(explorer, widgets.Explorer)
     assert explorer.children[-1] is explorer.view
-    assert list(explorer.children[:-1]) == list(explorer.controls.values())
+    assert list(explorer.children[:-2]) == list(explorer.controls.values())
+    assert explorer.children[-2] is explorer.status and "cc-live" in explorer.status._dom_classes
     assert set(moves) == set(explorer.controls), "the test moves every control"
     if name == "kernel_walk":
         explorer.controls["kernel"].value = widgets.OWN_KERNEL  # so that typing a kernel shows
@@ -345,6 +348,9 @@ def test_every_control_redraws_the_view(name, cnn, figure_count, capsys):
         assert explorer.controls[control].value == value
         assert explorer.view.value != before, f"moving {control} to {value!r} changed nothing"
         assert 'class="cc-error"' not in explorer.view.value
+        # the live region says the new result in words: the view's notes, without their markup
+        said = explorer.status.value
+        assert said and "<" not in said and said == html.escape(widgets.spoken(explorer.view.value)), said
     assert figure_count == [], "an explorer made a matplotlib figure"
     assert len(plt.get_fignums()) == figures_before
     assert capsys.readouterr().out == ""

@@ -253,3 +253,29 @@ def test_index_lists_the_chapters_and_search_finds_them(served, browser):
     assert any("05-receptive-fields" in h for h in hits), hits
     assert elsewhere == [] and errors == []
     page.close()
+
+
+@pytest.mark.slow
+@pytest.mark.browser
+def test_axe_finds_no_serious_problem_on_any_page_and_every_figure_says_what_it_shows(served, browser, site):
+    """axe-core (WCAG 2.1 A and AA) on every page of the site: nothing critical or serious in the course's
+    articles (the theme's own findings are printed, and listed in the README); every figure's alt is words."""
+    from tests.a11y import COURSE_ON_SITE, counts, run_axe, severe_of_course
+
+    pages = ["index.html", "search.html", "genindex.html",
+             *(f"chapters/{n.stem}.html" for n in build.chapter_notebooks())]
+    problems, totals = {}, {}
+    for name in pages:
+        page, _, _ = _open(browser, f"{served}/{name}")
+        try:
+            page.wait_for_load_state("networkidle")
+            rows = run_axe(page, "site-" + name.replace("/", "-").removesuffix(".html"), COURSE_ON_SITE,
+                           other="theme")
+            totals[name] = sorted(counts(rows).items())
+            problems[name] = severe_of_course(rows)
+            alts = page.eval_on_selector_all("article img", "els => els.map(e => e.getAttribute('alt') || '')")
+            assert all(len(a) > 20 and not re.search(r"\.(png|jpe?g|svg)\b", a) for a in alts), (name, alts)
+        finally:
+            page.close()
+    print(totals)
+    assert {name: found for name, found in problems.items() if found} == {}

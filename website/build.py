@@ -135,6 +135,7 @@ def prepare(src: Path, cache: Path, root: Path = ROOT, log=print) -> dict[str, s
     _write(src / "index.md", index_page(titles, root, repo))
     _write(src / "conf.py", (HERE / "conf.py").read_text(encoding="utf-8"))
     shutil.copytree(HERE / "_static", src / "_static", dirs_exist_ok=True, copy_function=_copy)
+    shutil.copytree(HERE / "_templates", src / "_templates", dirs_exist_ok=True, copy_function=_copy)
     shutil.copytree(mathjax_files(), src / "_static" / "mathjax", ignore=shutil.ignore_patterns("localization"),
                     dirs_exist_ok=True, copy_function=_copy)
     return titles

@@ -25,6 +25,7 @@ suppress_warnings = ["mystnb.unknown_mime_type"]
 html_theme = "sphinx_book_theme"
 html_title = "Conv Course: convolutional neural networks with PyTorch"
 html_static_path = ["_static"]
+templates_path = ["_templates"]  # the theme's search button with its visible words as its name (WCAG 2.5.3)
 html_css_files = ["course.css"]
 html_show_sourcelink = False
 html_copy_source = False

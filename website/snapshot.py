@@ -52,7 +52,8 @@ def still(model_id: str, states: dict[str, dict]) -> str:
         if state is None:
             return
         if state["_model_name"] == "HTMLModel":
-            views.append(state.get("value", ""))
+            if "cc-live" not in state.get("_dom_classes", []):  # the result in words repeats the view's notes
+                views.append(state.get("value", ""))
         else:
             value = _control_value(state)
             if value is not None and state.get("description"):

@@ -114,7 +114,7 @@ def feedback_html(result: Result) -> str:
                     f"<td>{ex['score']:g} / {ex['max_score']:g}</td><td>{text}</td></tr>")
     notes = "".join(f"<li>{e(c['cell'])}: {e(c['cause'])}</li>" for c in result.cells)
     tamper = "".join(f"<li>{e(t)}</li>" for t in result.tampering)
-    parts = [f"<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>Feedback: {e(result.assignment or '')}"
+    parts = [f"<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Feedback: {e(result.assignment or '')}"
              f"</title><style>{_CSS}</style></head><body>",
              f"<h1>{e(result.assignment or '')}</h1>",
              f"<p>{e(result.student)}, <code>{e(result.file)}</code>: <b>{result.score:g} of "

@@ -11,6 +11,8 @@ step slider only moves the outline and redraws the bars.
 
 from __future__ import annotations
 
+import html
+
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -113,13 +115,16 @@ def activation_html(run, state: ActivationStep, size: int = 320) -> str:
     from helpers.stability import NEAR_ZERO
 
     scale_x = size / state.steps
+    alt = (f"{html.escape(state.label)}: the histogram of ReLU {state.layer + 1}'s activations at each of the "
+           f"{state.steps} training steps, side by side, bright where many values fall, value 0 at the bottom; "
+           f"step {state.step + 1} outlined, {100 * state.near_zero:.1f}% of its activations near zero")
     left = state.step * scale_x
     picture = (
         f'<figure style="margin:4px 10px 4px 0;"><figcaption style="font-size:12px;text-align:center;">'
         f'{state.label}: ReLU {state.layer + 1} of {state.layers}, every step</figcaption>'
         f'<div style="position:relative;width:{size}px;height:150px;outline:1px solid #bbb;">'
         f'<img src="{_picture_of(run, state.layer)}" width="{size}" height="150" '
-        f'style="image-rendering:pixelated;display:block;max-width:none;" alt="activation histograms">'
+        f'style="image-rendering:pixelated;display:block;max-width:none;" alt="{alt}">'
         f'<div class="cc-step-mark" style="position:absolute;top:0;left:{left:.1f}px;width:{max(scale_x, 2):.1f}px;'
         f'height:150px;box-sizing:border-box;border:2px solid #ff7f0e;"></div></div>'
         f'<figcaption style="font-size:11px;color:#555;text-align:center;">training step 1 to {state.steps} '

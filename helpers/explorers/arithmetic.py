@@ -14,11 +14,14 @@ tests compare it with ``nn.Conv2d`` and ``F.conv_transpose2d``.
 from __future__ import annotations
 
 import html
+import re
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from .kit import ORANGE, note, row_of
+from helpers.colours import AA_TEXT, contrast_ratio, ink_for
+
+from .kit import CHOSEN, ORANGE, note, row_of
 
 __all__ = ["conv_size", "transposed_size", "Arithmetic", "arithmetic_state", "arithmetic_html"]
 
@@ -137,8 +140,14 @@ _HATCH = "repeating-linear-gradient(45deg,#f4c7c7,#f4c7c7 3px,{bg} 3px,{bg} 6px)
 
 
 def _td(text: str, background: str, cell: int, extra: str = "") -> str:
+    """One cell; its number in blue where that reaches 4.5:1 on the background, else black or white."""
+    ink = "#1f4e9c"
+    if not background.startswith("repeating"):
+        plain = tuple(int(v) for v in re.findall(r"\d+", background)) if background.startswith("rgb") else background
+        if contrast_ratio(ink, plain) < AA_TEXT:
+            ink = ink_for(plain)
     return (f'<td style="width:{cell}px;height:{cell}px;padding:0;text-align:center;font:9px monospace;'
-            f'color:#1f4e9c;border:1px solid #bbb;background:{background};{extra}">{text}</td>')
+            f'color:{ink};border:1px solid #bbb;background:{background};{extra}">{text}</td>')
 
 
 def _figure(caption: str, rows: list[str], cls: str) -> str:
@@ -169,7 +178,7 @@ def arithmetic_html(state: Arithmetic, cell: int = 18) -> str:
     out_rows = []
     for r in range(s.out):
         tds = [_td(str(r * s.out + c), ORANGE if (r, c) == s.cell else "#eef3fb", cell,
-                   "color:white;" if (r, c) == s.cell else "") for c in range(s.out)]
+                   CHOSEN if (r, c) == s.cell else "") for c in range(s.out)]
         out_rows.append(f"<tr>{''.join(tds)}</tr>")
     output = _figure(f"output {s.out}x{s.out}<br>stride {s.stride}, dilation {s.dilation}", out_rows,
                      "cc-arith-output")
@@ -182,7 +191,7 @@ def arithmetic_html(state: Arithmetic, cell: int = 18) -> str:
             count = int(s.coverage[r, c])
             shade = 255 - int(120 * count / top) if top else 255
             bg = ORANGE if (r, c) in stamp else f"rgb({shade},{shade},255)"
-            tds.append(_td(str(count), bg, cell, "color:white;" if (r, c) in stamp else ""))
+            tds.append(_td(str(count), bg, cell, CHOSEN if (r, c) in stamp else ""))
         back_rows.append(f"<tr>{''.join(tds)}</tr>")
     side = s.coverage.shape[0]
     back = _figure(f"transposed convolution back: {side}x{side}<br>stamps covering each pixel; orange: the "

@@ -23,13 +23,17 @@ from functools import lru_cache
 import numpy as np
 import torch
 
+from helpers.colours import ink_for
 from helpers.receptive import Box
 
-__all__ = ["ORANGE", "GREEN", "PURPLE", "RED", "Box", "Outline", "colourise", "png_data_uri", "panel",
+__all__ = ["CHOSEN", "ORANGE", "GREEN", "PURPLE", "RED", "Box", "Outline", "colourise", "png_data_uri", "panel",
            "value_table", "row_of", "note", "symbol", "fmt_number"]
 
 #: Colours of the outlines, as in the course's figures.
 ORANGE, GREEN, PURPLE, RED = "#ff7f0e", "#2ca02c", "#9467bd", "#d62728"
+#: How a chosen cell of a table is marked: its colour, the ink that contrasts with it (by WCAG's ratio, not
+#: luma: black on this orange is 8.4:1, white 2.5:1), and a second cue, a bold number in a black frame.
+CHOSEN = f"background:{ORANGE};color:{ink_for(ORANGE)};font-weight:bold;outline:2px solid #000;outline-offset:-2px;"
 _MISSING_RGB = (235, 235, 235)  # cells not computed yet (or not covered)
 
 
@@ -97,13 +101,20 @@ def panel(values, title: str, *, size: int = 196, signed: bool = False, outlines
     """One map as an HTML figure: its pixels scaled up sharply, outlines on top, a title and its size.
 
     Outlines are in cells of ``values``; ``limits`` fixes the colour scale (to compare maps).
+    The picture's ``alt`` is the title and the map in words (:func:`helpers.plots.describe_map`).
     """
+    from helpers.plots import describe_map
+
     arr = as_array(values)
     if arr.ndim == 1:
         arr = arr[None, :]
     h, w = arr.shape
     scale = size / max(h, w)
     width, height = round(w * scale), round(h * scale)
+    plain_title = re.sub(r"<[^>]+>", " ", html.unescape(title))
+    alt = describe_map(arr, signed=signed, name=" ".join(plain_title.split()))
+    alt += "".join(f"; outlined{' (dashed)' if o.dashed else ''}: rows {o.box.top} to {o.box.bottom}, columns "
+                   f"{o.box.left} to {o.box.right}" for o in outlines)
     drawn = []
     for o in outlines:
         b, style = o.box, "dashed" if o.dashed else "solid"
@@ -112,7 +123,7 @@ def panel(values, title: str, *, size: int = 196, signed: bool = False, outlines
             f'top:{b.top * scale:.1f}px;width:{b.width * scale:.1f}px;height:{b.height * scale:.1f}px;'
             f'border:2px {style} {o.colour};"></div>')
     img = (f'<img src="{png_data_uri(colourise(arr, signed=signed, limits=limits))}" width="{width}" '
-           f'height="{height}" style="image-rendering:pixelated;display:block;max-width:none;" alt="{html.escape(title)}">')
+           f'height="{height}" style="image-rendering:pixelated;display:block;max-width:none;" alt="{html.escape(alt)}">')
     return (f'<figure style="margin:4px 10px 4px 0;"><figcaption style="font-size:12px;text-align:center;">'
             f'{title}</figcaption><div style="position:relative;width:{width}px;height:{height}px;'
             f'outline:1px solid #bbb;">{img}{"".join(drawn)}</div>'
@@ -124,7 +135,7 @@ def value_table(values, *, fmt: str = "{:.2f}", signed: bool = True, title: str 
                 cell: int = 40, marks: np.ndarray | None = None) -> str:
     """A small grid of numbers as an HTML table, each cell coloured by its value.
 
-    The text is white on dark cells and black on light ones, so every number can be read.
+    The text is black or white, whichever contrasts more with the cell (WCAG's ratio, at least 4.5:1).
     """
     arr = as_array(values)
     if arr.ndim == 1:
@@ -135,13 +146,12 @@ def value_table(values, *, fmt: str = "{:.2f}", signed: bool = True, title: str 
         tds = []
         for c in range(arr.shape[1]):
             red, green, blue = (int(v) for v in rgb[r, c])
-            dark = 0.299 * red + 0.587 * green + 0.114 * blue < 128
             text = "" if not np.isfinite(arr[r, c]) else fmt.format(arr[r, c] + 0.0)
             text = text[1:] if re.fullmatch(r"-0(\.0*)?", text) else text  # no "-0.00"
             border = f"2px solid {ORANGE}" if marks is not None and marks[r, c] else "1px solid #ccc"
             tds.append(f'<td style="width:{cell}px;height:{cell * 0.7:.0f}px;text-align:center;padding:1px;'
                        f'font:11px monospace;border:{border};background:rgb({red},{green},{blue});'
-                       f'color:{"white" if dark else "black"};">{text}</td>')
+                       f'color:{ink_for((red, green, blue))};">{text}</td>')
         rows.append(f"<tr>{''.join(tds)}</tr>")
     return (f'<figure style="margin:4px 10px 4px 0;"><figcaption style="font-size:12px;text-align:center;">'
             f'{title}</figcaption><table style="border-collapse:collapse;">{"".join(rows)}</table></figure>')
@@ -159,8 +169,11 @@ def symbol(text: str, size: int = 20) -> str:
 
 
 def note(text: str, *, cls: str = "cc-note") -> str:
-    """A line of explanation under the pictures (``cls`` lets tests and the browser find it)."""
-    return f'<div class="{cls}" style="font-size:13px;margin:4px 0;">{text}</div>'
+    """A line of explanation under the pictures (``cls`` lets tests and the browser find it).
+
+    ``data-cc-note`` marks it as a result to be said in words (:func:`helpers.widgets.spoken`).
+    """
+    return f'<div class="{cls}" data-cc-note style="font-size:13px;margin:4px 0;">{text}</div>'
 
 
 def fmt_number(x: float) -> str:

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .kit import ORANGE, note, row_of
+from .kit import CHOSEN, ORANGE, note, row_of
 
 __all__ = ["output_size", "kernel_positions", "PaddingStride", "padding_stride_state", "padding_stride_html"]
 
@@ -141,7 +141,7 @@ def padding_stride_html(state: PaddingStride, selected: int = 0, cell: int = 20)
         tds = []
         for c in range(s.out):
             i = r * s.out + c
-            style = f"background:{ORANGE};color:white;" if i == selected else "background:#eef3fb;"
+            style = CHOSEN if i == selected else "background:#eef3fb;"
             tds.append(f'<td style="width:{cell}px;height:{cell}px;padding:0;text-align:center;'
                        f'font:9px monospace;border:1px solid #bbb;{style}">{i}</td>')
         out_rows.append(f"<tr>{''.join(tds)}</tr>")
