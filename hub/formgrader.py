@@ -145,11 +145,12 @@ def check_release(chapter: str) -> int:
             return 1
         same = installed.is_file() and filecmp.cmp(fresh, installed, shallow=False)
     if same:
-        print(f"{RELEASE_DIR}/{chapter}/{chapter}.ipynb is the course's release of {SOURCE_DIR}/{chapter} "
-              "(regenerated and compared; nothing rewritten): release it to the class with Release.")
+        # short lines: the formgrader shows this log in a <pre> that does not wrap
+        print(f"{RELEASE_DIR}/{chapter}/{chapter}.ipynb\nis the course's release of {SOURCE_DIR}/{chapter}:\n"
+              "regenerated and compared, nothing rewritten.\nRelease it to the class with Release.")
         return 0
-    print(f"{RELEASE_DIR}/{chapter}/{chapter}.ipynb differs from the course's release of {SOURCE_DIR}/{chapter}: "
-          "the installed course was edited; run `python -m grader release` in the course's checkout and reinstall")
+    print(f"{RELEASE_DIR}/{chapter}/{chapter}.ipynb\ndiffers from the course's release of {SOURCE_DIR}/{chapter}:\n"
+          "the installed course was edited; run `python -m grader release`\nin the course's checkout and install it again.")
     return 1
 
 
