@@ -1,14 +1,21 @@
 """The Python every user of the hub runs: the course's own virtualenv when every account can run it,
-else a copy of it around a system interpreter of the same version.
+else a copy of it that every account can run.
 
 A learner's server and the instructor's grader run as the learner's and the instructor's Unix
-accounts. The course's ``.venv`` is usually built from a Python those accounts can run (the
-system's, or one under ``/opt``); then that is what they run. When its interpreter lives in a
-folder others cannot enter (pyenv under ``/root``), ``hub/.python`` is made instead: a virtualenv
-of a world-usable interpreter of the same major.minor version (so the compiled wheels fit) whose
-``lib/``, ``etc/`` and ``share/`` are hard links to the course's: the packages installed once,
-not twice, and inside the virtualenv itself, so the grader's sandbox (which binds ``sys.prefix``)
-sees them. ``make hub`` rebuilds it whenever ``.venv`` changes.
+accounts. When the course's ``.venv`` was built from a Python those accounts can run (the
+system's, one under ``/opt``), that is what they run. When its interpreter lives in a folder
+others cannot enter (pyenv under ``/root``), two folders are made next to this file, of hard
+links where the file system allows (the packages installed once, not twice):
+
+* ``.python-base``: the interpreter's install, its program given a run path relative to itself
+  (``$ORIGIN/../lib``, set with patchelf) instead of the folder others cannot enter;
+* ``.python``: a virtualenv of that interpreter whose ``lib/``, ``etc/`` and ``share/`` are the
+  course's, inside the virtualenv itself, so the grader's sandbox (which binds ``sys.prefix`` and
+  ``sys.base_prefix``) sees them.
+
+Another interpreter of the same version, such as the system's, is not enough: the packages were
+installed for this one (soupsieve, which renders the formgrader's pages, fails on Python 3.11.2's
+``re``). ``make hub`` rebuilds both whenever ``.venv`` changes.
 """
 
 from __future__ import annotations
@@ -23,8 +30,7 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 VENV = ROOT / ".venv"
 COPY = HERE / ".python"
-#: Where a world-usable interpreter of the course's version is looked for, in this order.
-CANDIDATES = ("/usr/bin/python{v}", "/usr/local/bin/python{v}")
+BASE = HERE / ".python-base"
 
 
 def usable_by_all(path: Path) -> bool:
@@ -50,31 +56,49 @@ def python_for_users(venv: Path = VENV) -> Path:
     return venv_python(venv) if course_python_usable(venv) else venv_python(COPY)
 
 
-def build(venv: Path = VENV, copy: Path = COPY) -> Path:
-    """Make :func:`python_for_users` ready; returns it. Rebuilds ``copy`` when ``venv`` is newer."""
+def _linked_copy(source: Path, target: Path) -> None:
+    """``target``, a copy of ``source`` made of hard links (a plain copy across file systems)."""
+    subprocess.run(["rm", "-rf", str(target)], check=True)  # 70,000 files: rm is far faster than rmtree
+    if subprocess.run(["cp", "-al", str(source), str(target)], capture_output=True).returncode != 0:
+        subprocess.run(["rm", "-rf", str(target)], check=True)
+        subprocess.run(["cp", "-a", str(source), str(target)], check=True)
+
+
+def _relocate(program: Path) -> None:
+    """Give ``program`` (a hard link into the original install) a run path relative to itself, on a copy of its own."""
+    patchelf = str(Path(sys.executable).parent / "patchelf")
+    found = subprocess.run([patchelf, "--print-rpath", str(program)], capture_output=True, text=True)
+    if found.returncode != 0 or not found.stdout.strip():
+        return  # not dynamically linked to libpython: nothing to relocate
+    private = program.with_name(program.name + ".copy")
+    shutil.copy2(program, private)
+    private.replace(program)  # its own inode now: patching it leaves the original install alone
+    subprocess.run([patchelf, "--set-rpath", "$ORIGIN/../lib", str(program)], check=True)
+
+
+def build(venv: Path = VENV, copy: Path = COPY, base_copy: Path = BASE) -> Path:
+    """Make :func:`python_for_users` ready; returns it. Rebuilds the copies when ``venv`` is newer."""
     if course_python_usable(venv):
-        shutil.rmtree(copy, ignore_errors=True)
+        for folder in (copy, base_copy):
+            subprocess.run(["rm", "-rf", str(folder)], check=True)
         return venv_python(venv)
-    version = subprocess.run([str(venv_python(venv)), "-c", "import sys; print('%d.%d' % sys.version_info[:2])"],
-                             capture_output=True, text=True, check=True).stdout.strip()
-    system = next((Path(c.format(v=version)) for c in CANDIDATES
-                   if Path(c.format(v=version)).exists() and usable_by_all(Path(c.format(v=version)))), None)
-    if system is None:
-        raise SystemExit(f"the course's Python ({os.path.realpath(venv_python(venv))}) is in a folder other accounts "
-                         f"cannot enter, and no python{version} they can run was found ({', '.join(CANDIDATES)}): "
-                         f"install python{version} (e.g. apt-get install python{version}-venv) or rebuild .venv "
-                         f"with PYTHON=/usr/bin/python{version}")
     stamp = copy / ".built-from"
     # the course's and the hub's install stamps (Makefile): a new install means a new copy
     marker = " ".join(str(p.stat().st_mtime_ns) for p in sorted(venv.glob(".conv-course*-installed"))) or "unknown"
     if stamp.exists() and stamp.read_text() == marker:
         return venv_python(copy)
-    subprocess.run(["rm", "-rf", str(copy)], check=True)  # 70,000 files: rm is far faster than rmtree
-    subprocess.run([str(system), "-m", "venv", "--without-pip", str(copy)], check=True)
+    info = subprocess.run([str(venv_python(venv)), "-c", "import os, sys; print(sys.base_prefix); "
+                           "print(os.path.realpath(sys.executable))"], capture_output=True, text=True, check=True)
+    base, program = (Path(line) for line in info.stdout.split())
+    _linked_copy(base, base_copy)
+    os.chmod(base_copy, 0o755)
+    interpreter = base_copy / program.relative_to(base)
+    _relocate(interpreter)
+    subprocess.run(["rm", "-rf", str(copy)], check=True)
+    subprocess.run([str(interpreter), "-m", "venv", "--without-pip", str(copy)], check=True)
     for part in ("lib", "etc", "share"):
         if (venv / part).is_dir():
-            subprocess.run(["rm", "-rf", str(copy / part)], check=True)
-            subprocess.run(["cp", "-al", str(venv / part), str(copy / part)], check=True)
+            _linked_copy(venv / part, copy / part)
     # the console scripts nbgrader runs by name (alembic), pointed at this interpreter
     for script in ("alembic", "jupyter", "nbgrader"):
         source = venv / "bin" / script
