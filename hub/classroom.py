@@ -144,7 +144,7 @@ def course_config(course: Course, cls: Class) -> str:
     ])
 
 
-def _account(name: str) -> pwd.struct_passwd:
+def account(name: str) -> pwd.struct_passwd:
     try:
         return pwd.getpwnam(name)
     except KeyError:
@@ -157,7 +157,7 @@ def prepare(cls: Class) -> None:
     if os.geteuid() != 0:
         raise ClassError("the hub runs as root (it starts each user's server as that user): run make hub as root")
     for name in sorted(cls.accounts()):
-        _account(name)
+        account(name)
     cls.state.mkdir(parents=True, exist_ok=True)
     os.chmod(cls.state, 0o700)
     # nbgrader's exchange: everyone may create in it, the sticky bit keeps each course's folder its owner's
@@ -165,7 +165,7 @@ def prepare(cls: Class) -> None:
     os.chown(cls.exchange, 0, 0)
     os.chmod(cls.exchange, 0o1777)
     for course in cls.courses:
-        owner = _account(course.instructors[0])
+        owner = account(course.instructors[0])
         folder = course.directory
         folder.mkdir(exist_ok=True)
         os.chown(folder, owner.pw_uid, owner.pw_gid)

@@ -21,21 +21,18 @@ from __future__ import annotations
 import json
 import os
 import re
-import secrets
 import shutil
-import signal
-import subprocess
 import tempfile
 import time
-import urllib.request
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 from grader.authoring.config import ROOT
 from tests.courses import CH1
-from tests.lab import ARTIFACTS, CHROMIUM_ARGS, CHROMIUM, free_port, need_browser
+from tests import hubs
+from tests.hubs import assignments_tab, log_in, nbgrader_menu
+from tests.lab import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, free_port, need_browser
 from tests.support import solution_code
 from tests.unix_users import why_not
 
@@ -45,13 +42,6 @@ SHOTS = ARTIFACTS / "hub"
 #: The partly wrong answer: the second review question (7 of chapter 1's 8 points).
 WRONG = {"quiz_edge_kernel_answer": 'quiz_edge_kernel = "right_edge"'}
 COURSE, OTHER = "conv-course", "conv-course-evening"
-
-
-@dataclass(frozen=True)
-class Account:
-    name: str
-    password: str
-    home: Path
 
 
 @pytest.fixture(scope="module")
@@ -71,94 +61,25 @@ def place():
 @pytest.fixture(scope="module")
 def accounts(place):
     """Five real accounts (two instructors, three learners), each with a password; removed afterwards."""
-    homes = place / "home"
-    homes.mkdir()
-    os.chmod(homes, 0o755)
-    tag = secrets.token_hex(3)
-    made = {}
-    try:
-        for role in ("ines", "ada", "alan", "ivan", "grace"):
-            name = f"{role}{tag}"
-            subprocess.run(["useradd", "--create-home", "--home-dir", str(homes / name), "--shell", "/bin/sh",
-                            "--user-group", name], check=True, capture_output=True)
-            made[role] = Account(name, secrets.token_urlsafe(12), homes / name)
-            subprocess.run(["chpasswd"], input=f"{name}:{made[role].password}\n", text=True, check=True,
-                           capture_output=True)
+    with hubs.accounts(place / "home", ["ines", "ada", "alan", "ivan", "grace"]) as made:
         yield made
-    finally:
-        for account in made.values():
-            subprocess.run(["userdel", "--remove", account.name], capture_output=True)
-
-
-def class_file(place: Path, accounts: dict[str, Account], port: int) -> Path:
-    a = accounts
-    text = f"""ip = "127.0.0.1"
-port = {port}
-state = "{place / 'state'}"
-exchange = "{place / 'exchange'}"
-
-[[course]]
-id = "{COURSE}"
-instructors = ["{a['ines'].name}"]
-learners = [
-  {{ id = "{a['ada'].name}", first_name = "Ada", last_name = "Lovelace" }},
-  {{ id = "{a['alan'].name}", first_name = "Alan", last_name = "Turing" }},
-]
-
-[[course]]
-id = "{OTHER}"
-instructors = ["{a['ivan'].name}"]
-learners = ["{a['grace'].name}"]
-"""
-    path = place / "class.toml"
-    path.write_text(text)
-    return path
 
 
 @pytest.fixture(scope="module")
 def hub(place, accounts):
-    """``make hub HUB_CLASS=...`` in the background: the hub's URL once it answers; stopped afterwards."""
-    port = free_port()
-    path = class_file(place, accounts, port)
-    log = place / "hub.log"
-    env = {**os.environ, "CONV_COURSE_HUB_API_PORT": str(free_port()),
-           "CONV_COURSE_PROXY_API_PORT": str(free_port())}
-    started = time.monotonic()
-    with open(log, "w") as out:
-        process = subprocess.Popen(["make", "--no-print-directory", "hub", f"HUB_CLASS={path}"], cwd=ROOT, env=env,
-                                   stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
-    url = f"http://127.0.0.1:{port}"
+    """``make hub HUB_CLASS=...`` (two courses, each with its instructor) in the background: its URL."""
+    a, port = accounts, free_port()
+    path = hubs.class_file(place, port, [
+        (COURSE, a["ines"], [(a["ada"], "Ada", "Lovelace"), (a["alan"], "Alan", "Turing")]),
+        (OTHER, a["ivan"], [a["grace"]])])
     try:
-        deadline = time.monotonic() + 900  # a fresh clone installs JupyterHub and the proxy first
-        while True:
-            assert process.poll() is None, f"make hub stopped:\n{log.read_text()[-4000:]}"
-            try:
-                with urllib.request.urlopen(f"{url}/hub/api/", timeout=2) as answer:
-                    if answer.status == 200:
-                        break
-            except OSError:
-                pass
-            assert time.monotonic() < deadline, f"the hub did not answer:\n{log.read_text()[-4000:]}"
-            time.sleep(1)
-        print(f"hub answering {time.monotonic() - started:.1f} s after make hub")
-        yield url
+        with hubs.running_hub(place, path, port) as (url, seconds):
+            print(f"hub answering {seconds:.1f} s after make hub")
+            yield url
     finally:
-        pid_file = place / "state" / "jupyterhub.pid"
-        hub_pid = int(pid_file.read_text()) if pid_file.exists() else None
-        os.killpg(process.pid, signal.SIGTERM)  # make and JupyterHub: it stops the users' servers
-        deadline = time.monotonic() + 60
-        while hub_pid and time.monotonic() < deadline:
-            try:
-                os.kill(hub_pid, 0)
-            except ProcessLookupError:
-                break
-            time.sleep(0.5)
-        else:
-            if hub_pid:
-                os.killpg(process.pid, signal.SIGKILL)
-        process.wait(timeout=30)
         SHOTS.mkdir(parents=True, exist_ok=True)
-        shutil.copy(log, SHOTS / "hub.log")
+        if (place / "hub.log").exists():
+            shutil.copy(place / "hub.log", SHOTS / "hub.log")
 
 
 @pytest.fixture(scope="module")
@@ -183,44 +104,6 @@ class Step:
     def shot(self, page, what: str) -> None:
         self.n += 1
         page.screenshot(path=str(SHOTS / f"{self.n:02d}-{what}.png"), full_page=True)
-
-
-def log_in(browser, url: str, account: Account):
-    """A browser context of ``account``, logged in through the hub's login page, on its JupyterLab."""
-    context = browser.new_context(viewport={"width": 1400, "height": 900})
-    page = context.new_page()
-    page.set_default_timeout(180_000)
-    page.goto(f"{url}/hub/login")
-    page.fill("input#username_input", account.name)
-    page.fill("input#password_input", account.password)
-    page.click("input#login_submit")
-    page.wait_for_url(re.compile(r".*/user/[^/]+/lab.*"))
-    page.locator(".lm-MenuBar-itemLabel", has_text=re.compile(r"^Nbgrader$")).wait_for()
-    return page
-
-
-def nbgrader_menu(page) -> list[str]:
-    """The labels of JupyterLab's Nbgrader menu, left open. (A click on a menu bar that still has
-    focus from an earlier menu can close instead of open: clicked again until the menu shows.)"""
-    items = page.locator(".lm-Menu-content .lm-Menu-itemLabel")
-    for _ in range(5):
-        page.locator(".lm-MenuBar-itemLabel", has_text=re.compile(r"^Nbgrader$")).click()
-        try:
-            items.first.wait_for(timeout=5_000)
-            break
-        except Exception:  # noqa: BLE001 - the menu did not open: click again
-            page.keyboard.press("Escape")
-    return [t.strip() for t in items.all_inner_texts()]
-
-
-def assignments_tab(page):
-    """nbgrader's Assignments tab (Nbgrader > Assignment List), once it has loaded."""
-    nbgrader_menu(page)
-    page.locator(".lm-Menu-content .lm-Menu-itemLabel", has_text="Assignment List").click()
-    panel = page.locator("#released_assignments_list")
-    panel.wait_for(state="attached")
-    page.locator("#released_assignments_list_loading").wait_for(state="hidden")
-    return page
 
 
 def answer(page, url: str, user: str, path: str, answers: dict[str, str]) -> None:
