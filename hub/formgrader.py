@@ -9,7 +9,9 @@ answers the same two URLs first:
 
 * **Autograde** runs ``python -m grader autograde <course>/submitted --out <course>/grading-out``:
   the course's sandboxed grader, which records into the course's gradebook and keeps every manual
-  score; a finished submission is not graded twice, a resubmission is graded again.
+  score; a finished submission is not graded twice, a resubmission is graded again. Then
+  :mod:`hub.findings` puts what grading found (undone test-cell edits, cells that timed out or
+  crashed) at the top of the autograded notebooks and flags those submissions.
 * **Generate** runs the course's release of that chapter (``grader.authoring.release.generate``,
   what ``python -m grader release`` runs) into a temporary folder and compares it byte for byte
   with the student version installed for everyone (read-only): it says whether they match and
@@ -86,6 +88,10 @@ class CourseAutogradeHandler(BaseApiHandler):
         code, log = await run(argv, cwd=root)
         line = graded_line(root / OUT / "report.json", student_id, assignment_id)
         log = f"$ python -m grader autograde {submitted} --out {root / OUT}\n{log}" + (f"\n{line}" if line else "")
+        if (root / OUT / "report.json").is_file():  # what grading found, into the notebooks the formgrader shows
+            found_code, found = await run([sys.executable, "-m", "hub.findings", str(root)], cwd=root)
+            log += f"\n$ python -m hub.findings {root}\n{found}"
+            code = code or found_code
         answer = {"success": code == 0, "log": log}
         if code != 0:
             answer["error"] = f"the course's grader stopped (exit code {code}); its output is below"
