@@ -39,8 +39,10 @@ from tests.unix_users import why_not
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 SHOTS = ARTIFACTS / "hub"
-#: The partly wrong answer: the second review question (7 of chapter 1's 8 points).
-WRONG = {"quiz_edge_kernel_answer": 'quiz_edge_kernel = "right_edge"'}
+#: The partly wrong answer: the second review question (7 of chapter 1's 8 points), and its test cell
+#: edited to pass anyway (grading runs the original and says so).
+WRONG = {"quiz_edge_kernel_answer": 'quiz_edge_kernel = "right_edge"', "quiz_edge_kernel": "pass  # trust me"}
+EDITED = "test cell quiz_edge_kernel was edited; the original was run"  # as shown: the name in code type
 COURSE, OTHER = "conv-course", "conv-course-evening"
 
 
@@ -225,17 +227,23 @@ def test_a_week_of_a_class_on_the_hub(hub, accounts, browser, place):
         (a["ada"].name, "graded"), (a["alan"].name, "graded")}
     assert gradebook_total(course_dir, a["ada"].name) == 8.0
     assert gradebook_total(course_dir, a["alan"].name) == 7.0
+    assert "python -m hub.findings" in text and f"{a['alan'].name} {CH1}: flagged" in text, text
+    from nbgrader.api import Gradebook
+
+    with Gradebook(f"sqlite:///{course_dir / 'gradebook.db'}", COURSE) as gb:
+        assert gb.find_submission_notebook(CH1, CH1, a["alan"].name).flagged is True
+        assert gb.find_submission_notebook(CH1, CH1, a["ada"].name).flagged is False
     ines.reload()
     ines.locator(".score", has_text="7 / 8").wait_for()
     step.shot(ines, "instructor-submissions-scores")
-
-    from nbgrader.api import Gradebook
 
     with Gradebook(f"sqlite:///{course_dir / 'gradebook.db'}", COURSE) as gb:
         notebook_id = gb.find_submission_notebook(CH1, CH1, a["alan"].name).id
     ines.goto(f"{url}/user/{a['ines'].name}/formgrader/submissions/{notebook_id}/")
     ines.wait_for_function("() => window.formgrader && formgrader.grades && formgrader.grades.loaded"
                            " && formgrader.comments && formgrader.comments.loaded")
+    ines.get_by_text("What grading found").first.wait_for()
+    assert EDITED in ines.locator("body").inner_text(), "the formgrader must show what grading found"
     score = ines.locator("input.score#quiz_edge_kernel")
     score.fill("0.5")
     score.press("Tab")
@@ -277,4 +285,7 @@ def test_a_week_of_a_class_on_the_hub(hub, accounts, browser, place):
         step.shot(page, f"{role}-reads-feedback")
         if role == "alan":
             assert "Half a point: the reasoning in class was right." in body
+            assert "What grading found" in body and EDITED in body
+        else:
+            assert "What grading found" not in body
         page.context.close()
