@@ -3,6 +3,8 @@
 #   make test   create or reuse .venv, install everything, run the whole test suite (one pytest worker
 #               per core, pytest-xdist; a test file stays on one worker, so its shared fixtures run once;
 #               files are handed out slowest first, tests/conftest.py's SLOWEST_FIRST)
+#   make hub    a JupyterHub for a class (hub/class.toml, or HUB_CLASS=FILE): JupyterHub and its proxy are
+#               installed by this target only; run as root (README: "A class on JupyterHub")
 #   make test-fast  the inner loop: every test that starts no kernel, no grader run, no browser (< 1 min)
 SHELL := /bin/bash
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
@@ -18,7 +20,7 @@ ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 export OMP_NUM_THREADS ?= 1
 export MKL_NUM_THREADS ?= 1
 
-.PHONY: setup lab instructor-lab test test-fast site release outputs check-release mistakes clean
+.PHONY: setup lab instructor-lab test test-fast site release outputs check-release mistakes clean hub hub-setup
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -53,6 +55,22 @@ lab: setup
 
 instructor-lab: setup
 	$(BIN)/jupyter lab $(ROOT_FLAG) --ServerApp.root_dir="$(CURDIR)" $(LAB_ARGS)
+
+# A class on JupyterHub: JupyterHub (pinned in hub/requirements.txt) into .venv, configurable-http-proxy
+# (hub/package-lock.json) into hub/node_modules; then `python -m hub` prepares the exchange and the
+# course directories of HUB_CLASS and runs the hub in the foreground. HUB_ARGS go to jupyterhub.
+HUB_CLASS ?= hub/class.toml
+HUB_ARGS ?=
+HUB_STAMP := $(VENV)/.conv-course-hub-installed
+$(HUB_STAMP): $(STAMP) hub/requirements.txt hub/package.json hub/package-lock.json
+	$(BIN)/python -m pip install --quiet -r hub/requirements.txt
+	npm ci --prefix hub --no-audit --no-fund --loglevel=error
+	touch $(HUB_STAMP)
+
+hub-setup: $(HUB_STAMP)
+
+hub: hub-setup
+	CONV_COURSE_HUB_CLASS="$(abspath $(HUB_CLASS))" $(BIN)/python -m hub $(HUB_ARGS)
 
 # TEST_JOBS: pytest-xdist workers (default: one per core; TEST_JOBS=0 runs in this process).
 TEST_JOBS ?= auto

@@ -41,7 +41,8 @@ IN_KERNEL = "test_a_blank_chapter_run_cell_by_cell_shows_no_traceback"
 #: Test files, slowest first: worker-seconds measured in one ``make test`` run on 2 cores (2026-11-30).
 #: With ``--no-loadscope-reorder`` (the Makefile) pytest-xdist hands out files in this order, so the
 #: long ones start first and the two workers finish together instead of one waiting on a late long file.
-SLOWEST_FIRST = ("test_check.py",                  # 206 s: 24 notebooks checked and autograded
+SLOWEST_FIRST = ("test_hub.py",                    # 300-570 s: a week of a class on JupyterHub in Chromium
+                 "test_check.py",                  # 206 s: 24 notebooks checked and autograded
                  "test_browser_blank_chapters.py",  # 197 s: 8 chapters in JupyterLab in Chromium
                  "test_site.py",                    # ~130 s: 41 s, and axe-core on its 11 pages ~90 s
                  "test_notebooks.py",               # 118 s: nbgrader validate of 16 notebooks, release drift
