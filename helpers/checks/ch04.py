@@ -28,8 +28,12 @@ CHAPTER = "04-conv2d-and-a-first-cnn"
 
 
 def _stride2_stack(channels: list[int], ks: int = 3) -> nn.Sequential:
-    """A stack of stride-2 ``nn.Conv2d`` layers padded by ``ks//2``, as ``conv()`` builds them."""
-    return nn.Sequential(*[nn.Conv2d(ni, nf, ks, stride=2, padding=ks // 2)
+    """A stack of stride-2 ``nn.Conv2d`` layers padded by ``ks//2``, as ``conv()`` builds them.
+
+    Built on the meta device and given empty CPU storage: shapes and parameter counts are real, the
+    values meaningless, and no reference draws from the notebook's random numbers.
+    """
+    return nn.Sequential(*[nn.Conv2d(ni, nf, ks, stride=2, padding=ks // 2, device="meta").to_empty(device="cpu")
                            for ni, nf in zip(channels[:-1], channels[1:])])
 
 
@@ -156,16 +160,24 @@ def _shapes_swapped(case: Case) -> list[tuple[int, int, int]]:
     return [(nf, w_, h_) for nf, h_, w_ in _shapes_expected(case)]
 
 
-def _shapes_model(size, channels=lambda ni, nf: nf):
-    """A wrong conv_shapes: ``size(n)`` for the side after each layer, ``channels(ni, nf)`` for its channels."""
+def _shapes_model(size):
+    """A wrong conv_shapes: ``size(n)`` for the side after each layer."""
     def model(case: Case):
-        (c, h, w), filters = case.args
+        (_, h, w), filters = case.args
         out = []
         for nf in filters:
-            h, w, c = size(h), size(w), channels(c, nf)
-            out.append((c, h, w))
+            h, w = size(h), size(w)
+            out.append((nf, h, w))
         return out
     return model
+
+
+def _shapes_received(case: Case) -> list[tuple[int, int, int]]:
+    """The channels each layer receives (the input's, then the previous layer's filters) instead of its own."""
+    (c, _, _), _ = case.args
+    expected = _shapes_expected(case)
+    received = [c] + [nf for nf, _, _ in expected[:-1]]
+    return [(ni, h, w) for ni, (_, h, w) in zip(received, expected)]
 
 
 def _shapes_square(case: Case) -> list[tuple[int, int, int]]:
@@ -214,6 +226,8 @@ CONV_SHAPES = Exercise(
     reference=_shapes_expected,
     compare=_compare_shapes,
     mistakes={
+        "round() rounds halves to the even neighbour (round(2.5) == 2): the size of a stride-2 layer is "
+        "(n + 2*1 - 3)//2 + 1, which rounds every odd size up.": _shapes_model(lambda n: round(n / 2)),
         "a stride-2 layer does not simply halve the size: with ks=3 and padding 1 it gives "
         "(n + 2*1 - 3)//2 + 1, which rounds odd sizes *up* (7 -> 4, not 3).": _shapes_floor,
         "height and width are swapped: keep (channels, height, width) in that order.": _shapes_swapped,
@@ -223,15 +237,12 @@ CONV_SHAPES = Exercise(
         "one shape after each layer: the input's own shape is not in the list.": _shapes_with_input,
         "use // (floor division): / gives a float, and a size is a whole number of positions.":
             _shapes_model(lambda n: (n + 2 * 1 - 3) / 2 + 1),
-        "round() rounds halves to the even neighbour (round(2.5) == 2): the size of a stride-2 layer is "
-        "(n + 2*1 - 3)//2 + 1, which rounds every odd size up.": _shapes_model(lambda n: round(n / 2)),
         "the size does not change: each conv() has stride 2, so it takes every other position.":
             _shapes_model(lambda n: n),
         "conv() pads by ks//2 = 1 on each side: (n + 2*1 - 3)//2 + 1, not (n - 3)//2 + 1.":
             _shapes_model(lambda n: (n - 3) // 2 + 1),
         "the channels after a layer are its number of filters: the shape after layer i has filters[i] "
-        "channels, not the channels it received.": _shapes_model(lambda n: (n + 2 * 1 - 3) // 2 + 1,
-                                                                 lambda ni, nf: ni),
+        "channels, not the channels it received.": _shapes_received,
     },
     error_hints={
         "must be computed by hand": "compute the sizes with the formula of chapter 3 instead of running layers.",
@@ -418,8 +429,9 @@ SIMPLE_CNN = Exercise(
 
 def _quiz_stride2_expected(case: Case) -> int:
     """Measured: the width a stride-2, 3x3, padding-1 convolution gives a 7x7 map."""
-    layer = nn.Conv2d(1, 1, 3, stride=2, padding=1)
-    return int(layer(torch.zeros(1, 1, 7, 7)).shape[-1])
+    layer = nn.Conv2d(1, 1, 3, stride=2, padding=1, device="meta").to_empty(device="cpu")
+    with torch.no_grad():
+        return int(layer(torch.zeros(1, 1, 7, 7)).shape[-1])
 
 
 QUIZ_STRIDE2 = Exercise(
@@ -432,15 +444,31 @@ QUIZ_STRIDE2 = Exercise(
     cases=quiz_case,
     reference=_quiz_stride2_expected,
     compare=compare_int,
-    mistakes={"(n + 2*pad - ks)//stride + 1 = (7 + 2 - 3)//2 + 1: the padding lets the kernel sit on the last "
-              "column too.": lambda case: 3},
+    mistakes={
+        "a stride-2 layer with padding does not simply halve the size: count the positions with "
+        "(n + 2*pad - ks)//stride + 1; the padding lets the kernel sit on the last column too.": lambda case: 3,
+        "a number of columns is an int: write it without a decimal point.":
+            lambda case: float(_quiz_stride2_expected(case)),
+        "the stride is missing: padding 1 alone keeps the size of a 3x3 convolution, and stride 2 takes "
+        "every other position.": lambda case: 7,
+        "16 is the number of output channels (feature maps); the question asks for the columns of each map.":
+            lambda case: 16,
+        "8 is the number of input channels; the question asks for the columns of the output map.":
+            lambda case: 8,
+        "a stride of 2 shrinks a map; it does not enlarge it.": lambda case: 14,
+    },
     seed=404,
 )
 
 
+def _stack_params(channels: list[int]) -> int:
+    """Counted: the parameters of a stack of 3x3 stride-2 nn.Conv2d layers (built without drawing random numbers)."""
+    return sum(p.numel() for m in _stack(channels) for p in m.parameters())
+
+
 def _quiz_params_expected(case: Case) -> int:
     """Counted: the parameters of the chapter's simple_cnn, rebuilt from nn.Conv2d layers."""
-    return sum(p.numel() for p in _stride2_stack(SIMPLE_CNN_CHANNELS).parameters())
+    return _stack_params(SIMPLE_CNN_CHANNELS)
 
 
 QUIZ_PARAMS = Exercise(
@@ -457,7 +485,17 @@ QUIZ_PARAMS = Exercise(
         "count the biases too: one per output channel of every layer.":
             lambda case: _params_no_bias(Case((SIMPLE_CNN_CHANNELS, 3))),
         "that is the count for a last layer of 1 channel; this course's simple_cnn ends with 2.":
-            lambda case: sum(p.numel() for p in _stride2_stack([1, 4, 8, 16, 32, 1]).parameters()),
+            lambda case: _stack_params(SIMPLE_CNN_CHANNELS[:-1] + [1]),
+        "each kernel has a 3x3 slice for every input channel: nf * ni * 3 * 3 weights per layer.":
+            lambda case: _params_no_inputs(Case((SIMPLE_CNN_CHANNELS, 3))),
+        "a 3x3 kernel has 3 * 3 weights per input channel, not 3.":
+            lambda case: _params_ks_once(Case((SIMPLE_CNN_CHANNELS, 3))),
+        "the last layer, from 32 channels to 2, has parameters too.":
+            lambda case: _stack_params(SIMPLE_CNN_CHANNELS[:-1]),
+        "that is the linear network simple_nn; the question asks about the CNN.":
+            lambda case: 784 * 30 + 30 + 30 + 1,
+        "a number of parameters is an int: write it without a decimal point.":
+            lambda case: float(_quiz_params_expected(case)),
     },
     seed=405,
 )
@@ -467,7 +505,8 @@ def _quiz_mult_adds_expected(case: Case) -> int:
     """Measured: multiply-adds of conv(16, 32) on a 4x4 map, from the layer summary of a real layer."""
     from helpers.models import layer_summary
 
-    rows = layer_summary(nn.Conv2d(16, 32, 3, stride=2, padding=1), (1, 16, 4, 4))
+    layer = nn.Conv2d(16, 32, 3, stride=2, padding=1, device="meta").to_empty(device="cpu")
+    rows = layer_summary(layer, (1, 16, 4, 4))
     return sum(r.mult_adds for r in rows)
 
 
@@ -482,10 +521,20 @@ QUIZ_MULT_ADDS = Exercise(
     reference=_quiz_mult_adds_expected,
     compare=compare_int,
     mistakes={
-        "the output is 2x2, not 4x4: the stride-2 layer computes one dot product per *output* position.":
-            lambda case: 4 * 4 * 32 * 16 * 9,
-        "each output value is a dot product over all 16 input channels: 16 * 3 * 3 multiply-adds.":
+        "the stride-2 layer computes one dot product per *output* position, and its output is smaller than "
+        "its 4x4 input.": lambda case: 4 * 4 * 32 * 16 * 9,
+        "each output value is a dot product over all 16 input channels, each with a 3x3 slice of the kernel.":
             lambda case: 2 * 2 * 32 * 9,
+        "a 3x3 kernel slice has 3 * 3 weights: the dot product has ni * ks * ks terms, not ni * ks.":
+            lambda case: 2 * 2 * 32 * 16 * 3,
+        "that is the layer's number of parameters; multiply-adds count the work of every output value.":
+            lambda case: 32 * 16 * 9 + 32,
+        "there is one output map per filter (32 of them), and every value of each is a dot product.":
+            lambda case: 2 * 2 * 16 * 9,
+        "the bias is an addition without a multiplication: this course counts the ni * ks * ks "
+        "multiply-adds of each dot product only.": lambda case: 2 * 2 * 32 * (16 * 9 + 1),
+        "a number of multiply-adds is an int: write it without a decimal point.":
+            lambda case: float(_quiz_mult_adds_expected(case)),
     },
     seed=406,
 )

@@ -1,0 +1,229 @@
+"""Chapter 4, "nn.Conv2d and a first CNN": the mistakes each check must reject, and the other right answers.
+
+Every wrong answer below is the code a learner writes, with the hint text its verdict must carry;
+every right answer is a correct formulation other than the solution's. ``tests/test_catalogue.py``
+runs each through the visible and the hidden check. The models are built from ``conv``, the helper
+the chapter defines in a cell before the exercise (pasted into each entry, as the notebook holds it).
+"""
+
+from grader.catalogue import Claim, Right, Wrong
+
+_CONV = '''
+def conv(ni, nf, ks=3, act=True):
+    res = nn.Conv2d(ni, nf, stride=2, kernel_size=ks, padding=ks // 2)
+    if act:
+        res = nn.Sequential(res, nn.ReLU())
+    return res
+
+torch.manual_seed(0)
+'''
+
+
+def _cnn(layers: str, tail: str = "nn.Flatten(),") -> str:
+    return _CONV + f"simple_cnn = nn.Sequential(\n    {layers}\n    {tail}\n)\n"
+
+
+_FIVE = "conv(1, 4), conv(4, 8), conv(8, 16), conv(16, 32), conv(32, 2, act=False),"
+
+_SHAPES = '''
+def conv_shapes(input_shape, filters):
+    _, h, w = input_shape
+    shapes = []
+    for nf in filters:
+        h, w = {size_h}, {size_w}
+        shapes.append({item})
+    return shapes
+'''
+
+
+def _shapes(size_h="(h + 2 * 1 - 3) // 2 + 1", size_w="(w + 2 * 1 - 3) // 2 + 1", item="(nf, h, w)") -> str:
+    return _SHAPES.format(size_h=size_h, size_w=size_w, item=item)
+
+
+_PARAMS = "def stack_params(channels, ks=3):\n    return sum({} for ni, nf in zip(channels[:-1], channels[1:]))\n"
+
+WRONG = [
+    # -- stack_params ----------------------------------------------------------------------------------
+    Wrong("stack_params", "biases forgotten", _PARAMS.format("nf * ni * ks * ks"), "the biases are missing",
+          concept="forgot bias"),
+    Wrong("stack_params", "input channels forgotten", _PARAMS.format("nf * ks * ks + nf"),
+          "ks x ks slice for every one of the ni input channels", concept="input channels ignored"),
+    Wrong("stack_params", "ks once instead of ks * ks", _PARAMS.format("nf * ni * ks + nf"),
+          "ks * ks weights per input channel, not ks", concept="kernel area"),
+    Wrong("stack_params", "one bias per input channel", _PARAMS.format("nf * ni * ks * ks + ni"),
+          "one bias per *output* channel", concept="forgot bias"),
+    Wrong("stack_params", "the kernel size fixed at 3", _PARAMS.format("nf * ni * 3 * 3 + nf"),
+          "the kernel size is fixed at 3", concept="argument ignored"),
+    Wrong("stack_params", "a float (the count divided by 1.0 along the way)",
+          "def stack_params(channels, ks=3):\n    total = 0.0\n"
+          "    for ni, nf in zip(channels[:-1], channels[1:]):\n        total += nf * ni * ks * ks + nf\n    return total\n",
+          "a parameter count is an int", concept="float instead of int"),
+    Wrong("stack_params", "loop with channels[i - 1] from i = 0: a layer from the last count to the first",
+          "def stack_params(channels, ks=3):\n    total = 0\n    for i in range(len(channels)):\n"
+          "        ni, nf = channels[i - 1], channels[i]\n        total += nf * ni * ks * ks + nf\n    return total\n",
+          "one layer too many", concept="off by one"),
+    Wrong("stack_params", "the last layer left out of the loop",
+          "def stack_params(channels, ks=3):\n    total = 0\n    for i in range(len(channels) - 2):\n"
+          "        ni, nf = channels[i], channels[i + 1]\n        total += nf * ni * ks * ks + nf\n    return total\n",
+          "the last layer is missing", concept="off by one"),
+
+    # -- conv_shapes (by hand: 10 or more) ----------------------------------------------------------------
+    Wrong("conv_shapes", "halving with floor", _shapes("h // 2", "w // 2"), "rounds odd sizes *up*",
+          concept="floor for ceil"),
+    Wrong("conv_shapes", "height and width swapped", _shapes(item="(nf, w, h)"), "height and width are swapped",
+          concept="transposed"),
+    Wrong("conv_shapes", "a square input assumed", _shapes(size_w="(h + 2 * 1 - 3) // 2 + 1", item="(nf, h, h)"),
+          "height and width need not be equal", concept="square assumed"),
+    Wrong("conv_shapes", "the batch axis kept", _shapes(item="(1, nf, h, w)"), "leave out the batch axis",
+          concept="batch axis"),
+    Wrong("conv_shapes", "the input's shape listed first",
+          "def conv_shapes(input_shape, filters):\n    _, h, w = input_shape\n    shapes = [tuple(input_shape)]\n"
+          "    for nf in filters:\n        h, w = (h - 1) // 2 + 1, (w - 1) // 2 + 1\n        shapes.append((nf, h, w))\n"
+          "    return shapes\n", "the input's own shape is not in the list", concept="off by one"),
+    Wrong("conv_shapes", "/ instead of //", _shapes("(h + 2 * 1 - 3) / 2 + 1", "(w + 2 * 1 - 3) / 2 + 1"),
+          "use // (floor division)", concept="/ instead of //"),
+    Wrong("conv_shapes", "round(n / 2)", _shapes("round(h / 2)", "round(w / 2)"), "round() rounds halves",
+          concept="round for floor"),
+    Wrong("conv_shapes", "stride ignored (padding keeps the size)", _shapes("h", "w"), "the size does not change",
+          concept="stride ignored"),
+    Wrong("conv_shapes", "padding ignored", _shapes("(h - 3) // 2 + 1", "(w - 3) // 2 + 1"),
+          "conv() pads by ks//2 = 1", concept="padding ignored"),
+    Wrong("conv_shapes", "the channels a layer receives instead of its filters",
+          "def conv_shapes(input_shape, filters):\n    c, h, w = input_shape\n    shapes = []\n"
+          "    for nf in filters:\n        h, w = (h + 2 - 3) // 2 + 1, (w + 2 - 3) // 2 + 1\n"
+          "        shapes.append((c, h, w))\n        c = nf\n    return shapes\n",
+          "the channels after a layer are its number of filters", concept="channels"),
+    Wrong("conv_shapes", "a NumPy array returned",
+          "def conv_shapes(input_shape, filters):\n    _, h, w = input_shape\n    shapes = []\n"
+          "    for nf in filters:\n        h, w = (h - 1) // 2 + 1, (w - 1) // 2 + 1\n        shapes.append((nf, h, w))\n"
+          "    return np.array(shapes)\n", "not a NumPy array", concept="wrong type"),
+    Wrong("conv_shapes", "real layers run (a forbidden shortcut)",
+          _CONV + "\ndef conv_shapes(input_shape, filters):\n    x = torch.zeros(1, *input_shape)\n    shapes = []\n"
+          "    for nf in filters:\n        x = conv(x.shape[1], nf)(x)\n        shapes.append(tuple(x.shape[1:]))\n"
+          "    return shapes\n", "instead of running layers", concept="shortcut the exercise forbids"),
+
+    # -- simple_cnn -----------------------------------------------------------------------------------
+    Wrong("simple_cnn", "five bare nn.Conv2d, no ReLU: a linear model with the right shapes",
+          "simple_cnn = nn.Sequential(\n" + "".join(
+              f"    nn.Conv2d({a}, {b}, 3, stride=2, padding=1),\n" for a, b in
+              [(1, 4), (4, 8), (8, 16), (16, 32), (32, 2)]) + "    nn.Flatten(),\n)\n",
+          "the ReLUs are missing", concept="a model that is linear"),
+    Wrong("simple_cnn", "every conv with act=False",
+          _cnn("conv(1, 4, act=False), conv(4, 8, act=False), conv(8, 16, act=False), conv(16, 32, act=False), "
+               "conv(32, 2, act=False),"), "the ReLUs are missing", concept="a model that is linear"),
+    Wrong("simple_cnn", "nn.Flatten forgotten", _cnn(_FIVE, ""), "end the model with nn.Flatten()",
+          concept="output shape"),
+    Wrong("simple_cnn", "one output channel (the draft's last layer)",
+          _cnn("conv(1, 4), conv(4, 8), conv(8, 16), conv(16, 32), conv(32, 1, act=False),"),
+          "two output channels, one score per class", concept="output layer"),
+    Wrong("simple_cnn", "a ReLU after the last layer",
+          _cnn("conv(1, 4), conv(4, 8), conv(8, 16), conv(16, 32), conv(32, 2),"),
+          "the last layer has act=False", concept="squashing after the output layer"),
+    Wrong("simple_cnn", "a softmax at the end", _cnn(_FIVE, "nn.Flatten(), nn.Softmax(dim=1),"),
+          "no softmax in the model", concept="squashing after the output layer"),
+    Wrong("simple_cnn", "squeeze() instead of nn.Flatten()",
+          _CONV + "class Squeezed(nn.Module):\n    def __init__(self):\n        super().__init__()\n"
+          f"        self.body = nn.Sequential({_FIVE})\n\n    def forward(self, x):\n        return self.body(x).squeeze()\n\n"
+          "simple_cnn = Squeezed()\n", "squeeze() removes every axis of size 1", concept="batch axis"),
+    Wrong("simple_cnn", "the filters kept at 4 instead of doubling",
+          _cnn("conv(1, 4), conv(4, 4), conv(4, 4), conv(4, 4), conv(4, 2, act=False),"),
+          "the filters double at each stride-2 layer", concept="channels"),
+    Wrong("simple_cnn", "a function that builds the model instead of the model",
+          _CONV + f"def simple_cnn():\n    return nn.Sequential({_FIVE} nn.Flatten())\n",
+          "not a function that builds one", concept="a factory for a model"),
+    Wrong("simple_cnn", "the course's own copy imported",
+          "from helpers.models import simple_cnn as _course\nsimple_cnn = _course()\n",
+          "write the nn.Sequential of conv() layers in your cell", concept="shortcut the exercise forbids"),
+
+    # -- the quiz ---------------------------------------------------------------------------------------
+    Wrong("quiz_stride2_size", "halved and floored, or the padding ignored", "quiz_stride2_size = 3",
+          "does not simply halve the size", concept="padding ignored"),
+    Wrong("quiz_stride2_size", "a float from /", "quiz_stride2_size = (7 + 2 - 3) / 2 + 1",
+          "a number of columns is an int", concept="/ instead of //"),
+    Wrong("quiz_stride2_size", "stride ignored", "quiz_stride2_size = 7", "the stride is missing",
+          concept="stride ignored"),
+    Wrong("quiz_stride2_size", "the output channels", "quiz_stride2_size = 16", "number of output channels",
+          concept="channels for pixels"),
+    Wrong("quiz_stride2_size", "the input channels", "quiz_stride2_size = 8", "number of input channels",
+          concept="channels for pixels"),
+    Wrong("quiz_stride2_size", "stride 2 read as doubling", "quiz_stride2_size = 7 * 2",
+          "shrinks a map; it does not enlarge it", concept="stride inverted"),
+
+    Wrong("quiz_cnn_params", "biases forgotten", "quiz_cnn_params = 1*4*9 + 4*8*9 + 8*16*9 + 16*32*9 + 32*2*9",
+          "count the biases too", concept="forgot bias"),
+    Wrong("quiz_cnn_params", "the draft's single output channel", "quiz_cnn_params = 6433",
+          "a last layer of 1 channel", concept="output layer"),
+    Wrong("quiz_cnn_params", "input channels forgotten", "quiz_cnn_params = sum(nf * 9 + nf for nf in (4, 8, 16, 32, 2))",
+          "a 3x3 slice for every input channel", concept="input channels ignored"),
+    Wrong("quiz_cnn_params", "3 weights per kernel slice",
+          "quiz_cnn_params = sum(nf * ni * 3 + nf for ni, nf in [(1, 4), (4, 8), (8, 16), (16, 32), (32, 2)])",
+          "3 * 3 weights per input channel, not 3", concept="kernel area"),
+    Wrong("quiz_cnn_params", "the last layer left out",
+          "quiz_cnn_params = sum(nf * ni * 9 + nf for ni, nf in [(1, 4), (4, 8), (8, 16), (16, 32)])",
+          "has parameters too", concept="off by one"),
+    Wrong("quiz_cnn_params", "simple_nn's count", "quiz_cnn_params = 23581", "that is the linear network",
+          concept="wrong model"),
+    Wrong("quiz_cnn_params", "a float", "quiz_cnn_params = 6722.0", "a number of parameters is an int",
+          concept="float instead of int"),
+
+    Wrong("quiz_mult_adds", "the input's 4x4 positions", "quiz_mult_adds = 4 * 4 * 32 * 16 * 9",
+          "one dot product per *output* position", concept="stride ignored"),
+    Wrong("quiz_mult_adds", "input channels forgotten", "quiz_mult_adds = 2 * 2 * 32 * 9",
+          "a dot product over all 16 input channels", concept="input channels ignored"),
+    Wrong("quiz_mult_adds", "3 terms per kernel slice", "quiz_mult_adds = 2 * 2 * 32 * 16 * 3",
+          "not ni * ks", concept="kernel area"),
+    Wrong("quiz_mult_adds", "the layer's parameter count", "quiz_mult_adds = 32 * 16 * 9 + 32",
+          "that is the layer's number of parameters", concept="parameters for work"),
+    Wrong("quiz_mult_adds", "filters forgotten", "quiz_mult_adds = 2 * 2 * 16 * 9", "one output map per filter",
+          concept="channels"),
+    Wrong("quiz_mult_adds", "the bias counted as a multiply-add", "quiz_mult_adds = 2 * 2 * 32 * (16 * 9 + 1)",
+          "the bias is an addition without a multiplication", concept="forgot bias"),
+    Wrong("quiz_mult_adds", "a float", "quiz_mult_adds = 2 * 2 * 32 * 16 * 9 / 1",
+          "a number of multiply-adds is an int", concept="float instead of int"),
+]
+
+RIGHT = [
+    Right("stack_params", "math.prod per layer, biases summed apart",
+          "def stack_params(channels, ks=3):\n    pairs = list(zip(channels, channels[1:]))\n"
+          "    return sum(math.prod((nf, ni, ks, ks)) for ni, nf in pairs) + sum(channels[1:])\n"),
+    Right("stack_params", "NumPy arithmetic (a NumPy integer returned)",
+          "def stack_params(channels, ks=3):\n    c = np.array(channels)\n"
+          "    return (c[:-1] * c[1:] * ks * ks + c[1:]).sum()\n"),
+    Right("stack_params", "an index loop, ks squared with **",
+          "def stack_params(channels, ks=3):\n    total = 0\n    for i in range(1, len(channels)):\n"
+          "        total += channels[i] * (channels[i - 1] * ks ** 2 + 1)\n    return total\n"),
+    Right("conv_shapes", "ceil of half (stride 2, ks 3, padding 1 rounds up)",
+          _shapes("-(-h // 2)", "-(-w // 2)")),
+    Right("conv_shapes", "math.ceil, tuples built with a comprehension",
+          "def conv_shapes(input_shape, filters):\n    _, h, w = input_shape\n    sizes = []\n"
+          "    for _ in filters:\n        h, w = math.ceil(h / 2), math.ceil(w / 2)\n        sizes.append((h, w))\n"
+          "    return [(nf, h, w) for nf, (h, w) in zip(filters, sizes)]\n"),
+    Right("simple_cnn", "a class with its own forward and torch.relu",
+          "class SimpleCNN(nn.Module):\n    def __init__(self):\n        super().__init__()\n"
+          "        widths = [1, 4, 8, 16, 32, 2]\n"
+          "        self.convs = nn.ModuleList(nn.Conv2d(a, b, 3, 2, 1) for a, b in zip(widths, widths[1:]))\n\n"
+          "    def forward(self, x):\n        for i, layer in enumerate(self.convs):\n            x = layer(x)\n"
+          "            if i < len(self.convs) - 1:\n                x = torch.relu(x)\n        return x.flatten(1)\n\n"
+          "simple_cnn = SimpleCNN()\n"),
+    Right("simple_cnn", "flat nn.Sequential of nn.Conv2d and nn.ReLU",
+          "simple_cnn = nn.Sequential(\n    nn.Conv2d(1, 4, 3, stride=2, padding=1), nn.ReLU(),\n"
+          "    nn.Conv2d(4, 8, 3, stride=2, padding=1), nn.ReLU(),\n    nn.Conv2d(8, 16, 3, stride=2, padding=1), nn.ReLU(),\n"
+          "    nn.Conv2d(16, 32, 3, stride=2, padding=1), nn.ReLU(),\n    nn.Conv2d(32, 2, 3, stride=2, padding=1),\n"
+          "    nn.Flatten(),\n)\n"),
+    Right("simple_cnn", "helpers.models.conv, left in training mode",
+          "from helpers.models import conv\nsimple_cnn = nn.Sequential(" + _FIVE + " nn.Flatten()).train()\n"),
+    Right("quiz_stride2_size", "the formula written out", "quiz_stride2_size = (7 + 2 * 1 - 3) // 2 + 1"),
+    Right("quiz_stride2_size", "measured with a real layer",
+          "quiz_stride2_size = nn.Conv2d(8, 16, 3, stride=2, padding=1)(torch.zeros(1, 8, 7, 7)).shape[-1]"),
+    Right("quiz_cnn_params", "counted layer by layer",
+          "quiz_cnn_params = sum(nf * ni * 9 + nf for ni, nf in [(1, 4), (4, 8), (8, 16), (16, 32), (32, 2)])"),
+    Right("quiz_cnn_params", "counted on real layers",
+          "quiz_cnn_params = sum(p.numel() for a, b in [(1, 4), (4, 8), (8, 16), (16, 32), (32, 2)]\n"
+          "                      for p in nn.Conv2d(a, b, 3, stride=2, padding=1).parameters())"),
+    Right("quiz_mult_adds", "positions x filters x one dot product", "quiz_mult_adds = (2 * 2) * 32 * (16 * 3 * 3)"),
+    Right("quiz_mult_adds", "an integer tensor", "quiz_mult_adds = torch.tensor(2 * 2 * 32 * 16 * 9)"),
+]
+
+NO_ALTERNATIVES: dict[str, str] = {}
+
+CLAIMS: list[Claim] = []
