@@ -199,19 +199,19 @@ WRONG = [
     Wrong("quiz_stride_shape", "/ instead of //", "quiz_stride_shape = (1, 8, (15 + 2 - 3) / 2 + 1, (20 + 2 - 3) / 2 + 1)",
           "use floor division", concept="/ instead of //"),
 
-    Wrong("quiz_even_padding", "ks//2 on each side", "quiz_even_padding = 4", "keeps the size only for an odd kernel",
+    Wrong("quiz_even_padding", "ks//2 on each side", "quiz_even_padding = 6", "keeps the size only for an odd kernel",
           concept="even kernel"),
-    Wrong("quiz_even_padding", "one row on each side", "quiz_even_padding = 2", "1 row on each side is too little",
-          concept="even kernel"),
-    Wrong("quiz_even_padding", "the padding of one side, not the total", "quiz_even_padding = 1",
+    Wrong("quiz_even_padding", "(ks - 1)//2 on each side", "quiz_even_padding = 2 * ((6 - 1) // 2)",
+          "is too little for an even kernel", concept="even kernel"),
+    Wrong("quiz_even_padding", "the padding of one side, not the total", "quiz_even_padding = (6 - 1) // 2",
           "the question asks for top plus bottom", concept="padding counted once"),
-    Wrong("quiz_even_padding", "(ks - 1) / 2 per side", "quiz_even_padding = 1.5", "a fraction of a pixel",
+    Wrong("quiz_even_padding", "(ks - 1) / 2 per side", "quiz_even_padding = (6 - 1) / 2", "a fraction of a pixel",
           concept="/ instead of //"),
     Wrong("quiz_even_padding", "no padding possible", "quiz_even_padding = 0", "some rows of zeros are needed",
           concept="even kernel"),
-    Wrong("quiz_even_padding", "ks - 1 on each side", "quiz_even_padding = 6", "a 'full' convolution",
+    Wrong("quiz_even_padding", "ks - 1 on each side", "quiz_even_padding = 2 * (6 - 1)", "a 'full' convolution",
           concept="padding counted twice"),
-    Wrong("quiz_even_padding", "a float", "quiz_even_padding = 3.0", "a number of rows is an int",
+    Wrong("quiz_even_padding", "a float", "quiz_even_padding = 5.0", "a number of rows is an int",
           concept="float instead of int"),
 
     Wrong("quiz_unused_columns", "every column thought covered", "quiz_unused_columns = 0",
@@ -262,8 +262,8 @@ RIGHT = [
           "quiz_stride_shape = (1, 8, (15 + 2 * 1 - 3) // 2 + 1, (20 + 2 * 1 - 3) // 2 + 1)"),
     Right("quiz_stride_shape", "measured with a real layer",
           "quiz_stride_shape = tuple(nn.Conv2d(3, 8, 3, stride=2, padding=1)(torch.zeros(1, 3, 15, 20)).shape)"),
-    Right("quiz_even_padding", "an expression", "quiz_even_padding = 4 - 1"),
-    Right("quiz_even_padding", "an integer tensor", "quiz_even_padding = torch.tensor(3)"),
+    Right("quiz_even_padding", "an expression", "quiz_even_padding = 6 - 1"),
+    Right("quiz_even_padding", "an integer tensor", "quiz_even_padding = torch.tensor(5)"),
     Right("quiz_unused_columns", "counted from the formula",
           "quiz_unused_columns = 6 - ((6 - 3) // 2 * 2 + 3)"),
     Right("quiz_unused_columns", "an integer tensor", "quiz_unused_columns = torch.tensor(1)"),
@@ -271,4 +271,38 @@ RIGHT = [
 
 NO_ALTERNATIVES: dict[str, str] = {}
 
-CLAIMS: list[Claim] = []
+_WINDOWS = """def windows(n, ks, pad=0, stride=1):
+    x = torch.ones(1, 1, n, n, requires_grad=True)
+    F.conv2d(x, torch.ones(1, 1, ks, ks), padding=pad, stride=stride).sum().backward()
+    return x.grad[0, 0]
+"""
+
+
+def _size(n: int, ks: int, pad: int = 0, stride: int = 1, layers: int = 1) -> str:
+    """Claim code: the side of what ``layers`` real convolutions return for an n x n input."""
+    return (f"x = torch.zeros(1, 1, {n}, {n})\nfor _ in range({layers}):\n"
+            f"    x = F.conv2d(x, torch.zeros(1, 1, {ks}, {ks}), padding={pad}, stride={stride})\n"
+            "value = x.shape[-1]")
+
+
+CLAIMS: list[Claim] = [
+    Claim("28x28 in, 26x26 out", _size(28, 3), 26, 0),
+    Claim("has only 2 places across", _size(4, 3), 2, 0),
+    Claim("ten 3x3 layers take", _size(28, 3, layers=10), 8, 0),
+    Claim("becomes 30x30", "value = F.pad(torch.zeros(28, 28), (1, 1, 1, 1)).shape[-1]", 30, 0),
+    Claim("then fits 28 times across", _size(28, 3, pad=1), 28, 0),
+    Claim("takes part in 4 windows instead of", _WINDOWS + "value = windows(28, 3, pad=1)[0, 0]", 4, 0),
+    Claim("1, an edge pixel", _WINDOWS + "value = windows(28, 3)[0, 0]", 1, 0),
+    Claim("an edge pixel in 6 instead", _WINDOWS + "value = windows(28, 3, pad=1)[0, 14]", 6, 0),
+    Claim("in 6 instead of 3", _WINDOWS + "value = windows(28, 3)[0, 14]", 3, 0),
+    Claim("Still fewer than the 9 of a middle pixel", _WINDOWS + "value = windows(28, 3, pad=1)[14, 14]", 9, 0),
+    Claim("needs `ks - 1 = 3` extra rows",
+          "value = next(t for t in range(10) if F.conv2d(F.pad(torch.zeros(1, 1, 28, 28), (0, 0, t // 2, t - t // 2)),"
+          " torch.zeros(1, 1, 4, 4)).shape[-2] == 28)", 3, 0),
+    Claim("the output is 3x3 instead of 5x5", _size(5, 3, pad=1, stride=2), 3, 0),
+    Claim("So there are 2 positions each way", _size(8, 3, stride=3), 2, 0),
+    Claim("the last two rows and columns unused",  # by a 3x3 kernel at stride 3 on 8x8
+          _WINDOWS + "value = int((windows(8, 3, stride=3).sum(0) == 0).sum())", 2, 0),
+    Claim("give 14, 7, 4, 2 and finally 1", _size(28, 3, pad=1, stride=2, layers=5), 1, 0),
+    Claim("gives a 14x14 map", _size(28, 3, pad=1, stride=2), 14, 0),
+]

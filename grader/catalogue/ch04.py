@@ -6,6 +6,8 @@ runs each through the visible and the hidden check. The models are built from ``
 the chapter defines in a cell before the exercise (pasted into each entry, as the notebook holds it).
 """
 
+from functools import lru_cache
+
 from grader.catalogue import Claim, Right, Wrong
 
 _CONV = '''
@@ -131,22 +133,27 @@ WRONG = [
     Wrong("simple_cnn", "a function that builds the model instead of the model",
           _CONV + f"def simple_cnn():\n    return nn.Sequential({_FIVE} nn.Flatten())\n",
           "not a function that builds one", concept="a factory for a model"),
+    Wrong("simple_cnn", "the class instead of an instance of it",
+          _CONV + "class MyCNN(nn.Module):\n    def __init__(self):\n        super().__init__()\n"
+          "        self.body = nn.Sequential(" + _FIVE + " nn.Flatten())\n\n"
+          "    def forward(self, x):\n        return self.body(x)\n\nsimple_cnn = MyCNN\n",
+          "create one from your class with brackets", concept="a factory for a model"),
     Wrong("simple_cnn", "the course's own copy imported",
           "from helpers.models import simple_cnn as _course\nsimple_cnn = _course()\n",
           "write the nn.Sequential of conv() layers in your cell", concept="shortcut the exercise forbids"),
 
     # -- the quiz ---------------------------------------------------------------------------------------
-    Wrong("quiz_stride2_size", "halved and floored, or the padding ignored", "quiz_stride2_size = 3",
+    Wrong("quiz_stride2_size", "halved and floored, or the padding ignored", "quiz_stride2_size = 9 // 2",
           "does not simply halve the size", concept="padding ignored"),
-    Wrong("quiz_stride2_size", "a float from /", "quiz_stride2_size = (7 + 2 - 3) / 2 + 1",
+    Wrong("quiz_stride2_size", "a float from /", "quiz_stride2_size = (9 + 2 - 3) / 2 + 1",
           "a number of columns is an int", concept="/ instead of //"),
-    Wrong("quiz_stride2_size", "stride ignored", "quiz_stride2_size = 7", "the stride is missing",
+    Wrong("quiz_stride2_size", "stride ignored", "quiz_stride2_size = 9", "the stride is missing",
           concept="stride ignored"),
     Wrong("quiz_stride2_size", "the output channels", "quiz_stride2_size = 16", "number of output channels",
           concept="channels for pixels"),
     Wrong("quiz_stride2_size", "the input channels", "quiz_stride2_size = 8", "number of input channels",
           concept="channels for pixels"),
-    Wrong("quiz_stride2_size", "stride 2 read as doubling", "quiz_stride2_size = 7 * 2",
+    Wrong("quiz_stride2_size", "stride 2 read as doubling", "quiz_stride2_size = 9 * 2",
           "shrinks a map; it does not enlarge it", concept="stride inverted"),
 
     Wrong("quiz_cnn_params", "biases forgotten", "quiz_cnn_params = 1*4*9 + 4*8*9 + 8*16*9 + 16*32*9 + 32*2*9",
@@ -212,9 +219,9 @@ RIGHT = [
           "    nn.Flatten(),\n)\n"),
     Right("simple_cnn", "helpers.models.conv, left in training mode",
           "from helpers.models import conv\nsimple_cnn = nn.Sequential(" + _FIVE + " nn.Flatten()).train()\n"),
-    Right("quiz_stride2_size", "the formula written out", "quiz_stride2_size = (7 + 2 * 1 - 3) // 2 + 1"),
+    Right("quiz_stride2_size", "the formula written out", "quiz_stride2_size = (9 + 2 * 1 - 3) // 2 + 1"),
     Right("quiz_stride2_size", "measured with a real layer",
-          "quiz_stride2_size = nn.Conv2d(8, 16, 3, stride=2, padding=1)(torch.zeros(1, 8, 7, 7)).shape[-1]"),
+          "quiz_stride2_size = nn.Conv2d(8, 16, 3, stride=2, padding=1)(torch.zeros(1, 8, 9, 9)).shape[-1]"),
     Right("quiz_cnn_params", "counted layer by layer",
           "quiz_cnn_params = sum(nf * ni * 9 + nf for ni, nf in [(1, 4), (4, 8), (8, 16), (16, 32), (32, 2)])"),
     Right("quiz_cnn_params", "counted on real layers",
@@ -226,4 +233,117 @@ RIGHT = [
 
 NO_ALTERNATIVES: dict[str, str] = {}
 
-CLAIMS: list[Claim] = []
+
+# -- the numbers the prose states -----------------------------------------------------------------------
+
+#: The seeds the chapter's claims about variability rest on.
+SEEDS = range(10)
+
+
+def _chapter_models(seed: int):
+    """simple_cnn and the linear network, each initialised after ``torch.manual_seed(seed)``, as the chapter
+    builds them (the chapter's own run is seed 0)."""
+    import torch
+    from torch import nn
+
+    from helpers.models import conv
+
+    torch.manual_seed(seed)
+    cnn = nn.Sequential(conv(1, 4), conv(4, 8), conv(8, 16), conv(16, 32), conv(32, 2, act=False), nn.Flatten())
+    torch.manual_seed(seed)
+    linear = nn.Sequential(nn.Flatten(), nn.Linear(28 * 28, 30), nn.ReLU(), nn.Linear(30, 2))
+    return cnn, linear
+
+
+@lru_cache(maxsize=None)
+def training_run(seed: int) -> dict[str, float]:
+    """One run of the chapter's training (8 epochs, Adam, lr 0.01, batch order from ``seed``) of both models."""
+    import torch
+
+    from helpers.train import fit, three_vs_seven
+
+    torch.set_num_threads(1)
+    train, valid = three_vs_seven()
+    cnn, linear = _chapter_models(seed)
+    h = fit(cnn, train, valid, epochs=8, lr=0.01, seed=seed, progress=False)
+    hl = fit(linear, train, valid, epochs=8, lr=0.01, seed=seed, progress=False)
+    return {"cnn_first": h.valid_accuracy[0], "cnn_final": h.valid_accuracy[-1], "linear_final": hl.valid_accuracy[-1],
+            "n_valid": len(valid[1])}
+
+
+def seed_study() -> dict[str, float]:
+    """min, mean, max (and the CNN's standard deviation) of the chapter's training over :data:`SEEDS`."""
+    import statistics
+
+    runs = [training_run(s) for s in SEEDS]
+    out: dict[str, float] = {}
+    for key in ("cnn_first", "cnn_final", "linear_final"):
+        values = [r[key] for r in runs]
+        out |= {f"{key}_min": min(values), f"{key}_max": max(values), f"{key}_mean": statistics.mean(values)}
+    out["cnn_final_sd"] = statistics.stdev(r["cnn_final"] for r in runs)
+    out["cnn_final_spread_images"] = round((out["cnn_final_max"] - out["cnn_final_min"]) * runs[0]["n_valid"])
+    out["mean_gap_images"] = abs(out["cnn_final_mean"] - out["linear_final_mean"]) * runs[0]["n_valid"]
+    return out
+
+
+def _study(key: str) -> str:
+    return f"from grader.catalogue.ch04 import seed_study\nvalue = seed_study()[{key!r}]\n"
+
+
+def _run0(key: str) -> str:
+    return f"from grader.catalogue.ch04 import training_run\nvalue = training_run(0)[{key!r}]\n"
+
+
+_MODELS = """from grader.catalogue.ch04 import _chapter_models
+from helpers.models import layer_summary
+cnn, linear = _chapter_models(0)
+rows = {'cnn': layer_summary(cnn), 'linear': layer_summary(linear)}
+params = {k: sum(r.params for r in v) for k, v in rows.items()}
+work = {k: sum(r.mult_adds for r in v) for k, v in rows.items()}
+convs = [r for r in rows['cnn'] if r.kind == 'Conv2d']
+"""
+
+EXACT = 1e-9  # a count, or an accuracy on 200 images, from a deterministic run
+
+CLAIMS: list[Claim] = [
+    Claim("`30*1*3*3 + 30 = 300` parameters",
+          "value = sum(p.numel() for p in nn.Conv2d(1, 30, kernel_size=3, padding=1).parameters())", 300, 0),
+    Claim("The linear layer, with its 23,550 parameters",
+          "value = sum(p.numel() for p in nn.Linear(28 * 28, 30).parameters())", 23550, 0),
+    Claim("`simple_nn`'s 23,581 parameters",
+          "simple_nn = nn.Sequential(nn.Linear(28 * 28, 30), nn.ReLU(), nn.Linear(30, 1))\n"
+          "value = sum(p.numel() for p in simple_nn.parameters())", 23581, 0),
+    Claim("the whole network has fewer than a third of",
+          _MODELS + "value = params['cnn'] / 23581", 0.285, 0.04),
+    Claim("and more than three",  # quarters of the parameters in the last two layers
+          _MODELS + "value = sum(r.params for r in convs[-2:]) / params['cnn']", 0.776, 0.02),
+    Claim("the work per position grows eightfold", _MODELS + "value = (convs[1].mult_adds / 49) / (convs[0].mult_adds / 196)",
+          8, 0),
+    Claim("and the cost doubles", _MODELS + "value = convs[1].mult_adds / convs[0].mult_adds", 2, 0),
+    Claim("800 training images", "from helpers.train import three_vs_seven\nvalue = len(three_vs_seven()[0][1])", 800, 0),
+    Claim("200 validation images", "from helpers.train import three_vs_seven\nvalue = len(three_vs_seven()[1][1])", 200, 0),
+    Claim("The CNN has less than a third of the parameters", _MODELS + "value = params['cnn'] / params['linear']",
+          0.285, 0.04),
+    Claim("does more than twice the multiply-adds", _MODELS + "value = work['cnn'] / work['linear']", 2.49, 0.3),
+    # the chapter's own run (seed 0)
+    Claim("passes 95% after the first epoch", _run0("cnn_first"), 0.955, 0.005),
+    Claim("ends at 98.5%", _run0("cnn_final"), 0.985, EXACT),
+    Claim("so 3 digits are misclassified",
+          "from grader.catalogue.ch04 import training_run\nr = training_run(0)\n"
+          "value = round((1 - r['cnn_final']) * r['n_valid'])", 3, 0),
+    # over ten seeds
+    Claim("ended anywhere between 66.5%", _study("cnn_first_min"), 0.665, EXACT, seeds=10),
+    Claim("and 97%, but the eighth", _study("cnn_first_max"), 0.97, EXACT, seeds=10),
+    Claim("the eighth between 96.5%", _study("cnn_final_min"), 0.965, EXACT, seeds=10),
+    Claim("and 98.5% (mean 97.9%, standard", _study("cnn_final_max"), 0.985, EXACT, seeds=10),
+    Claim("(mean 97.9%, standard", _study("cnn_final_mean"), 0.9785, 0.0005, seeds=10),
+    Claim("deviation 0.6 points", _study("cnn_final_sd"), 0.006, 0.0005, seeds=10),
+    Claim("the CNN ended between 96.5%", _study("cnn_final_min"), 0.965, EXACT, seeds=10),
+    Claim("and 98.5% (mean 97.9%) and", _study("cnn_final_max"), 0.985, EXACT, seeds=10),
+    Claim("the linear network between 97.5%", _study("linear_final_min"), 0.975, EXACT, seeds=10),
+    Claim("and 98% (mean 97.8%)", _study("linear_final_max"), 0.98, EXACT, seeds=10),
+    Claim("(mean 97.8%)", _study("linear_final_mean"), 0.978, 0.0005, seeds=10),
+    Claim("less than one of the 200 validation images", _study("mean_gap_images"), 0.5, 0.5,
+          seeds=10),
+    Claim("moves the CNN by up to four", _study("cnn_final_spread_images"), 4, 0, seeds=10),
+]

@@ -380,12 +380,13 @@ QUIZ_STRIDE_SHAPE = Exercise(
 
 
 def _quiz_even_expected(case: Case) -> int:
-    """Searched: the total number of zero rows (split as evenly as possible) that keeps a height of 10."""
-    kernel = torch.zeros(1, 1, 4, 4)
-    for total in range(10):
+    """Searched: the total number of zero rows (split as evenly as possible) that keeps a height of 12 under a
+    6x6 kernel."""
+    kernel = torch.zeros(1, 1, 6, 6)
+    for total in range(12):
         top = total // 2
-        x = F.pad(torch.zeros(1, 1, 10, 10), (0, 0, top, total - top))
-        if F.conv2d(x, kernel).shape[-2] == 10:
+        x = F.pad(torch.zeros(1, 1, 12, 12), (0, 0, top, total - top))
+        if F.conv2d(x, kernel).shape[-2] == 12:
             return total
     raise AssertionError("no padding keeps the size")
 
@@ -402,18 +403,19 @@ QUIZ_EVEN_PADDING = Exercise(
     compare=compare_int,
     mistakes={
         "ks//2 rows on each side keeps the size only for an odd kernel: count the rows your total gives, "
-        "n + total - ks + 1, and it is more than 10.": lambda case: 4,
-        "1 row on each side is too little: count the rows it gives, n + total - ks + 1, and it is fewer "
-        "than 10. Top and bottom need not get the same number of rows.": lambda case: 2,
+        "n + total - ks + 1, and it is more than 12.": lambda case: 6,
+        "(ks - 1)//2 rows on each side is too little for an even kernel: count the rows it gives, "
+        "n + total - ks + 1, and it is fewer than 12. Top and bottom need not get the same number of rows.":
+            lambda case: 4,
         "that is the padding of one side, rounded down; the question asks for top plus bottom, and the two "
-        "need not be equal.": lambda case: 1,
+        "need not be equal.": lambda case: 2,
         "a padding per side of a fraction of a pixel does not exist; the question asks for the total number "
-        "of whole rows, top plus bottom.": lambda case: 1.5,
-        "without padding the output has n - ks + 1 rows, fewer than 10: some rows of zeros are needed, "
+        "of whole rows, top plus bottom.": lambda case: 2.5,
+        "without padding the output has n - ks + 1 rows, fewer than 12: some rows of zeros are needed, "
         "split unevenly between top and bottom.": lambda case: 0,
         "ks - 1 rows on each side is the padding that lets the kernel reach every pixel with a single cell "
         "(a 'full' convolution) and makes the output larger; count the rows with n + total - ks + 1.":
-            lambda case: 6,
+            lambda case: 10,
         "a number of rows is an int: write it without a decimal point.":
             lambda case: float(_quiz_even_expected(case)),
     },

@@ -283,9 +283,9 @@ def ops_after_last_layer(model: nn.Module, x: torch.Tensor) -> tuple[str, ...]:
     return tuple(ops[weighted[-1] + 1:]) if weighted else ()
 
 
-#: The inputs of the linearity probe: two fixed batches with values of both signs, so that a ReLU
-#: network's units switch on for some and off for others (drawn from a private generator).
 def _probe_inputs() -> tuple[torch.Tensor, torch.Tensor]:
+    """The inputs of the linearity probe: two fixed batches with values of both signs, so that a ReLU
+    network's units switch on for some and off for others (drawn from a private generator)."""
     g = torch.Generator().manual_seed(4030)
     return torch.randn(2, 1, 28, 28, generator=g), torch.randn(2, 1, 28, 28, generator=g)
 
@@ -418,6 +418,8 @@ SIMPLE_CNN = Exercise(
         "channels": "the channels of consecutive layers must match: conv(1, 4), conv(4, 8), conv(8, 16), ...",
         "not a function": "simple_cnn is the model itself, built once in the cell: simple_cnn = "
                           "nn.Sequential(...), not a function that builds one.",
+        "not a type": "simple_cnn is a model object: create one from your class with brackets, "
+                      "simple_cnn = MyCNN(), not the class itself.",
         "course's own copy": "write the nn.Sequential of conv() layers in your cell; helpers.models.simple_cnn "
                              "is there for the chapters that follow.",
     },
@@ -428,10 +430,10 @@ SIMPLE_CNN = Exercise(
 # -- review quiz -------------------------------------------------------------------------
 
 def _quiz_stride2_expected(case: Case) -> int:
-    """Measured: the width a stride-2, 3x3, padding-1 convolution gives a 7x7 map."""
+    """Measured: the width a stride-2, 3x3, padding-1 convolution gives a 9x9 map."""
     layer = nn.Conv2d(1, 1, 3, stride=2, padding=1, device="meta").to_empty(device="cpu")
     with torch.no_grad():
-        return int(layer(torch.zeros(1, 1, 7, 7)).shape[-1])
+        return int(layer(torch.zeros(1, 1, 9, 9)).shape[-1])
 
 
 QUIZ_STRIDE2 = Exercise(
@@ -446,16 +448,16 @@ QUIZ_STRIDE2 = Exercise(
     compare=compare_int,
     mistakes={
         "a stride-2 layer with padding does not simply halve the size: count the positions with "
-        "(n + 2*pad - ks)//stride + 1; the padding lets the kernel sit on the last column too.": lambda case: 3,
+        "(n + 2*pad - ks)//stride + 1; the padding lets the kernel sit on the last column too.": lambda case: 4,
         "a number of columns is an int: write it without a decimal point.":
             lambda case: float(_quiz_stride2_expected(case)),
         "the stride is missing: padding 1 alone keeps the size of a 3x3 convolution, and stride 2 takes "
-        "every other position.": lambda case: 7,
+        "every other position.": lambda case: 9,
         "16 is the number of output channels (feature maps); the question asks for the columns of each map.":
             lambda case: 16,
         "8 is the number of input channels; the question asks for the columns of the output map.":
             lambda case: 8,
-        "a stride of 2 shrinks a map; it does not enlarge it.": lambda case: 14,
+        "a stride of 2 shrinks a map; it does not enlarge it.": lambda case: 18,
     },
     seed=404,
 )
