@@ -101,7 +101,8 @@ WRONG = [
     # -- conv2d_padded (by hand: 10 or more) --------------------------------------------------------
     Wrong("conv2d_padded", "padding forgotten",
           _padded("    kh, kw = kernel.shape\n    rows = (img.shape[0] - kh) // stride + 1\n"
-                  "    cols = (img.shape[1] - kw) // stride + 1\n    return _windows(img, kernel, stride, rows, cols)\n"),
+                  "    cols = (img.shape[1] - kw) // stride + 1\n"
+                  "    return _windows(img, kernel, stride, rows, cols)\n"),
           "the padding is missing", concept="padding ignored"),
     Wrong("conv2d_padded", "stride ignored",
           _padded("    kh, kw = kernel.shape\n    padded = F.pad(img, (pad, pad, pad, pad))\n"
@@ -135,14 +136,16 @@ WRONG = [
           "you flipped the kernel", concept="a flipped kernel"),
     Wrong("conv2d_padded", "ceil for the number of positions",
           _padded("    kh, kw = kernel.shape\n    padded = F.pad(img, (pad, pad, pad, pad))\n"
-                  "    rows = -(-(padded.shape[0] - kh) // stride) + 1\n    cols = -(-(padded.shape[1] - kw) // stride) + 1\n"
+                  "    rows = -(-(padded.shape[0] - kh) // stride) + 1\n"
+                  "    cols = -(-(padded.shape[1] - kw) // stride) + 1\n"
                   "    return _windows(padded, kernel, stride, rows, cols)\n"),
           "(n + 2*pad - ks)//stride + 1", concept="ceil for floor"),
     Wrong("conv2d_padded", "square image and kernel assumed (one size for rows and columns)",
           _padded("    n, k = img.shape[0], kernel.shape[0]\n    padded = F.pad(img, (pad, pad, pad, pad))\n"
                   "    m = (n + 2 * pad - k) // stride + 1\n    out = torch.zeros(m, m)\n"
                   "    for i in range(m):\n        for j in range(m):\n"
-                  "            out[i, j] = (padded[i * stride:i * stride + k, j * stride:j * stride + k] * kernel).sum()\n"
+                  "            window = padded[i * stride:i * stride + k, j * stride:j * stride + k]\n"
+                  "            out[i, j] = (window * kernel).sum()\n"
                   "    return out\n"),
           "rows (h, kh) and columns (w, kw)", concept="square assumed"),
     Wrong("conv2d_padded", "the number of outputs counted without the padding",
@@ -196,7 +199,8 @@ WRONG = [
           "the stride is missing", concept="stride ignored"),
     Wrong("quiz_stride_shape", "height and width swapped", "quiz_stride_shape = (1, 8, 10, 8)",
           "height comes before width", concept="transposed"),
-    Wrong("quiz_stride_shape", "/ instead of //", "quiz_stride_shape = (1, 8, (15 + 2 - 3) / 2 + 1, (20 + 2 - 3) / 2 + 1)",
+    Wrong("quiz_stride_shape", "/ instead of //",
+          "quiz_stride_shape = (1, 8, (15 + 2 - 3) / 2 + 1, (20 + 2 - 3) / 2 + 1)",
           "use floor division", concept="/ instead of //"),
 
     Wrong("quiz_even_padding", "ks//2 on each side", "quiz_even_padding = 6", "keeps the size only for an odd kernel",
@@ -237,7 +241,8 @@ RIGHT = [
           "def same_padding(ks):\n    if ks % 2 == 0:\n        raise EvenKernel(ks)\n    return int((ks - 1) / 2)\n"),
     Right("same_padding", "searched with a real layer, NumPy integer returned",
           "def same_padding(ks):\n    if ks % 2 == 0:\n        raise ValueError('even')\n"
-          "    for p in range(ks):\n        if nn.Conv2d(1, 1, ks, padding=p)(torch.zeros(1, 1, ks + 8, ks + 8)).shape[-1] == ks + 8:\n"
+          "    for p in range(ks):\n"
+          "        if nn.Conv2d(1, 1, ks, padding=p)(torch.zeros(1, 1, ks + 8, ks + 8)).shape[-1] == ks + 8:\n"
           "            return np.int64(p)\n"),
     Right("output_size", "counting the starting points",
           "def output_size(n, ks, pad=0, stride=1):\n    return len(range(0, n + 2 * pad - ks + 1, stride))\n"),
@@ -247,14 +252,17 @@ RIGHT = [
           "def output_size(n, ks, pad=0, stride=1):\n    return np.int64(n + 2 * pad - ks) // stride + 1\n"),
     Right("conv2d_padded", "stride-1 sums of shifted slices, then every stride-th row and column",
           "def conv2d_padded(img, kernel, pad=0, stride=1):\n    kh, kw = kernel.shape\n    h, w = img.shape\n"
-          "    big = torch.zeros(h + 2 * pad, w + 2 * pad)\n    big[pad:pad + h, pad:pad + w] = img\n    H, W = big.shape\n"
-          "    full = sum(kernel[u, v] * big[u:u + H - kh + 1, v:v + W - kw + 1] for u in range(kh) for v in range(kw))\n"
+          "    big = torch.zeros(h + 2 * pad, w + 2 * pad)\n    big[pad:pad + h, pad:pad + w] = img\n"
+          "    H, W = big.shape\n"
+          "    full = sum(kernel[u, v] * big[u:u + H - kh + 1, v:v + W - kw + 1]\n"
+          "               for u in range(kh) for v in range(kw))\n"
           "    return full[::stride, ::stride]\n"),
     Right("conv2d_padded", "float64 throughout, columns in the outer loop",
           "def conv2d_padded(img, kernel, pad=0, stride=1):\n    img, kernel = img.double(), kernel.double()\n"
           "    padded = F.pad(img, (pad, pad, pad, pad))\n    kh, kw = kernel.shape\n"
           "    rows = (padded.shape[0] - kh) // stride + 1\n    cols = (padded.shape[1] - kw) // stride + 1\n"
-          "    out = torch.empty(rows, cols, dtype=torch.float64)\n    for j in range(cols):\n        for i in range(rows):\n"
+          "    out = torch.empty(rows, cols, dtype=torch.float64)\n    for j in range(cols):\n"
+          "        for i in range(rows):\n"
           "            window = padded[i * stride:i * stride + kh, j * stride:j * stride + kw]\n"
           "            out[i, j] = torch.dot(window.flatten(), kernel.flatten())\n    return out\n"),
     Right("quiz_stride_shape", "a torch.Size", "quiz_stride_shape = torch.Size([1, 8, 8, 10])"),

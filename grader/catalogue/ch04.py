@@ -58,7 +58,8 @@ WRONG = [
           "the kernel size is fixed at 3", concept="argument ignored"),
     Wrong("stack_params", "a float (the count divided by 1.0 along the way)",
           "def stack_params(channels, ks=3):\n    total = 0.0\n"
-          "    for ni, nf in zip(channels[:-1], channels[1:]):\n        total += nf * ni * ks * ks + nf\n    return total\n",
+          "    for ni, nf in zip(channels[:-1], channels[1:]):\n        total += nf * ni * ks * ks + nf\n"
+          "    return total\n",
           "a parameter count is an int", concept="float instead of int"),
     Wrong("stack_params", "loop with channels[i - 1] from i = 0: a layer from the last count to the first",
           "def stack_params(channels, ks=3):\n    total = 0\n    for i in range(len(channels)):\n"
@@ -80,8 +81,14 @@ WRONG = [
           concept="batch axis"),
     Wrong("conv_shapes", "the input's shape listed first",
           "def conv_shapes(input_shape, filters):\n    _, h, w = input_shape\n    shapes = [tuple(input_shape)]\n"
-          "    for nf in filters:\n        h, w = (h - 1) // 2 + 1, (w - 1) // 2 + 1\n        shapes.append((nf, h, w))\n"
+          "    for nf in filters:\n        h, w = (h - 1) // 2 + 1, (w - 1) // 2 + 1\n"
+          "        shapes.append((nf, h, w))\n"
           "    return shapes\n", "the input's own shape is not in the list", concept="off by one"),
+    Wrong("conv_shapes", "the last layer's shape missing",
+          "def conv_shapes(input_shape, filters):\n    _, h, w = input_shape\n    shapes = []\n"
+          "    for i in range(len(filters) - 1):\n        h, w = (h - 1) // 2 + 1, (w - 1) // 2 + 1\n"
+          "        shapes.append((filters[i], h, w))\n    return shapes\n", "the last layer's included",
+          concept="off by one"),
     Wrong("conv_shapes", "/ instead of //", _shapes("(h + 2 * 1 - 3) / 2 + 1", "(w + 2 * 1 - 3) / 2 + 1"),
           "use // (floor division)", concept="/ instead of //"),
     Wrong("conv_shapes", "round(n / 2)", _shapes("round(h / 2)", "round(w / 2)"), "round() rounds halves",
@@ -97,7 +104,8 @@ WRONG = [
           "the channels after a layer are its number of filters", concept="channels"),
     Wrong("conv_shapes", "a NumPy array returned",
           "def conv_shapes(input_shape, filters):\n    _, h, w = input_shape\n    shapes = []\n"
-          "    for nf in filters:\n        h, w = (h - 1) // 2 + 1, (w - 1) // 2 + 1\n        shapes.append((nf, h, w))\n"
+          "    for nf in filters:\n        h, w = (h - 1) // 2 + 1, (w - 1) // 2 + 1\n"
+          "        shapes.append((nf, h, w))\n"
           "    return np.array(shapes)\n", "not a NumPy array", concept="wrong type"),
     Wrong("conv_shapes", "real layers run (a forbidden shortcut)",
           _CONV + "\ndef conv_shapes(input_shape, filters):\n    x = torch.zeros(1, *input_shape)\n    shapes = []\n"
@@ -125,7 +133,8 @@ WRONG = [
           "no softmax in the model", concept="squashing after the output layer"),
     Wrong("simple_cnn", "squeeze() instead of nn.Flatten()",
           _CONV + "class Squeezed(nn.Module):\n    def __init__(self):\n        super().__init__()\n"
-          f"        self.body = nn.Sequential({_FIVE})\n\n    def forward(self, x):\n        return self.body(x).squeeze()\n\n"
+          f"        self.body = nn.Sequential({_FIVE})\n\n    def forward(self, x):\n"
+          f"        return self.body(x).squeeze()\n\n"
           "simple_cnn = Squeezed()\n", "squeeze() removes every axis of size 1", concept="batch axis"),
     Wrong("simple_cnn", "the filters kept at 4 instead of doubling",
           _cnn("conv(1, 4), conv(4, 4), conv(4, 4), conv(4, 4), conv(4, 2, act=False),"),
@@ -138,6 +147,9 @@ WRONG = [
           "        self.body = nn.Sequential(" + _FIVE + " nn.Flatten())\n\n"
           "    def forward(self, x):\n        return self.body(x)\n\nsimple_cnn = MyCNN\n",
           "create one from your class with brackets", concept="a factory for a model"),
+    Wrong("simple_cnn", "a linear layer on the flattened image",
+          "simple_cnn = nn.Sequential(nn.Flatten(), nn.Linear(784, 2))\n",
+          "simple_cnn is a convolutional network", concept="wrong model"),
     Wrong("simple_cnn", "the course's own copy imported",
           "from helpers.models import simple_cnn as _course\nsimple_cnn = _course()\n",
           "write the nn.Sequential of conv() layers in your cell", concept="shortcut the exercise forbids"),
@@ -160,7 +172,8 @@ WRONG = [
           "count the biases too", concept="forgot bias"),
     Wrong("quiz_cnn_params", "the draft's single output channel", "quiz_cnn_params = 6433",
           "a last layer of 1 channel", concept="output layer"),
-    Wrong("quiz_cnn_params", "input channels forgotten", "quiz_cnn_params = sum(nf * 9 + nf for nf in (4, 8, 16, 32, 2))",
+    Wrong("quiz_cnn_params", "input channels forgotten",
+          "quiz_cnn_params = sum(nf * 9 + nf for nf in (4, 8, 16, 32, 2))",
           "a 3x3 slice for every input channel", concept="input channels ignored"),
     Wrong("quiz_cnn_params", "3 weights per kernel slice",
           "quiz_cnn_params = sum(nf * ni * 3 + nf for ni, nf in [(1, 4), (4, 8), (8, 16), (16, 32), (32, 2)])",
@@ -214,7 +227,8 @@ RIGHT = [
           "simple_cnn = SimpleCNN()\n"),
     Right("simple_cnn", "flat nn.Sequential of nn.Conv2d and nn.ReLU",
           "simple_cnn = nn.Sequential(\n    nn.Conv2d(1, 4, 3, stride=2, padding=1), nn.ReLU(),\n"
-          "    nn.Conv2d(4, 8, 3, stride=2, padding=1), nn.ReLU(),\n    nn.Conv2d(8, 16, 3, stride=2, padding=1), nn.ReLU(),\n"
+          "    nn.Conv2d(4, 8, 3, stride=2, padding=1), nn.ReLU(),\n"
+          "    nn.Conv2d(8, 16, 3, stride=2, padding=1), nn.ReLU(),\n"
           "    nn.Conv2d(16, 32, 3, stride=2, padding=1), nn.ReLU(),\n    nn.Conv2d(32, 2, 3, stride=2, padding=1),\n"
           "    nn.Flatten(),\n)\n"),
     Right("simple_cnn", "helpers.models.conv, left in training mode",
@@ -303,6 +317,8 @@ work = {k: sum(r.mult_adds for r in v) for k, v in rows.items()}
 convs = [r for r in rows['cnn'] if r.kind == 'Conv2d']
 """
 
+_DATA = "from helpers.train import three_vs_seven\n"
+
 EXACT = 1e-9  # a count, or an accuracy on 200 images, from a deterministic run
 
 CLAIMS: list[Claim] = [
@@ -317,11 +333,12 @@ CLAIMS: list[Claim] = [
           _MODELS + "value = params['cnn'] / 23581", 0.285, 0.04),
     Claim("and more than three",  # quarters of the parameters in the last two layers
           _MODELS + "value = sum(r.params for r in convs[-2:]) / params['cnn']", 0.776, 0.02),
-    Claim("the work per position grows eightfold", _MODELS + "value = (convs[1].mult_adds / 49) / (convs[0].mult_adds / 196)",
+    Claim("the work per position grows eightfold",
+          _MODELS + "value = (convs[1].mult_adds / 49) / (convs[0].mult_adds / 196)",
           8, 0),
     Claim("and the cost doubles", _MODELS + "value = convs[1].mult_adds / convs[0].mult_adds", 2, 0),
-    Claim("800 training images", "from helpers.train import three_vs_seven\nvalue = len(three_vs_seven()[0][1])", 800, 0),
-    Claim("200 validation images", "from helpers.train import three_vs_seven\nvalue = len(three_vs_seven()[1][1])", 200, 0),
+    Claim("800 training images", _DATA + "value = len(three_vs_seven()[0][1])", 800, 0),
+    Claim("200 validation images", _DATA + "value = len(three_vs_seven()[1][1])", 200, 0),
     Claim("The CNN has less than a third of the parameters", _MODELS + "value = params['cnn'] / params['linear']",
           0.285, 0.04),
     Claim("does more than twice the multiply-adds", _MODELS + "value = work['cnn'] / work['linear']", 2.49, 0.3),

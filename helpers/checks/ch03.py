@@ -227,7 +227,8 @@ SAME_PADDING = Exercise(
         "for an even ks the function returned None: print() or a bare return does not stop the caller; "
         "write raise ValueError(\"...\").": _same_model(lambda ks: ks // 2, lambda ks: None),
         "assert raises an AssertionError (and is skipped under python -O); the exercise asks for "
-        "raise ValueError(\"...\") for an even ks.": _same_model(lambda ks: ks // 2, lambda ks: "raises AssertionError"),
+        "raise ValueError(\"...\") for an even ks.":
+            _same_model(lambda ks: ks // 2, lambda ks: "raises AssertionError"),
         "a TypeError is for an argument of the wrong type; an even ks is an int with a value that has no "
         "answer: raise ValueError(\"...\").": _same_model(lambda ks: ks // 2, lambda ks: "raises TypeError"),
         "`return ValueError(...)` hands the error back as a value; `raise ValueError(...)` stops the "

@@ -235,6 +235,8 @@ CONV_SHAPES = Exercise(
             _shapes_square,
         "leave out the batch axis: each item is (channels, height, width).": _shapes_with_batch,
         "one shape after each layer: the input's own shape is not in the list.": _shapes_with_input,
+        "one shape after each layer: the list holds as many shapes as there are filters, the last layer's "
+        "included.": lambda case: _shapes_expected(case)[:-1],
         "use // (floor division): / gives a float, and a size is a whole number of positions.":
             _shapes_model(lambda n: (n + 2 * 1 - 3) / 2 + 1),
         "the size does not change: each conv() has stride 2, so it takes every other position.":
@@ -411,6 +413,8 @@ SIMPLE_CNN = Exercise(
         "nn.Flatten() keeps it.": lambda case: _profile(case, squeeze=True),
         "the filters double at each stride-2 layer: 1 -> 4 -> 8 -> 16 -> 32 -> 2 channels.":
             lambda case: _profile(case, [1, 4, 4, 4, 4, 2]),
+        "simple_cnn is a convolutional network: five conv() layers and nn.Flatten(), no nn.Linear on the "
+        "flattened image.": lambda case: ((case.args[0].shape[0], 2), 28 * 28 * 2 + 2, (), [], True),
     },
     error_hints={
         "Expected 4D": "the model expects a batch of images [N, 1, 28, 28]; did you add a layer that flattens "
