@@ -281,8 +281,10 @@ def training_run(seed: int) -> dict[str, float]:
     cnn, linear = _chapter_models(seed)
     h = fit(cnn, train, valid, epochs=8, lr=0.01, seed=seed, progress=False)
     hl = fit(linear, train, valid, epochs=8, lr=0.01, seed=seed, progress=False)
+    kernels = cnn[0][0].weight.detach()[:, 0]  # the first layer's kernels, [4, 3, 3]
+    top_edges = int(((kernels[:, 0].sum(1) < 0) & (kernels[:, -1].sum(1) > 0)).sum())
     return {"cnn_first": h.valid_accuracy[0], "cnn_final": h.valid_accuracy[-1], "linear_final": hl.valid_accuracy[-1],
-            "n_valid": len(valid[1])}
+            "n_valid": len(valid[1]), "top_edge_kernels": top_edges}
 
 
 def seed_study() -> dict[str, float]:
@@ -348,6 +350,7 @@ CLAIMS: list[Claim] = [
     Claim("so 3 digits are misclassified",
           "from grader.catalogue.ch04 import training_run\nr = training_run(0)\n"
           "value = round((1 - r['cnn_final']) * r['n_valid'])", 3, 0),
+    Claim("has that shape (negative top row, positive bottom row", _run0("top_edge_kernels"), 1, 0),
     # over ten seeds
     Claim("ended anywhere between 66.5%", _study("cnn_first_min"), 0.665, EXACT, seeds=10),
     Claim("and 97%, but the eighth", _study("cnn_first_max"), 0.97, EXACT, seeds=10),
