@@ -1,164 +1,72 @@
-"""Chapter 4's exercise definitions against right answers, plausible wrong ones and shortcuts."""
+"""Chapter 4's checks beyond the catalogue, and the helpers the chapter teaches with.
 
-import math
+The wrong answers each check must reject (with their hints) and the other right answers live in
+``grader/catalogue/ch04.py`` and run in ``tests/test_catalogue.py``; here, what those entries cannot
+show: the hidden check's hints, the case design, the linearity probe over many seeds, references that
+draw no random numbers, and the summary, activations and training helpers.
+"""
 
 import pytest
 import torch
 from torch import nn
 
+from grader import catalogue
 from helpers.checks import exercise
-from helpers.models import activations, conv, format_summary, layer_summary, simple_cnn as course_cnn
+from helpers.checks.ch04 import is_affine
+from helpers.models import activations, format_summary, layer_summary, simple_cnn as course_cnn
+
+
+WRONG = [e for e in catalogue.chapter("ch04").wrong if e.hint and not e.hidden_only]
 
 
 def verdict(key, answer, hidden=True):
     return exercise(key).verdict(answer, hidden=hidden)
 
 
-# -- right answers, written differently from the solution notebook --------------
-
-def stack_params_by_layers(channels, ks=3):
-    pairs = list(zip(channels, channels[1:]))
-    return sum(math.prod((nf, ni, ks, ks)) for ni, nf in pairs) + sum(channels[1:])
-
-
-def conv_shapes_ceil(input_shape, filters):
-    _, h, w = input_shape
-    shapes = []
-    for nf in filters:
-        h, w = -(-h // 2), -(-w // 2)  # stride 2, ks 3, padding 1 rounds up
-        shapes.append((nf, h, w))
-    return shapes
+@pytest.mark.parametrize("entry", WRONG, ids=[f"{e.key}-{e.mistake}" for e in WRONG])
+def test_the_hidden_check_names_the_mistake_too(entry):
+    """Grading gives the same hint as the visible check: the mistake models hold on every case."""
+    v = catalogue.run(entry).hidden
+    assert not v.passed and entry.hint in (v.hint or ""), v.explain()
 
 
-class SimpleCNN(nn.Module):
-    """The same network as a class with its own forward, instead of nn.Sequential."""
-
-    def __init__(self):
-        super().__init__()
-        widths = [1, 4, 8, 16, 32, 2]
-        self.convs = nn.ModuleList(nn.Conv2d(a, b, 3, 2, 1) for a, b in zip(widths, widths[1:]))
-
-    def forward(self, x):
-        for i, layer in enumerate(self.convs):
-            x = layer(x)
-            if i < len(self.convs) - 1:
-                x = torch.relu(x)
-        return x.flatten(1)
+def test_stack_params_visible_cases_vary_the_kernel_size():
+    assert {c.args[1] for c in exercise("stack_params").make_cases(False)} - {3}
 
 
-@pytest.mark.parametrize("hidden", [False, True])
-def test_right_answers_pass(hidden):
-    for key, answer in [("stack_params", stack_params_by_layers), ("conv_shapes", conv_shapes_ceil),
-                        ("simple_cnn", SimpleCNN()),
-                        ("simple_cnn", nn.Sequential(conv(1, 4), conv(4, 8), conv(8, 16), conv(16, 32),
-                                                     conv(32, 2, act=False), nn.Flatten())),
-                        ("quiz_stride2_size", 4), ("quiz_cnn_params", 6722), ("quiz_mult_adds", 18432)]:
-        v = verdict(key, answer, hidden)
-        assert v.passed, f"{key}: {v.explain()}"
-        assert v.points == v.max_points > 0
+def _chapter_cnn(linear=False):
+    layers = [nn.Conv2d(a, b, 3, stride=2, padding=1) for a, b in [(1, 4), (4, 8), (8, 16), (16, 32), (32, 2)]]
+    if not linear:
+        layers = [m for conv_layer in layers[:-1] for m in (conv_layer, nn.ReLU())] + layers[-1:]
+    return nn.Sequential(*layers, nn.Flatten()).eval()
 
 
-# -- wrong answers ------------------------------------------------------------------
-
-def test_stack_params_wrong_answers():
-    no_bias = lambda channels, ks: sum(a * b * ks * ks for a, b in zip(channels, channels[1:]))
-    assert "biases" in verdict("stack_params", no_bias).hint
-    no_inputs = lambda channels, ks: sum(b * ks * ks + b for b in channels[1:])
-    assert "input channels" in verdict("stack_params", no_inputs).hint
-    ks_once = lambda channels, ks: sum(a * b * ks + b for a, b in zip(channels, channels[1:]))
-    assert "ks * ks" in verdict("stack_params", ks_once).hint
-    fixed_3x3 = lambda channels, ks: stack_params_by_layers(channels, 3)
-    assert verdict("stack_params", fixed_3x3, hidden=False).passed
-    assert not verdict("stack_params", fixed_3x3).passed, "the hidden cases vary the kernel size"
-    as_float = lambda channels, ks: float(stack_params_by_layers(channels, ks))
-    assert "whole number" in verdict("stack_params", as_float).message
-
-
-def test_conv_shapes_floor_fails_and_is_named():
-    def halving(input_shape, filters):
-        _, h, w = input_shape
-        return [(nf, h // 2 ** (i + 1), w // 2 ** (i + 1)) for i, nf in enumerate(filters)]
-    v = verdict("conv_shapes", halving, hidden=False)
-    assert not v.passed and "rounds odd sizes" in v.hint
+def test_is_affine_tells_a_relu_network_from_a_linear_one_for_every_seed():
+    """The structural check of simple_cnn is deterministic: its probe inputs are fixed, and on 30 random
+    initialisations no ReLU network is called linear and every stack of bare convolutions is."""
+    for seed in range(30):
+        torch.manual_seed(seed)
+        assert not is_affine(_chapter_cnn())
+        torch.manual_seed(seed)
+        assert is_affine(_chapter_cnn(linear=True))
+    batch_norm = nn.Sequential(nn.Conv2d(1, 4, 3, 2, 1), nn.BatchNorm2d(4), nn.Conv2d(4, 2, 3, 2, 1)).eval()
+    assert is_affine(batch_norm), "batch norm in eval mode is affine: no non-linearity"
+    dead = nn.Sequential(nn.Conv2d(1, 2, 3), nn.ReLU(), nn.Conv2d(2, 2, 3)).eval()
+    with torch.no_grad():
+        dead[0].weight.zero_()
+        dead[0].bias.fill_(-1.0)  # every ReLU off: a constant output
+    assert not is_affine(dead), "a constant (dead) model is not reported as linear: its fault is another one"
 
 
-def test_conv_shapes_square_only_fails_visible_and_hidden():
-    def square(input_shape, filters):
-        _, n, _ = input_shape
-        return [(nf, n, n) for nf, n, _ in conv_shapes_ceil((1, n, n), filters)]
-    assert not verdict("conv_shapes", square, hidden=False).passed
-    assert not verdict("conv_shapes", square).passed
-
-
-def test_conv_shapes_other_mistakes():
-    swapped = lambda s, f: [(c, w, h) for c, h, w in conv_shapes_ceil(s, f)]
-    assert "swapped" in verdict("conv_shapes", swapped).hint
-    with_batch = lambda s, f: [(1, *t) for t in conv_shapes_ceil(s, f)]
-    assert "batch axis" in verdict("conv_shapes", with_batch).message
-    floats = lambda s, f: [(c, h / 1, w / 1) for c, h, w in conv_shapes_ceil(s, f)]
-    assert "whole numbers" in verdict("conv_shapes", floats).message
-    assert not verdict("conv_shapes", lambda s, f: conv_shapes_ceil(s, f)[:-1]).passed
-
-
-def test_conv_shapes_running_layers_is_refused():
-    def by_running(input_shape, filters):
-        x = torch.zeros(1, *input_shape)
-        shapes = []
-        for nf in filters:
-            x = conv(x.shape[1], nf)(x)
-            shapes.append(tuple(x.shape[1:]))
-        return shapes
-    v = verdict("conv_shapes", by_running)
-    assert not v.passed and "by hand" in v.message and "formula" in v.hint
-
-
-def _seed_cnn(last=2, flatten=True, last_act=False, widths=(4, 8, 16, 32)):
-    layers = [conv(a, b) for a, b in zip((1, *widths), widths)]
-    layers.append(conv(widths[-1], last, act=last_act))
-    return nn.Sequential(*layers, *([nn.Flatten()] if flatten else []))
-
-
-def test_simple_cnn_wrong_models_are_named():
-    assert "nn.Flatten" in verdict("simple_cnn", _seed_cnn(flatten=False), hidden=False).message
-    assert "2 output channels" in verdict("simple_cnn", _seed_cnn(last=1), hidden=False).message
-    assert "no ReLU" in verdict("simple_cnn", _seed_cnn(last_act=True), hidden=False).message
-
-    class Softmaxed(SimpleCNN):
-        def forward(self, x):
-            return super().forward(x).softmax(dim=1)
-    v = verdict("simple_cnn", Softmaxed(), hidden=False)
-    assert not v.passed and "softmax" in v.message and "after the last convolution" in v.message
-    v = verdict("simple_cnn", _seed_cnn(widths=(4, 4, 4, 4)), hidden=False)
-    assert not v.passed and "shapes after each convolution" in v.message
-
-
-def test_simple_cnn_squeeze_fails_on_a_batch_of_one():
-    class Squeezed(nn.Module):
-        def __init__(self):
-            super().__init__()
-            self.body = _seed_cnn(flatten=False)
-
-        def forward(self, x):
-            return self.body(x).squeeze()
-    for hidden in (False, True):
-        v = verdict("simple_cnn", Squeezed(), hidden=hidden)
-        assert not v.passed and "batch axis" in v.message
-
-
-def test_simple_cnn_refuses_non_models_and_the_course_copy():
-    assert "nn.Module" in verdict("simple_cnn", lambda x: torch.zeros(len(x), 2)).message
-    assert "course's own copy" in verdict("simple_cnn", course_cnn()).message
-    v = verdict("simple_cnn", nn.Sequential(nn.Flatten(), nn.Linear(784, 2)), hidden=False)
-    assert not v.passed
-
-
-def test_quiz_wrong_answers():
-    assert "padding" in verdict("quiz_stride2_size", 3).hint
-    assert not verdict("quiz_stride2_size", 4.0).passed
-    assert "biases" in verdict("quiz_cnn_params", 6660).hint
-    assert "1 channel" in verdict("quiz_cnn_params", 6722 - 289).hint
-    assert "output is 2x2" in verdict("quiz_mult_adds", 4 * 4 * 32 * 16 * 9).hint
-    assert "16 input channels" in verdict("quiz_mult_adds", 2 * 2 * 32 * 9).hint
+def test_references_do_not_touch_the_global_random_state():
+    state = torch.get_rng_state()
+    for key in ("stack_params", "conv_shapes", "quiz_stride2_size", "quiz_cnn_params", "quiz_mult_adds"):
+        ex = exercise(key)
+        for case in ex.make_cases(hidden=True):
+            ex.reference(case)
+    for case in exercise("simple_cnn").make_cases(hidden=False):
+        exercise("simple_cnn").reference(case)
+    assert torch.equal(state, torch.get_rng_state())
 
 
 # -- the helpers the chapter teaches with ---------------------------------------------
@@ -228,6 +136,23 @@ def test_trained_simple_cnn_is_a_fresh_trained_copy():
 
 
 def test_simple_cnn_probe_leaves_the_models_mode_alone():
-    model = SimpleCNN().train()
+    model = _chapter_cnn().train()
     assert verdict("simple_cnn", model, hidden=True).passed
     assert model.training
+
+
+# -- the numbers the prose states ----------------------------------------------------------------------
+
+CLAIMS = catalogue.chapter("ch04").claims
+
+
+def _trains(claim) -> bool:
+    return "training_run" in claim.compute or "seed_study" in claim.compute
+
+
+@pytest.mark.parametrize("claim", [pytest.param(c, marks=[pytest.mark.slow] if _trains(c) else [], id=c.text)
+                                   for c in CLAIMS])
+def test_the_prose_numbers_are_what_a_run_gives(claim):
+    from tests.test_checks_ch03 import check_claim
+
+    check_claim("ch04", "04-conv2d-and-a-first-cnn", claim)

@@ -23,19 +23,8 @@ def _conv(img, kernel):
 """
 
 # (exercise, the learner's wrong code, text the hint must contain, the misconception in words); chapters 1
-# and 2 keep theirs in grader/catalogue (ch01.py, ch02.py), run by tests/test_catalogue.py
+# to 4 keep theirs in grader/catalogue (ch01.py ... ch04.py), run by tests/test_catalogue.py
 MISTAKES = [
-    ("output_size", "def output_size(n, ks, pad=0, stride=1):\n    return (n + pad - ks) // stride + 1",
-     "n + 2*pad - ks, not n + pad - ks", "padding counted once"),
-    ("output_size", "def output_size(n, ks, pad=0, stride=1):\n    return (n + 2 * pad - ks) / stride + 1",
-     "use // (floor division), not /", "/ instead of //"),
-    ("same_padding", "def same_padding(ks):\n    if ks % 2 == 0:\n        raise ValueError('even')\n"
-     "    return (ks - 1) / 2", "use // (floor division)", "/ instead of //"),
-    ("conv2d_padded", CONV + "def conv2d_padded(img, kernel, pad=0, stride=1):\n"
-     "    padded = F.pad(img, (pad, pad, pad, pad))\n"
-     "    return _conv(padded, kernel.flip(0).flip(1))[::stride, ::stride]",
-     "you flipped the kernel", "a flipped kernel"),
-    ("quiz_stride_shape", "quiz_stride_shape = (1, 8, 8, 11)", "round down", "rounding up"),
     ("max_pool", "def max_pool(x, size, stride):\n    h, w = x.shape[-2:]\n"
      "    oh, ow = (h - size) // size + 1, (w - size) // size + 1\n"
      "    out = torch.empty(*x.shape[:-2], oh, ow)\n"
