@@ -50,17 +50,21 @@ from concurrent.futures import ThreadPoolExecutor, as_completed, wait
 from dataclasses import asdict
 from pathlib import Path
 
-from ..sandbox.process import Cgroups, Zygote, _data_cache, _data_cache_dir, available, reap, uid_base
+from helpers.protocol import one_line
+
+from ..errors import SetupError
+from ..sandbox.process import (Cgroups, Zygote, _data_cache, _data_cache_dir, available, course_import_problem, reap,
+                               uid_base)
 from .config import GradingConfig, resolve
 from .records import file_digest, previous
 from .report import write_feedback, write_outputs
 from .results import Result, SubmissionStatus
 from .run import Interrupted, Live, grade_one
 from .sanitize import load_assignment
-from .submissions import Submission, discover, one_line
+from .submissions import Submission, discover
 
 
-class GraderError(RuntimeError):
+class GraderError(SetupError):
     """The grader itself cannot run (not a problem of any one submission)."""
 
 
@@ -114,6 +118,10 @@ def autograde(submissions_dir: Path, out: Path, config: GradingConfig | None = N
         if why:
             raise GraderError(f"cannot grade in a sandbox here: {why}. (Use --no-sandbox only for "
                               "notebooks you trust.)")
+    if not config.scheduler:
+        why = course_import_problem(root)
+        if why:
+            raise GraderError(f"cannot grade here: {why}")
     workers = config.worker_count()
     hidden = config.hidden_cases()
     kept, hidden["resume"] = ({}, "--regrade: every submission graded again") if config.regrade else \

@@ -10,7 +10,8 @@ writing grades, report and feedback all stay in the instructor's process. A work
 a :class:`Job` (the notebook's bytes and its plan), runs the plan in a sandbox of its own
 exactly as the local grader does (:func:`grader.grading.run._run_plan`) and returns an
 :class:`Outcome`: the replies of the harness and the outcome files *as bytes*. Only the file
-names the plan can produce are accepted back, each at most the sandbox's file limit, and
+names the plan can produce are accepted back, each at most the judge's limit
+(:data:`helpers.protocol.MAX_OUTCOME_BYTES`: a larger one is not even sent), and
 they are read with ``torch.load(weights_only=True)`` like any other outcome file.
 
 Nothing is lost when a worker dies: Dask re-runs a task whose worker died on another worker;
@@ -46,16 +47,17 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
-from helpers.protocol import OUTCOMES_DIR, outcome_file
+from helpers.protocol import MAX_OUTCOME_BYTES, OUTCOMES_DIR, one_line, outcome_file
 
 from ..authoring.config import ROOT
-from ..sandbox.process import Cgroups, Zygote, _data_cache, _data_cache_dir, available, uid_base
+from ..errors import SetupError
+from ..sandbox.process import Cgroups, Zygote, _data_cache, _data_cache_dir, available, course_import_problem, uid_base
 from .autograde import GraderError
 from .config import GradingConfig, resolve
 from .records import file_digest
 from .results import Result, SubmissionStatus
 from .sanitize import Assignment, Plan, plan, read_json
-from .submissions import Submission, one_line
+from .submissions import Submission
 
 #: Seconds to reach the scheduler, and to wait for a first worker, before giving up.
 CONNECT_TIMEOUT = 5
@@ -84,7 +86,7 @@ def worker_report(isolation: str) -> dict:
     """What a worker says about itself before it is sent anything (run there by ``Client.run``)."""
     try:
         import helpers.checks  # noqa: F401 - the course must import there
-        missing = available(isolation)
+        missing = available(isolation) or course_import_problem(ROOT)
     except Exception as exc:  # noqa: BLE001 - reported, with the worker's address
         missing = f"the course does not import: {type(exc).__name__}: {exc}"
     return {"version": course_version(), "missing": missing, "python": sys.version.split()[0],
@@ -127,7 +129,7 @@ class Outcome:
     failed: str = ""  # the sandbox could not be built (GradingFailed), in words
 
 
-class CourseVersionError(RuntimeError):
+class CourseVersionError(SetupError):
     """This worker runs a different version of the course than the instructor."""
 
 
@@ -260,7 +262,8 @@ def run_job(job: Job) -> Outcome:
                               seeds=job.seeds, live=live)
         except GradingFailed as exc:
             return Outcome({}, [], [], 0, {}, {}, {}, _address(), time.monotonic() - started, str(exc))
-        files = {p.name: p.read_bytes() for p in sorted(state.judged.iterdir()) if p.is_file() and not p.is_symlink()}
+        files = {p.name: p.read_bytes() for p in sorted(state.judged.iterdir())
+                 if p.is_file() and not p.is_symlink() and p.stat().st_size <= MAX_OUTCOME_BYTES}
         return Outcome(state.replies, sorted(state.fatal), state.cells, state.restarts, state.answer_problems,
                        state.raised, files, _address(), time.monotonic() - started)
     finally:
@@ -365,15 +368,15 @@ def check_workers(client, config: GradingConfig, version: str) -> dict[str, dict
     return reports
 
 
-def _accepted(files: dict[str, bytes], assignment: Assignment, limit: int) -> dict[str, bytes]:
-    """Only the outcome files the plan can produce, each within the sandbox's file limit."""
+def accepted_files(files: dict[str, bytes], assignment: Assignment, limit: int = MAX_OUTCOME_BYTES) -> dict[str, bytes]:
+    """Only the outcome files the plan can produce, each within ``limit`` (the judge's)."""
     names = {outcome_file(gid, part) for gid in assignment.tests for part in (False, True)}
     return {name: data for name, data in files.items()
             if name in names and isinstance(data, bytes) and len(data) <= limit}
 
 
 def judge_outcome(sub: Submission, assignment: Assignment, planned: Plan, outcome: Outcome, tmp: Path,
-                  limit: int, seeds: dict[str, int] | None = None) -> Result:
+                  seeds: dict[str, int] | None = None) -> Result:
     """The worker's outcome judged here, as the local grader judges its own run."""
     from .run import _Run, graded_result
 
@@ -388,7 +391,7 @@ def judge_outcome(sub: Submission, assignment: Assignment, planned: Plan, outcom
                  dict(outcome.answer_problems), {int(k): v for k, v in outcome.raised.items()})
     judged = Path(tempfile.mkdtemp(prefix="judged-", dir=tmp))
     try:
-        for name, data in _accepted(outcome.files, assignment, limit).items():
+        for name, data in accepted_files(outcome.files, assignment).items():
             (judged / name).write_bytes(data)
         state.judged = judged
         return graded_result(sub, assignment, state, seeds, digest)
@@ -461,15 +464,14 @@ def grade_on_cluster(items: list[tuple[tuple[str, str], Submission]], assignment
                 number, sub, assignment = futures.pop(future)
                 try:
                     outcome = future.result()
-                    result = judge_outcome(sub, assignment, plans[number], outcome, Path(tmp),
-                                           config.limits.file_bytes, seeds)
+                    result = judge_outcome(sub, assignment, plans[number], outcome, Path(tmp), seeds)
                 except KilledWorker:
                     result = Result(sub.student, sub.path.name, assignment.chapter, SubmissionStatus.GRADING_FAILED,
                                     "the Dask workers grading this notebook died every time it was tried "
                                     "(the cluster's allowed-failures); not tried again")
                 except Exception as exc:  # noqa: BLE001 - one submission never stops the batch
                     result = Result(sub.student, sub.path.name, assignment.chapter, SubmissionStatus.GRADING_FAILED,
-                                    f"the grader failed on this notebook: {type(exc).__name__}: {exc}"[:300])
+                                    one_line(exc, "the grader failed on this notebook"))
                 done(result, sub)
                 if bar:
                     bar.step(sub.label)

@@ -17,14 +17,15 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from helpers.protocol import OUTCOMES_DIR, ExerciseStatus, Op, Reply, outcome_file, test_command
+from helpers.protocol import (ERROR, OUTCOMES_DIR, STATUS, ExerciseStatus, Op, Reply, answer_id, make_reply, one_line,
+                              outcome_file, run_command, test_command)
 
 from ..sandbox.process import Cgroups, Died, Sandbox, Zygote
 from .config import GradingConfig
 from .records import file_digest
 from .results import Result, SubmissionStatus
 from .sanitize import Assignment, Plan, plan, read_json
-from .submissions import Submission, one_line
+from .submissions import Submission
 
 
 @dataclass
@@ -47,8 +48,8 @@ class _Run:
 
     def replied(self, index: int, reply: dict) -> None:
         """Keep the first error of each cell of student code (a cell re-run after a restart raises again)."""
-        if self.plan.steps[index].kind == "code" and reply.get("status") in (Reply.ERROR, Reply.TIMEOUT):
-            self.raised.setdefault(index, str(reply.get("error", "")))
+        if self.plan.steps[index].kind == "code" and reply.get(STATUS) in (Reply.ERROR, Reply.TIMEOUT):
+            self.raised.setdefault(index, str(reply.get(ERROR, "")))
 
     def raised_cells(self) -> list[dict]:
         steps = self.plan.steps
@@ -58,10 +59,10 @@ class _Run:
 
 def _command(step, exercises: dict, seeds: dict[str, int] | None = None) -> dict:
     if step.kind == "code":
-        return {"op": Op.CODE, "source": step.source}
+        return run_command(Op.CODE, step.source)
     if step.grade_id in exercises:  # a hidden seed is handed to the sandbox only when asked for (Sandbox.run)
         return test_command(step.grade_id, step.hidden, (seeds or {}).get(step.grade_id))
-    return {"op": Op.CELL, "source": step.source}
+    return run_command(Op.CELL, step.source)
 
 
 def _run_plan(sub: Submission, assignment: Assignment, workdir: Path, slot: int, *, config: GradingConfig,
@@ -109,7 +110,7 @@ def _run_plan(sub: Submission, assignment: Assignment, workdir: Path, slot: int,
         step = steps[index]
         state.problem(step, cause + (" (while re-running the cells before a restart)" if replaying else ""))
         if step.kind == "test":
-            state.replies[step.grade_id] = {"status": Reply.DIED, "error": cause}
+            state.replies[step.grade_id] = make_reply(Reply.DIED, cause)
         state.restarts += 1
 
     def restart(upto: int) -> bool:
@@ -161,7 +162,7 @@ def _run_plan(sub: Submission, assignment: Assignment, workdir: Path, slot: int,
                 i += 1
                 continue
             state.replied(i, reply)
-            status = reply.get("status")
+            status = reply.get(STATUS)
             if status == Reply.TIMEOUT:
                 state.problem(step, f"ran past the {min(cell_timeout, left):.0f} s limit and was interrupted")
             if step.kind == "test":
@@ -232,24 +233,25 @@ def _judge(state: _Run, assignment: Assignment, seeds: dict[str, int] | None = N
         title = ex.title if ex else gid
         row = {"exercise": gid, "title": title, "score": 0.0, "max_score": test.points, "status": ExerciseStatus.FAILED,
                "message": "", "hint": None}
+        status, error = (reply.get(STATUS), reply.get(ERROR, "")) if reply is not None else (None, "")
         if reply is None:
             row.update(status=ExerciseStatus.ERROR, message="the test was not run (see the cells that could not run)")
-        elif reply.get("status") == Reply.MISSING and f"{gid}_answer" in state.answer_problems:
+        elif status == Reply.MISSING and answer_id(gid) in state.answer_problems:
             row.update(status=ExerciseStatus.ERROR, message=f"`{ex.answer}` is not defined: "
-                                               f"{state.answer_problems[gid + '_answer']}")
-        elif reply.get("status") == Reply.MISSING:
-            row.update(status=ExerciseStatus.NOT_ATTEMPTED, message=f"`{ex.answer}` is not defined: its cell was not run "
-                                                       "or did not define it")
-        elif reply.get("status") == Reply.DIED:
-            row.update(status=ExerciseStatus.ERROR, message=f"checking the answer ended the grading process: {reply['error']}")
-        elif reply.get("status") == Reply.TIMEOUT:
-            row.update(status=ExerciseStatus.FAILED, message=f"checking the answer ran past the time limit: {reply['error']}")
+                                                            f"{state.answer_problems[answer_id(gid)]}")
+        elif status == Reply.MISSING:
+            row.update(status=ExerciseStatus.NOT_ATTEMPTED, message=f"`{ex.answer}` is not defined: its cell was not "
+                                                                    "run or did not define it")
+        elif status == Reply.DIED:
+            row.update(status=ExerciseStatus.ERROR, message=f"checking the answer ended the grading process: {error}")
+        elif status == Reply.TIMEOUT:
+            row.update(status=ExerciseStatus.FAILED, message=f"checking the answer ran past the time limit: {error}")
         elif ex is None:  # a test cell without an exercise definition: nbgrader's rule
-            ok = reply.get("status") == Reply.OK
+            ok = status == Reply.OK
             row.update(status=ExerciseStatus.PASSED if ok else ExerciseStatus.FAILED, score=test.points if ok else 0.0,
-                       message="" if ok else f"the test cell raised {reply.get('error', 'an error')}")
-        elif reply.get("status") != Reply.OK:
-            row.update(status=ExerciseStatus.FAILED, message=f"checking the answer failed: {reply.get('error', '')}")
+                       message="" if ok else f"the test cell raised {reply.get(ERROR, 'an error')}")
+        elif status != Reply.OK:
+            row.update(status=ExerciseStatus.FAILED, message=f"checking the answer failed: {error}")
         else:
             verdict = judge_exercise(ex, state.judged, hidden=test.hidden, secret_seed=(seeds or {}).get(gid))
             row.update(status=verdict.status, score=test.points if verdict.passed else 0.0,

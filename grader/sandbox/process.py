@@ -49,7 +49,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from helpers.protocol import NEED_SEED, OUTCOMES_DIR, SEALED, SEED
+from helpers.protocol import NEED_SEED, OUTCOMES_DIR, SEALED, SEED, TIMEOUT
 from helpers.grading import AUTOGRADE, NBGRADER_EXECUTION
 
 from ..authoring.config import ROOT
@@ -357,6 +357,38 @@ def available(isolation: str = "zygote") -> str | None:
     return None
 
 
+#: The packages a sandbox's interpreter imports from the course (the harness and checks; the zygote).
+COURSE_PACKAGES = ("helpers", "grader")
+
+
+def course_import_problem(root: Path, python: str | None = None) -> str | None:
+    """``None`` when ``python -I`` (as every sandbox and zygote starts) imports the course from ``root``.
+
+    Otherwise why not, in words, naming the interpreter and the checkout it imports instead: the
+    virtualenv's editable install of another checkout (``pip install -e`` run there) would make every
+    submission fail with a grading process that cannot start, or grade with that checkout's exercises.
+    """
+    python = python or sys.executable
+    code = "; ".join(f"import {name}; print({name}.__file__)" for name in COURSE_PACKAGES)
+    try:
+        probe = subprocess.run([python, "-I", "-c", code], capture_output=True, text=True, timeout=120,
+                               stdin=subprocess.DEVNULL)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return f"the interpreter {python} could not be run to import the course ({type(exc).__name__})"
+    fix = f"run `{python} -m pip install -e {root}` (the course's setup does) so that it imports this checkout"
+    if probe.returncode != 0:
+        said = [line.strip() for line in probe.stderr.splitlines() if line.strip()]
+        return (f"the interpreter {python} cannot import the course ({said[-1] if said else 'no reason given'}): "
+                f"{fix}")
+    found = [Path(line.strip()).resolve().parent for line in probe.stdout.splitlines() if line.strip()]
+    for name, where in zip(COURSE_PACKAGES, found):
+        if where != (root / name).resolve():
+            return (f"the interpreter {python} imports the course from another checkout, {where.parent}, not from "
+                    f"{root}, the one being graded (its virtualenv's editable install points there): {fix}, "
+                    f"or grade from {where.parent}")
+    return None
+
+
 def unsandboxed_env() -> dict[str, str]:
     """The environment of an unsandboxed harness: the grader's own, with the course's kernel settings.
 
@@ -380,6 +412,10 @@ def sandbox_env(cache: Path | None) -> dict[str, str]:
     if cache is not None:
         env["CONV_COURSE_CACHE"] = "/opt/data/conv-course"
     return env
+
+
+#: Seconds the zygote may take to import torch and the course before it is given up.
+ZYGOTE_START_TIMEOUT = 300
 
 
 class Zygote:
@@ -411,7 +447,7 @@ class Zygote:
         self.lock = threading.Lock()
         self.ready = False
 
-    def wait(self, timeout: float = 300) -> None:
+    def wait(self, timeout: float = ZYGOTE_START_TIMEOUT) -> None:
         """Wait until the zygote has loaded everything; ``RuntimeError`` if it could not start."""
         with self.lock:
             self._wait(timeout)
@@ -431,7 +467,7 @@ class Zygote:
 
     def spawn(self, spec: dict, fds: tuple[int, int]) -> int:
         with self.lock:
-            self._wait(300)
+            self._wait(ZYGOTE_START_TIMEOUT)
             socket.send_fds(self.sock, [json.dumps(spec).encode()], list(fds))
             reply = self.sock.recv(1 << 16)
         if not reply:
@@ -629,7 +665,7 @@ class Sandbox:
         if seed is not _NO_SEED:
             command[SEALED] = True
         try:
-            self._cmd.write(json.dumps({**command, "timeout": timeout}) + "\n")
+            self._cmd.write(json.dumps({**command, TIMEOUT: timeout}) + "\n")
             self._cmd.flush()
         except (BrokenPipeError, OSError, ValueError):
             raise self._dead() from None
