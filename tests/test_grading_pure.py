@@ -19,7 +19,7 @@ from grader.grading.judge import load_outcomes
 from grader.grading.results import Problem, Result, SubmissionStatus
 from grader.grading.sanitize import load_assignment, plan
 from grader.grading.submissions import chapter_grade_ids, identify
-from grader.sandbox.process import MAX_WORKERS
+from grader.sandbox.users import MAX_WORKERS
 from helpers import protocol
 from tests.support import student_notebook
 
@@ -223,7 +223,7 @@ def test_a_run_whose_uid_block_is_held_by_another_run_claims_the_next_one():
 
     code = """if True:
         import fcntl, json, os
-        from grader.sandbox import process as p
+        from grader.sandbox import users as p
         mine = p.pid_block(os.getpid())
         p.UID_LOCKS.mkdir(mode=0o755, exist_ok=True)
         other = os.open(p.UID_LOCKS / f"{mine}.lock", os.O_RDWR | os.O_CREAT)  # another run's hold

@@ -53,8 +53,13 @@ from pathlib import Path
 from helpers.protocol import one_line
 
 from ..errors import SetupError
-from ..sandbox.process import (Cgroups, Zygote, _data_cache, _data_cache_dir, available, course_import_problem, reap,
-                               uid_base)
+from ..authoring.execute import kernel_env
+from ..sandbox.cgroups import Cgroups
+from ..sandbox.client import Zygote
+from ..sandbox.data import data_cache_dir, warm_data_cache
+from ..sandbox.process import available, course_import_problem
+from ..sandbox.reaping import reap
+from ..sandbox.users import uid_base
 from .config import GradingConfig, resolve
 from .records import file_digest, previous
 from .report import write_feedback, write_outputs
@@ -184,7 +189,7 @@ def autograde(submissions_dir: Path, out: Path, config: GradingConfig | None = N
 
     # The zygote imports torch and the course (seconds) while this process reads the chapters and the
     # data and loads what it judges with: the two start-ups overlap.
-    zygote = Zygote(_data_cache_dir() if config.sandboxed else None, sandboxed=config.sandboxed) \
+    zygote = Zygote(data_cache_dir() if config.sandboxed else None, sandboxed=config.sandboxed, env=kernel_env()) \
         if isolation in ("zygote", "none") and pending else None
     cgroups = None
     try:
@@ -197,7 +202,7 @@ def autograde(submissions_dir: Path, out: Path, config: GradingConfig | None = N
 
             exercises()
             seeds = config.seeds()
-        cache = _data_cache() if config.sandboxed and pending else None
+        cache = warm_data_cache() if config.sandboxed and pending else None
         out.mkdir(parents=True, exist_ok=True)
         cgroups = Cgroups(workers, config.limits) if config.sandboxed and pending else None
         _prepare(gradebook, assignments)

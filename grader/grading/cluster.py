@@ -51,7 +51,12 @@ from helpers.protocol import MAX_OUTCOME_BYTES, OUTCOMES_DIR, one_line, outcome_
 
 from ..authoring.config import ROOT
 from ..errors import SetupError
-from ..sandbox.process import Cgroups, Zygote, _data_cache, _data_cache_dir, available, course_import_problem, uid_base
+from ..authoring.execute import kernel_env
+from ..sandbox.cgroups import Cgroups
+from ..sandbox.client import Zygote
+from ..sandbox.data import data_cache_dir, warm_data_cache
+from ..sandbox.process import available, course_import_problem
+from ..sandbox.users import uid_base
 from .autograde import GraderError
 from .config import GradingConfig, resolve
 from .records import file_digest
@@ -148,7 +153,7 @@ class _Place:
         self.tmp = Path(tempfile.mkdtemp(prefix=f"{WORKER_DIR}{os.getpid()}-"))
         os.chmod(self.tmp, 0o711)
         self.uids = uid_base()
-        self.cache = _data_cache() if config.sandboxed else None
+        self.cache = warm_data_cache() if config.sandboxed else None
         self.cgroups = Cgroups(slots, config.limits) if config.sandboxed else None
         self.slots: queue.Queue[int] = queue.Queue()
         for slot in range(slots):
@@ -159,7 +164,8 @@ class _Place:
 
             def keeper() -> None:
                 try:
-                    made.put(Zygote(_data_cache_dir() if config.sandboxed else None, sandboxed=config.sandboxed))
+                    made.put(Zygote(data_cache_dir() if config.sandboxed else None, sandboxed=config.sandboxed,
+                                    env=kernel_env()))
                 except BaseException as exc:  # noqa: BLE001 - handed to the job that asked
                     made.put(exc)
                 threading.Event().wait()

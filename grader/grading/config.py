@@ -14,7 +14,9 @@ from pathlib import Path
 
 from ..authoring.config import CELL_TIMEOUT, ROOT
 from ..errors import UsageError
-from ..sandbox.process import ISOLATIONS, MAX_WORKERS, Limits
+from ..sandbox.process import ISOLATIONS
+from ..sandbox.users import MAX_WORKERS
+from ..sandbox.walls import Limits
 from .similarity import THRESHOLD
 
 

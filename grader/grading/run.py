@@ -20,7 +20,11 @@ from pathlib import Path
 from helpers.protocol import (ERROR, OUTCOMES_DIR, STATUS, ExerciseStatus, Op, Reply, answer_id, make_reply, one_line,
                               outcome_file, run_command, test_command)
 
-from ..sandbox.process import Cgroups, Died, Sandbox, Zygote
+from ..authoring.execute import kernel_env
+from ..sandbox.cgroups import Cgroups
+from ..sandbox.client import Zygote
+from ..sandbox.process import Sandbox
+from ..sandbox.reaping import Died
 from .config import GradingConfig
 from .records import file_digest
 from .results import Result, SubmissionStatus
@@ -88,9 +92,9 @@ def _run_plan(sub: Submission, assignment: Assignment, workdir: Path, slot: int,
     judged.mkdir()
     timeout, cell_timeout = config.timeout, config.cell_timeout
     deadline = time.monotonic() + timeout
-    box = Sandbox(workdir, assignment.chapter, slot, limits=config.limits, cache=cache, isolation=config.isolation,
-                  zygote=zygote, root=config.root, cgroups=cgroups.procs_files(slot) if cgroups else [],
-                  uid=uids + slot)
+    box = Sandbox(workdir, assignment.chapter, slot, root=config.root, limits=config.limits, cache=cache,
+                  isolation=config.isolation, zygote=zygote, cgroups=cgroups.procs_files(slot) if cgroups else [],
+                  uid=uids + slot, env=kernel_env())
     live = live or Live()
     live.add(box)
 
