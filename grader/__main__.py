@@ -47,7 +47,7 @@ def _autograde(args: argparse.Namespace) -> int:
 
     if not args.submissions.is_dir():
         raise UsageError(f"{args.submissions} is not a folder of submissions")
-    from .grading.autograde import BatchInterrupted
+    from .grading.batch import BatchInterrupted
     from .grading.gradebook import recorder_for
     from .grading.secret import create, default_path, fingerprint, load
 

@@ -12,7 +12,8 @@ import pytest
 import torch
 
 from grader import cells
-from grader.grading.autograde import GraderError, autograde
+from grader.grading.autograde import autograde
+from grader.grading.batch import GraderError
 from grader.grading.report import feedback_html, write_outputs
 from grader.grading.config import GradingConfig, describe, resolve
 from grader.grading.judge import load_outcomes
@@ -329,7 +330,6 @@ def test_every_failure_a_user_can_fix_has_the_one_base():
     from grader.authoring.release import ReleaseError
     from grader.check import CheckInputError, OutputsError
     from grader.errors import CourseError, SetupError, UsageError
-    from grader.grading.autograde import GraderError
     from grader.grading.classreport import ReportError
     from grader.grading.cluster import CourseVersionError, GraderClusterError
     from grader.grading.config import SettingError

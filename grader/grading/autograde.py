@@ -43,16 +43,13 @@ from __future__ import annotations
 import os
 import queue
 import shutil
-import sys
 import tempfile
-import time
 from concurrent.futures import ThreadPoolExecutor, as_completed, wait
 from dataclasses import asdict
 from pathlib import Path
 
 from helpers.protocol import one_line
 
-from ..errors import SetupError
 from ..authoring.execute import kernel_env
 from ..sandbox.cgroups import Cgroups
 from ..sandbox.client import Zygote
@@ -60,36 +57,19 @@ from ..sandbox.data import data_cache_dir, warm_data_cache
 from ..sandbox.process import available, course_import_problem
 from ..sandbox.reaping import reap
 from ..sandbox.users import uid_base
+from .batch import (BatchInterrupted, GraderError, ProgressBar, checkpoint, gradebook_summary, ignore_interrupts,
+                    prepare_gradebook, recorded, sorted_results, write_all)
 from .config import GradingConfig, resolve
 from .records import file_digest, previous
-from .report import write_feedback, write_outputs
+from .report import write_outputs
 from .results import Result, SubmissionStatus
 from .run import Interrupted, Live, grade_one
 from .sanitize import load_assignment
 from .submissions import Submission, discover
 
 
-class GraderError(SetupError):
-    """The grader itself cannot run (not a problem of any one submission)."""
 
 
-class Progress:
-    """A one-line progress bar with an ETA on stderr."""
-
-    def __init__(self, total: int, stream=sys.stderr) -> None:
-        self.total, self.done, self.start, self.stream = total, 0, time.monotonic(), stream
-
-    def step(self, label: str) -> None:
-        self.done += 1
-        elapsed = time.monotonic() - self.start
-        eta = elapsed / self.done * (self.total - self.done)
-        width = 24
-        filled = int(width * self.done / max(self.total, 1))
-        self.stream.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {self.done}/{self.total} "
-                          f"ETA {eta:4.0f}s  {label[:40]:<40}")
-        if self.done == self.total:
-            self.stream.write("\n")
-        self.stream.flush()
 
 
 # ---------------------------------------------------------------------------
@@ -170,21 +150,21 @@ def autograde(submissions_dir: Path, out: Path, config: GradingConfig | None = N
         from .cluster import grade_on_cluster
 
         assignments = {ch: load_assignment(ch, root) for ch in sorted({ch for _, ch in to_grade})}
-        _prepare(gradebook, assignments)
+        prepare_gradebook(gradebook, assignments)
 
         def on_result(result: Result, sub: Submission, sandbox: dict) -> None:  # as each one is judged
-            results.append(_recorded(gradebook, result, sub))
+            results.append(recorded(gradebook, result, sub))
             out.mkdir(parents=True, exist_ok=True)  # not before: a cluster refused up front leaves no folder
-            _checkpoint(result, results, out, assignments, sandbox, gradebook, hidden)
+            checkpoint(result, results, out, assignments, sandbox, gradebook, hidden)
 
         _, sandbox, interrupted = grade_on_cluster(sorted(pending.items()), assignments, config, on_result) \
             if pending else ([], None, False)
         out.mkdir(parents=True, exist_ok=True)
         if interrupted:
-            write_outputs(results, out, assignments, sandbox, _gradebook_summary(gradebook), hidden)
-            raise BatchInterrupted(_sorted(results))
-        results = _sorted(results)
-        _write_all(results, out, assignments, sandbox, submissions_dir, config, gradebook, hidden)
+            write_outputs(results, out, assignments, sandbox, gradebook_summary(gradebook), hidden)
+            raise BatchInterrupted(sorted_results(results))
+        results = sorted_results(results)
+        write_all(results, out, assignments, sandbox, submissions_dir, config, gradebook, hidden)
         return results
 
     # The zygote imports torch and the course (seconds) while this process reads the chapters and the
@@ -205,7 +185,7 @@ def autograde(submissions_dir: Path, out: Path, config: GradingConfig | None = N
         cache = warm_data_cache() if config.sandboxed and pending else None
         out.mkdir(parents=True, exist_ok=True)
         cgroups = Cgroups(workers, config.limits) if config.sandboxed and pending else None
-        _prepare(gradebook, assignments)
+        prepare_gradebook(gradebook, assignments)
     except BaseException:
         _close(zygote, cgroups)
         raise
@@ -216,9 +196,9 @@ def autograde(submissions_dir: Path, out: Path, config: GradingConfig | None = N
                "limits": asdict(config.limits) if config.sandboxed else None,
                "cgroups": (cgroups.missing or "cpu, memory and pids groups per worker") if cgroups else None}
     if not pending:
-        _write_all(results, out, assignments, sandbox, submissions_dir, config, gradebook, hidden)
-        return _sorted(results)
-    bar = Progress(len(pending)) if config.progress else None
+        write_all(results, out, assignments, sandbox, submissions_dir, config, gradebook, hidden)
+        return sorted_results(results)
+    bar = ProgressBar(len(pending)) if config.progress else None
     slots: queue.Queue[int] = queue.Queue()
     for slot in range(workers):
         slots.put(slot)
@@ -239,14 +219,14 @@ def autograde(submissions_dir: Path, out: Path, config: GradingConfig | None = N
             try:
                 if live.stop.is_set():
                     return None
-                return _recorded(gradebook, grade_one(sub, assignments[chapter], Path(tmp), number, slot, **options),
+                return recorded(gradebook, grade_one(sub, assignments[chapter], Path(tmp), number, slot, **options),
                                  sub)
             except Interrupted:
                 return None
             except Exception as exc:  # noqa: BLE001 - one submission never stops the batch
                 if live.stop.is_set():
                     return None
-                return _recorded(gradebook, Result(sub.student, sub.path.name, chapter,
+                return recorded(gradebook, Result(sub.student, sub.path.name, chapter,
                                                    SubmissionStatus.GRADING_FAILED,
                                                    one_line(exc, "the grader failed on this notebook")), sub)
             finally:
@@ -259,7 +239,7 @@ def autograde(submissions_dir: Path, out: Path, config: GradingConfig | None = N
                 result = future.result()
                 if result is not None:
                     results.append(result)
-                    _checkpoint(result, results, out, assignments, sandbox, gradebook, hidden)
+                    checkpoint(result, results, out, assignments, sandbox, gradebook, hidden)
                 if bar:
                     bar.step(futures[future][1][1].label)
         except KeyboardInterrupt:
@@ -276,7 +256,7 @@ def autograde(submissions_dir: Path, out: Path, config: GradingConfig | None = N
             pool.shutdown(wait=True)
     finally:
         if interrupted:
-            write_outputs(results, out, assignments, sandbox, _gradebook_summary(gradebook), hidden)
+            write_outputs(results, out, assignments, sandbox, gradebook_summary(gradebook), hidden)
         if config.sandboxed:  # whatever a sandbox left, killed before its control groups are removed
             reap(range(first_uid, first_uid + workers))
         _close(zygote, cgroups)
@@ -284,78 +264,26 @@ def autograde(submissions_dir: Path, out: Path, config: GradingConfig | None = N
         if restore is not None:
             restore()
     if interrupted:
-        raise BatchInterrupted(_sorted(results))
-    results = _sorted(results)
-    _write_all(results, out, assignments, sandbox, submissions_dir, config, gradebook, hidden)
+        raise BatchInterrupted(sorted_results(results))
+    results = sorted_results(results)
+    write_all(results, out, assignments, sandbox, submissions_dir, config, gradebook, hidden)
     return results
 
 
-class BatchInterrupted(KeyboardInterrupt):
-    """Ctrl-C stopped the batch; ``results`` were written, the rest is graded by the next run."""
-
-    def __init__(self, results: list[Result]) -> None:
-        super().__init__("the batch was interrupted")
-        self.results = results
 
 
-def _sorted(results: list[Result]) -> list[Result]:
-    return sorted(results, key=lambda r: (r.student, r.assignment or "", r.file))
 
 
-def _gradebook_summary(gradebook) -> dict | None:
-    return gradebook.summary.as_dict() if gradebook else None
 
 
-def _checkpoint(result: Result, results: list[Result], out: Path, assignments, sandbox, gradebook, hidden) -> None:
-    """One submission finished: its feedback, then grades and report as they stand (atomically).
-
-    A checkpoint that cannot be written (a full disk) does not stop the batch: the files are
-    written again after the next submission and at the end.
-    """
-    write_feedback(result, out)
-    try:
-        write_outputs(results, out, assignments, sandbox, _gradebook_summary(gradebook), hidden, feedback=False)
-    except OSError:
-        pass
 
 
-def ignore_interrupts():
-    """A second Ctrl-C while the batch winds down would only lose what the first one saves; returns the undo."""
-    import signal
-    import threading
-
-    if threading.current_thread() is not threading.main_thread():
-        return lambda: None
-    before = signal.signal(signal.SIGINT, signal.SIG_IGN)
-    return lambda: signal.signal(signal.SIGINT, before)
 
 
-def _write_all(results: list[Result], out: Path, assignments: dict, sandbox: dict | None, submissions_dir: Path,
-               config: GradingConfig, gradebook=None, hidden: dict | None = None) -> None:
-    """The run's outputs: grades, report and feedback (:mod:`.report`), then the class report."""
-    from .classreport import write_report
-
-    write_outputs(results, out, assignments, sandbox, _gradebook_summary(gradebook), hidden)
-    write_report(out, [asdict(r) for r in results], submissions_dir=submissions_dir, root=config.root,
-                 similarity=config.similarity, threshold=config.similarity_threshold)
 
 
-def _prepare(gradebook, assignments: dict) -> None:
-    """The gradebook ready for these chapters (assignments created as needed), or a GraderError saying why."""
-    if gradebook is None:
-        return
-    from .gradebook import GradebookError
-
-    try:
-        gradebook.prepare(sorted(assignments))
-    except GradebookError as exc:
-        raise GraderError(str(exc)) from None
 
 
-def _recorded(gradebook, result: Result, sub: Submission) -> Result:
-    if gradebook is not None:
-        gradebook.record(result, sub.path)
-    return result
 
 
 def _close(zygote: Zygote | None, cgroups: Cgroups | None) -> None:

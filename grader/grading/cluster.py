@@ -8,8 +8,8 @@ Why the split is where it is: a worker is trusted no more than a sandbox. Readin
 notebooks, planning them (:func:`grader.grading.sanitize.plan`), judging the outcomes and
 writing grades, report and feedback all stay in the instructor's process. A worker gets
 a :class:`Job` (the notebook's bytes and its plan), runs the plan in a sandbox of its own
-exactly as the local grader does (:func:`grader.grading.run._run_plan`) and returns an
-:class:`Outcome`: the replies of the harness and the outcome files *as bytes*. Only the file
+exactly as the local grader does (:func:`grader.grading.run.run_plan`) and returns an
+:class:`JobOutcome`: the replies of the harness and the outcome files *as bytes*. Only the file
 names the plan can produce are accepted back, each at most the judge's limit
 (:data:`helpers.protocol.MAX_OUTCOME_BYTES`: a larger one is not even sent), and
 they are read with ``torch.load(weights_only=True)`` like any other outcome file.
@@ -57,7 +57,7 @@ from ..sandbox.client import Zygote
 from ..sandbox.data import data_cache_dir, warm_data_cache
 from ..sandbox.process import available, course_import_problem
 from ..sandbox.users import uid_base
-from .autograde import GraderError
+from .batch import GraderError, ProgressBar, ignore_interrupts
 from .config import GradingConfig, resolve
 from .records import file_digest
 from .results import Result, SubmissionStatus
@@ -119,7 +119,7 @@ class Job:
 
 
 @dataclass
-class Outcome:
+class JobOutcome:
     """What a worker sends back: plain data, and the outcome files as bytes."""
 
     replies: dict
@@ -236,9 +236,9 @@ def _running(pid: int) -> bool:
     return stat.rsplit(")", 1)[-1].split()[0] not in ("Z", "X")  # the state follows the command's ")"
 
 
-def run_job(job: Job) -> Outcome:
+def run_job(job: Job) -> JobOutcome:
     """Run one submission's plan in a sandbox on this worker (Dask calls this; no judging here)."""
-    from .run import GradingFailed, _run_plan
+    from .run import GradingFailed, run_plan
 
     version = course_version()
     if version != job.version:
@@ -263,14 +263,14 @@ def run_job(job: Job) -> Outcome:
                 os.chown(path, uid, uid)
         sub = Submission(job.student, workdir / "submission.ipynb", job.assignment.chapter)
         try:
-            state = _run_plan(sub, job.assignment, workdir, slot, config=config, zygote=place.zygote,
+            state = run_plan(sub, job.assignment, workdir, slot, config=config, zygote=place.zygote,
                               cache=place.cache, cgroups=place.cgroups, uids=place.uids, planned=job.plan,
                               seeds=job.seeds, live=live)
         except GradingFailed as exc:
-            return Outcome({}, [], [], 0, {}, {}, {}, _address(), time.monotonic() - started, str(exc))
+            return JobOutcome({}, [], [], 0, {}, {}, {}, _address(), time.monotonic() - started, str(exc))
         files = {p.name: p.read_bytes() for p in sorted(state.judged.iterdir())
                  if p.is_file() and not p.is_symlink() and p.stat().st_size <= MAX_OUTCOME_BYTES}
-        return Outcome(state.replies, sorted(state.fatal), state.cells, state.restarts, state.answer_problems,
+        return JobOutcome(state.replies, sorted(state.fatal), state.cells, state.restarts, state.answer_problems,
                        state.raised, files, _address(), time.monotonic() - started)
     finally:
         place.slots.put(slot)
@@ -381,10 +381,10 @@ def accepted_files(files: dict[str, bytes], assignment: Assignment, limit: int =
             if name in names and isinstance(data, bytes) and len(data) <= limit}
 
 
-def judge_outcome(sub: Submission, assignment: Assignment, planned: Plan, outcome: Outcome, tmp: Path,
+def judge_outcome(sub: Submission, assignment: Assignment, planned: Plan, outcome: JobOutcome, tmp: Path,
                   seeds: dict[str, int] | None = None) -> Result:
     """The worker's outcome judged here, as the local grader judges its own run."""
-    from .run import _Run, graded_result
+    from .run import RunState, graded_result
 
     try:
         digest = file_digest(sub.path)
@@ -393,7 +393,7 @@ def judge_outcome(sub: Submission, assignment: Assignment, planned: Plan, outcom
     if outcome.failed:
         return Result(sub.student, sub.path.name, assignment.chapter, SubmissionStatus.GRADING_FAILED, outcome.failed,
                       sha256=digest)
-    state = _Run(planned, dict(outcome.replies), set(outcome.fatal), list(outcome.cells), outcome.restarts,
+    state = RunState(planned, dict(outcome.replies), set(outcome.fatal), list(outcome.cells), outcome.restarts,
                  dict(outcome.answer_problems), {int(k): v for k, v in outcome.raised.items()})
     judged = Path(tempfile.mkdtemp(prefix="judged-", dir=tmp))
     try:
@@ -419,8 +419,6 @@ def grade_on_cluster(items: list[tuple[tuple[str, str], Submission]], assignment
     """
     from distributed import as_completed
     from distributed.scheduler import KilledWorker
-
-    from .autograde import Progress, ignore_interrupts
 
     version = course_version(config.root)
     try:
@@ -464,7 +462,7 @@ def grade_on_cluster(items: list[tuple[tuple[str, str], Submission]], assignment
             future = client.submit(run_job, job, key=f"grade-{number:05d}-{os.getpid()}-{time.time_ns()}",
                                    pure=False)
             futures[future] = (number, sub, assignment)
-        bar = Progress(len(futures)) if config.progress and futures else None
+        bar = ProgressBar(len(futures)) if config.progress and futures else None
         with tempfile.TemporaryDirectory(prefix="conv-course-judge-") as tmp:
             for future in as_completed(list(futures)):
                 number, sub, assignment = futures.pop(future)
@@ -499,5 +497,5 @@ def grade_on_cluster(items: list[tuple[tuple[str, str], Submission]], assignment
     return results, sandbox, interrupted
 
 
-__all__ = ["CONNECT_TIMEOUT", "CourseVersionError", "GraderClusterError", "Job", "Outcome", "course_version",
+__all__ = ["CONNECT_TIMEOUT", "CourseVersionError", "GraderClusterError", "Job", "JobOutcome", "course_version",
            "grade_on_cluster", "halt_run", "run_job", "sweep_dead_workers", "worker_report"]

@@ -33,7 +33,7 @@ from .submissions import Submission
 
 
 @dataclass
-class _Run:
+class RunState:
     """The state of one submission's run through its plan."""
 
     plan: Plan
@@ -69,9 +69,9 @@ def _command(step, exercises: dict, seeds: dict[str, int] | None = None) -> dict
     return run_command(Op.CELL, step.source)
 
 
-def _run_plan(sub: Submission, assignment: Assignment, workdir: Path, slot: int, *, config: GradingConfig,
+def run_plan(sub: Submission, assignment: Assignment, workdir: Path, slot: int, *, config: GradingConfig,
               zygote: Zygote | None, cache: Path | None, cgroups: Cgroups | None, uids: int,
-              planned: Plan | None = None, seeds: dict[str, int] | None = None, live: "Live | None" = None) -> _Run:
+              planned: Plan | None = None, seeds: dict[str, int] | None = None, live: "Live | None" = None) -> RunState:
     """Run the submission's plan (``planned``, or made here from ``sub.path``) in its sandbox.
 
     ``seeds``: each exercise's hidden-case seed (:meth:`GradingConfig.seeds`; ``None``: the public cases).
@@ -86,7 +86,7 @@ def _run_plan(sub: Submission, assignment: Assignment, workdir: Path, slot: int,
             planned = plan(data or {"cells": []}, assignment)
         except Exception as exc:  # noqa: BLE001 - a notebook nothing can plan is this student's error row
             raise GradingFailed(one_line(exc, "the notebook could not be planned")) from None
-    state = _Run(planned)
+    state = RunState(planned)
     steps = state.plan.steps
     outcomes, judged = workdir / OUTCOMES_DIR, workdir.parent / f"{workdir.name}-judged"
     judged.mkdir()
@@ -224,7 +224,7 @@ class Live:
             box.kill()
 
 
-def _judge(state: _Run, assignment: Assignment, seeds: dict[str, int] | None = None) -> list[dict]:
+def _judge(state: RunState, assignment: Assignment, seeds: dict[str, int] | None = None) -> list[dict]:
     from helpers.checks import exercises as course_exercises
 
     from .judge import judge_exercise
@@ -276,7 +276,7 @@ def grade_one(sub: Submission, assignment: Assignment, tmp: Path, number: int, s
             os.chown(path, uid, uid)
     digest = file_digest(workdir / "submission.ipynb")
     try:
-        state = _run_plan(sub, assignment, workdir, slot, **options)
+        state = run_plan(sub, assignment, workdir, slot, **options)
     except GradingFailed as exc:
         return Result(sub.student, sub.path.name, assignment.chapter, SubmissionStatus.GRADING_FAILED, str(exc),
                       sha256=digest)
@@ -290,7 +290,7 @@ def grade_one(sub: Submission, assignment: Assignment, tmp: Path, number: int, s
         shutil.rmtree(workdir.parent / f"{workdir.name}-judged", ignore_errors=True)
 
 
-def graded_result(sub: Submission, assignment: Assignment, state: _Run, seeds: dict[str, int] | None = None,
+def graded_result(sub: Submission, assignment: Assignment, state: RunState, seeds: dict[str, int] | None = None,
                   digest: str = "") -> Result:
     """Judge a finished run (its outcome files in ``state.judged``) into the submission's result.
 
