@@ -10,20 +10,23 @@ of sandboxes, or on a Dask cluster (:mod:`grader.grading.cluster`); either way i
   command resumes a stopped batch; at the end writes everything (:func:`write_all`), class report included;
 * fails before grading anything with :class:`GraderError` (the set-up) when it cannot run at all.
 
-Both ways of grading import this module and nothing of each other.
+One engine drives both ways of grading (:func:`run_batch`, through the :class:`Backend` interface):
+this machine's pool (:class:`grader.grading.pool.LocalPool`) and a Dask cluster
+(:class:`grader.grading.cluster.DaskCluster`); both import this module and nothing of each other.
 """
 
 from __future__ import annotations
 
 import sys
 import time
-from dataclasses import asdict
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from ..errors import SetupError
 from .config import GradingConfig
 from .report import write_feedback, write_outputs
 from .results import Result
+from .sanitize import load_assignment
 from .submissions import Submission
 
 
@@ -116,3 +119,96 @@ def recorded(gradebook, result: Result, sub: Submission) -> Result:
     if gradebook is not None:
         gradebook.record(result, sub.path)
     return result
+
+
+# ---------------------------------------------------------------------------
+# the engine: one loop for both backends
+
+
+@dataclass
+class Batch:
+    """One batch under way: the results so far, where they are written, and how each one is kept."""
+
+    out: Path
+    submissions_dir: Path
+    config: GradingConfig
+    gradebook: object
+    hidden: dict
+    results: list[Result] = field(default_factory=list)
+    assignments: dict = field(default_factory=dict)
+    #: report.json's settings of the sandboxes, once the backend has them (``None``: nothing was run)
+    sandbox: dict | None = None
+
+    def keep(self, result: Result, sub: Submission) -> None:
+        """One finished submission: recorded in the gradebook, then checkpointed with the rest."""
+        self.results.append(recorded(self.gradebook, result, sub))
+        self.out.mkdir(parents=True, exist_ok=True)  # not before: a cluster refused up front leaves no folder
+        checkpoint(result, self.results, self.out, self.assignments, self.sandbox, self.gradebook, self.hidden)
+
+
+class Backend:
+    """Where a batch's sandboxes run: this machine's pool (:class:`LocalPool`) or a Dask cluster
+    (:class:`grader.grading.cluster.DaskCluster`). :func:`run_batch` drives either the same way:
+
+    1. :meth:`start` as soon as the pending submissions are known (slow start-ups overlap the reading);
+    2. :meth:`open` once the chapters are loaded: ready to grade, ``batch.sandbox`` set;
+    3. :meth:`grade` yields ``(result, submission)`` as each one finishes (``None``: stopped before);
+    4. on Ctrl-C, :meth:`halt` ends every sandbox at once and returns what finished meanwhile;
+    5. :meth:`close`, always.
+    """
+
+    def start(self, pending: list) -> None:
+        """Begin what takes long (the zygote's imports) while the batch reads its chapters."""
+
+    def open(self, batch: Batch, pending: list) -> None:
+        raise NotImplementedError
+
+    def grade(self, batch: Batch, pending: list):
+        raise NotImplementedError
+
+    def halt(self) -> list[tuple[Result, Submission]]:
+        return []
+
+    def close(self) -> None:
+        """Everything the backend started is gone (it may be called before :meth:`open`, or twice)."""
+
+
+def run_batch(backend: Backend, batch: Batch, pending: list[tuple[tuple[str, str], Submission]],
+              chapters: list[str]) -> list[Result]:
+    """Grade ``pending`` (``((student, chapter), submission)``) on ``backend``: each result kept as it comes
+    (:meth:`Batch.keep`), Ctrl-C ending every sandbox and keeping what was graded
+    (:class:`BatchInterrupted`), and at the end every output written (:func:`write_all`)."""
+    interrupted, restore = False, None
+    try:
+        backend.start(pending)
+        batch.assignments = {ch: load_assignment(ch, batch.config.root) for ch in chapters}
+        try:
+            backend.open(batch, pending)
+            bar = ProgressBar(len(pending)) if batch.config.progress and pending else None
+            for result, sub in backend.grade(batch, pending):
+                if result is not None:
+                    batch.keep(result, sub)
+                if bar:
+                    bar.step(sub.label)
+        except KeyboardInterrupt:
+            interrupted, restore = True, ignore_interrupts()
+            for result, sub in backend.halt():
+                if not any(kept is result for kept in batch.results):
+                    batch.keep(result, sub)
+    finally:
+        try:
+            if interrupted:
+                batch.out.mkdir(parents=True, exist_ok=True)
+                write_outputs(batch.results, batch.out, batch.assignments, batch.sandbox,
+                              gradebook_summary(batch.gradebook), batch.hidden)
+            backend.close()
+        finally:
+            if restore is not None:
+                restore()
+    results = sorted_results(batch.results)
+    if interrupted:
+        raise BatchInterrupted(results)
+    batch.out.mkdir(parents=True, exist_ok=True)
+    write_all(results, batch.out, batch.assignments, batch.sandbox, batch.submissions_dir, batch.config,
+              batch.gradebook, batch.hidden)
+    return results

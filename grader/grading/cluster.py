@@ -43,21 +43,20 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
-from helpers.protocol import MAX_OUTCOME_BYTES, OUTCOMES_DIR, one_line, outcome_file
+from helpers.protocol import MAX_OUTCOME_BYTES, one_line, outcome_file
 
 from ..authoring.config import ROOT
-from ..errors import SetupError
 from ..authoring.execute import kernel_env
+from ..errors import SetupError
 from ..sandbox.cgroups import Cgroups
 from ..sandbox.client import Zygote
 from ..sandbox.data import data_cache_dir, warm_data_cache
 from ..sandbox.process import available, course_import_problem
 from ..sandbox.users import uid_base
-from .batch import GraderError, ProgressBar, ignore_interrupts
+from .batch import Backend, Batch, GraderError, prepare_gradebook
 from .config import GradingConfig, resolve
 from .records import file_digest
 from .results import Result, SubmissionStatus
@@ -238,7 +237,7 @@ def _running(pid: int) -> bool:
 
 def run_job(job: Job) -> JobOutcome:
     """Run one submission's plan in a sandbox on this worker (Dask calls this; no judging here)."""
-    from .run import GradingFailed, run_plan
+    from .run import GradingFailed, prepare_workdir, remove_workdir, run_plan
 
     version = course_version()
     if version != job.version:
@@ -252,16 +251,9 @@ def run_job(job: Job) -> JobOutcome:
     place = _Place.get(config)
     slot = place.slots.get()
     workdir = place.tmp / f"{job.number:05d}-{os.getpid()}-{threading.get_ident()}"
-    judged = workdir.parent / f"{workdir.name}-judged"
     try:
-        (workdir / OUTCOMES_DIR).mkdir(parents=True)
-        (workdir.parent / f"{workdir.name}-root").mkdir()
-        (workdir / "submission.ipynb").write_bytes(job.notebook)
-        if config.sandboxed and os.geteuid() == 0:
-            uid = place.uids + slot
-            for path in (workdir, workdir / OUTCOMES_DIR, workdir / "submission.ipynb"):
-                os.chown(path, uid, uid)
-        sub = Submission(job.student, workdir / "submission.ipynb", job.assignment.chapter)
+        copy = prepare_workdir(workdir, job.notebook, place.uids + slot if config.sandboxed else None)
+        sub = Submission(job.student, copy, job.assignment.chapter)
         try:
             state = run_plan(sub, job.assignment, workdir, slot, config=config, zygote=place.zygote,
                               cache=place.cache, cgroups=place.cgroups, uids=place.uids, planned=job.plan,
@@ -274,8 +266,7 @@ def run_job(job: Job) -> JobOutcome:
                        state.raised, files, _address(), time.monotonic() - started)
     finally:
         place.slots.put(slot)
-        for path in (workdir, judged, workdir.parent / f"{workdir.name}-root"):
-            shutil.rmtree(path, ignore_errors=True)
+        remove_workdir(workdir)
         sweep_dead_workers()  # and again: a worker killed as this job began may have died only since
 
 
@@ -405,70 +396,70 @@ def judge_outcome(sub: Submission, assignment: Assignment, planned: Plan, outcom
         shutil.rmtree(judged, ignore_errors=True)
 
 
-def grade_on_cluster(items: list[tuple[tuple[str, str], Submission]], assignments: dict[str, Assignment],
-                     config: GradingConfig, on_result: Callable[[Result, Submission, dict], None] | None = None,
-                     ) -> tuple[list[Result], dict | None, bool]:
-    """Grade ``items`` (``((student, chapter), submission)``) on the cluster.
+class DaskCluster(Backend):
+    """The Dask backend of a batch (:func:`grader.grading.batch.run_batch`): workers run the sandboxes,
+    this process plans, judges and keeps each result as it comes back.
 
-    Returns the results, the report's settings and whether Ctrl-C stopped the run. ``on_result``
-    gets each result as it is judged (with its submission and the report's settings), so the
-    caller records and checkpoints it at once, as the local grader does: an interrupted or killed
-    run keeps what was graded, and the next run grades only the rest. On Ctrl-C every worker kills
-    this run's running sandboxes (:func:`halt_run`), the tasks not yet finished are cancelled and the
-    client is closed within seconds; a second Ctrl-C is ignored until then.
+    On Ctrl-C every worker kills this run's running sandboxes (:func:`halt_run`), the tasks not yet
+    finished are cancelled and the client is closed within seconds; a second Ctrl-C is ignored until then.
     """
-    from distributed import as_completed
-    from distributed.scheduler import KilledWorker
 
-    version = course_version(config.root)
-    try:
-        import distributed  # noqa: F401
-    except ImportError:
-        raise GraderClusterError("grading on a cluster needs `dask[distributed]` (pip install -r "
-                                 "requirements.txt)") from None
-    client, cluster = connect(config.scheduler, config.worker_count())
-    run = ""
-    results: list[Result] = []
-    interrupted, restore = False, None
-    futures: dict = {}
-    sandbox: dict | None = None
-    try:
-        reports = check_workers(client, config, version)
-        sandbox = {"isolation": config.isolation, "scheduler": config.scheduler, "workers": len(reports),
-                   "course_version": version, "cell_timeout": config.cell_timeout, "timeout": config.timeout,
-                   "limits": asdict(config.limits) if config.sandboxed else None}
+    def __init__(self, config: GradingConfig) -> None:
+        self.config = config
+        self.client = self.cluster = None
+        self.run = ""  # this run's id on the workers (halt_run)
+        self.futures: dict = {}
 
-        def done(result: Result, sub: Submission) -> None:
-            results.append(result)
-            if on_result is not None:
-                on_result(result, sub, sandbox)
+    def open(self, batch: Batch, pending: list) -> None:
+        """The gradebook ready; then, with something to grade, the cluster reached and its workers checked."""
+        prepare_gradebook(batch.gradebook, batch.assignments)
+        if not pending:
+            return
+        config = self.config
+        self.version = course_version(config.root)
+        try:
+            import distributed  # noqa: F401
+        except ImportError:
+            raise GraderClusterError("grading on a cluster needs `dask[distributed]` (pip install -r "
+                                     "requirements.txt)") from None
+        self.client, self.cluster = connect(config.scheduler, config.worker_count())
+        reports = check_workers(self.client, config, self.version)
+        batch.sandbox = {"isolation": config.isolation, "scheduler": config.scheduler, "workers": len(reports),
+                         "course_version": self.version, "cell_timeout": config.cell_timeout,
+                         "timeout": config.timeout, "limits": asdict(config.limits) if config.sandboxed else None}
 
+    def grade(self, batch: Batch, pending: list):
+        """Plan each notebook here and send it; judge each worker's outcome here as it comes back."""
+        if not pending:
+            return
+        from distributed import as_completed
+        from distributed.scheduler import KilledWorker
+
+        config, client = self.config, self.client
         seeds = config.seeds()
         shipped = replace(config, secret=None)  # the secret stays here; workers need only the seeds
-        run = f"{os.getpid()}-{time.time_ns()}"  # this run's id on the workers (halt_run)
+        self.run = f"{os.getpid()}-{time.time_ns()}"
         plans = {}
-        for number, ((_, chapter), sub) in enumerate(items):
-            assignment = assignments[chapter]
+        for number, ((_, chapter), sub) in enumerate(pending):
+            assignment = batch.assignments[chapter]
             try:
                 data, _ = read_json(sub.path)
                 plans[number] = plan(data or {"cells": []}, assignment)
                 notebook = sub.path.read_bytes()
             except Exception as exc:  # noqa: BLE001 - a notebook nothing can plan is this student's error row
-                done(Result(sub.student, sub.path.name, assignment.chapter, SubmissionStatus.GRADING_FAILED,
-                            one_line(exc, "the notebook could not be planned")), sub)
+                yield Result(sub.student, sub.path.name, assignment.chapter, SubmissionStatus.GRADING_FAILED,
+                             one_line(exc, "the notebook could not be planned")), sub
                 continue
             job = Job(number, sub.student, sub.path.name, assignment, notebook, plans[number],
-                      shipped, version, seeds, run)
+                      shipped, self.version, seeds, self.run)
             future = client.submit(run_job, job, key=f"grade-{number:05d}-{os.getpid()}-{time.time_ns()}",
                                    pure=False)
-            futures[future] = (number, sub, assignment)
-        bar = ProgressBar(len(futures)) if config.progress and futures else None
+            self.futures[future] = (number, sub, assignment)
         with tempfile.TemporaryDirectory(prefix="conv-course-judge-") as tmp:
-            for future in as_completed(list(futures)):
-                number, sub, assignment = futures.pop(future)
+            for future in as_completed(list(self.futures)):
+                number, sub, assignment = self.futures.pop(future)
                 try:
-                    outcome = future.result()
-                    result = judge_outcome(sub, assignment, plans[number], outcome, Path(tmp), seeds)
+                    result = judge_outcome(sub, assignment, plans[number], future.result(), Path(tmp), seeds)
                 except KilledWorker:
                     result = Result(sub.student, sub.path.name, assignment.chapter, SubmissionStatus.GRADING_FAILED,
                                     "the Dask workers grading this notebook died every time it was tried "
@@ -476,26 +467,26 @@ def grade_on_cluster(items: list[tuple[tuple[str, str], Submission]], assignment
                 except Exception as exc:  # noqa: BLE001 - one submission never stops the batch
                     result = Result(sub.student, sub.path.name, assignment.chapter, SubmissionStatus.GRADING_FAILED,
                                     one_line(exc, "the grader failed on this notebook"))
-                done(result, sub)
-                if bar:
-                    bar.step(sub.label)
-    except KeyboardInterrupt:
-        interrupted, restore = True, ignore_interrupts()
-        _halt(client, run)
-        try:  # the scheduler forgets the rest
-            client.cancel(list(futures), force=True)
-        except Exception:  # noqa: BLE001 - the run is stopping either way
-            pass
-    finally:
-        try:
-            client.close(timeout=5)
-            if cluster is not None:
-                cluster.close(timeout=10)
-        finally:
-            if restore is not None:
-                restore()
-    return results, sandbox, interrupted
+                yield result, sub
+
+    def halt(self) -> list:
+        if self.client is not None:
+            _halt(self.client, self.run)
+            try:  # the scheduler forgets the rest
+                self.client.cancel(list(self.futures), force=True)
+            except Exception:  # noqa: BLE001 - the run is stopping either way
+                pass
+        return []
+
+    def close(self) -> None:
+        client, cluster, self.client, self.cluster = self.client, self.cluster, None, None
+        if client is not None:
+            try:
+                client.close(timeout=5)
+            finally:
+                if cluster is not None:
+                    cluster.close(timeout=10)
 
 
 __all__ = ["CONNECT_TIMEOUT", "CourseVersionError", "GraderClusterError", "Job", "JobOutcome", "course_version",
-           "grade_on_cluster", "halt_run", "run_job", "sweep_dead_workers", "worker_report"]
+           "DaskCluster", "halt_run", "run_job", "sweep_dead_workers", "worker_report"]

@@ -25,6 +25,7 @@ from ..sandbox.cgroups import Cgroups
 from ..sandbox.client import Zygote
 from ..sandbox.process import Sandbox
 from ..sandbox.reaping import Died
+from ..sandbox.walls import root_mountpoint
 from .config import GradingConfig
 from .records import file_digest
 from .results import Result, SubmissionStatus
@@ -88,7 +89,7 @@ def run_plan(sub: Submission, assignment: Assignment, workdir: Path, slot: int, 
             raise GradingFailed(one_line(exc, "the notebook could not be planned")) from None
     state = RunState(planned)
     steps = state.plan.steps
-    outcomes, judged = workdir / OUTCOMES_DIR, workdir.parent / f"{workdir.name}-judged"
+    outcomes, judged = workdir / OUTCOMES_DIR, judged_dir(workdir)
     judged.mkdir()
     timeout, cell_timeout = config.timeout, config.cell_timeout
     deadline = time.monotonic() + timeout
@@ -264,17 +265,44 @@ def _judge(state: RunState, assignment: Assignment, seeds: dict[str, int] | None
     return rows
 
 
+#: The sandbox's copy of the submission, in its folder (the grader never touches the original).
+SUBMISSION_FILE = "submission.ipynb"
+
+
+def prepare_workdir(workdir: Path, notebook: Path | bytes, uid: int | None) -> Path:
+    """A submission's folder, as every sandbox gets it: a copy of the notebook (from a file, or its bytes from
+    the instructor's process) and the outcomes folder, owned by the sandbox user ``uid`` when the grader runs
+    as root (without root the sandbox's user is our own); beside it, the empty folder the zygote's child
+    mounts its root on. Returns the copy."""
+    (workdir / OUTCOMES_DIR).mkdir(parents=True)
+    root_mountpoint(workdir).mkdir()
+    copy = workdir / SUBMISSION_FILE
+    if isinstance(notebook, bytes):
+        copy.write_bytes(notebook)
+    else:
+        shutil.copyfile(notebook, copy)
+    if uid is not None and os.geteuid() == 0:
+        for path in (workdir, workdir / OUTCOMES_DIR, copy):
+            os.chown(path, uid, uid)
+    return copy
+
+
+def judged_dir(workdir: Path) -> Path:
+    """Where a submission's outcome files are moved, out of its sandbox's reach, to be judged."""
+    return workdir.parent / f"{workdir.name}-judged"
+
+
+def remove_workdir(workdir: Path) -> None:
+    """A submission's folder and the two beside it, gone."""
+    for path in (workdir, judged_dir(workdir), root_mountpoint(workdir)):
+        shutil.rmtree(path, ignore_errors=True)
+
+
 def grade_one(sub: Submission, assignment: Assignment, tmp: Path, number: int, slot: int, **options) -> Result:
     """Grade one submission in folder ``tmp/<number>`` with sandbox slot ``slot`` (``options``: see ``autograde``)."""
     workdir = tmp / f"{number:04d}"
-    (workdir / OUTCOMES_DIR).mkdir(parents=True)
-    (tmp / f"{number:04d}-root").mkdir()  # where the zygote's child mounts its root
-    shutil.copyfile(sub.path, workdir / "submission.ipynb")
-    if options["config"].sandboxed and os.geteuid() == 0:  # without root the sandbox's user is our own
-        uid = options["uids"] + slot
-        for path in (workdir, workdir / OUTCOMES_DIR, workdir / "submission.ipynb"):
-            os.chown(path, uid, uid)
-    digest = file_digest(workdir / "submission.ipynb")
+    copy = prepare_workdir(workdir, sub.path, options["uids"] + slot if options["config"].sandboxed else None)
+    digest = file_digest(copy)
     try:
         state = run_plan(sub, assignment, workdir, slot, **options)
     except GradingFailed as exc:
@@ -286,8 +314,7 @@ def grade_one(sub: Submission, assignment: Assignment, tmp: Path, number: int, s
         return Result(sub.student, sub.path.name, assignment.chapter, SubmissionStatus.GRADING_FAILED,
                       one_line(exc, "judging the answers failed"), sha256=digest)
     finally:
-        shutil.rmtree(workdir, ignore_errors=True)
-        shutil.rmtree(workdir.parent / f"{workdir.name}-judged", ignore_errors=True)
+        remove_workdir(workdir)
 
 
 def graded_result(sub: Submission, assignment: Assignment, state: RunState, seeds: dict[str, int] | None = None,

@@ -50,7 +50,7 @@ def processes_of(uids: range) -> list[int]:
 def reap(uids: range, timeout: float = 1.5) -> list[int]:
     """Kill whatever still runs as a sandbox user of this run and wait (up to ``timeout``) until it is gone.
 
-    The sandbox users belong to this grader run alone (see :func:`uid_base`), so nothing
+    The sandbox users belong to this grader run alone (see :func:`grader.sandbox.users.uid_base`), so nothing
     else is touched. Returns the pids still there at the end (normally none).
     """
     deadline = time.monotonic() + timeout

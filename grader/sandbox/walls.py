@@ -169,13 +169,18 @@ def plain_spec(workdir: Path, chapter: str) -> dict:
             "chapter": chapter}
 
 
+def root_mountpoint(workdir: Path) -> Path:
+    """The empty folder, beside a submission's folder, on which the zygote's child mounts the sandbox's root."""
+    return workdir.parent / f"{workdir.name}-root"
+
+
 def zygote_spec(workdir: Path, slot: int, chapter: str, limits: Limits, cache: Path | None,
                 root: Path, cgroups: list[str] = (), uid: int | None = None) -> dict:
     """What the zygote's child needs to build the walls for one harness (the same as :func:`bwrap_command`'s)."""
     plan = mount_plan(root, cache)
     read_only = [*plan.system, *plan.course, *(link for link, target in plan.links.items() if target is None)]
     symlinks = {link: target for link, target in plan.links.items() if target is not None}
-    return {"mountpoint": str(workdir.parent / f"{workdir.name}-root"), "workdir": str(workdir),
+    return {"mountpoint": str(root_mountpoint(workdir)), "workdir": str(workdir),
             "home": SANDBOX_HOME, "outcomes": OUTCOMES_DIR, "chapter": chapter, "uid": FIRST_UID + slot if uid is None else uid,
             "read_only": read_only,
             "read_only_at": plan.data, "symlinks": symlinks,
