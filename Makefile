@@ -18,7 +18,7 @@ ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 export OMP_NUM_THREADS ?= 1
 export MKL_NUM_THREADS ?= 1
 
-.PHONY: setup lab test test-fast site release outputs check-release clean
+.PHONY: setup lab test test-fast site release outputs check-release mistakes clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -57,6 +57,10 @@ release: setup
 # Authors: re-run the solutions and store the outputs nbval compares.
 outputs: setup
 	$(BIN)/python -m grader outputs
+
+# Authors: how the checks treat the catalogue of mistakes (grader/catalogue), chapter by chapter.
+mistakes: setup
+	$(BIN)/python -m grader.catalogue
 
 check-release: setup
 	$(BIN)/python -m grader release --check

@@ -43,6 +43,10 @@ MAX_DEPTH = 4
 MAX_ITEMS = 10_000
 #: The scalar types of plain data, matched exactly (``type(x) is int``, not ``isinstance``).
 PLAIN_SCALARS = (bool, int, float, str, type(None))
+#: NumPy's own scalar types (matched by exact type), copied as the Python number they hold: an answer
+#: computed with ``np.cos`` or ``np.prod`` is a number like any other.
+NUMPY_SCALARS = frozenset({"bool", "bool_", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64",
+                           "float16", "float32", "float64", "longlong", "ulonglong", "intc", "uintc"})
 #: Longest error text a reply, an outcome or a grading row carries (:func:`clip_error`).
 MAX_ERROR_CHARS = 300
 #: Largest outcome file the judge reads, and a cluster worker sends back.
@@ -154,9 +158,10 @@ def describe_type(value: Any) -> str:
 def to_plain(value: Any, *, depth: int = 0) -> Any:
     """Copy ``value`` into plain data, refusing look-alikes (the collecting half, in the sandbox).
 
-    Exact types only: a ``torch.Tensor`` subclass, a NumPy scalar or an object that claims
+    Exact types only: a ``torch.Tensor`` subclass, a NumPy array or an object that claims
     to equal everything is refused with :class:`NotPlain`, so nothing the learner defined
-    survives into the comparison. A ``torch.Size`` becomes a tuple of ints.
+    survives into the comparison. A ``torch.Size`` becomes a tuple of ints, and a NumPy scalar
+    of NumPy's own types (``np.float64``, ``np.int64`` ...) the Python number it holds.
     """
     import torch
 
@@ -171,6 +176,8 @@ def to_plain(value: Any, *, depth: int = 0) -> Any:
         return kind(to_plain(v, depth=depth + 1) for v in value)
     if kind is torch.Size:
         return tuple(int(v) for v in value)
+    if kind.__module__ == "numpy" and kind.__name__ in NUMPY_SCALARS:
+        return value.item()  # np.float64(0.5) is the number 0.5; a subclass of it is not let through
     raise NotPlain(f"got a {describe_type(value)}")
 
 

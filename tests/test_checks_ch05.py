@@ -96,7 +96,7 @@ def test_receptive_fields_starting_from_zero_is_named():
 def test_receptive_fields_wrong_types_fail():
     assert "list" in verdict("receptive_fields", lambda layers: tuple(fields_closed_form(layers))).message
     v = verdict("receptive_fields", lambda layers: [np.int64(r) for r in fields_closed_form(layers)])
-    assert not v.passed and "plain data" in v.message
+    assert v.passed, v.explain()  # NumPy's integers are whole numbers like any other
     v = verdict("receptive_fields", lambda layers: fields_closed_form(layers)[-1])
     assert not v.passed
     v = verdict("receptive_fields", lambda layers: [float(r) for r in fields_closed_form(layers)])

@@ -116,6 +116,20 @@ def test_what_to_plain_makes_is_plain():
         assert protocol.is_plain(protocol.to_plain(value)), value
 
 
+def test_numpy_scalars_are_the_numbers_they_hold():
+    import numpy as np
+
+    class Sly(np.float64):
+        def __eq__(self, other):
+            return True
+
+    copied = protocol.to_plain((np.float64(0.5), np.int64(3), np.float32(0.25), np.bool_(True)))
+    assert copied == (0.5, 3, 0.25, True) and [type(v) for v in copied] == [float, int, float, bool]
+    for value in (Sly(1.0), np.ones(2), np.array(3.0)):
+        with pytest.raises(protocol.NotPlain):
+            protocol.to_plain(value)
+
+
 @pytest.mark.parametrize("value", [torch.nn.Parameter(torch.ones(2)), torch.ones(2, requires_grad=True),
                                    object(), {"a": 1}, [[[[[[1]]]]]]])
 def test_look_alikes_are_not_plain(value):

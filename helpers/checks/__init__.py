@@ -106,7 +106,9 @@ def check(key: str, value: Any = _MISSING, *, hidden: bool = False, quiet: bool 
     if not verdict.passed:
         raise CheckFailed(verdict)
     if not quiet:
-        print(verdict.explain())
+        from .core import wrapped
+
+        print("\n".join(wrapped(verdict.explain())))
 
 
 def _record(verdict: Verdict, hidden: bool) -> None:
@@ -138,12 +140,16 @@ def summary(chapter: str, namespace: dict[str, Any] | None = None) -> list[Verdi
     namespace = _caller_namespace() if namespace is None else namespace
     verdicts = [attempt_status(ex, namespace) for ex in exercises(chapter)]
     width = max([len(v.title) for v in verdicts] + [8])
-    lines = [f"{'exercise':<{width}}  {'status':<13}  points", f"{'-' * width}  {'-' * 13}  ------"]
+    lines = [f"{'exercise':<{width}}  {'visible checks':<14}  points at grading",
+             f"{'-' * width}  {'-' * 14}  -----------------"]
     for v in verdicts:
-        lines.append(f"{v.title:<{width}}  {v.status:<13}  {v.points} of {v.max_points}")
-    earned = sum(v.points for v in verdicts)
+        # A visible pass is not a grade: the hidden checks decide, so only "up to" is claimed.
+        points = f"up to {v.max_points}" if v.passed else f"0 of {v.max_points}"
+        lines.append(f"{v.title:<{width}}  {v.status:<14}  {points}")
     possible = sum(v.max_points for v in verdicts)
-    lines.append(f"{'total':<{width}}  {'':<13}  {earned} of {possible}")
-    lines.append("These are the visible checks; grading runs more cases and may give fewer points.")
+    reachable = sum(v.max_points for v in verdicts if v.passed)
+    lines.append(f"{'total':<{width}}  {'':<14}  up to {reachable} of {possible}")
+    lines.append("Only grading gives points: it runs more cases than these visible checks. To see what it "
+                 "would give, save the notebook and run `python -m grader check` on it.")
     print("\n".join(lines))
     return verdicts

@@ -75,6 +75,28 @@ def _multi_in_last(case: Case) -> torch.Tensor:
     return _per_channel(case)[-1]
 
 
+def _multi_in_flipped(case: Case) -> torch.Tensor:
+    x, kernel = case.args
+    return F.conv2d(x[None].double(), kernel.flip(-2, -1)[None].double())[0, 0].float()
+
+
+def _last_zero(out: torch.Tensor) -> torch.Tensor:
+    """The right shape, but loops that stop one position short: the last row and column stay 0."""
+    out = out.clone()
+    out[..., -1, :], out[..., :, -1] = 0, 0
+    return out
+
+
+_ONE_SHORT = ("the last row and column of the map stayed 0: the loops must visit h - kh + 1 positions down and "
+              "w - kw + 1 across.")
+_SIZE_SHORT = ("the map is one row and one column short: a kh x kw kernel fits h - kh + 1 times down h rows "
+               "and w - kw + 1 times across w columns.")
+_BY_HAND = ("this exercise is the sum over channels written by you (chapter 1's convolve, loops, slicing, * and "
+            ".sum()); F.conv2d, nn.Conv2d, unfold and SciPy's or NumPy's sliding windows are switched off while "
+            "the check runs.")
+_NUMPY = "return a torch tensor (torch.from_numpy(...) turns a NumPy array into one), not a NumPy array."
+
+
 CONV_MULTI_IN = Exercise(
     key="conv_multi_in",
     chapter=CHAPTER,
@@ -93,11 +115,19 @@ CONV_MULTI_IN = Exercise(
         "and add all the results.": _multi_in_first,
         "only the last channel counted: the result of each channel must be added to a running total, "
         "not replace it.": _multi_in_last,
+        "you flipped the kernel, as the mathematicians' convolution does; PyTorch and this course multiply each "
+        "weight with the pixel in the same position of the window (no flip).": _multi_in_flipped,
+        "one map of shape [h', w'], without an axis of size 1 in front: the channels are summed away.":
+            lambda case: _multi_in_expected(case)[None],
+        _ONE_SHORT: lambda case: _last_zero(_multi_in_expected(case)),
+        _SIZE_SHORT: lambda case: _multi_in_expected(case)[:-1, :-1],
     },
     error_hints={
         "must match the size": _SHAPE_HINT,
         "out of bounds": "an index ran past the input: with an h x w map and a kh x kw kernel there are "
                          "h - kh + 1 positions down and w - kw + 1 across, and x.shape[0] channels.",
+        "numpy.ndarray": _NUMPY,
+        "computed by hand": _BY_HAND,
     },
     forbid=CONVOLUTION_OPS,
     seed=201,
@@ -112,7 +142,9 @@ def _channels_cases(g: torch.Generator, hidden: bool) -> list[Case]:
         shapes = [(3, 2, 9, 13, 3, 3), (1, 4, 8, 8, 3, 3), (4, 1, 7, 10, 2, 3), (2, 5, 12, 6, 3, 5),
                   (3, 3, 6, 9, 4, 1), (5, 2, 5, 5, 5, 5)]
     else:
-        shapes = [(2, 3, 8, 8, 3, 3), (2, 2, 7, 10, 2, 3)]  # in != out, then in == out on maps that are not square
+        # in != out, then in == out with a kernel that is not square; maps that are not square, each as wide
+        # as there are output maps, so that a bias added along the wrong axis gives values a hint can name
+        shapes = [(2, 3, 8, 5, 3, 3), (2, 2, 7, 4, 2, 3)]
     cases = []
     for c_in, c_out, h, w, kh, kw in shapes:
         x = _inputs(g, c_in, h, w)
@@ -154,6 +186,24 @@ def _channels_one_output(case: Case) -> torch.Tensor:
     return _channels(x, weight[:1], bias[:1])
 
 
+def _channels_bias_last_axis(case: Case) -> torch.Tensor:
+    """``maps + bias`` on a stack [out, h', w']: the bias runs along the columns (where w' == out)."""
+    x, weight, bias = case.args
+    maps = _channels(x, weight, None)
+    if maps.shape[-1] != bias.shape[0]:
+        raise ValueError("this mistake raises an error here")
+    return maps + bias
+
+
+def _channels_per_pair(case: Case) -> torch.Tensor:
+    """One map per (output, input) pair, not summed over the inputs: [out, in, h', w'], bias[o] on each."""
+    x, weight, bias = case.args
+    n_out, n_in = weight.shape[:2]
+    maps = torch.stack([torch.stack([F.conv2d(x[c][None, None].double(), weight[o, c][None, None].double())[0, 0]
+                                     for c in range(n_in)]) for o in range(n_out)])
+    return (maps + bias.double()[:, None, None, None]).float()
+
+
 def _compare_channels(got, expected: torch.Tensor, case: Case) -> str | None:
     """As :func:`compare_tensor`, but a stack with one map per *input* channel is explained as such."""
     problem = compare_tensor(got, expected, case)
@@ -181,10 +231,33 @@ CONV_CHANNELS = Exercise(
         "you read the weight as [in, out, kh, kw]. " + _LAYOUT_HINT: _channels_swapped,
         "only one output map: there is one per kernel, weight.shape[0] of them, stacked into a tensor of "
         "shape [out, h', w'].": _channels_one_output,
+        "the bias was added along the last axis (the columns): bias[o] belongs to output map o, so add bias[o] "
+        "to map o, or bias[:, None, None] to the stack [out, h', w'].": _channels_bias_last_axis,
+        "you flipped the kernels, as the mathematicians' convolution does; PyTorch and this course multiply each "
+        "weight with the pixel in the same position of the window (no flip).":
+            lambda case: _channels(case.args[0], case.args[1].flip(-2, -1), case.args[2]),
+        "the output maps are stacked along the last axis: stack them along the first, [out, h', w'] "
+        "(torch.stack(maps) or dim=0).": lambda case: _channels_expected(case).permute(1, 2, 0),
+        "each output map must add up its input channels: the sum over c of x[c] convolved with weight[o, c] is "
+        "ONE map, so the result is [out, h', w'], not one map per (output, input) pair.": _channels_per_pair,
+        "you averaged over the input channels; a convolution adds them (no division by the number of input "
+        "channels).": lambda case: _channels(case.args[0], case.args[1] / case.args[0].shape[0], case.args[2]),
+        _ONE_SHORT: lambda case: _last_zero(_channels_expected(case)),
+        "the bias is added, not subtracted: output map o is the sum over the input channels plus bias[o].":
+            lambda case: _channels(case.args[0], case.args[1], -case.args[2]),
+        "every output map got bias[0]: output map o gets its own bias, bias[o].":
+            lambda case: _channels(case.args[0], case.args[1], case.args[2][:1].expand(case.args[2].shape[0])),
+        "negative values were cut to 0: a convolutional layer's output is the sum plus the bias, with no "
+        "ReLU (the activation is a separate layer, after it).": lambda case: _channels_expected(case).relu(),
     },
     error_hints={
         "out of bounds": _LAYOUT_HINT,
-        "must match the size": _LAYOUT_HINT + " Also: " + _SHAPE_HINT,
+        "must match the size": "two tensors of different shapes met in one operation. If it was a window "
+                               "times a kernel slice: " + _SHAPE_HINT + " If it was the weight: " + _LAYOUT_HINT +
+                               " If it was the bias: bias[o] belongs to output map o (bias[:, None, None] "
+                               "against a stack [out, h', w']).",
+        "numpy.ndarray": _NUMPY,
+        "computed by hand": _BY_HAND,
     },
     forbid=CONVOLUTION_OPS,
     seed=202,
@@ -229,6 +302,10 @@ PARAM_COUNT = Exercise(
             lambda case: case.args[1] * case.args[0] * case.args[2] + case.args[1],
         "each kernel has one ks x ks slice per input channel: multiply by in_channels too.":
             lambda case: case.args[1] * case.args[2] ** 2 + case.args[1],
+        "there is one bias per output map, not one per kernel slice (per pair of input and output channels).":
+            lambda case: _params_no_bias(case) + case.args[0] * case.args[1],
+        "a count is a whole number: return an int (math.pow and ** with a float give floats; int(...) or "
+        "ks * ks keep it whole).": lambda case: float(_params_expected(case)),
     },
     seed=203,
 )
@@ -250,9 +327,19 @@ QUIZ_WEIGHT_SHAPE = Exercise(
     cases=quiz_case,
     reference=_quiz_weight_expected,
     compare=compare_equal,
-    mistakes={"PyTorch puts the output channels first: [out, in, kh, kw].": lambda case: (3, 16, 5, 5),
-              "the weight holds one 3-D kernel per output map, and each has one 5x5 slice per input "
-              "channel: four axes.": lambda case: (16, 5, 5)},
+    mistakes={
+        "PyTorch puts the output channels first: [out, in, kh, kw].": lambda case: (3, 16, 5, 5),
+        "the weight holds one 3-D kernel per output map, and each has one 5x5 slice per input "
+        "channel: four axes.": lambda case: (16, 5, 5),
+        "that is the order of other libraries (kernel size first, channels last); PyTorch stores "
+        "[out, in, kh, kw].": lambda case: (5, 5, 3, 16),
+        "a kernel slice has a height and a width: kernel_size=5 means 5x5, two axes.": lambda case: (16, 3, 5),
+        "answer with a tuple, in round brackets, not a list.": lambda case: list(_quiz_weight_expected(case)),
+        "sizes are whole numbers: write them as ints, not floats.":
+            lambda case: tuple(float(v) for v in _quiz_weight_expected(case)),
+        "the weight has no batch axis: a layer has one weight, whatever the batch.":
+            lambda case: (1, *_quiz_weight_expected(case)),
+    },
     seed=204,
 )
 
@@ -279,6 +366,15 @@ QUIZ_OUTPUT_SHAPE = Exercise(
         "the per-channel results are summed, so the input channels leave no axis of their own.":
             lambda case: (8, 3, 28, 16),
         "a 5x5 kernel fits n - 5 + 1 times along a side of n pixels.": lambda case: (8, 27, 15),
+        "an unbatched input [in, h, w] gives an unbatched output: no batch axis in front.":
+            lambda case: (1, *_quiz_output_expected(case)),
+        "rows come before columns: the input has 32 rows and 20 columns, and so does the order of the "
+        "output's last two axes.": lambda case: (8, 16, 28),
+        "without padding the maps shrink: the kernel fits only where it lies entirely inside the input.":
+            lambda case: (8, 32, 20),
+        "PyTorch puts the channels first: [channels, rows, columns].":
+            lambda case: tuple(_quiz_output_expected(case)[1:]) + (_quiz_output_expected(case)[0],),
+        "answer with a tuple, in round brackets, not a list.": lambda case: list(_quiz_output_expected(case)),
     },
     seed=205,
 )

@@ -23,6 +23,7 @@ processes:
 from __future__ import annotations
 
 import math
+import types
 from collections.abc import Callable, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -47,7 +48,7 @@ class CheckFailed(AssertionError):
 
     def _render_traceback_(self) -> list[str]:  # IPython: show the verdict, not a stack
         return [f"\x1b[0;31mCheckFailed\x1b[0m: {line}" if i == 0 else line
-                for i, line in enumerate(self.verdict.explain().splitlines())]
+                for i, line in enumerate(wrapped(self.verdict.explain(), first=len("CheckFailed: ")))]
 
 
 #: The status of an exercise whose answer is not written yet (undefined, or still the stub raising
@@ -66,6 +67,28 @@ class NotAttempted(CheckFailed):
         else:
             why = f"`{v.exercise}` is not defined yet: write it in its cell above"
         return [f"Not attempted yet: {v.title}. {why}, run that cell, then this one."]
+
+
+#: The width verdicts are wrapped to: a JupyterLab output area breaks longer lines anywhere, mid-word.
+WRAP_WIDTH = 100
+
+
+def wrapped(text: str, first: int = 0) -> list[str]:
+    """The lines of ``text`` wrapped at word boundaries (a hint's continuation lines indented under it).
+
+    ``first`` is how much of the first line something printed before the text takes.
+    """
+    import textwrap
+
+    out: list[str] = []
+    for i, line in enumerate(text.splitlines() or [""]):
+        indent = " " * len("Hint: ") if line.startswith("Hint: ") else ""
+        lead = "x" * first if i == 0 else ""
+        lines = textwrap.wrap(lead + line, WRAP_WIDTH, subsequent_indent=indent, break_long_words=False,
+                              break_on_hyphens=False) or [""]
+        lines[0] = lines[0][len(lead):]
+        out += lines
+    return out
 
 
 class ShortcutUsed(RuntimeError):
@@ -110,6 +133,8 @@ class Verdict:
     status: ExerciseStatus = ExerciseStatus.FAILED
     #: True for the learner's visible check, which never claims the points: grading runs more cases.
     visible: bool = False
+    #: What the visible check leaves to grading, in words (``Exercise.untested``); said when it passes.
+    untested: str = ""
 
     @property
     def passed(self) -> bool:
@@ -119,7 +144,8 @@ class Verdict:
         """A short verdict in words, as printed under a test cell."""
         if self.passed and self.visible:
             checks = "1 check" if self.cases == 1 else f"{self.cases} checks"
-            return f"{self.title}: visible checks passed; grading runs more cases ({checks} run here)."
+            text = f"{self.title}: visible checks passed; grading runs more cases ({checks} run here)."
+            return f"{text} Not tested here: {self.untested}." if self.untested else text
         if self.passed:
             checks = "1 check" if self.cases == 1 else f"{self.cases} checks"
             return f"Passed: {self.title} ({checks}, {self.points} of {self.max_points} points)."
@@ -186,12 +212,22 @@ def forbidding(ops: frozenset[str], what: str):
             raise ShortcutUsed(f"{what} must be computed by hand, but it called `{name}`.")
         return refuse
 
-    for module_name, names in _PYTHON_SHORTCUTS.items():
+    codes = []  # a name imported before the check (`from scipy.signal import correlate2d`) keeps the
+    for module_name, names in _PYTHON_SHORTCUTS.items():  # function object: refuse through its code too
         module = sys.modules.get(module_name)
         if module is None:
             continue
         for name in names:
             if hasattr(module, name):
+                function = getattr(module, name)
+                function = getattr(function, "_implementation", function)  # NumPy's array-function dispatchers
+                if isinstance(function, types.FunctionType) and not function.__code__.co_freevars:
+                    function.__globals__["__conv_course_shortcut__"] = blocked
+                    refuse = f"def refuse(*a, **k):\n    __conv_course_shortcut__({module_name + '.' + name!r})()"
+                    namespace: dict = {}
+                    exec(refuse, namespace)
+                    codes.append((function, function.__code__))
+                    function.__code__ = namespace["refuse"].__code__
                 saved.append((module, name, getattr(module, name)))
                 setattr(module, name, blocked(f"{module_name}.{name}"))
     try:
@@ -200,6 +236,8 @@ def forbidding(ops: frozenset[str], what: str):
     finally:
         for module, name, original in reversed(saved):
             setattr(module, name, original)
+        for function, code in reversed(codes):
+            function.__code__ = code
 
 
 # ---------------------------------------------------------------------------
@@ -329,6 +367,11 @@ class Exercise:
         seed: base seed; the hidden cases use a different stream. At grading, the
             hidden cases come instead from a seed derived from the instructor's course
             secret (``secret_seed``), which learners never have.
+        untested: what only the hidden cases try (e.g. "non-square kernels"), said under a
+            visible check that passes, so that a learner knows what grading adds.
+        trial: for a check that trains the learner's model, one training run with a given seed:
+            ``trial(answer, seed) -> accuracy``; ``benchmarks/seeds.py`` runs it over many seeds
+            for the reference and the catalogue's wrong answers, to place the bar.
     """
 
     key: str
@@ -345,6 +388,8 @@ class Exercise:
     error_hints: dict[str, str] = field(default_factory=dict)
     forbid: frozenset[str] = frozenset()
     seed: int = 0
+    untested: str = ""
+    trial: Callable[[Any, int], float] | None = None
 
     # -- the cases -------------------------------------------------------
     def make_cases(self, hidden: bool = False, secret_seed: int | None = None) -> list[Case]:
@@ -426,20 +471,34 @@ class Exercise:
                 failures.append((case, got, problem))
         if not failures:
             return Verdict(self.key, self.title, self.points, self.points, len(cases),
-                           status=ExerciseStatus.PASSED, visible=not hidden)
+                           status=ExerciseStatus.PASSED, visible=not hidden, untested=self.untested)
         case, got, problem = failures[0]
+        if self.kind == "value":  # a single answer: say what is wrong with it, never what it should be
+            problem = without_answer(got, self.reference(case))
+            where = f"{case.label}: " if case.label and case.label != QUIZ_LABEL else ""
+            message = f"{where}{problem}" if len(cases) == 1 else \
+                f"{where}{problem} ({len(failures)} of {len(cases)} checks failed)"
+            return fail(message, self._hint(failures))
         where = f"for {case.label}, " if case.label else ""
         message = f"{where}{problem} ({len(failures)} of {len(cases)} checks failed)"
         return fail(message, self._hint(failures))
 
     def _hint(self, failures: list[tuple[Case, Any, str]]) -> str | None:
+        """The catalogued mistake every failing case agrees with; else the relation they all show."""
         for hint, wrong in self.mistakes.items():
             try:
                 if all(_agrees(got, wrong(case)) for case, got, _ in failures):
                     return hint
             except Exception:  # noqa: BLE001 - a mistake model that cannot apply gives no hint
                 continue
-        return None
+        if self.kind != "function":  # a single answer: a relation to it would give it away
+            return None
+        from .relations import diagnose
+
+        try:
+            return diagnose([(got, self.reference(case)) for case, got, _ in failures])
+        except Exception:  # noqa: BLE001 - no relation can be read: no hint
+            return None
 
     # -- both halves, in one process (the notebook and pytest) -----------
     def verdict(self, answer: Any, hidden: bool = False, secret_seed: int | None = None) -> Verdict:
@@ -476,9 +535,52 @@ class TrainedOnce:
         return result
 
 
+#: How a review question's one case is named (it is not repeated in the message).
+QUIZ_LABEL = "the quiz question"
+
+
 def quiz_case(generator: torch.Generator, hidden: bool) -> list[Case]:
     """The cases of a review question: the question itself, asked once (visible and hidden alike)."""
-    return [Case((), "the quiz question")]
+    return [Case((), QUIZ_LABEL)]
+
+
+_ORDINALS = ("first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth")
+
+
+def without_answer(got: Any, expected: Any) -> str:
+    """What is wrong with a single answer (a review question, a value exercise), never the answer itself.
+
+    A message that printed the expected value would turn any guess into the answer: this one names
+    the learner's own value, its type or length, and which entries are wrong, and leaves the rest to
+    the hint, which names the misconception.
+    """
+    if type(expected) is torch.Tensor:
+        if type(got) is not torch.Tensor:
+            return f"expected a torch.Tensor, got {type_name(got)}"
+        if tuple(got.shape) != tuple(expected.shape):
+            return f"expected shape {tuple(expected.shape)}, got {tuple(got.shape)}"
+        bad = ~torch.isclose(got.double(), expected.double(), atol=1e-4, rtol=1e-4)
+        where = tuple(int(i) for i in bad.nonzero()[0]) if bool(bad.any()) else ()
+        mine = f" (yours: {got.double()[where].item():.4g})" if where else ""
+        return f"{int(bad.sum())} of {bad.numel()} values are not right, the first at index {where}{mine}"
+    if isinstance(expected, (tuple, list)):
+        kind = type(expected).__name__
+        inner = _inner_types(expected)
+        if not (type(got) is type(expected) and len(got) == len(expected)):
+            return f"expected a {kind} of {len(expected)} ({inner}), got {got!r} ({type_name(got)})"
+        if not _same_types(got, expected):
+            return f"expected a {kind} of {inner}, got {got!r} ({type_name(got)} of {_inner_types(got)})"
+        wrong = [i for i, (a, b) in enumerate(zip(got, expected)) if a != b]
+        names = [_ORDINALS[i] if i < len(_ORDINALS) else f"#{i + 1}" for i in wrong]
+        which = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+        return f"{got!r} is not right: its {which} {'entry is' if len(wrong) == 1 else 'entries are'} wrong"
+    if type(expected) is int and type(got) is not int:
+        return f"expected a whole number (int), got {type_name(got)} {got!r}"
+    if type(expected) is float and type(got) not in (int, float):
+        return f"expected a number, got {type_name(got)}"
+    if type(expected) is str and type(got) is not str:
+        return f"expected a name (a str), got {type_name(got)}"
+    return f"{got!r} is not the right answer"
 
 
 def random_image(generator: torch.Generator, height: int, width: int) -> torch.Tensor:
