@@ -35,14 +35,15 @@ def main(argv: list[str] | None = None) -> None:
     import helpers.checks.byhand as byhand
     from helpers.checks import exercises
     from helpers.checks.core import Exercise
-    from tests.test_hidden_cases import _solutions
+    from helpers.protocol import ERROR
+    from tests.support import solution_namespace
 
     rows, figures = [], {}
     registry = {ex.key: ex for ex in exercises()}
     snap = byhand.snapshot(registry)
     with tempfile.TemporaryDirectory() as tmp:
         for chapter in CHAPTERS:
-            namespace = _solutions(chapter)
+            namespace = solution_namespace(chapter)
             for ex in exercises(chapter):
                 if not ex.forbid or ex.answer not in namespace:
                     continue
@@ -60,7 +61,7 @@ def main(argv: list[str] | None = None) -> None:
                     guarded.append(time.perf_counter() - start)
                     assert problem is None, problem
                     got = torch.load(path, weights_only=True)
-                    assert [o.error for o in expected] == [o["error"] for o in got] == [None] * len(got)
+                    assert [o.error for o in expected] == [o[ERROR] for o in got] == [None] * len(got)
                 cases = len(expected)
                 rows.append([ex.key, cases, min(inline), min(guarded), min(guarded) / min(inline)])
                 figures[ex.key] = {"cases": cases, "in_process_s": min(inline), "guarded_child_s": min(guarded)}

@@ -12,7 +12,9 @@ decides grades outside it. The rooms:
 * :mod:`grader.sandbox`: where student code runs (processes, zygote, harness); it shares only
   :mod:`helpers.protocol` with the judge;
 * :mod:`grader.check`: ``python -m grader check``, a learner's notebook graded as the instructor would;
-* :mod:`grader.cells`: nbgrader's cell metadata, read in one place.
+* :mod:`grader.cells`: nbgrader's cell metadata, read in one place;
+* :mod:`grader.errors`: :class:`~grader.errors.CourseError`, every failure a user can fix (one line and
+  an exit code per kind, printed once by ``python -m grader``).
 
 Run ``python -m grader --help`` for the commands.
 """

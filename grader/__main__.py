@@ -1,10 +1,16 @@
-"""``python -m grader``: the course's command line. See ``python -m grader --help``."""
+"""``python -m grader``: the course's command line. See ``python -m grader --help``.
+
+Every failure a user can cause is a :class:`grader.errors.CourseError`, caught once, in :func:`main`:
+one line on stderr saying what to do, and the exit code of its kind (2: what was given, 3: the set-up).
+"""
 
 from __future__ import annotations
 
 import argparse
 import sys
 from pathlib import Path
+
+from .errors import CourseError, UsageError
 
 
 def _release(args: argparse.Namespace) -> int:
@@ -35,43 +41,31 @@ def _outputs(args: argparse.Namespace) -> int:
 
 
 def _autograde(args: argparse.Namespace) -> int:
-    from .grading.autograde import GraderError, autograde
+    from .grading.autograde import autograde
     from .grading.config import GradingConfig
     from .grading.results import SubmissionStatus
 
     if not args.submissions.is_dir():
-        print(f"error: {args.submissions} is not a folder of submissions", file=sys.stderr)
-        return 2
-    from .grading.autograde import BatchInterrupted
-    from .grading.gradebook import GradebookError, recorder_for
-    from .grading.secret import SecretError, create, default_path, fingerprint, load
+        raise UsageError(f"{args.submissions} is not a folder of submissions")
+    from .grading.batch import BatchInterrupted
+    from .grading.gradebook import recorder_for
+    from .grading.secret import create, default_path, fingerprint, load
 
     path = args.secret or default_path()
-    try:
-        if args.secret is None and not path.exists():
-            path, _ = create(path)
-            print(f"note: no course secret yet: created {path}, which the hidden cases are drawn from. Keep it (and "
-                  "off learners' machines): grading again with it reproduces these grades.", file=sys.stderr)
-        key, source = load(path), f"course secret {path}"
-    except SecretError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    try:
-        config = GradingConfig(workers=args.workers, timeout=args.timeout, cell_timeout=args.cell_timeout,
-                               isolation="none" if args.no_sandbox else args.isolation, scheduler=args.scheduler,
-                               similarity=not args.no_similarity, similarity_threshold=args.similarity_threshold,
-                               secret=key, secret_source=source, regrade=args.regrade)
-    except ValueError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+    if args.secret is None and not path.exists():
+        path, _ = create(path)
+        print(f"note: no course secret yet: created {path}, which the hidden cases are drawn from. Keep it (and "
+              "off learners' machines): grading again with it reproduces these grades.", file=sys.stderr)
+    key, source = load(path), f"course secret {path}"
+    config = GradingConfig(workers=args.workers, timeout=args.timeout, cell_timeout=args.cell_timeout,
+                           isolation="none" if args.no_sandbox else args.isolation, scheduler=args.scheduler,
+                           similarity=not args.no_similarity, similarity_threshold=args.similarity_threshold,
+                           secret=key, secret_source=source, regrade=args.regrade)
     recorder = None
     try:
         if not args.no_gradebook:
             recorder = recorder_for(args.submissions, course=args.course, db=args.db)
         results = autograde(args.submissions, args.out, config, gradebook=recorder)
-    except (GraderError, GradebookError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 3
     except BatchInterrupted as stop:
         graded = sum(r.status == SubmissionStatus.GRADED for r in stop.results)
         ended = "the cluster's unfinished tasks were cancelled" if config.scheduler else "every sandbox was ended"
@@ -101,17 +95,13 @@ def _autograde(args: argparse.Namespace) -> int:
 
 
 def _secret(args: argparse.Namespace) -> int:
-    from .grading.secret import SecretError, create, default_path, fingerprint, load
+    from .grading.secret import create, default_path, fingerprint, load
 
     path = args.path or default_path()
-    try:
-        if args.show:
-            print(f"{path}: fingerprint {fingerprint(load(path))}")
-            return 0
-        path, key = create(path, force=args.force)
-    except SecretError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+    if args.show:
+        print(f"{path}: fingerprint {fingerprint(load(path))}")
+        return 0
+    path, key = create(path, force=args.force)
     print(f"wrote a new course secret to {path} (fingerprint {fingerprint(key)}).\n"
           "Keep it out of the repository and off learners' machines; `autograde` reads it from there "
           "(or from --secret) and records its fingerprint in report.json.")
@@ -119,18 +109,13 @@ def _secret(args: argparse.Namespace) -> int:
 
 
 def _report(args: argparse.Namespace) -> int:
-    from .grading.classreport import ReportError, load_run, write_report
     from .authoring.config import ROOT
+    from .grading.classreport import load_run, write_report
 
     if args.submissions is not None and not args.submissions.is_dir():
-        print(f"error: {args.submissions} is not a folder of submissions", file=sys.stderr)
-        return 2
-    try:
-        summary = write_report(args.out, load_run(args.out), submissions_dir=args.submissions, root=ROOT,
-                               similarity=not args.no_similarity, threshold=args.similarity_threshold)
-    except ReportError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+        raise UsageError(f"{args.submissions} is not a folder of submissions")
+    summary = write_report(args.out, load_run(args.out), submissions_dir=args.submissions, root=ROOT,
+                           similarity=not args.no_similarity, threshold=args.similarity_threshold)
     graded = sum(ch.graded for ch in summary.chapters.values())
     print(f"class report of {graded} graded submissions in {args.out / 'class-report.html'} "
           f"and {args.out / 'class-report.csv'}")
@@ -161,6 +146,7 @@ def _progress(args: argparse.Namespace) -> int:
     """Reads the progress file and the exercises' names without importing PyTorch (a fraction of a second)."""
     from helpers import progress
     from helpers.checks.catalog import entries
+    from helpers.protocol import ExerciseStatus
 
     records = progress.load()
     earned_all = possible_all = 0
@@ -171,7 +157,7 @@ def _progress(args: argparse.Namespace) -> int:
               f"{progress.progress_file()}\n")
     for chapter in dict.fromkeys(e.chapter for e in entries()):
         items = entries(chapter)
-        passed = [ex for ex in items if records.get(ex.key, {}).get("status") == "passed"]
+        passed = [ex for ex in items if progress.status(records.get(ex.key)) == ExerciseStatus.PASSED]
         earned = sum(ex.points for ex in passed)
         possible = sum(ex.points for ex in items)
         earned_all, possible_all = earned_all + earned, possible_all + possible
@@ -265,8 +251,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run one command; a :class:`CourseError` becomes its one line on stderr and its kind's exit code."""
     args = build_parser().parse_args(argv)
-    return args.run(args)
+    try:
+        return args.run(args)
+    except CourseError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return exc.exit_code
 
 
 #: The exit code of a batch stopped by Ctrl-C.

@@ -34,17 +34,22 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .grading import autograde as _autograde
-from helpers.protocol import ExerciseStatus
+from helpers.protocol import ExerciseStatus, answer_id, answered_key
 
 from .authoring.config import ROOT
+from .errors import CourseError, SetupError, UsageError
 from .grading.config import GradingConfig, resolve
 from .grading.results import Result, SubmissionStatus
 from .grading.sanitize import load_assignment, plan, read_json
 from .grading.submissions import chapter_grade_ids, identify
 
 
-class CheckInputError(ValueError):
+class CheckInputError(UsageError, ValueError):
     """The file given cannot be checked (missing, not a notebook, not a course chapter)."""
+
+
+class OutputsError(SetupError):
+    """nbval could not run the notebook to compare its outputs (not installed, or it failed to start)."""
 
 
 @dataclass
@@ -193,7 +198,7 @@ def _report(path: Path, chapter: str, result: Result | None, data: dict, root: P
     answer = {s.grade_id: s for s in steps if s.kind == "code" and s.grade_id}
     for row in result.exercises:
         gid = row["exercise"]
-        step = answer.get(f"{gid}_answer")
+        step = answer.get(answer_id(gid))
         report.exercises.append({**row, "test_cell": test_cell.get(gid),
                                  "answer_cell": step.cell_number if step else None,
                                  "answer_start": _first_line(step.source) if step else None})
@@ -223,7 +228,7 @@ def _cell_errors(steps, raised: list[dict], rows: list[dict], chapter: str | Non
         if error is None:
             tracker.defined(step.source)
             continue
-        cell_id = f"{step.grade_id}" if step.grade_id and step.grade_id.endswith("_answer") else None
+        cell_id = step.grade_id if answered_key(step.grade_id) else None
         explained = tracker.explain(step.source, error, cell_id=cell_id, unfinished=unfinished)
         errors.append(CellError(step.label, step.cell_number, _first_line(step.source), error,
                                 [e.title for e in tracker.last] if explained else []))
@@ -243,11 +248,10 @@ def record(report: CheckReport) -> None:
     from helpers.checks.core import Verdict
 
     for row in report.exercises:
-        # An exercise the grader could not check (status "error") is recorded as failed.
+        # An exercise the grader could not check (status error) is recorded as failed.
         status = ExerciseStatus(row["status"]) if row["status"] != ExerciseStatus.ERROR else ExerciseStatus.FAILED
-        verdict = Verdict(row["exercise"], row.get("title") or row["exercise"], status == ExerciseStatus.PASSED,
-                          int(row["score"]), int(row["max_score"]), 0, row.get("message") or "", row.get("hint"),
-                          status=status)
+        verdict = Verdict(row["exercise"], row.get("title") or row["exercise"], int(row["score"]),
+                          int(row["max_score"]), 0, row.get("message") or "", row.get("hint"), status=status)
         progress.record(verdict, hidden=True, source="check")
 
 
@@ -278,7 +282,7 @@ def render(report: CheckReport) -> str:
     for row in report.exercises:
         title = row.get("title") or row["exercise"]
         lines.append(f"  {title:<{width}}  {_pts(row['score'], row['max_score']):<15}  {row['status']}")
-        if row["status"] == "passed":
+        if row["status"] == ExerciseStatus.PASSED:
             continue
         where = []
         if row.get("answer_cell"):
@@ -307,7 +311,7 @@ def render(report: CheckReport) -> str:
         lines += ["", "Cells that stopped at an exercise not done yet (finish it, and they run):"]
         lines += [f"  {what}: cell{'s' if len(numbers) > 1 else ''} {_list(numbers)}"
                   for what, numbers in waiting.items()]
-    if any(r["status"] != "passed" for r in report.exercises) or report.errors or report.cells:
+    if any(r["status"] != ExerciseStatus.PASSED for r in report.exercises) or report.errors or report.cells:
         lines += ["", "(Cells are counted from the top of the notebook, text cells included.)"]
     lines += ["", f"Total: {_pts(report.score, report.max_score)}", HIDDEN_CASES_NOTE]
     return "\n".join(lines)
@@ -320,17 +324,17 @@ HIDDEN_CASES_NOTE = ("Hidden checks here use the course's public cases. The inst
 
 def main(paths: list[Path], config: GradingConfig | None = None, *, save: bool = True,
          json_out: Path | None = None, outputs: bool = False, **overrides) -> int:
-    """The ``check`` command: 0 when the notebooks were checked (whatever the score), 2 for bad input."""
+    """The ``check`` command: 0 when the notebooks were checked (whatever the score).
+
+    A path that cannot be checked is a :class:`CheckInputError` (``python -m grader`` prints its one
+    line and exits with 2) before anything runs.
+    """
     import sys
 
     config = resolve(config or CHECK, **overrides)
-    try:
-        known = chapter_grade_ids(config.root)
-        for path in paths:
-            validate(Path(path), known)
-    except CheckInputError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+    known = chapter_grade_ids(config.root)
+    for path in paths:
+        validate(Path(path), known)
     n = len(paths)
     print(f"Checking {n} notebook{'s' if n > 1 else ''} in a fresh kernel "
           "(about as long as running it top to bottom)...", file=sys.stderr, flush=True)
@@ -347,7 +351,7 @@ def main(paths: list[Path], config: GradingConfig | None = None, *, save: bool =
         if outputs and report.chapter:
             try:
                 print("\n" + render_outputs(compare_outputs(report.path, report.chapter, config.root, config.timeout)))
-            except CheckInputError as exc:
+            except CourseError as exc:  # this notebook's comparison only: the others' reports stand
                 print(f"\nOutputs not compared: {exc}")
     if n > 1:
         total = sum(r.score for r in reports)
@@ -446,7 +450,9 @@ def compare_outputs(path: Path, chapter: str, root: Path = ROOT,
                               # the checks this run makes are not the learner's progress
                               env={**os.environ, "CONV_COURSE_PROGRESS": str(Path(tmp) / "progress.json")})
         if not junit.exists():
-            raise RuntimeError(f"nbval did not run: {(done.stdout + done.stderr).strip()[-500:]}")
+            said = [line.strip() for line in (done.stdout + done.stderr).splitlines() if line.strip()]
+            raise OutputsError(f"nbval did not run ({said[-1][:200] if said else f'exit code {done.returncode}'}): "
+                               "is nbval installed in this virtualenv (pip install -r requirements.txt)?")
         outcome: dict[int, str] = {}
         for case in ET.parse(junit).getroot().iter("testcase"):
             found = re.match(r"Cell (\d+)$", case.get("name", ""))

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .grading import under_grading
+from .protocol import ExerciseStatus
 
 if TYPE_CHECKING:  # pragma: no cover
     from .checks.core import Verdict
@@ -43,10 +44,13 @@ def load() -> dict[str, dict]:
 
 
 def status(entry: dict | None) -> str:
-    """An exercise's status in the course's words (see ``helpers.checks.core.NOT_ATTEMPTED``)."""
+    """An exercise's status in the course's words (:class:`helpers.protocol.ExerciseStatus`); a record
+    of any other status (an error) counts as failed."""
     if not entry:
-        return "not attempted"
-    return entry.get("status") if entry.get("status") in ("passed", "failed", "not attempted") else "failed"
+        return ExerciseStatus.NOT_ATTEMPTED
+    recorded = entry.get("status")
+    kept = (ExerciseStatus.PASSED, ExerciseStatus.FAILED, ExerciseStatus.NOT_ATTEMPTED)
+    return ExerciseStatus(recorded) if isinstance(recorded, str) and recorded in kept else ExerciseStatus.FAILED
 
 
 def record(verdict: "Verdict", *, hidden: bool = False, source: str = "notebook") -> None:
@@ -59,10 +63,10 @@ def record(verdict: "Verdict", *, hidden: bool = False, source: str = "notebook"
         return
     records = load()
     previous = records.get(verdict.exercise)
-    entry = {"status": verdict.status, "points": verdict.points, "max_points": verdict.max_points,
+    entry = {"status": str(verdict.status), "points": verdict.points, "max_points": verdict.max_points,
              "hidden": hidden, "source": source, "time": time.strftime("%Y-%m-%dT%H:%M:%S")}
-    if previous and previous.get("hidden") and not hidden and previous.get("status") == "passed" \
-            and verdict.status == "passed":
+    if previous and previous.get("hidden") and not hidden and previous.get("status") == ExerciseStatus.PASSED \
+            and verdict.passed:
         return
     records[verdict.exercise] = entry
     path = progress_file()

@@ -8,18 +8,25 @@ package is deliberately absent, and because the notebook's own ``check`` (both h
 one process, :mod:`helpers.checks`) follows the same rules. It imports nothing heavy (torch
 only inside the functions that handle tensors), so the grader's launcher can use it freely:
 
-* the **commands** the grader sends (:class:`Op`) and the **replies** it gets (:class:`Reply`),
-  one JSON object per line; a test command carries the exercise's key and whether its test
-  cell has a hidden part (:func:`test_command`), so the harness never reads test code;
+* the **commands** the grader sends (:class:`Op`; :func:`run_command`, :func:`test_command`) and
+  the **replies** it gets (:class:`Reply`; :func:`reply`), one JSON object per line with the wire
+  keys below (:data:`OP`, :data:`STATUS`...); a test command carries the exercise's key and whether
+  its test cell has a hidden part, so the harness never reads test code; a command's time limit
+  defaults to :data:`CELL_TIMEOUT`;
 * the **outcome files** a test command leaves (:func:`outcome_file`), in the sandbox's
-  :data:`OUTCOMES_DIR`;
+  :data:`OUTCOMES_DIR`: a list of records ``{"value", "error"}`` (:func:`outcome_record`,
+  :data:`OUTCOME_FIELDS`), at most :data:`MAX_OUTCOME_BYTES` (the judge refuses a larger file,
+  a cluster worker never carries one back);
 * the **plain-data rule**: only exact ``torch.Tensor``, ``bool``, ``int``, ``float``, ``str``,
   ``None`` and tuples and lists of those, at most :data:`MAX_DEPTH` deep, leave learner code
   (:func:`to_plain` makes the copy, :func:`is_plain` checks what was loaded);
-* the **error text**: one line naming the exception (:func:`describe_error`);
+* the **error text**: one line naming the exception (:func:`describe_error`, :func:`one_line`),
+  at most :data:`MAX_ERROR_CHARS` (:func:`clip_error`);
 * the **not-attempted rule**: an answer that raises ``NotImplementedError`` (the released
   stub) was not attempted, not failed (:func:`not_attempted`);
-* the **statuses** of an exercise (:class:`ExerciseStatus`).
+* the **statuses** of an exercise (:class:`ExerciseStatus`);
+* the **answer cell** of an exercise: its nbgrader grade id is :func:`answer_id` of the key
+  (:func:`answered_key` reads it back).
 """
 
 from __future__ import annotations
@@ -40,10 +47,24 @@ PLAIN_SCALARS = (bool, int, float, str, type(None))
 #: computed with ``np.cos`` or ``np.prod`` is a number like any other.
 NUMPY_SCALARS = frozenset({"bool", "bool_", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64",
                            "float16", "float32", "float64", "longlong", "ulonglong", "intc", "uintc"})
-#: Longest error text a reply of the harness carries.
+#: Longest error text a reply, an outcome or a grading row carries (:func:`clip_error`).
 MAX_ERROR_CHARS = 300
+#: Largest outcome file the judge reads, and a cluster worker sends back.
+MAX_OUTCOME_BYTES = 32 << 20
+#: Seconds a cell may run under grading (nbgrader's ``Execute.timeout`` for the course, the grader's
+#: ``cell_timeout``, the harness's default); nbgrader's own 30 s is too tight for a training cell on two cores.
+CELL_TIMEOUT = 300
 #: The exception the released stub raises (``raise NotImplementedError()``).
 NOT_ATTEMPTED_ERROR = "NotImplementedError"
+
+
+#: The wire keys of a command (``OP`` and what it needs) and of a reply (``STATUS``, ``ERROR``).
+OP, KEY, HIDDEN, SOURCE, TIMEOUT, STATUS, ERROR = "op", "key", "hidden", "source", "timeout", "status", "error"
+#: The fields of one outcome record (:func:`outcome_record`): the plain value, or the error in words.
+VALUE = "value"
+OUTCOME_FIELDS = frozenset({VALUE, ERROR})
+#: An exercise's answer cell has the grade id ``<key>_answer`` (:func:`answer_id`).
+ANSWER_SUFFIX = "_answer"
 
 
 class Op(StrEnum):
@@ -86,10 +107,37 @@ def test_command(key: str, hidden: bool, seed: int | None = None) -> dict:
     A hidden test carries the random seed of its hidden cases (``None``: the public ones), which the
     grader's :class:`~grader.sandbox.process.Sandbox` hands over only on request (see ``SEED``).
     """
-    command = {"op": Op.TEST.value, "key": key, "hidden": bool(hidden)}
+    command = {OP: Op.TEST.value, KEY: key, HIDDEN: bool(hidden)}
     if hidden:
         command[SEED] = seed
     return command
+
+
+def run_command(op: Op, source: str) -> dict:
+    """The command running ``source``: a learner's cell (``Op.CODE``) or a bare test cell (``Op.CELL``)."""
+    return {OP: Op(op).value, SOURCE: source}
+
+
+def make_reply(status: Reply, error: str | None = None) -> dict:
+    """A reply of the harness: how the step ended, and what went wrong in words (clipped)."""
+    return {STATUS: status} if error is None else {STATUS: status, ERROR: clip_error(error)}
+
+
+def outcome_record(value: Any, error: str | None) -> dict:
+    """One collected case as it is written to an outcome file (``torch.save`` of a list of these)."""
+    return {VALUE: value, ERROR: error}
+
+
+def answer_id(key: str) -> str:
+    """The nbgrader grade id of exercise ``key``'s answer cell."""
+    return f"{key}{ANSWER_SUFFIX}"
+
+
+def answered_key(grade_id: str | None) -> str | None:
+    """The exercise whose answer cell has ``grade_id``; ``None`` for any other grade id."""
+    if isinstance(grade_id, str) and grade_id.endswith(ANSWER_SUFFIX) and len(grade_id) > len(ANSWER_SUFFIX):
+        return grade_id[:-len(ANSWER_SUFFIX)]
+    return None
 
 
 def outcome_file(key: str, hidden: bool) -> str:
@@ -163,6 +211,16 @@ def describe_error(exc: BaseException | None, *, line: bool = True) -> str:
         where = f" (line {last[0].lineno})" if last and last[0].filename.startswith("<ipython") else ""
     text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
     return f"{type(exc).__name__}{where}: {text}" if text else f"{type(exc).__name__}{where}"
+
+
+def clip_error(text: str) -> str:
+    """Error text as a reply, an outcome or a grading row carries it: at most :data:`MAX_ERROR_CHARS`."""
+    return text[:MAX_ERROR_CHARS]
+
+
+def one_line(exc: BaseException, what: str) -> str:
+    """``what`` failed, with the exception's type and first line: ``"judging failed: KeyError: 'x'"``."""
+    return clip_error(f"{what}: {describe_error(exc, line=False)}")
 
 
 def not_attempted(error: str | None) -> bool:

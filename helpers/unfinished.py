@@ -22,6 +22,7 @@ import re
 from collections.abc import Iterable
 
 from .checks.catalog import Entry, by_answer, entries
+from .protocol import NOT_ATTEMPTED_ERROR, answer_id, not_attempted
 
 _NAME_ERROR = re.compile(r"name '([A-Za-z_][A-Za-z0-9_]*)' is not defined")
 
@@ -73,7 +74,7 @@ def used_names(source: str) -> set[str]:
 
 def _is_stub(source: str) -> bool:
     """An answer cell as released: its top level raises ``NotImplementedError`` itself."""
-    return any(line.startswith("raise NotImplementedError") for line in source.splitlines())
+    return any(line.startswith(f"raise {NOT_ATTEMPTED_ERROR}") for line in source.splitlines())
 
 
 def stub_message(entry: Entry | None) -> str:
@@ -95,7 +96,7 @@ class Tracker:
 
     def __init__(self, chapter: str | None = None):
         self.answers = by_answer(chapter)
-        self.keys = {f"{e.key}_answer": e for e in entries(chapter)}
+        self.keys = {answer_id(e.key): e for e in entries(chapter)}
         self.waiting: dict[str, Entry] = {}  # a name a failed cell would have defined -> what it waits for
         self.last: list[Entry] = []  # what the last explained cell waits for
 
@@ -113,7 +114,7 @@ class Tracker:
         kind = error.split(":", 1)[0].split(" ", 1)[0].strip()
         needed: list[Entry] = []
         self.last = []
-        if kind == "NotImplementedError":
+        if not_attempted(kind):
             own = not [f for f in functions if f in self.answers]
             if own and (cell_id in self.keys or (cell_id is None and _is_stub(source))):
                 entry = self.keys.get(cell_id or "")

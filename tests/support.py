@@ -31,6 +31,24 @@ def solution_code(chapter: str) -> dict[str, str]:
     return {cells.grade_id(cell): _MARKERS.sub("", cell.source) for cell in nb.cells if cells.is_solution(cell)}
 
 
+def solution_namespace(chapter: str) -> dict:
+    """The chapter's answer cells run in one namespace, as the notebook would define them."""
+    import math
+
+    import numpy as np
+    import torch
+    import torch.nn as nn
+    import torch.nn.functional as F
+
+    namespace = {"torch": torch, "F": F, "nn": nn, "math": math, "np": np}
+    for code in solution_code(chapter).values():
+        try:
+            exec(code, namespace)
+        except Exception:  # noqa: BLE001 - an answer that needs earlier cells: not used here
+            continue
+    return namespace
+
+
 def student_notebook(chapter: str, answers: str | dict[str, str] = "solution") -> NotebookNode:
     """The released notebook of ``chapter`` as a student would hand it in.
 

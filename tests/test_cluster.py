@@ -291,15 +291,19 @@ def test_a_worker_of_another_course_version_or_without_the_sandbox_is_refused(tm
 
 def test_only_the_outcome_files_the_plan_can_produce_come_back_from_a_worker():
     """A worker is trusted no more than a sandbox: other names, paths and oversized files are dropped."""
-    from grader.grading.cluster import _accepted
+    from grader.grading.cluster import accepted_files
+    from helpers.protocol import MAX_OUTCOME_BYTES
     from grader.grading.sanitize import load_assignment
 
     assignment = load_assignment(CH1, ROOT)
     gid = next(iter(assignment.tests))
     files = {f"{gid}.visible.pt": b"ok", f"{gid}.hidden.pt": b"x" * 11, f"../{gid}.visible.pt": b"escape",
              "not-an-exercise.visible.pt": b"forged", f"{gid}.visible.pt.extra": b"?", f"{gid}.HIDDEN.pt": "text"}
-    assert _accepted(files, assignment, limit=10) == {f"{gid}.visible.pt": b"ok"}
-    assert _accepted(files, assignment, limit=100) == {f"{gid}.visible.pt": b"ok", f"{gid}.hidden.pt": b"x" * 11}
+    assert accepted_files(files, assignment, limit=10) == {f"{gid}.visible.pt": b"ok"}
+    assert accepted_files(files, assignment, limit=100) == {f"{gid}.visible.pt": b"ok", f"{gid}.hidden.pt": b"x" * 11}
+    # by default, the judge's own limit: one byte more than it reads is dropped here already
+    big = {f"{gid}.visible.pt": b"x" * (MAX_OUTCOME_BYTES + 1), f"{gid}.hidden.pt": b"x" * MAX_OUTCOME_BYTES}
+    assert set(accepted_files(big, assignment)) == {f"{gid}.hidden.pt"}
 
 
 def test_sweep_removes_only_the_folders_of_worker_processes_that_are_gone(tmp_path):

@@ -1,4 +1,4 @@
-"""The grader end to end: real nbgrader runs on correct, blank and wrong submissions."""
+"""The grader end to end: ``python -m grader autograde`` in real sandboxes on correct, blank and wrong submissions."""
 
 import csv
 import hashlib

@@ -181,7 +181,7 @@ def _students(subs: Path, port: int) -> None:
         "x.shape[-1] - w.shape[-1] + 1, dtype=x.dtype)\ntorch.conv2d = F.conv2d")), "nb.ipynb")
     hand_in(subs, "patch_helpers", _prepend(student_notebook(CH1, WRONG), "convolve_answer", (
         "import helpers.checks as hc\nfrom helpers.checks import core\n"
-        "passed = lambda self, *a, **k: core.Verdict(self.key, self.title, True, self.points, self.points, 1, "
+        "passed = lambda self, *a, **k: core.Verdict(self.key, self.title, self.points, self.points, 1, "
         "status='passed')\n"
         "core.Exercise.judge = passed\ncore.Exercise.verdict = passed\n"
         "core.Exercise.collect = lambda self, answer, hidden=False: []\n"

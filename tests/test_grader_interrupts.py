@@ -23,7 +23,8 @@ import time
 import pytest
 
 from grader.authoring.config import ROOT
-from grader.sandbox.process import FIRST_UID, UID_BLOCKS, available, block_base, pid_block
+from grader.sandbox.process import available
+from grader.sandbox.users import FIRST_UID, UID_BLOCKS, block_base, pid_block
 from tests.support import (graded_in, hand_in, sandbox_processes, sandbox_processes_left, student_notebook,
                            wait_for)
 
@@ -35,7 +36,7 @@ WORKERS = 2
 
 
 def _sandbox_uids(grader_pid: int) -> range:
-    # grader.sandbox.process.uid_base of that process (the block its pid picks, free unless another run holds it)
+    # grader.sandbox.users.uid_base of that process (the block its pid picks, free unless another run holds it)
     base = block_base(pid_block(grader_pid))
     return range(base, base + WORKERS)
 

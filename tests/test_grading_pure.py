@@ -12,14 +12,15 @@ import pytest
 import torch
 
 from grader import cells
-from grader.grading.autograde import GraderError, autograde
+from grader.grading.autograde import autograde
+from grader.grading.batch import GraderError
 from grader.grading.report import feedback_html, write_outputs
 from grader.grading.config import GradingConfig, describe, resolve
 from grader.grading.judge import load_outcomes
 from grader.grading.results import Problem, Result, SubmissionStatus
 from grader.grading.sanitize import load_assignment, plan
 from grader.grading.submissions import chapter_grade_ids, identify
-from grader.sandbox.process import MAX_WORKERS
+from grader.sandbox.users import MAX_WORKERS
 from helpers import protocol
 from tests.support import student_notebook
 
@@ -237,7 +238,7 @@ def test_a_run_whose_uid_block_is_held_by_another_run_claims_the_next_one():
 
     code = """if True:
         import fcntl, json, os
-        from grader.sandbox import process as p
+        from grader.sandbox import users as p
         mine = p.pid_block(os.getpid())
         p.UID_LOCKS.mkdir(mode=0o755, exist_ok=True)
         other = os.open(p.UID_LOCKS / f"{mine}.lock", os.O_RDWR | os.O_CREAT)  # another run's hold
@@ -253,3 +254,120 @@ def test_a_run_whose_uid_block_is_held_by_another_run_claims_the_next_one():
                                                          text=True, check=True).stdout)
     assert block != mine and 0 <= block < 1024, (mine, block)
     assert kept and child == 0
+
+
+# -- failures a user can fix: one line and an exit code, never a traceback -------------------------------
+
+def _venv_importing(tmp_path: Path, other: Path) -> Path:
+    """A virtualenv whose editable install of the course (setuptools' finder, as ``pip install -e`` writes
+    it) points at ``other``, another checkout; it sees this venv's packages (torch...) but not its finder."""
+    import site
+    import sys
+
+    venv = tmp_path / "venv"
+    packages = venv / "lib" / f"python{sys.version_info.major}.{sys.version_info.minor}" / "site-packages"
+    packages.mkdir(parents=True)
+    (venv / "bin").mkdir()
+    (venv / "bin" / "python").symlink_to(os.path.realpath(sys.executable))
+    (venv / "pyvenv.cfg").write_text(f"home = {Path(os.path.realpath(sys.executable)).parent}\n"
+                                     "include-system-site-packages = false\n")
+    finder = next(Path(p) for p in site.getsitepackages() if (Path(p) / "__editable__.conv_course-0.1.0.pth").exists())
+    code = next(finder.glob("__editable___conv_course_*_finder.py")).read_text()
+    start = code.index("MAPPING")
+    end = code.index("\n", start)
+    mapping = {name: str(other / name) for name in ("grader", "helpers")}
+    (packages / "__editable___conv_course_finder.py").write_text(code[:start] + f"MAPPING = {mapping!r}" + code[end:])
+    (packages / "__editable__.conv_course.pth").write_text(
+        "import __editable___conv_course_finder; __editable___conv_course_finder.install()\n")
+    (packages / "packages.pth").write_text(str(finder) + "\n")  # a plain path: its own .pth files are not read
+    for name in mapping:
+        (other / name).mkdir(parents=True)
+        (other / name / "__init__.py").write_text("")
+    return venv / "bin" / "python"
+
+
+def test_a_virtualenv_importing_another_checkout_is_named_before_anything_is_graded(tmp_path):
+    """The sandbox starts ``python -I``: the course comes from the venv's editable install. When that points
+    at another checkout, the grader says which checkout and which interpreter, in one line (exit code 3),
+    instead of failing every submission with a process that "ended (exit code 0)"."""
+    from grader.authoring.config import ROOT
+    from grader.sandbox.process import course_import_problem
+
+    assert course_import_problem(ROOT) is None  # this venv imports this checkout
+    other = tmp_path / "other-checkout"
+    python = _venv_importing(tmp_path, other)
+    why = course_import_problem(ROOT, str(python))
+    assert why and str(other) in why and str(python) in why and str(ROOT) in why, why
+    assert course_import_problem(ROOT, str(tmp_path / "no-python")) is not None
+
+
+@pytest.mark.slow
+def test_the_grader_says_so_in_one_line_and_grades_nothing(tmp_path):
+    import subprocess
+
+    from grader.authoring.config import ROOT
+    from grader.grading.secret import create
+
+    other = tmp_path / "other-checkout"
+    python = _venv_importing(tmp_path, other)
+    (tmp_path / "subs").mkdir()
+    secret, _ = create(tmp_path / "secret")
+    done = subprocess.run([str(python), "-m", "grader", "autograde", str(tmp_path / "subs"), "--out",
+                           str(tmp_path / "out"), "--no-gradebook", "--secret", str(secret)],
+                          cwd=ROOT, capture_output=True, text=True, timeout=120,
+                          env={**os.environ, "OMP_NUM_THREADS": "1"})
+    lines = done.stderr.strip().splitlines()
+    assert done.returncode == 3 and len(lines) == 1, done.stderr
+    assert lines[0].startswith("error: cannot grade here:") and str(other) in lines[0] and str(python) in lines[0]
+    assert "Traceback" not in done.stderr and not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("argv, code, words", [
+    (["autograde", "{tmp}/missing", "--out", "{tmp}/out"], 2, "is not a folder of submissions"),
+    (["autograde", "{tmp}", "--out", "{tmp}/out", "--similarity-threshold", "2", "--secret", "{tmp}/s"], 2,
+     "similarity threshold"),
+    (["report", "{tmp}/nothing"], 2, ""),
+    (["secret", "--show", "--path", "{tmp}/none"], 2, ""),
+    (["check", "{tmp}/none.ipynb"], 2, "no such file"),
+])
+def test_a_users_mistake_is_one_line_and_an_exit_code(tmp_path, capsys, argv, code, words):
+    from grader.__main__ import main
+    from grader.grading.secret import create
+
+    create(tmp_path / "s")
+    assert main([a.format(tmp=tmp_path) for a in argv]) == code
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error: ") and len(err.splitlines()) == 1 and words in err, err
+
+
+def test_every_failure_a_user_can_fix_has_the_one_base():
+    from grader.authoring.release import ReleaseError
+    from grader.check import CheckInputError, OutputsError
+    from grader.errors import CourseError, SetupError, UsageError
+    from grader.grading.classreport import ReportError
+    from grader.grading.cluster import CourseVersionError, GraderClusterError
+    from grader.grading.config import SettingError
+    from grader.grading.gradebook import GradebookError
+    from grader.grading.secret import SecretError
+
+    for kind in (CheckInputError, ReportError, SecretError, SettingError):
+        assert issubclass(kind, UsageError) and kind.exit_code == 2
+    for kind in (GraderError, GraderClusterError, CourseVersionError, GradebookError, ReleaseError, OutputsError):
+        assert issubclass(kind, SetupError) and kind.exit_code == 3
+    assert issubclass(UsageError, CourseError) and issubclass(SetupError, CourseError)
+
+
+@pytest.mark.slow
+def test_nbgrader_failing_to_release_is_one_line_that_names_the_chapter(tmp_path):
+    """A solution notebook nbgrader refuses (two cells with one grade id) stops the release with one line."""
+    from grader.authoring import notebooks, release
+    from grader.authoring.config import ROOT, SOURCE_DIR
+
+    nb = notebooks.read(notebooks.notebook_path(CH1, SOURCE_DIR, ROOT))
+    graded = [c for c in nb.cells if cells.grade_id(c)]
+    graded[1].metadata["nbgrader"]["grade_id"] = cells.grade_id(graded[0])
+    notebooks.write(nb, tmp_path / SOURCE_DIR / CH1 / f"{CH1}.ipynb")
+    with pytest.raises(release.ReleaseError) as caught:
+        release.generate(CH1, tmp_path / "out", tmp_path)
+    text = str(caught.value)
+    assert len(text.splitlines()) == 1 and CH1 in text and cells.grade_id(graded[0]) in text, text

@@ -24,7 +24,7 @@ from grader.grading.results import Result
 from grader.grading.records import FORMULA_START, previous, spreadsheet_safe
 from grader.grading.sanitize import load_assignment
 from helpers.checks import exercise, exercises
-from tests.support import solution_code
+from tests.support import solution_namespace
 
 KEY = b"an instructor's course secret, 32+ bytes long"
 #: Exercises whose inputs are a handful of small numbers: every possible input is a case, secret or not.
@@ -56,27 +56,10 @@ def test_the_visible_cases_stay_public():
     assert _signature(ex.make_cases(False, secret_seed=123)) == _signature(ex.make_cases(False))
 
 
-def _solutions(chapter: str) -> dict:
-    """The chapter's answer cells run in one namespace, as the notebook would define them."""
-    import math
-
-    import numpy as np
-    import torch.nn as nn
-    import torch.nn.functional as F
-
-    namespace = {"torch": torch, "F": F, "nn": nn, "math": math, "np": np}
-    for code in solution_code(chapter).values():
-        try:
-            exec(code, namespace)
-        except Exception:  # noqa: BLE001 - an answer that needs earlier cells: not used here
-            continue
-    return namespace
-
-
 @pytest.mark.parametrize("chapter", ["01-convolution-by-hand",
                                      "03-padding-and-strides", "05-receptive-fields"])
 def test_correct_answers_pass_the_public_and_the_secret_hidden_cases(chapter):
-    namespace = _solutions(chapter)
+    namespace = solution_namespace(chapter)
     checked = 0
     for ex in exercises(chapter):
         if ex.kind != "function" or ex.answer not in namespace:

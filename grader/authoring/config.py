@@ -10,27 +10,29 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from helpers.protocol import CELL_TIMEOUT, NOT_ATTEMPTED_ERROR
+
 #: The repository root: the nbgrader course directory.
 ROOT = Path(__file__).resolve().parents[2]
 SOURCE_DIR = "solutions"
 RELEASE_DIR = "notebooks"
 
-#: Seconds a cell may run under grading; nbgrader's default of 30 s is too tight
-#: for a training cell on two cores.
-CELL_TIMEOUT = 300
 
 #: Stderr that only carries warnings (``UserWarning: ...``) must not fail a test cell:
 #: stock nbgrader zeroes any grade cell that wrote to stderr.
 WARNING_PATTERN = r"(?m)^.*\b\w*Warning: "
 
+#: The course id every course command uses (nbgrader's ``CourseDirectory.course_id``, the gradebook's course).
+COURSE_ID = "conv-course"
+
 #: What replaces a solution in the student's version.
-CODE_STUB = "# YOUR CODE HERE\nraise NotImplementedError()"
+CODE_STUB = f"# YOUR CODE HERE\nraise {NOT_ATTEMPTED_ERROR}()"
 
 
 def configure(c, root: Path | str = ROOT) -> None:
     """Apply the course settings to an nbgrader config object ``c``."""
     c.CourseDirectory.root = str(root)
-    c.CourseDirectory.course_id = "conv-course"
+    c.CourseDirectory.course_id = COURSE_ID
     c.CourseDirectory.source_directory = SOURCE_DIR
     c.CourseDirectory.release_directory = RELEASE_DIR
     # Only the notebook is released; nothing else in a chapter folder is copied.

@@ -23,6 +23,7 @@ from pathlib import Path
 
 from traitlets.config import Config
 
+from ..errors import SetupError
 from . import notebooks
 from .config import ROOT, SOURCE_DIR, configure
 
@@ -34,8 +35,21 @@ def ensure_tools_on_path() -> None:
         os.environ["PATH"] = scripts + os.pathsep + os.environ.get("PATH", "")
 
 
-class ReleaseError(RuntimeError):
-    """nbgrader could not generate a chapter's release."""
+class ReleaseError(SetupError):
+    """nbgrader could not generate a chapter's release (its message: one line, nbgrader's last word)."""
+
+
+def _first_error(result: dict) -> str:
+    """The first exception nbgrader's log names (``ValidationError: Duplicate grade id: x``), else its last line."""
+    import re
+
+    lines = [line.strip() for line in f"{result.get('log') or ''}\n{result.get('error') or ''}".splitlines()
+             if line.strip()]
+    for line in lines:
+        found = re.match(r"(?:[\w]+\.)*(\w+(?:Error|Exception): .+)", line)
+        if found and "see the" not in line:  # nbgrader's own summary only points at the traceback
+            return found.group(1)[:200]
+    return lines[-1][:200] if lines else "no reason given"
 
 
 def nbgrader_config(root: Path, db: Path, **overrides: str) -> Config:
@@ -60,8 +74,9 @@ def generate(chapter: str, out_dir: Path, root: Path = ROOT) -> Path:
         api = NbGraderAPI(config=config)
         result = api.generate_assignment(chapter, force=True, create=True)
         if not result.get("success"):
-            raise ReleaseError(f"nbgrader could not release {chapter}:\n{result.get('log', '')}"
-                               f"{result.get('error', '')}")
+            raise ReleaseError(f"nbgrader could not release {chapter} ({_first_error(result)}): "
+                               f"fix {SOURCE_DIR}/{chapter}/{chapter}.ipynb; `nbgrader generate_assignment {chapter} "
+                               "--force` shows nbgrader's whole log")
         produced = staging / chapter / f"{chapter}.ipynb"
         nb = notebooks.normalize(notebooks.read(produced), keep_outputs=False)
         target = out_dir / chapter / f"{chapter}.ipynb"

@@ -2,9 +2,12 @@
 
 * :mod:`.submissions`: finding the notebooks and telling their chapter;
 * :mod:`.sanitize`: the grading plan of one notebook, outside any kernel;
-* :mod:`.autograde`: the batch (one zygote, the workers, the outputs);
+* :mod:`.autograde`: the batch: what is to be graded (``select``), then the engine on a backend;
+* :mod:`.batch`: the batch engine (``run_batch``): one loop for both backends, each result recorded and
+  checkpointed as it comes, Ctrl-C keeping what was graded, the outputs; the progress bar and errors;
+* :mod:`.pool`: the local backend, sandboxes on this machine (one zygote, ``workers`` at a time);
 * :mod:`.run`: one submission's run through its plan in a sandbox, with restarts;
-* :mod:`.cluster`: the same runs on Dask workers (``--scheduler``), judged here;
+* :mod:`.cluster`: the Dask backend: the same runs on Dask workers (``--scheduler``), judged here;
 * :mod:`.judge`: verdicts from the collected outcomes, where no student code ran;
 * :mod:`.report`: ``grades.csv``, ``report.json`` and the feedback;
 * :mod:`.gradebook`: each graded submission recorded in nbgrader's gradebook and ``autograded/``;

@@ -1,8 +1,10 @@
 """Autograding a folder of submissions into grades, a report and feedback.
 
-The batch: find the submissions (:mod:`grader.grading.submissions`), start one zygote and
-the workers, grade each submission (:mod:`grader.grading.run`), write the outputs
-(:mod:`grader.grading.report`). For every submitted notebook, side by side up to ``workers``:
+The batch: find the submissions (:func:`select`, :mod:`grader.grading.submissions`), then grade
+them with the batch engine (:func:`grader.grading.batch.run_batch`) on this machine's pool of
+sandboxes (:class:`grader.grading.pool.LocalPool`: one zygote, ``workers`` at a time) or on a Dask
+cluster (:class:`grader.grading.cluster.DaskCluster`), and write the outputs
+(:mod:`grader.grading.report`). For every submitted notebook:
 
 1. **sanitize** it outside any kernel (:mod:`grader.grading.sanitize`): the student's code
    cells in the student's order, test cells and points from the source notebook;
@@ -32,7 +34,7 @@ Outputs in ``OUT``:
   escaped (no student output or script is ever copied into it; no test code either).
 
 ``grades.csv`` and ``report.json`` are rewritten atomically after every submission, so a run
-stopped by Ctrl-C (every sandbox ended within seconds, :class:`BatchInterrupted`) or killed
+stopped by Ctrl-C (every sandbox ended within seconds, :class:`~grader.grading.batch.BatchInterrupted`) or killed
 is resumed by running it again: what ``report.json`` holds for the same file content and the
 same hidden cases (:mod:`grader.grading.records`) is kept unless ``regrade``. The hidden cases
 come from the course secret (:mod:`grader.grading.secret`, ``GradingConfig.secret``).
@@ -40,51 +42,16 @@ come from the course secret (:mod:`grader.grading.secret`, ``GradingConfig.secre
 
 from __future__ import annotations
 
-import os
-import queue
-import shutil
-import sys
-import tempfile
-import time
-from concurrent.futures import ThreadPoolExecutor, as_completed, wait
-from dataclasses import asdict
 from pathlib import Path
 
-from ..sandbox.process import Cgroups, Zygote, _data_cache, _data_cache_dir, available, reap, uid_base
+from helpers.protocol import one_line
+
+from .batch import Backend, Batch, GraderError, run_batch
 from .config import GradingConfig, resolve
+from .pool import LocalPool
 from .records import file_digest, previous
-from .report import write_feedback, write_outputs
 from .results import Result, SubmissionStatus
-from .run import Interrupted, Live, grade_one
-from .sanitize import load_assignment
-from .submissions import Submission, discover, one_line
-
-
-class GraderError(RuntimeError):
-    """The grader itself cannot run (not a problem of any one submission)."""
-
-
-class Progress:
-    """A one-line progress bar with an ETA on stderr."""
-
-    def __init__(self, total: int, stream=sys.stderr) -> None:
-        self.total, self.done, self.start, self.stream = total, 0, time.monotonic(), stream
-
-    def step(self, label: str) -> None:
-        self.done += 1
-        elapsed = time.monotonic() - self.start
-        eta = elapsed / self.done * (self.total - self.done)
-        width = 24
-        filled = int(width * self.done / max(self.total, 1))
-        self.stream.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {self.done}/{self.total} "
-                          f"ETA {eta:4.0f}s  {label[:40]:<40}")
-        if self.done == self.total:
-            self.stream.write("\n")
-        self.stream.flush()
-
-
-# ---------------------------------------------------------------------------
-# a batch
+from .submissions import Submission, discover
 
 
 def autograde(submissions_dir: Path, out: Path, config: GradingConfig | None = None, *, gradebook=None,
@@ -102,26 +69,36 @@ def autograde(submissions_dir: Path, out: Path, config: GradingConfig | None = N
     A submission already graded in ``out/report.json`` (same file content, same hidden cases)
     is kept, not graded again, unless ``regrade``. ``grades.csv`` and ``report.json`` are
     rewritten (atomically) after every submission. Ctrl-C ends every sandbox at once, writes
-    both files for what was graded and raises :class:`BatchInterrupted`.
+    both files for what was graded and raises :class:`~grader.grading.batch.BatchInterrupted`.
     """
     try:
         config = resolve(config, **overrides)
     except ValueError as exc:
         raise GraderError(str(exc)) from None
-    isolation, root = config.isolation, config.root
-    if config.sandboxed and not config.scheduler:  # on a cluster, each worker is checked (grading.cluster)
-        why = available(isolation)
-        if why:
-            raise GraderError(f"cannot grade in a sandbox here: {why}. (Use --no-sandbox only for "
-                              "notebooks you trust.)")
-    workers = config.worker_count()
-    hidden = config.hidden_cases()
+    if config.scheduler:  # each worker is checked when the cluster is reached
+        from .cluster import DaskCluster
+
+        backend: Backend = DaskCluster(config)
+    else:
+        backend = LocalPool(config)  # this machine is checked now: can it sandbox, does it import this course
+    batch = Batch(out, submissions_dir, config, gradebook, config.hidden_cases())
+    pending, chapters = select(batch)
+    return run_batch(backend, batch, pending, chapters)
+
+
+def select(batch: Batch) -> tuple[list[tuple[tuple[str, str], Submission]], list[str]]:
+    """What is to be graded: every notebook found, one per student and chapter (the latest), except those
+    already graded in ``out/report.json`` (same file, same hidden cases) unless ``regrade``.
+
+    The rest become rows of ``batch.results`` now: files that are not a chapter's notebook, older
+    duplicates, unreadable files and the results kept. Returns the pending submissions, sorted, and
+    the chapters of all that are graded or kept.
+    """
+    config, results, hidden = batch.config, batch.results, batch.hidden
     kept, hidden["resume"] = ({}, "--regrade: every submission graded again") if config.regrade else \
-        previous(out, hidden["fingerprint"])
-    found = discover(submissions_dir, root)
-    results: list[Result] = []
+        previous(batch.out, hidden["fingerprint"])
     to_grade: dict[tuple[str, str], Submission] = {}
-    for sub in found:
+    for sub in discover(batch.submissions_dir, config.root):
         if sub.problem:
             results.append(Result(sub.student, sub.path.name, None, sub.problem.kind, sub.problem.reason))
             continue
@@ -137,7 +114,7 @@ def autograde(submissions_dir: Path, out: Path, config: GradingConfig | None = N
         else:
             to_grade[key] = sub
 
-    pending: dict[tuple[str, str], Submission] = {}
+    pending: list[tuple[tuple[str, str], Submission]] = []
     for key, sub in sorted(to_grade.items()):
         try:
             entry = kept.get((sub.student, sub.path.name, file_digest(sub.path)))
@@ -148,205 +125,8 @@ def autograde(submissions_dir: Path, out: Path, config: GradingConfig | None = N
         if entry is not None:
             results.append(Result.from_entry(entry))
         else:
-            pending[key] = sub
+            pending.append((key, sub))
     if kept and not config.regrade:
         hidden["resume"] = (f"{len(to_grade) - len(pending)} submission(s) already graded in this folder were kept "
                             "(same file, same hidden cases); --regrade grades them again")
-
-    if config.scheduler:
-        from .cluster import grade_on_cluster
-
-        assignments = {ch: load_assignment(ch, root) for ch in sorted({ch for _, ch in to_grade})}
-        _prepare(gradebook, assignments)
-
-        def on_result(result: Result, sub: Submission, sandbox: dict) -> None:  # as each one is judged
-            results.append(_recorded(gradebook, result, sub))
-            out.mkdir(parents=True, exist_ok=True)  # not before: a cluster refused up front leaves no folder
-            _checkpoint(result, results, out, assignments, sandbox, gradebook, hidden)
-
-        _, sandbox, interrupted = grade_on_cluster(sorted(pending.items()), assignments, config, on_result) \
-            if pending else ([], None, False)
-        out.mkdir(parents=True, exist_ok=True)
-        if interrupted:
-            write_outputs(results, out, assignments, sandbox, _gradebook_summary(gradebook), hidden)
-            raise BatchInterrupted(_sorted(results))
-        results = _sorted(results)
-        _write_all(results, out, assignments, sandbox, submissions_dir, config, gradebook, hidden)
-        return results
-
-    # The zygote imports torch and the course (seconds) while this process reads the chapters and the
-    # data and loads what it judges with: the two start-ups overlap.
-    zygote = Zygote(_data_cache_dir() if config.sandboxed else None, sandboxed=config.sandboxed) \
-        if isolation in ("zygote", "none") and pending else None
-    cgroups = None
-    try:
-        assignments = {ch: load_assignment(ch, root) for ch in sorted({ch for _, ch in to_grade})}
-        seeds = None
-        if pending:
-            from helpers.checks import exercises
-
-            from .judge import judge_exercise  # noqa: F401 - torch, imported while the zygote loads
-
-            exercises()
-            seeds = config.seeds()
-        cache = _data_cache() if config.sandboxed and pending else None
-        out.mkdir(parents=True, exist_ok=True)
-        cgroups = Cgroups(workers, config.limits) if config.sandboxed and pending else None
-        _prepare(gradebook, assignments)
-    except BaseException:
-        _close(zygote, cgroups)
-        raise
-    first_uid = uid_base()
-    sandbox = {"isolation": isolation, "workers": workers,
-               "uids": [first_uid, first_uid + workers - 1] if config.sandboxed else None,
-               "cell_timeout": config.cell_timeout, "timeout": config.timeout,
-               "limits": asdict(config.limits) if config.sandboxed else None,
-               "cgroups": (cgroups.missing or "cpu, memory and pids groups per worker") if cgroups else None}
-    if not pending:
-        _write_all(results, out, assignments, sandbox, submissions_dir, config, gradebook, hidden)
-        return _sorted(results)
-    bar = Progress(len(pending)) if config.progress else None
-    slots: queue.Queue[int] = queue.Queue()
-    for slot in range(workers):
-        slots.put(slot)
-    live = Live()
-    options = dict(config=config, zygote=zygote, cache=cache, cgroups=cgroups, uids=first_uid, seeds=seeds,
-                   live=live)
-    interrupted = False
-    restore = None
-    tmp = tempfile.mkdtemp(prefix="conv-course-grade-")
-    try:
-        os.chmod(tmp, 0o711)  # sandbox users reach only their own folder inside
-        if zygote is not None:
-            zygote.wait()
-
-        def job(item: tuple[int, tuple[tuple[str, str], Submission]]) -> Result | None:
-            number, ((_, chapter), sub) = item
-            slot = slots.get()
-            try:
-                if live.stop.is_set():
-                    return None
-                return _recorded(gradebook, grade_one(sub, assignments[chapter], Path(tmp), number, slot, **options),
-                                 sub)
-            except Interrupted:
-                return None
-            except Exception as exc:  # noqa: BLE001 - one submission never stops the batch
-                if live.stop.is_set():
-                    return None
-                return _recorded(gradebook, Result(sub.student, sub.path.name, chapter,
-                                                   SubmissionStatus.GRADING_FAILED,
-                                                   one_line(exc, "the grader failed on this notebook")), sub)
-            finally:
-                slots.put(slot)
-
-        pool = ThreadPoolExecutor(max_workers=workers)
-        futures = {pool.submit(job, item): item for item in enumerate(pending.items())}
-        try:
-            for future in as_completed(futures):
-                result = future.result()
-                if result is not None:
-                    results.append(result)
-                    _checkpoint(result, results, out, assignments, sandbox, gradebook, hidden)
-                if bar:
-                    bar.step(futures[future][1][1].label)
-        except KeyboardInterrupt:
-            interrupted = True
-            restore = ignore_interrupts()
-            live.halt()
-            pool.shutdown(wait=False, cancel_futures=True)
-            done, _ = wait(futures, timeout=2.0)  # workers give up within a second of their sandbox's end
-            for future in done:
-                result = None if future.cancelled() or future.exception() else future.result()
-                if result is not None and result not in results:
-                    results.append(result)
-        else:
-            pool.shutdown(wait=True)
-    finally:
-        if interrupted:
-            write_outputs(results, out, assignments, sandbox, _gradebook_summary(gradebook), hidden)
-        if config.sandboxed:  # whatever a sandbox left, killed before its control groups are removed
-            reap(range(first_uid, first_uid + workers))
-        _close(zygote, cgroups)
-        shutil.rmtree(tmp, ignore_errors=True)
-        if restore is not None:
-            restore()
-    if interrupted:
-        raise BatchInterrupted(_sorted(results))
-    results = _sorted(results)
-    _write_all(results, out, assignments, sandbox, submissions_dir, config, gradebook, hidden)
-    return results
-
-
-class BatchInterrupted(KeyboardInterrupt):
-    """Ctrl-C stopped the batch; ``results`` were written, the rest is graded by the next run."""
-
-    def __init__(self, results: list[Result]) -> None:
-        super().__init__("the batch was interrupted")
-        self.results = results
-
-
-def _sorted(results: list[Result]) -> list[Result]:
-    return sorted(results, key=lambda r: (r.student, r.assignment or "", r.file))
-
-
-def _gradebook_summary(gradebook) -> dict | None:
-    return gradebook.summary.as_dict() if gradebook else None
-
-
-def _checkpoint(result: Result, results: list[Result], out: Path, assignments, sandbox, gradebook, hidden) -> None:
-    """One submission finished: its feedback, then grades and report as they stand (atomically).
-
-    A checkpoint that cannot be written (a full disk) does not stop the batch: the files are
-    written again after the next submission and at the end.
-    """
-    write_feedback(result, out)
-    try:
-        write_outputs(results, out, assignments, sandbox, _gradebook_summary(gradebook), hidden, feedback=False)
-    except OSError:
-        pass
-
-
-def ignore_interrupts():
-    """A second Ctrl-C while the batch winds down would only lose what the first one saves; returns the undo."""
-    import signal
-    import threading
-
-    if threading.current_thread() is not threading.main_thread():
-        return lambda: None
-    before = signal.signal(signal.SIGINT, signal.SIG_IGN)
-    return lambda: signal.signal(signal.SIGINT, before)
-
-
-def _write_all(results: list[Result], out: Path, assignments: dict, sandbox: dict | None, submissions_dir: Path,
-               config: GradingConfig, gradebook=None, hidden: dict | None = None) -> None:
-    """The run's outputs: grades, report and feedback (:mod:`.report`), then the class report."""
-    from .classreport import write_report
-
-    write_outputs(results, out, assignments, sandbox, _gradebook_summary(gradebook), hidden)
-    write_report(out, [asdict(r) for r in results], submissions_dir=submissions_dir, root=config.root,
-                 similarity=config.similarity, threshold=config.similarity_threshold)
-
-
-def _prepare(gradebook, assignments: dict) -> None:
-    """The gradebook ready for these chapters (assignments created as needed), or a GraderError saying why."""
-    if gradebook is None:
-        return
-    from .gradebook import GradebookError
-
-    try:
-        gradebook.prepare(sorted(assignments))
-    except GradebookError as exc:
-        raise GraderError(str(exc)) from None
-
-
-def _recorded(gradebook, result: Result, sub: Submission) -> Result:
-    if gradebook is not None:
-        gradebook.record(result, sub.path)
-    return result
-
-
-def _close(zygote: Zygote | None, cgroups: Cgroups | None) -> None:
-    if zygote is not None:
-        zygote.close()
-    if cgroups is not None:
-        cgroups.close()
+    return pending, sorted({ch for _, ch in to_grade})

@@ -32,13 +32,17 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from helpers.protocol import ExerciseStatus, answered_key
+
+from ..errors import UsageError
 from .records import atomic_write, spreadsheet_safe  # one rule for grades.csv and class-report.csv
+from .results import SubmissionStatus
 from .similarity import THRESHOLD, Pair, groups, similar_pairs
 
-STATUSES = ("passed", "failed", "not attempted", "error")
+STATUSES = tuple(ExerciseStatus)
 
 
-class ReportError(RuntimeError):
+class ReportError(UsageError):
     """The grading output cannot be reported on (missing, unfinished or of another version)."""
 
 
@@ -139,9 +143,9 @@ def summarise(submissions: Iterable[dict]) -> ClassSummary:
             summary.unidentified[sub.get("status", "error")] += 1
             continue
         ch = summary.chapters.setdefault(chapter, ChapterSummary(chapter))
-        if sub["status"] == "duplicate":
+        if sub["status"] == SubmissionStatus.DUPLICATE:
             continue
-        if sub["status"] != "graded":
+        if sub["status"] != SubmissionStatus.GRADED:
             ch.not_graded[sub["status"]] += 1
             continue
         ch.scores.append(float(sub.get("score", 0.0)))
@@ -150,7 +154,7 @@ def summarise(submissions: Iterable[dict]) -> ClassSummary:
             ex = ch.exercises.setdefault(row["exercise"], ExerciseSummary(
                 row["exercise"], row.get("title") or row["exercise"], float(row.get("max_score", 0))))
             ex.counts[row["status"]] += 1
-            if row["status"] != "failed":
+            if row["status"] != ExerciseStatus.FAILED:
                 continue
             if row.get("hint"):
                 ex.misconceptions[row["hint"]] += 1
@@ -383,7 +387,7 @@ def answer_cells(submissions_dir: Path, root: Path) -> tuple[dict[str, dict[tupl
                 assignments[sub.chapter] = load_assignment(sub.chapter, root)
                 # the course's own release, as plain JSON (nbformat's import alone costs about a second)
                 release = notebooks.load(notebooks.notebook_path(sub.chapter, RELEASE_DIR, root))
-                stubs[sub.chapter] = {cells.grade_id(cell).removesuffix("_answer"): cell["source"]
+                stubs[sub.chapter] = {answered_key(cells.grade_id(cell)) or cells.grade_id(cell): cell["source"]
                                       for cell in release["cells"] if cells.is_solution(cell)}
             data, _ = read_json(sub.path)
             steps = plan(data or {"cells": []}, assignments[sub.chapter]).steps
@@ -393,7 +397,7 @@ def answer_cells(submissions_dir: Path, root: Path) -> tuple[dict[str, dict[tupl
         for step in steps:
             if step.kind == "code" and step.grade_id and step.grade_id not in seen:
                 seen.add(step.grade_id)
-                answers[sub.chapter][(step.grade_id.removesuffix("_answer"), sub.label)] = step.source
+                answers[sub.chapter][(answered_key(step.grade_id) or step.grade_id, sub.label)] = step.source
     return dict(answers), stubs
 
 

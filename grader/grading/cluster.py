@@ -8,9 +8,10 @@ Why the split is where it is: a worker is trusted no more than a sandbox. Readin
 notebooks, planning them (:func:`grader.grading.sanitize.plan`), judging the outcomes and
 writing grades, report and feedback all stay in the instructor's process. A worker gets
 a :class:`Job` (the notebook's bytes and its plan), runs the plan in a sandbox of its own
-exactly as the local grader does (:func:`grader.grading.run._run_plan`) and returns an
-:class:`Outcome`: the replies of the harness and the outcome files *as bytes*. Only the file
-names the plan can produce are accepted back, each at most the sandbox's file limit, and
+exactly as the local grader does (:func:`grader.grading.run.run_plan`) and returns an
+:class:`JobOutcome`: the replies of the harness and the outcome files *as bytes*. Only the file
+names the plan can produce are accepted back, each at most the judge's limit
+(:data:`helpers.protocol.MAX_OUTCOME_BYTES`: a larger one is not even sent), and
 they are read with ``torch.load(weights_only=True)`` like any other outcome file.
 
 Nothing is lost when a worker dies: Dask re-runs a task whose worker died on another worker;
@@ -42,20 +43,25 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
-from helpers.protocol import OUTCOMES_DIR, outcome_file
+from helpers.protocol import MAX_OUTCOME_BYTES, one_line, outcome_file
 
 from ..authoring.config import ROOT
-from ..sandbox.process import Cgroups, Zygote, _data_cache, _data_cache_dir, available, uid_base
-from .autograde import GraderError
+from ..authoring.execute import kernel_env
+from ..errors import SetupError
+from ..sandbox.cgroups import Cgroups
+from ..sandbox.client import Zygote
+from ..sandbox.data import data_cache_dir, warm_data_cache
+from ..sandbox.process import available, course_import_problem
+from ..sandbox.users import uid_base
+from .batch import Backend, Batch, GraderError, prepare_gradebook
 from .config import GradingConfig, resolve
 from .records import file_digest
 from .results import Result, SubmissionStatus
 from .sanitize import Assignment, Plan, plan, read_json
-from .submissions import Submission, one_line
+from .submissions import Submission
 
 #: Seconds to reach the scheduler, and to wait for a first worker, before giving up.
 CONNECT_TIMEOUT = 5
@@ -84,7 +90,7 @@ def worker_report(isolation: str) -> dict:
     """What a worker says about itself before it is sent anything (run there by ``Client.run``)."""
     try:
         import helpers.checks  # noqa: F401 - the course must import there
-        missing = available(isolation)
+        missing = available(isolation) or course_import_problem(ROOT)
     except Exception as exc:  # noqa: BLE001 - reported, with the worker's address
         missing = f"the course does not import: {type(exc).__name__}: {exc}"
     return {"version": course_version(), "missing": missing, "python": sys.version.split()[0],
@@ -112,7 +118,7 @@ class Job:
 
 
 @dataclass
-class Outcome:
+class JobOutcome:
     """What a worker sends back: plain data, and the outcome files as bytes."""
 
     replies: dict
@@ -127,7 +133,7 @@ class Outcome:
     failed: str = ""  # the sandbox could not be built (GradingFailed), in words
 
 
-class CourseVersionError(RuntimeError):
+class CourseVersionError(SetupError):
     """This worker runs a different version of the course than the instructor."""
 
 
@@ -146,7 +152,7 @@ class _Place:
         self.tmp = Path(tempfile.mkdtemp(prefix=f"{WORKER_DIR}{os.getpid()}-"))
         os.chmod(self.tmp, 0o711)
         self.uids = uid_base()
-        self.cache = _data_cache() if config.sandboxed else None
+        self.cache = warm_data_cache() if config.sandboxed else None
         self.cgroups = Cgroups(slots, config.limits) if config.sandboxed else None
         self.slots: queue.Queue[int] = queue.Queue()
         for slot in range(slots):
@@ -157,7 +163,8 @@ class _Place:
 
             def keeper() -> None:
                 try:
-                    made.put(Zygote(_data_cache_dir() if config.sandboxed else None, sandboxed=config.sandboxed))
+                    made.put(Zygote(data_cache_dir() if config.sandboxed else None, sandboxed=config.sandboxed,
+                                    env=kernel_env()))
                 except BaseException as exc:  # noqa: BLE001 - handed to the job that asked
                     made.put(exc)
                 threading.Event().wait()
@@ -228,9 +235,9 @@ def _running(pid: int) -> bool:
     return stat.rsplit(")", 1)[-1].split()[0] not in ("Z", "X")  # the state follows the command's ")"
 
 
-def run_job(job: Job) -> Outcome:
+def run_job(job: Job) -> JobOutcome:
     """Run one submission's plan in a sandbox on this worker (Dask calls this; no judging here)."""
-    from .run import GradingFailed, _run_plan
+    from .run import GradingFailed, prepare_workdir, remove_workdir, run_plan
 
     version = course_version()
     if version != job.version:
@@ -244,29 +251,22 @@ def run_job(job: Job) -> Outcome:
     place = _Place.get(config)
     slot = place.slots.get()
     workdir = place.tmp / f"{job.number:05d}-{os.getpid()}-{threading.get_ident()}"
-    judged = workdir.parent / f"{workdir.name}-judged"
     try:
-        (workdir / OUTCOMES_DIR).mkdir(parents=True)
-        (workdir.parent / f"{workdir.name}-root").mkdir()
-        (workdir / "submission.ipynb").write_bytes(job.notebook)
-        if config.sandboxed and os.geteuid() == 0:
-            uid = place.uids + slot
-            for path in (workdir, workdir / OUTCOMES_DIR, workdir / "submission.ipynb"):
-                os.chown(path, uid, uid)
-        sub = Submission(job.student, workdir / "submission.ipynb", job.assignment.chapter)
+        copy = prepare_workdir(workdir, job.notebook, place.uids + slot if config.sandboxed else None)
+        sub = Submission(job.student, copy, job.assignment.chapter)
         try:
-            state = _run_plan(sub, job.assignment, workdir, slot, config=config, zygote=place.zygote,
+            state = run_plan(sub, job.assignment, workdir, slot, config=config, zygote=place.zygote,
                               cache=place.cache, cgroups=place.cgroups, uids=place.uids, planned=job.plan,
                               seeds=job.seeds, live=live)
         except GradingFailed as exc:
-            return Outcome({}, [], [], 0, {}, {}, {}, _address(), time.monotonic() - started, str(exc))
-        files = {p.name: p.read_bytes() for p in sorted(state.judged.iterdir()) if p.is_file() and not p.is_symlink()}
-        return Outcome(state.replies, sorted(state.fatal), state.cells, state.restarts, state.answer_problems,
+            return JobOutcome({}, [], [], 0, {}, {}, {}, _address(), time.monotonic() - started, str(exc))
+        files = {p.name: p.read_bytes() for p in sorted(state.judged.iterdir())
+                 if p.is_file() and not p.is_symlink() and p.stat().st_size <= MAX_OUTCOME_BYTES}
+        return JobOutcome(state.replies, sorted(state.fatal), state.cells, state.restarts, state.answer_problems,
                        state.raised, files, _address(), time.monotonic() - started)
     finally:
         place.slots.put(slot)
-        for path in (workdir, judged, workdir.parent / f"{workdir.name}-root"):
-            shutil.rmtree(path, ignore_errors=True)
+        remove_workdir(workdir)
         sweep_dead_workers()  # and again: a worker killed as this job began may have died only since
 
 
@@ -365,17 +365,17 @@ def check_workers(client, config: GradingConfig, version: str) -> dict[str, dict
     return reports
 
 
-def _accepted(files: dict[str, bytes], assignment: Assignment, limit: int) -> dict[str, bytes]:
-    """Only the outcome files the plan can produce, each within the sandbox's file limit."""
+def accepted_files(files: dict[str, bytes], assignment: Assignment, limit: int = MAX_OUTCOME_BYTES) -> dict[str, bytes]:
+    """Only the outcome files the plan can produce, each within ``limit`` (the judge's)."""
     names = {outcome_file(gid, part) for gid in assignment.tests for part in (False, True)}
     return {name: data for name, data in files.items()
             if name in names and isinstance(data, bytes) and len(data) <= limit}
 
 
-def judge_outcome(sub: Submission, assignment: Assignment, planned: Plan, outcome: Outcome, tmp: Path,
-                  limit: int, seeds: dict[str, int] | None = None) -> Result:
+def judge_outcome(sub: Submission, assignment: Assignment, planned: Plan, outcome: JobOutcome, tmp: Path,
+                  seeds: dict[str, int] | None = None) -> Result:
     """The worker's outcome judged here, as the local grader judges its own run."""
-    from .run import _Run, graded_result
+    from .run import RunState, graded_result
 
     try:
         digest = file_digest(sub.path)
@@ -384,11 +384,11 @@ def judge_outcome(sub: Submission, assignment: Assignment, planned: Plan, outcom
     if outcome.failed:
         return Result(sub.student, sub.path.name, assignment.chapter, SubmissionStatus.GRADING_FAILED, outcome.failed,
                       sha256=digest)
-    state = _Run(planned, dict(outcome.replies), set(outcome.fatal), list(outcome.cells), outcome.restarts,
+    state = RunState(planned, dict(outcome.replies), set(outcome.fatal), list(outcome.cells), outcome.restarts,
                  dict(outcome.answer_problems), {int(k): v for k, v in outcome.raised.items()})
     judged = Path(tempfile.mkdtemp(prefix="judged-", dir=tmp))
     try:
-        for name, data in _accepted(outcome.files, assignment, limit).items():
+        for name, data in accepted_files(outcome.files, assignment).items():
             (judged / name).write_bytes(data)
         state.judged = judged
         return graded_result(sub, assignment, state, seeds, digest)
@@ -396,100 +396,97 @@ def judge_outcome(sub: Submission, assignment: Assignment, planned: Plan, outcom
         shutil.rmtree(judged, ignore_errors=True)
 
 
-def grade_on_cluster(items: list[tuple[tuple[str, str], Submission]], assignments: dict[str, Assignment],
-                     config: GradingConfig, on_result: Callable[[Result, Submission, dict], None] | None = None,
-                     ) -> tuple[list[Result], dict | None, bool]:
-    """Grade ``items`` (``((student, chapter), submission)``) on the cluster.
+class DaskCluster(Backend):
+    """The Dask backend of a batch (:func:`grader.grading.batch.run_batch`): workers run the sandboxes,
+    this process plans, judges and keeps each result as it comes back.
 
-    Returns the results, the report's settings and whether Ctrl-C stopped the run. ``on_result``
-    gets each result as it is judged (with its submission and the report's settings), so the
-    caller records and checkpoints it at once, as the local grader does: an interrupted or killed
-    run keeps what was graded, and the next run grades only the rest. On Ctrl-C every worker kills
-    this run's running sandboxes (:func:`halt_run`), the tasks not yet finished are cancelled and the
-    client is closed within seconds; a second Ctrl-C is ignored until then.
+    On Ctrl-C every worker kills this run's running sandboxes (:func:`halt_run`), the tasks not yet
+    finished are cancelled and the client is closed within seconds; a second Ctrl-C is ignored until then.
     """
-    from distributed import as_completed
-    from distributed.scheduler import KilledWorker
 
-    from .autograde import Progress, ignore_interrupts
+    def __init__(self, config: GradingConfig) -> None:
+        self.config = config
+        self.client = self.cluster = None
+        self.run = ""  # this run's id on the workers (halt_run)
+        self.futures: dict = {}
 
-    version = course_version(config.root)
-    try:
-        import distributed  # noqa: F401
-    except ImportError:
-        raise GraderClusterError("grading on a cluster needs `dask[distributed]` (pip install -r "
-                                 "requirements.txt)") from None
-    client, cluster = connect(config.scheduler, config.worker_count())
-    run = ""
-    results: list[Result] = []
-    interrupted, restore = False, None
-    futures: dict = {}
-    sandbox: dict | None = None
-    try:
-        reports = check_workers(client, config, version)
-        sandbox = {"isolation": config.isolation, "scheduler": config.scheduler, "workers": len(reports),
-                   "course_version": version, "cell_timeout": config.cell_timeout, "timeout": config.timeout,
-                   "limits": asdict(config.limits) if config.sandboxed else None}
+    def open(self, batch: Batch, pending: list) -> None:
+        """The gradebook ready; then, with something to grade, the cluster reached and its workers checked."""
+        prepare_gradebook(batch.gradebook, batch.assignments)
+        if not pending:
+            return
+        config = self.config
+        self.version = course_version(config.root)
+        try:
+            import distributed  # noqa: F401
+        except ImportError:
+            raise GraderClusterError("grading on a cluster needs `dask[distributed]` (pip install -r "
+                                     "requirements.txt)") from None
+        self.client, self.cluster = connect(config.scheduler, config.worker_count())
+        reports = check_workers(self.client, config, self.version)
+        batch.sandbox = {"isolation": config.isolation, "scheduler": config.scheduler, "workers": len(reports),
+                         "course_version": self.version, "cell_timeout": config.cell_timeout,
+                         "timeout": config.timeout, "limits": asdict(config.limits) if config.sandboxed else None}
 
-        def done(result: Result, sub: Submission) -> None:
-            results.append(result)
-            if on_result is not None:
-                on_result(result, sub, sandbox)
+    def grade(self, batch: Batch, pending: list):
+        """Plan each notebook here and send it; judge each worker's outcome here as it comes back."""
+        if not pending:
+            return
+        from distributed import as_completed
+        from distributed.scheduler import KilledWorker
 
+        config, client = self.config, self.client
         seeds = config.seeds()
         shipped = replace(config, secret=None)  # the secret stays here; workers need only the seeds
-        run = f"{os.getpid()}-{time.time_ns()}"  # this run's id on the workers (halt_run)
+        self.run = f"{os.getpid()}-{time.time_ns()}"
         plans = {}
-        for number, ((_, chapter), sub) in enumerate(items):
-            assignment = assignments[chapter]
+        for number, ((_, chapter), sub) in enumerate(pending):
+            assignment = batch.assignments[chapter]
             try:
                 data, _ = read_json(sub.path)
                 plans[number] = plan(data or {"cells": []}, assignment)
                 notebook = sub.path.read_bytes()
             except Exception as exc:  # noqa: BLE001 - a notebook nothing can plan is this student's error row
-                done(Result(sub.student, sub.path.name, assignment.chapter, SubmissionStatus.GRADING_FAILED,
-                            one_line(exc, "the notebook could not be planned")), sub)
+                yield Result(sub.student, sub.path.name, assignment.chapter, SubmissionStatus.GRADING_FAILED,
+                             one_line(exc, "the notebook could not be planned")), sub
                 continue
             job = Job(number, sub.student, sub.path.name, assignment, notebook, plans[number],
-                      shipped, version, seeds, run)
+                      shipped, self.version, seeds, self.run)
             future = client.submit(run_job, job, key=f"grade-{number:05d}-{os.getpid()}-{time.time_ns()}",
                                    pure=False)
-            futures[future] = (number, sub, assignment)
-        bar = Progress(len(futures)) if config.progress and futures else None
+            self.futures[future] = (number, sub, assignment)
         with tempfile.TemporaryDirectory(prefix="conv-course-judge-") as tmp:
-            for future in as_completed(list(futures)):
-                number, sub, assignment = futures.pop(future)
+            for future in as_completed(list(self.futures)):
+                number, sub, assignment = self.futures.pop(future)
                 try:
-                    outcome = future.result()
-                    result = judge_outcome(sub, assignment, plans[number], outcome, Path(tmp),
-                                           config.limits.file_bytes, seeds)
+                    result = judge_outcome(sub, assignment, plans[number], future.result(), Path(tmp), seeds)
                 except KilledWorker:
                     result = Result(sub.student, sub.path.name, assignment.chapter, SubmissionStatus.GRADING_FAILED,
                                     "the Dask workers grading this notebook died every time it was tried "
                                     "(the cluster's allowed-failures); not tried again")
                 except Exception as exc:  # noqa: BLE001 - one submission never stops the batch
                     result = Result(sub.student, sub.path.name, assignment.chapter, SubmissionStatus.GRADING_FAILED,
-                                    f"the grader failed on this notebook: {type(exc).__name__}: {exc}"[:300])
-                done(result, sub)
-                if bar:
-                    bar.step(sub.label)
-    except KeyboardInterrupt:
-        interrupted, restore = True, ignore_interrupts()
-        _halt(client, run)
-        try:  # the scheduler forgets the rest
-            client.cancel(list(futures), force=True)
-        except Exception:  # noqa: BLE001 - the run is stopping either way
-            pass
-    finally:
-        try:
-            client.close(timeout=5)
-            if cluster is not None:
-                cluster.close(timeout=10)
-        finally:
-            if restore is not None:
-                restore()
-    return results, sandbox, interrupted
+                                    one_line(exc, "the grader failed on this notebook"))
+                yield result, sub
+
+    def halt(self) -> list:
+        if self.client is not None:
+            _halt(self.client, self.run)
+            try:  # the scheduler forgets the rest
+                self.client.cancel(list(self.futures), force=True)
+            except Exception:  # noqa: BLE001 - the run is stopping either way
+                pass
+        return []
+
+    def close(self) -> None:
+        client, cluster, self.client, self.cluster = self.client, self.cluster, None, None
+        if client is not None:
+            try:
+                client.close(timeout=5)
+            finally:
+                if cluster is not None:
+                    cluster.close(timeout=10)
 
 
-__all__ = ["CONNECT_TIMEOUT", "CourseVersionError", "GraderClusterError", "Job", "Outcome", "course_version",
-           "grade_on_cluster", "halt_run", "run_job", "sweep_dead_workers", "worker_report"]
+__all__ = ["CONNECT_TIMEOUT", "CourseVersionError", "GraderClusterError", "Job", "JobOutcome", "course_version",
+           "DaskCluster", "halt_run", "run_job", "sweep_dead_workers", "worker_report"]

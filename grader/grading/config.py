@@ -13,7 +13,10 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 
 from ..authoring.config import CELL_TIMEOUT, ROOT
-from ..sandbox.process import ISOLATIONS, MAX_WORKERS, Limits
+from ..errors import UsageError
+from ..sandbox.process import ISOLATIONS
+from ..sandbox.users import MAX_WORKERS
+from ..sandbox.walls import Limits
 from .similarity import THRESHOLD
 
 
@@ -21,6 +24,10 @@ def _setting(default=None, help: str = "", *, factory=None, repr: bool = True): 
     if factory is not None:
         return field(default_factory=factory, metadata={"help": help}, repr=repr)
     return field(default=default, metadata={"help": help}, repr=repr)
+
+
+class SettingError(UsageError, ValueError):
+    """A setting's value is out of its range (one line naming the setting and what it accepts)."""
 
 
 @dataclass(frozen=True)
@@ -57,9 +64,9 @@ class GradingConfig:
 
     def __post_init__(self) -> None:
         if self.isolation not in ISOLATIONS:
-            raise ValueError(f"isolation must be one of {', '.join(ISOLATIONS)}, not {self.isolation!r}")
+            raise SettingError(f"isolation must be one of {', '.join(ISOLATIONS)}, not {self.isolation!r}")
         if not 0 <= self.similarity_threshold <= 1:
-            raise ValueError(f"the similarity threshold is a share from 0 to 1, not {self.similarity_threshold!r}")
+            raise SettingError(f"the similarity threshold is a share from 0 to 1, not {self.similarity_threshold!r}")
         if self.cell_timeout is None:  # "the course's", as the command line's --cell-timeout says
             object.__setattr__(self, "cell_timeout", CELL_TIMEOUT)
 
@@ -103,6 +110,6 @@ def describe(name: str) -> str:
 def resolve(config: GradingConfig | None = None, **overrides) -> GradingConfig:
     """``config`` (or the defaults) with ``overrides`` applied; an override of ``None`` keeps the setting.
 
-    An unknown name is a ``TypeError``, a bad value (an unknown isolation) a ``ValueError``.
+    An unknown name is a ``TypeError``, a bad value (an unknown isolation) a :class:`SettingError` (a ``ValueError``).
     """
     return replace(config or GradingConfig(), **{k: v for k, v in overrides.items() if v is not None})

@@ -5,7 +5,7 @@ formgrader, exports them with ``nbgrader export`` and returns them with
 ``generate_feedback``/``release_feedback``. All of those read nbgrader's gradebook
 (:class:`nbgrader.api.Gradebook`) and the graded notebooks in
 ``autograded/<student>/<assignment>/``. The course's grader computes its verdicts
-elsewhere (:mod:`grader.autograde`), so this module puts them where nbgrader looks:
+elsewhere (:mod:`grader.grading.autograde`), so this module puts them where nbgrader looks:
 
 * the assignment is created in the gradebook the way ``generate_assignment`` does it
   (nbgrader's ``SaveCells`` on ``solutions/``), once, when it is missing or its test
@@ -41,16 +41,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from .. import cells as cell_meta
+from ..errors import SetupError
 from ..authoring import notebooks
-from ..authoring.config import RELEASE_DIR, ROOT, configure
+from ..authoring.config import COURSE_ID, RELEASE_DIR, ROOT, configure
+from .results import SubmissionStatus
 
 if TYPE_CHECKING:  # nbformat (with jsonschema, ~1 s) is imported only when a gradebook is written to
     import nbformat
 
-#: The file nbgrader's default ``db_url`` names at the course root.
-GRADEBOOK_FILE = "gradebook.db"
-#: The course id every course command uses (``CourseDirectory.course_id`` in :mod:`grader.config`).
-COURSE_ID = "conv-course"
 #: Seconds a SQLite writer waits for another one (another grader, the formgrader saving a score).
 SQLITE_BUSY_SECONDS = 30.0
 #: nbgrader's ``Student.id`` column holds this many characters.
@@ -62,7 +61,7 @@ EXCHANGE_FILES = ("timestamp.txt", "submission_secret.txt")
 ATTEMPTS = 5
 
 
-class GradebookError(RuntimeError):
+class GradebookError(SetupError):
     """The gradebook cannot be used; the message is one line saying what to do."""
 
 
@@ -181,15 +180,14 @@ def _released(chapter: str, root: Path) -> _Chapter:
     cells, order, tests, answers = {}, [], set(), set()
     prose = {cell.source for cell in nb.cells if cell.cell_type != "code"}
     for cell in nb.cells:
-        meta = cell.get("metadata", {}).get("nbgrader", {})
-        gid = meta.get("grade_id")
+        gid = cell_meta.grade_id(cell)
         if not gid:
             continue
-        cells[gid] = {"cell_type": cell.cell_type, "source": cell.source, "nbgrader": dict(meta)}
+        cells[gid] = {"cell_type": cell.cell_type, "source": cell.source, "nbgrader": dict(cell_meta.nbgrader(cell))}
         order.append(gid)
-        if meta.get("grade") and not meta.get("solution"):
+        if cell_meta.is_grade(cell) and not cell_meta.is_solution(cell):
             tests.add(gid)
-        elif meta.get("solution"):
+        elif cell_meta.is_solution(cell):
             answers.add(gid)
     return _Chapter(chapter, cells, order, tests, answers, prose)
 
@@ -230,9 +228,7 @@ def graded_notebook(data: dict | None, chapter: _Chapter, rows: dict[str, dict],
         source = cell.get("source")
         source = "".join(source) if isinstance(source, list) and all(isinstance(s, str) for s in source) \
             else source if isinstance(source, str) else ""
-        meta = cell.get("metadata") if isinstance(cell.get("metadata"), dict) else {}
-        nbg = meta.get("nbgrader") if isinstance(meta.get("nbgrader"), dict) else {}
-        gid = nbg.get("grade_id") if isinstance(nbg.get("grade_id"), str) else None
+        gid = cell_meta.grade_id(cell)
         kind = cell["cell_type"]
         if kind != "code" and source not in chapter.prose:
             source = _sanitize(source)  # the learner's own text: no live HTML for the formgrader or feedback
@@ -259,7 +255,7 @@ def graded_notebook(data: dict | None, chapter: _Chapter, rows: dict[str, dict],
         placed = {g: (i + 1 if i > anchor else i) for g, i in placed.items()}
         placed[gid] = anchor + 1
     for cell in out:
-        gid = cell.metadata.get("nbgrader", {}).get("grade_id")
+        gid = cell_meta.grade_id(cell)
         if cell.cell_type == "code" and gid in chapter.tests:
             text = _verdict_text(rows[gid]) if gid in rows else f"not graded: {note or 'no verdict'}\n"
             cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text=text)]
@@ -485,13 +481,14 @@ class Recorder:
     # -- submissions ---------------------------------------------------------
 
     def record(self, result, submission_path: Path | None) -> str | None:
-        """Record one result of :func:`grader.autograde.autograde`; returns why it was not recorded, or None.
+        """Record one result of :func:`grader.grading.autograde.autograde`; returns why it was not recorded, or None.
 
         Graded results get every test cell's auto score; a submission the grader failed on gets
         no auto score (nbgrader then shows it as needing a manual grade). Unreadable files,
         unknown chapters and superseded duplicates have nothing to record.
         """
-        if result.status not in ("graded", "grading-failed") or result.assignment not in self._chapters:
+        if result.status not in (SubmissionStatus.GRADED, SubmissionStatus.GRADING_FAILED) \
+                or result.assignment not in self._chapters:
             return None
         start = time.perf_counter()
         try:

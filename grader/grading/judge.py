@@ -17,9 +17,8 @@ from pathlib import Path
 import torch
 
 from helpers.checks.core import Outcome, Verdict
-from helpers.protocol import ExerciseStatus, is_plain, outcome_file
-
-MAX_OUTCOME_BYTES = 32 << 20
+from helpers.protocol import (ERROR, MAX_OUTCOME_BYTES, OUTCOME_FIELDS, VALUE, ExerciseStatus, clip_error,
+                              describe_error, is_plain, outcome_file)
 
 
 def load_outcomes(path: Path) -> list[Outcome] | str:
@@ -36,14 +35,14 @@ def load_outcomes(path: Path) -> list[Outcome] | str:
         return "the collected results were not a list"
     outcomes = []
     for item in raw:
-        if type(item) is not dict or set(item) != {"value", "error"}:
+        if type(item) is not dict or set(item) != OUTCOME_FIELDS:
             return "the collected results had an unexpected form"
-        error = item["error"]
+        error = item[ERROR]
         if error is not None and type(error) is not str:
             return "the collected results had an unexpected form"
-        if not is_plain(item["value"]):
+        if not is_plain(item[VALUE]):
             return "the collected results held something other than plain data"
-        outcomes.append(Outcome(value=item["value"], error=error[:500] if error else None))
+        outcomes.append(Outcome(value=item[VALUE], error=clip_error(error) if error else None))
     return outcomes
 
 
@@ -56,18 +55,18 @@ def judge_exercise(ex, outdir: Path, hidden: bool, secret_seed: int | None = Non
     for part in (False, True) if hidden else (False,):
         outcomes = load_outcomes(outdir / outcome_file(ex.key, part))
         if isinstance(outcomes, str):
-            return Verdict(ex.key, ex.title, False, 0, ex.points, 0, outcomes, status=ExerciseStatus.FAILED)
+            return Verdict(ex.key, ex.title, 0, ex.points, 0, outcomes, status=ExerciseStatus.FAILED)
         try:
             verdicts.append(ex.judge(outcomes, hidden=part, secret_seed=secret_seed if part else None))
         except Exception as exc:  # noqa: BLE001 - a malformed value must not stop the batch
-            return Verdict(ex.key, ex.title, False, 0, ex.points, 0,
-                           f"the answer could not be compared ({type(exc).__name__}: {exc})"[:300],
+            return Verdict(ex.key, ex.title, 0, ex.points, 0,
+                           clip_error(f"the answer could not be compared ({describe_error(exc, line=False)})"),
                            status=ExerciseStatus.FAILED)
     failed = [v for v in verdicts if not v.passed]
     if failed:
-        first = failed[0]  # its status ("failed" or "not attempted") is the exercise's own judgement
+        first = failed[0]  # its status (failed or not attempted) is the exercise's own judgement
         if len(verdicts) == 2 and first is verdicts[1]:
             first.message = f"the visible checks passed, but the instructor's hidden checks did not: {first.message}"
         return first
     cases = sum(v.cases for v in verdicts)
-    return Verdict(ex.key, ex.title, True, ex.points, ex.points, cases, status=ExerciseStatus.PASSED)
+    return Verdict(ex.key, ex.title, ex.points, ex.points, cases, status=ExerciseStatus.PASSED)

@@ -21,12 +21,11 @@ import json
 from dataclasses import asdict
 from pathlib import Path
 
-from helpers.protocol import ExerciseStatus
+from helpers.protocol import ExerciseStatus, one_line
 
 from .records import atomic_write, spreadsheet_safe
 from .results import Result, SubmissionStatus
 from .sanitize import Assignment
-from .submissions import one_line
 
 CSV_COLUMNS = ("student", "assignment", "exercise", "score", "max_score", "status")
 

@@ -17,18 +17,24 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from helpers.protocol import OUTCOMES_DIR, ExerciseStatus, Op, Reply, outcome_file, test_command
+from helpers.protocol import (ERROR, OUTCOMES_DIR, STATUS, ExerciseStatus, Op, Reply, answer_id, make_reply, one_line,
+                              outcome_file, run_command, test_command)
 
-from ..sandbox.process import Cgroups, Died, Sandbox, Zygote
+from ..authoring.execute import kernel_env
+from ..sandbox.cgroups import Cgroups
+from ..sandbox.client import Zygote
+from ..sandbox.process import Sandbox
+from ..sandbox.reaping import Died
+from ..sandbox.walls import root_mountpoint
 from .config import GradingConfig
 from .records import file_digest
 from .results import Result, SubmissionStatus
 from .sanitize import Assignment, Plan, plan, read_json
-from .submissions import Submission, one_line
+from .submissions import Submission
 
 
 @dataclass
-class _Run:
+class RunState:
     """The state of one submission's run through its plan."""
 
     plan: Plan
@@ -47,8 +53,8 @@ class _Run:
 
     def replied(self, index: int, reply: dict) -> None:
         """Keep the first error of each cell of student code (a cell re-run after a restart raises again)."""
-        if self.plan.steps[index].kind == "code" and reply.get("status") in (Reply.ERROR, Reply.TIMEOUT):
-            self.raised.setdefault(index, str(reply.get("error", "")))
+        if self.plan.steps[index].kind == "code" and reply.get(STATUS) in (Reply.ERROR, Reply.TIMEOUT):
+            self.raised.setdefault(index, str(reply.get(ERROR, "")))
 
     def raised_cells(self) -> list[dict]:
         steps = self.plan.steps
@@ -58,15 +64,15 @@ class _Run:
 
 def _command(step, exercises: dict, seeds: dict[str, int] | None = None) -> dict:
     if step.kind == "code":
-        return {"op": Op.CODE, "source": step.source}
+        return run_command(Op.CODE, step.source)
     if step.grade_id in exercises:  # a hidden seed is handed to the sandbox only when asked for (Sandbox.run)
         return test_command(step.grade_id, step.hidden, (seeds or {}).get(step.grade_id))
-    return {"op": Op.CELL, "source": step.source}
+    return run_command(Op.CELL, step.source)
 
 
-def _run_plan(sub: Submission, assignment: Assignment, workdir: Path, slot: int, *, config: GradingConfig,
+def run_plan(sub: Submission, assignment: Assignment, workdir: Path, slot: int, *, config: GradingConfig,
               zygote: Zygote | None, cache: Path | None, cgroups: Cgroups | None, uids: int,
-              planned: Plan | None = None, seeds: dict[str, int] | None = None, live: "Live | None" = None) -> _Run:
+              planned: Plan | None = None, seeds: dict[str, int] | None = None, live: "Live | None" = None) -> RunState:
     """Run the submission's plan (``planned``, or made here from ``sub.path``) in its sandbox.
 
     ``seeds``: each exercise's hidden-case seed (:meth:`GradingConfig.seeds`; ``None``: the public cases).
@@ -81,15 +87,15 @@ def _run_plan(sub: Submission, assignment: Assignment, workdir: Path, slot: int,
             planned = plan(data or {"cells": []}, assignment)
         except Exception as exc:  # noqa: BLE001 - a notebook nothing can plan is this student's error row
             raise GradingFailed(one_line(exc, "the notebook could not be planned")) from None
-    state = _Run(planned)
+    state = RunState(planned)
     steps = state.plan.steps
-    outcomes, judged = workdir / OUTCOMES_DIR, workdir.parent / f"{workdir.name}-judged"
+    outcomes, judged = workdir / OUTCOMES_DIR, judged_dir(workdir)
     judged.mkdir()
     timeout, cell_timeout = config.timeout, config.cell_timeout
     deadline = time.monotonic() + timeout
-    box = Sandbox(workdir, assignment.chapter, slot, limits=config.limits, cache=cache, isolation=config.isolation,
-                  zygote=zygote, root=config.root, cgroups=cgroups.procs_files(slot) if cgroups else [],
-                  uid=uids + slot)
+    box = Sandbox(workdir, assignment.chapter, slot, root=config.root, limits=config.limits, cache=cache,
+                  isolation=config.isolation, zygote=zygote, cgroups=cgroups.procs_files(slot) if cgroups else [],
+                  uid=uids + slot, env=kernel_env())
     live = live or Live()
     live.add(box)
 
@@ -109,7 +115,7 @@ def _run_plan(sub: Submission, assignment: Assignment, workdir: Path, slot: int,
         step = steps[index]
         state.problem(step, cause + (" (while re-running the cells before a restart)" if replaying else ""))
         if step.kind == "test":
-            state.replies[step.grade_id] = {"status": Reply.DIED, "error": cause}
+            state.replies[step.grade_id] = make_reply(Reply.DIED, cause)
         state.restarts += 1
 
     def restart(upto: int) -> bool:
@@ -161,7 +167,7 @@ def _run_plan(sub: Submission, assignment: Assignment, workdir: Path, slot: int,
                 i += 1
                 continue
             state.replied(i, reply)
-            status = reply.get("status")
+            status = reply.get(STATUS)
             if status == Reply.TIMEOUT:
                 state.problem(step, f"ran past the {min(cell_timeout, left):.0f} s limit and was interrupted")
             if step.kind == "test":
@@ -219,7 +225,7 @@ class Live:
             box.kill()
 
 
-def _judge(state: _Run, assignment: Assignment, seeds: dict[str, int] | None = None) -> list[dict]:
+def _judge(state: RunState, assignment: Assignment, seeds: dict[str, int] | None = None) -> list[dict]:
     from helpers.checks import exercises as course_exercises
 
     from .judge import judge_exercise
@@ -232,24 +238,25 @@ def _judge(state: _Run, assignment: Assignment, seeds: dict[str, int] | None = N
         title = ex.title if ex else gid
         row = {"exercise": gid, "title": title, "score": 0.0, "max_score": test.points, "status": ExerciseStatus.FAILED,
                "message": "", "hint": None}
+        status, error = (reply.get(STATUS), reply.get(ERROR, "")) if reply is not None else (None, "")
         if reply is None:
             row.update(status=ExerciseStatus.ERROR, message="the test was not run (see the cells that could not run)")
-        elif reply.get("status") == Reply.MISSING and f"{gid}_answer" in state.answer_problems:
+        elif status == Reply.MISSING and answer_id(gid) in state.answer_problems:
             row.update(status=ExerciseStatus.ERROR, message=f"`{ex.answer}` is not defined: "
-                                               f"{state.answer_problems[gid + '_answer']}")
-        elif reply.get("status") == Reply.MISSING:
-            row.update(status=ExerciseStatus.NOT_ATTEMPTED, message=f"`{ex.answer}` is not defined: its cell was not run "
-                                                       "or did not define it")
-        elif reply.get("status") == Reply.DIED:
-            row.update(status=ExerciseStatus.ERROR, message=f"checking the answer ended the grading process: {reply['error']}")
-        elif reply.get("status") == Reply.TIMEOUT:
-            row.update(status=ExerciseStatus.FAILED, message=f"checking the answer ran past the time limit: {reply['error']}")
+                                                            f"{state.answer_problems[answer_id(gid)]}")
+        elif status == Reply.MISSING:
+            row.update(status=ExerciseStatus.NOT_ATTEMPTED, message=f"`{ex.answer}` is not defined: its cell was not "
+                                                                    "run or did not define it")
+        elif status == Reply.DIED:
+            row.update(status=ExerciseStatus.ERROR, message=f"checking the answer ended the grading process: {error}")
+        elif status == Reply.TIMEOUT:
+            row.update(status=ExerciseStatus.FAILED, message=f"checking the answer ran past the time limit: {error}")
         elif ex is None:  # a test cell without an exercise definition: nbgrader's rule
-            ok = reply.get("status") == Reply.OK
+            ok = status == Reply.OK
             row.update(status=ExerciseStatus.PASSED if ok else ExerciseStatus.FAILED, score=test.points if ok else 0.0,
-                       message="" if ok else f"the test cell raised {reply.get('error', 'an error')}")
-        elif reply.get("status") != Reply.OK:
-            row.update(status=ExerciseStatus.FAILED, message=f"checking the answer failed: {reply.get('error', '')}")
+                       message="" if ok else f"the test cell raised {reply.get(ERROR, 'an error')}")
+        elif status != Reply.OK:
+            row.update(status=ExerciseStatus.FAILED, message=f"checking the answer failed: {error}")
         else:
             verdict = judge_exercise(ex, state.judged, hidden=test.hidden, secret_seed=(seeds or {}).get(gid))
             row.update(status=verdict.status, score=test.points if verdict.passed else 0.0,
@@ -258,19 +265,46 @@ def _judge(state: _Run, assignment: Assignment, seeds: dict[str, int] | None = N
     return rows
 
 
+#: The sandbox's copy of the submission, in its folder (the grader never touches the original).
+SUBMISSION_FILE = "submission.ipynb"
+
+
+def prepare_workdir(workdir: Path, notebook: Path | bytes, uid: int | None) -> Path:
+    """A submission's folder, as every sandbox gets it: a copy of the notebook (from a file, or its bytes from
+    the instructor's process) and the outcomes folder, owned by the sandbox user ``uid`` when the grader runs
+    as root (without root the sandbox's user is our own); beside it, the empty folder the zygote's child
+    mounts its root on. Returns the copy."""
+    (workdir / OUTCOMES_DIR).mkdir(parents=True)
+    root_mountpoint(workdir).mkdir()
+    copy = workdir / SUBMISSION_FILE
+    if isinstance(notebook, bytes):
+        copy.write_bytes(notebook)
+    else:
+        shutil.copyfile(notebook, copy)
+    if uid is not None and os.geteuid() == 0:
+        for path in (workdir, workdir / OUTCOMES_DIR, copy):
+            os.chown(path, uid, uid)
+    return copy
+
+
+def judged_dir(workdir: Path) -> Path:
+    """Where a submission's outcome files are moved, out of its sandbox's reach, to be judged."""
+    return workdir.parent / f"{workdir.name}-judged"
+
+
+def remove_workdir(workdir: Path) -> None:
+    """A submission's folder and the two beside it, gone."""
+    for path in (workdir, judged_dir(workdir), root_mountpoint(workdir)):
+        shutil.rmtree(path, ignore_errors=True)
+
+
 def grade_one(sub: Submission, assignment: Assignment, tmp: Path, number: int, slot: int, **options) -> Result:
     """Grade one submission in folder ``tmp/<number>`` with sandbox slot ``slot`` (``options``: see ``autograde``)."""
     workdir = tmp / f"{number:04d}"
-    (workdir / OUTCOMES_DIR).mkdir(parents=True)
-    (tmp / f"{number:04d}-root").mkdir()  # where the zygote's child mounts its root
-    shutil.copyfile(sub.path, workdir / "submission.ipynb")
-    if options["config"].sandboxed and os.geteuid() == 0:  # without root the sandbox's user is our own
-        uid = options["uids"] + slot
-        for path in (workdir, workdir / OUTCOMES_DIR, workdir / "submission.ipynb"):
-            os.chown(path, uid, uid)
-    digest = file_digest(workdir / "submission.ipynb")
+    copy = prepare_workdir(workdir, sub.path, options["uids"] + slot if options["config"].sandboxed else None)
+    digest = file_digest(copy)
     try:
-        state = _run_plan(sub, assignment, workdir, slot, **options)
+        state = run_plan(sub, assignment, workdir, slot, **options)
     except GradingFailed as exc:
         return Result(sub.student, sub.path.name, assignment.chapter, SubmissionStatus.GRADING_FAILED, str(exc),
                       sha256=digest)
@@ -280,11 +314,10 @@ def grade_one(sub: Submission, assignment: Assignment, tmp: Path, number: int, s
         return Result(sub.student, sub.path.name, assignment.chapter, SubmissionStatus.GRADING_FAILED,
                       one_line(exc, "judging the answers failed"), sha256=digest)
     finally:
-        shutil.rmtree(workdir, ignore_errors=True)
-        shutil.rmtree(workdir.parent / f"{workdir.name}-judged", ignore_errors=True)
+        remove_workdir(workdir)
 
 
-def graded_result(sub: Submission, assignment: Assignment, state: _Run, seeds: dict[str, int] | None = None,
+def graded_result(sub: Submission, assignment: Assignment, state: RunState, seeds: dict[str, int] | None = None,
                   digest: str = "") -> Result:
     """Judge a finished run (its outcome files in ``state.judged``) into the submission's result.
 

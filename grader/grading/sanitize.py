@@ -19,6 +19,8 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from helpers.protocol import answer_id
+
 from .. import cells
 from ..authoring import notebooks
 from ..authoring.config import RELEASE_DIR, ROOT, SOURCE_DIR
@@ -172,7 +174,7 @@ def plan(data: dict, assignment: Assignment) -> Plan:
         if gid in placed:
             continue
         result.tampering.append(f"test cell `{gid}` was missing; it was put back")
-        answer_cell = f"{gid}_answer"
+        answer_cell = answer_id(gid)
         position = len(result.steps)
         for i, step in enumerate(result.steps):
             if step.grade_id == answer_cell:

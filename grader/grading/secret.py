@@ -22,12 +22,13 @@ import secrets
 from pathlib import Path
 
 from ..authoring.config import ROOT
+from ..errors import UsageError
 
 #: Environment variable naming the secret file (overrides the default path).
 ENV = "CONV_COURSE_SECRET"
 
 
-class SecretError(ValueError):
+class SecretError(UsageError, ValueError):
     """The secret file cannot be used (one line, for the command line)."""
 
 

@@ -17,6 +17,8 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from helpers.protocol import one_line
+
 from .. import cells
 from ..authoring import notebooks
 from ..authoring.config import ROOT, SOURCE_DIR
@@ -95,12 +97,6 @@ def not_a_notebook(data) -> str | None:
     if not isinstance(data.get("cells"), list):
         return "the file is JSON but not a Jupyter notebook (no list of cells)"
     return None
-
-
-def one_line(exc: BaseException, what: str) -> str:
-    """``what`` failed, with the exception's type and first line: a reason for one submission's row."""
-    text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-    return f"{what}: {type(exc).__name__}{': ' + text if text else ''}"[:300]
 
 
 def discover(folder: Path, root: Path = ROOT) -> list[Submission]:

@@ -70,11 +70,11 @@ def serve(chapter: str, outdir: str, cmd_fd: int, event_fd: int) -> None:
     from IPython.core.interactiveshell import InteractiveShell
 
     import helpers.checks as checks
-    from helpers.protocol import (MAX_ERROR_CHARS, NEED_SEED, SEALED, SEED, Op, Reply, describe_error,
-                                  outcome_file)
+    from helpers.protocol import (CELL_TIMEOUT, HIDDEN, KEY, NEED_SEED, OP, SEALED, SEED, SOURCE, TIMEOUT, Op,
+                                  Reply, describe_error, make_reply, outcome_file, outcome_record)
 
     def describe(exc: BaseException | None) -> str:
-        return describe_error(exc, line=False)[:MAX_ERROR_CHARS]
+        return describe_error(exc, line=False)
     import helpers.checks.byhand as byhand
 
     registry = {ex.key: ex for ex in checks.exercises(chapter)}
@@ -110,31 +110,31 @@ def serve(chapter: str, outdir: str, cmd_fd: int, event_fd: int) -> None:
             cmd = loads(line)
         except ValueError:
             continue  # a stray line (a seed nobody asked for, a half-read one): not a command
-        if not isinstance(cmd, dict) or "op" not in cmd:
+        if not isinstance(cmd, dict) or OP not in cmd:
             continue
-        timeout = float(cmd.get("timeout", 300))
-        reply: dict = {"status": Reply.OK}
+        timeout = float(cmd.get(TIMEOUT, CELL_TIMEOUT))
+        reply = make_reply(Reply.OK)
         began = time.monotonic()
         signal.signal(signal.SIGALRM, _on_alarm)
         signal.setitimer(signal.ITIMER_REAL, timeout)
         try:
-            if cmd["op"] in (Op.CODE, Op.CELL):
-                result = shell.run_cell(cmd["source"], store_history=False, silent=False)
+            if cmd[OP] in (Op.CODE, Op.CELL):
+                result = shell.run_cell(cmd[SOURCE], store_history=False, silent=False)
                 signal.setitimer(signal.ITIMER_REAL, 0)
                 error = result.error_before_exec or result.error_in_exec
                 if error is not None:
-                    reply = {"status": Reply.TIMEOUT if isinstance(error, CellTimeout) else Reply.ERROR,
-                             "error": describe(error)}
-            elif cmd["op"] == Op.TEST:
-                ex = registry[cmd["key"]]
+                    reply = make_reply(Reply.TIMEOUT if isinstance(error, CellTimeout) else Reply.ERROR,
+                                       describe(error))
+            elif cmd[OP] == Op.TEST:
+                ex = registry[cmd[KEY]]
                 answer = shell.user_ns.get(ex.answer, missing)
-                sealed = bool(cmd.get("hidden") and cmd.get(SEALED))
+                sealed = bool(cmd.get(HIDDEN) and cmd.get(SEALED))
                 if answer is missing:
                     signal.setitimer(signal.ITIMER_REAL, 0)
-                    reply = {"status": Reply.MISSING}
+                    reply = make_reply(Reply.MISSING)
                 else:
-                    for hidden in (False, True) if cmd.get("hidden") else (False,):
-                        name = outcome_file(cmd["key"], hidden)
+                    for hidden in (False, True) if cmd.get(HIDDEN) else (False,):
+                        name = outcome_file(cmd[KEY], hidden)
                         if forbidden[ex.key]:
                             problem = byhand_collect(
                                 ex, answer, hidden=hidden, forbid=forbidden[ex.key],
@@ -142,19 +142,19 @@ def serve(chapter: str, outdir: str, cmd_fd: int, event_fd: int) -> None:
                                 make_cases=make_cases, snap=snap, events_fd=event_fd if sealed else None,
                                 commands_fd=cmd_fd if sealed else None)
                             if problem:
-                                reply = {"status": Reply.ERROR, "error": problem}
+                                reply = make_reply(Reply.ERROR, problem)
                                 break
                             continue
                         seed = ask_seed() if hidden and sealed else None
                         outcomes = collect(ex, answer, hidden=hidden, secret_seed=seed)
-                        plain = [{"value": o.value, "error": o.error} for o in outcomes]
+                        plain = [outcome_record(o.value, o.error) for o in outcomes]
                         save(plain, os.path.join(outdir, name))
                     signal.setitimer(signal.ITIMER_REAL, 0)
         except CellTimeout as exc:
-            reply = {"status": Reply.TIMEOUT, "error": describe(exc)}
+            reply = make_reply(Reply.TIMEOUT, describe(exc))
         except BaseException as exc:  # noqa: BLE001 - the learner's error is a result, not a crash
             signal.setitimer(signal.ITIMER_REAL, 0)
-            reply = {"status": Reply.ERROR, "error": describe(exc)}
+            reply = make_reply(Reply.ERROR, describe(exc))
         signal.setitimer(signal.ITIMER_REAL, 0)
         if os.getpid() != me:  # a copy made by os.fork() in student code: never a second harness
             os._exit(0)

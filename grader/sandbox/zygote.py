@@ -3,7 +3,7 @@
 Importing torch, IPython, matplotlib and the course helpers takes 3-5 s, more than running
 a chapter's notebook. The zygote (a trusted process that never runs student code) imports
 them once; for each submission it forks a child that *then* builds its sandbox, with the
-same isolation as :func:`grader.sandbox.process.bwrap_command`, by the same kernel calls bubblewrap
+same isolation as :func:`grader.sandbox.walls.bwrap_command`, by the same kernel calls bubblewrap
 makes (:func:`_enter`):
 
 * new mount, PID, network, IPC and UTS namespaces (``unshare``);

@@ -121,7 +121,7 @@ def _record(verdict: Verdict, hidden: bool) -> None:
 def _undefined(ex: Exercise) -> Verdict:
     from .core import NOT_ATTEMPTED, Verdict
 
-    return Verdict(ex.key, ex.title, False, 0, ex.points, 0,
+    return Verdict(ex.key, ex.title, 0, ex.points, 0,
                    f"`{ex.answer}` is not defined yet: write it in its cell above and run that cell.",
                    status=NOT_ATTEMPTED)
 

@@ -33,7 +33,8 @@ import torch
 
 from helpers.hooks import watching_ops
 
-from ..protocol import ExerciseStatus, NotPlain, describe_error, describe_type, not_attempted, to_plain
+from ..protocol import (NOT_ATTEMPTED_ERROR, ExerciseStatus, NotPlain, describe_error, describe_type, not_attempted,
+                        to_plain)
 
 Kind = Literal["function", "value"]
 
@@ -61,8 +62,8 @@ class NotAttempted(CheckFailed):
 
     def _render_traceback_(self) -> list[str]:
         v = self.verdict
-        if "NotImplementedError" in v.message:
-            why = f"`{v.exercise}` still raises NotImplementedError: write your answer in its cell above"
+        if not_attempted(v.message):
+            why = f"`{v.exercise}` still raises {NOT_ATTEMPTED_ERROR}: write your answer in its cell above"
         else:
             why = f"`{v.exercise}` is not defined yet: write it in its cell above"
         return [f"Not attempted yet: {v.title}. {why}, run that cell, then this one."]
@@ -120,11 +121,10 @@ class Outcome:
 
 @dataclass
 class Verdict:
-    """The result of checking one exercise."""
+    """The result of checking one exercise; whether it passed is read from its ``status``."""
 
     exercise: str
     title: str
-    passed: bool
     points: int
     max_points: int
     cases: int
@@ -135,6 +135,10 @@ class Verdict:
     visible: bool = False
     #: What the visible check leaves to grading, in words (``Exercise.untested``); said when it passes.
     untested: str = ""
+
+    @property
+    def passed(self) -> bool:
+        return self.status == ExerciseStatus.PASSED
 
     def explain(self) -> str:
         """A short verdict in words, as printed under a test cell."""
@@ -432,7 +436,7 @@ class Exercise:
     def judge(self, outcomes: Sequence[Outcome], hidden: bool = False, secret_seed: int | None = None) -> Verdict:
         """Compare collected outcomes with independent references."""
         cases = self.make_cases(hidden, secret_seed)
-        fail = lambda message, hint=None: Verdict(self.key, self.title, False, 0, self.points,
+        fail = lambda message, hint=None: Verdict(self.key, self.title, 0, self.points,
                                                   len(cases), message, hint, ExerciseStatus.FAILED)
         if self.kind == "value":
             if len(outcomes) != 1:
@@ -466,7 +470,7 @@ class Exercise:
             if problem:
                 failures.append((case, got, problem))
         if not failures:
-            return Verdict(self.key, self.title, True, self.points, self.points, len(cases),
+            return Verdict(self.key, self.title, self.points, self.points, len(cases),
                            status=ExerciseStatus.PASSED, visible=not hidden, untested=self.untested)
         case, got, problem = failures[0]
         if self.kind == "value":  # a single answer: say what is wrong with it, never what it should be
