@@ -52,12 +52,6 @@ MISTAKES = [
     ("quiz_weight_shape", "quiz_weight_shape = (3, 16, 5, 5)", "[out, in, kh, kw]",
      "[in, out, k, k] instead of [out, in, k, k]"),
     ("quiz_stride_shape", "quiz_stride_shape = (1, 8, 8, 11)", "round down", "rounding up"),
-    ("max_pool", "def max_pool(x, size, stride):\n    h, w = x.shape[-2:]\n"
-     "    oh, ow = (h - size) // size + 1, (w - size) // size + 1\n"
-     "    out = torch.empty(*x.shape[:-2], oh, ow)\n"
-     "    for i in range(oh):\n        for j in range(ow):\n"
-     "            out[..., i, j] = x[..., i * size:i * size + size, j * size:j * size + size].amax(dim=(-2, -1))\n"
-     "    return out", "move the window by `stride`", "stepping by the window size (hidden checks)"),
 ]
 
 
