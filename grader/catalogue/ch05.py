@@ -252,4 +252,38 @@ RIGHT = [
 
 NO_ALTERNATIVES: dict[str, str] = {}
 
-CLAIMS: list[Claim] = []
+_GRADIENT = "from helpers import receptive\ngrad = receptive.gradient_maps([(3, 2, 1), (3, 2, 1)], 28, 28, {cell})[0]\n"
+_SIMPLE_CNN_PATHS = """
+from helpers import receptive
+from helpers.checks.ch05 import simple_cnn_like
+paths = receptive.model_gradient(simple_cnn_like()[:-1], 28, 28, 0, 0)
+"""
+_TRUNK = """
+import torchvision
+from helpers import receptive
+trunk = torchvision.models.{name}().features
+with torch.no_grad():
+    side = trunk(torch.zeros(1, 3, 400, 400)).shape[-1]
+box = receptive.model_field(trunk, 400, 400, side // 2, side // 2, channels=3)
+value = box.height
+"""
+_SIMPLE_CNN_SHAPE = """
+from helpers.checks.ch05 import simple_cnn_like
+with torch.no_grad():
+    value = simple_cnn_like()[:{n}](torch.zeros(1, 1, 28, 28)).numel()
+"""
+
+#: Numbers the prose states that a run produces (the printed tables are stored outputs that nbval compares).
+CLAIMS = [
+    Claim("4 x 4 = 16", _GRADIENT.format(cell="0, 0") + "value = int((grad != 0).sum())", 16, 0),
+    Claim("49 pixels", _GRADIENT.format(cell="3, 3") + "value = int((grad != 0).sum())", 49, 0),
+    Claim("2 or 4 conv1 cells", _GRADIENT.format(cell="3, 3") + "value = float(grad.max())", 4, 0),
+    Claim("Three times as many", _SIMPLE_CNN_PATHS + "value = float(paths[:14, :14].sum() / paths[14:, 14:].sum())",
+          3.08, 0.05),
+    Claim("AlexNet, 195 pixels", _TRUNK.format(name="alexnet"), 195, 0),
+    Claim("VGG16, 212", _TRUNK.format(name="vgg16"), 212, 0),
+    Claim("784 numbers after conv1", _SIMPLE_CNN_SHAPE.format(n=1), 784, 0),
+    Claim("128 after conv4", _SIMPLE_CNN_SHAPE.format(n=4), 128, 0),
+    Claim("3, 7, 15, 31, 63 pixels", "from helpers import receptive\n"
+          "value = float(receptive.field_sizes([(3, 2, 1)] * 5) == [3, 7, 15, 31, 63])", 1, 0),
+]

@@ -231,7 +231,15 @@ def pool_cnn():
     for p in model.parameters():
         nn.init.zeros_(p)
     return model
-""", "weights that start at zero all stay equal", concept="a model that cannot learn"),
+""", "weights that all start at zero never get a gradient", concept="a model that cannot learn"),
+]
+
+WRONG += [
+    Wrong("pool_cnn", "the image pooled to one pixel before any convolution (global max pooling first)", """
+          def pool_cnn():
+              return nn.Sequential(nn.AdaptiveMaxPool2d(1), nn.Conv2d(1, 8, 3, padding=1), nn.ReLU(),
+                                   nn.Conv2d(8, 16, 3, padding=1), nn.ReLU(), nn.Flatten(), nn.Linear(16, 2))
+          """, "learned too little", concept="a model that cannot learn"),
 ]
 
 # -- the review quiz -----------------------------------------------------------------------------------
@@ -378,4 +386,71 @@ def max_pool(x, size, stride):
 
 NO_ALTERNATIVES: dict[str, str] = {}
 
-CLAIMS: list[Claim] = []
+
+
+def pool_cnn_solution() -> "nn.Module":
+    """The chapter's pool_cnn, as its solution writes it (the claims below measure it)."""
+    from torch import nn
+
+    return nn.Sequential(
+        nn.Conv2d(1, 8, kernel_size=3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Conv2d(8, 16, kernel_size=3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Conv2d(16, 32, kernel_size=3, padding=1), nn.ReLU(),
+        nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(32, 2))
+
+
+#: The seeds the prose's claims about training rest on.
+CLAIM_SEEDS = range(10)
+SHIFTS = (0, 1, 2, 3)
+
+
+def _seed_runs() -> list[dict]:
+    """For each of CLAIM_SEEDS, as the chapter trains them: pool_cnn's validation accuracy after each of 8 epochs,
+    and the validation accuracy of pool_cnn and of chapter 4's simple_cnn on digits shifted by 0 to 3 pixels."""
+    import torch
+
+    from helpers.models import trained_simple_cnn
+    from helpers.train import evaluate, fit, three_vs_seven
+
+    train, (valid_x, valid_y) = three_vs_seven()
+    runs = []
+    for seed in CLAIM_SEEDS:
+        torch.manual_seed(seed)
+        model = pool_cnn_solution()
+        history = fit(model, train, (valid_x, valid_y), epochs=8, lr=0.01, seed=seed, progress=False)
+        shifted = {name: [evaluate(net, torch.roll(valid_x, shifts=(s, s), dims=(2, 3)), valid_y)[1] for s in SHIFTS]
+                   for name, net in (("pool", model), ("simple", trained_simple_cnn(seed=seed)))}
+        runs.append({"epochs": list(history.valid_accuracy), **shifted})
+    return runs
+
+
+_runs_cache: list = []
+
+
+def seed_runs() -> list[dict]:
+    """:func:`_seed_runs`, computed once per process (several claims read it)."""
+    if not _runs_cache:
+        _runs_cache.extend(_seed_runs())
+    return _runs_cache
+
+
+_RUNS = "from grader.catalogue.ch06 import seed_runs\nfrom statistics import mean\nruns = seed_runs()\n"
+_SUMMARY = """
+from helpers.models import layer_summary
+def cost(net):
+    rows = layer_summary(net)
+    return sum(r.params for r in rows), sum(r.mult_adds for r in rows)
+"""
+
+#: Numbers the prose states that a run produces (the printed tables are stored outputs that nbval compares).
+CLAIMS = [
+    Claim("the same 40 parameters", _SUMMARY + "value = cost(nn.Sequential(nn.Conv2d(1, 4, 3, stride=2, padding=1), "
+          "nn.ReLU()))[0]", 40, 0),
+    Claim("28,224 multiply-adds", _SUMMARY + "value = cost(nn.Sequential(nn.Conv2d(1, 4, 3, padding=1), nn.ReLU(), "
+          "nn.MaxPool2d(2)))[1]", 28224, 0),
+    Claim("7,056", _SUMMARY + "value = cost(nn.Sequential(nn.Conv2d(1, 4, 3, stride=2, padding=1), nn.ReLU()))[1]",
+          7056, 0),
+    Claim("about nine times as costly per image", _SUMMARY + "from helpers.models import simple_cnn\n"
+          "from grader.catalogue.ch06 import pool_cnn_solution\n"
+          "value = cost(pool_cnn_solution())[1] / cost(simple_cnn())[1]", 9.0, 1.0),
+]
