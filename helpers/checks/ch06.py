@@ -227,13 +227,16 @@ AVG_POOL = Exercise(
 # (one seed for the visible check, another for grading) is trained and must reach ACCURACY_BAR.
 
 #: The training budget of the check: epochs over the 800 training 3s and 7s, in batches of 64 (Adam, lr 0.01).
-TRAIN_EPOCHS = 7
+#: Two runs of it (the visible check's and grading's, both in the solution's test cell) cost about 1.5 times the
+#: chapter's own 8-epoch training of pool_cnn; the former check, two seeds each, trained 4 times that.
+TRAIN_EPOCHS = 6
 #: The best validation accuracy of those epochs that one fresh model must reach. Measured with ``trial``
-#: (the check's own training run) on the chapter's pool_cnn over seeds 0-99: min 91.0%, mean 96.6%, max 99.0%
-#: (the last epoch alone: min 85.5%, so the best epoch, not the last, is judged). The one catalogued wrong answer
-#: that is right in form and so trained (the image max-pooled to one pixel first) stays at 53.0%, the share of
-#: the larger class, on every seed; every other catalogued wrong answer fails before training.
-ACCURACY_BAR = 0.80
+#: (the check's own training run) on the chapter's pool_cnn over seeds 0-99: min 82.0%, mean 95.8%, max 99.0%
+#: (the last epoch alone falls to 47% on some seeds, so the best epoch, not the last, is judged). The one
+#: catalogued wrong answer that is right in form and so trained (the image max-pooled to one pixel first)
+#: stays at 47% or 53%, the share of one class, on every seed; every other catalogued wrong answer fails
+#: before training.
+ACCURACY_BAR = 0.75
 #: Larger models are refused before training, so that a check stays a matter of seconds.
 MAX_PARAMS = 100_000
 #: Real pooling: at least one pooling layer must take a map of at least this many rows and columns (half the
@@ -325,8 +328,8 @@ def _train(model: nn.Module, seed: int) -> float:
 
     The best epoch, not the last: with Adam at 0.01 on 13 batches an epoch, the chapter's own model
     sometimes falls back to guessing one class for an epoch (seed 37: 91.5% after epoch 4, 47% after
-    epoch 5, 93.5% after epoch 6). A model that can learn reaches the bar at some epoch; one that cannot
-    never does.
+    epoch 5, 93.5% after epoch 6; seed 69: 82% after epoch 4, then 71.5% and 80%). A model that can learn
+    reaches the bar at some epoch; one that cannot never does.
     """
     from helpers.train import fit, three_vs_seven
 
