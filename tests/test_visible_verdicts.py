@@ -20,28 +20,6 @@ from helpers.models import conv
 torch.set_num_threads(1)
 
 
-def _pool_loop(reduce, *, stride_is_size=False, from_zero=False, keep_partial=False):
-    def pool(x, size, stride):
-        step = size if stride_is_size else stride
-        h, w = x.shape[-2:]
-        if keep_partial:
-            out_h, out_w = math.ceil((h - size) / step) + 1, math.ceil((w - size) / step) + 1
-        else:
-            out_h, out_w = (h - size) // step + 1, (w - size) // step + 1
-        out = torch.empty(*x.shape[:-2], out_h, out_w)
-        for i in range(out_h):
-            for j in range(out_w):
-                window = x[..., i * step:i * step + size, j * step:j * step + size]
-                value = reduce(window)
-                out[..., i, j] = value.clamp(min=0) if from_zero else value
-        return out
-    return pool
-
-
-_max = lambda w: w.amax(dim=(-2, -1))
-_mean = lambda w: w.mean(dim=(-2, -1))
-
-
 def _convolve_square(img, kernel):
     n, k = img.shape[0], kernel.shape[0]
     out = torch.zeros(n - k + 1, n - k + 1)
@@ -68,10 +46,6 @@ def _simple_cnn_squeezed():
 
 
 WRONG = {
-    "max_pool, stride ignored": ("max_pool", _pool_loop(_max, stride_is_size=True)),
-    "max_pool, maximum started at 0": ("max_pool", _pool_loop(_max, from_zero=True)),
-    "max_pool, partial windows kept": ("max_pool", _pool_loop(_max, keep_partial=True)),
-    "avg_pool, partial windows kept": ("avg_pool", _pool_loop(_mean, keep_partial=True)),
     "simple_cnn ending in squeeze()": ("simple_cnn", _simple_cnn_squeezed()),
     "conv_shapes with round(h/2)": ("conv_shapes", _conv_shapes_round),
     "convolve assuming square inputs": ("convolve", _convolve_square),
@@ -96,54 +70,6 @@ def test_a_visible_pass_claims_no_points():
     graded = exercise("output_size").verdict(lambda n, ks, pad=0, stride=1: (n + 2 * pad - ks) // stride + 1,
                                              hidden=True)
     assert "2 of 2 points" in graded.explain()  # grading itself does give the points
-
-
-# -- pool_cnn: the verdict does not hang on the random seed ----------------------------------
-
-def _pool_cnn_body(last=()):
-    def make():
-        return nn.Sequential(
-            nn.Conv2d(1, 8, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
-            nn.Conv2d(8, 16, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
-            nn.Conv2d(16, 32, 3, padding=1), nn.ReLU(),
-            nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(32, 2), *[layer() for layer in last])
-    return make
-
-
-def _one_by_one():
-    return nn.Sequential(nn.Conv2d(1, 8, 1), nn.ReLU(), nn.MaxPool2d(2), nn.Conv2d(8, 16, 1), nn.ReLU(),
-                         nn.MaxPool2d(2), nn.Flatten(), nn.Linear(16 * 49, 2))
-
-
-POOL_CNN_WRONG = {
-    "a double softmax": (_pool_cnn_body([lambda: nn.Softmax(dim=1)]), "`_softmax` runs after the last layer"),
-    "a ReLU after the final Linear": (_pool_cnn_body([nn.ReLU]), "`relu` runs after the last layer"),
-    "a network of 1x1 convolutions": (_one_by_one, "every convolution has a 1x1 kernel"),
-}
-
-
-@pytest.mark.parametrize("name", POOL_CNN_WRONG)
-def test_pool_cnn_wrong_answers_fail_on_every_seed(name):
-    from helpers.checks import ch06
-
-    make, message = POOL_CNN_WRONG[name]
-    for seed in range(6):
-        case = ch06.Case(((seed, seed + 1),), "", {"batches": (64, 1)})
-        problem = ch06._compare_cnn(ch06._train_and_measure(make, case), ch06._cnn_expected(case), case)
-        assert problem and message in problem, (seed, problem)
-    for hidden in (False, True):
-        v = exercise("pool_cnn").verdict(make, hidden=hidden)
-        assert not v.passed and message in v.message, v.explain()
-
-
-def test_pool_cnn_right_answer_passes_on_every_seed():
-    from helpers.checks import ch06
-
-    make = _pool_cnn_body()
-    for seed in (*ch06.VISIBLE_SEEDS, *ch06.HIDDEN_SEEDS, 4):
-        case = ch06.Case(((seed,),), "", {"batches": (64, 1)})
-        got = ch06._train_and_measure(make, case)
-        assert ch06._compare_cnn(got, ch06._cnn_expected(case), case) is None, (seed, got)
 
 
 # -- square-only answers of chapters 2 and 3 fail the visible check too ---------------------------

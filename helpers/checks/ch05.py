@@ -66,6 +66,7 @@ def _wrong_sizes(layers, mistake: str) -> list[int]:
     if mistake == "start_at_zero":
         size = 0
     for k, s, p in layers:
+        before = size
         if mistake == "current_stride":
             size += (k - 1) * s
         elif mistake == "jump_first":
@@ -77,9 +78,9 @@ def _wrong_sizes(layers, mistake: str) -> list[int]:
             size += (k - 1 + 2 * p) * jump
         else:
             size += (k - 1) * jump
-        if mistake != "jump_first":
+        if mistake not in ("jump_first", "no_jump"):
             jump *= s
-        sizes.append(size)
+        sizes.append({"jumps": jump, "size_before": before}.get(mistake, size))
     return sizes
 
 
@@ -89,6 +90,8 @@ def _wrong_region(layers, row: int, col: int, mistake: str):
         size += (k - 1) * (s if mistake == "current_stride" else jump)
         if mistake == "unscaled_padding":
             start -= p
+        elif mistake == "padding_after_jump":
+            start -= p * jump * s
         elif mistake != "no_padding":
             start -= p * jump
         jump *= s
@@ -99,9 +102,12 @@ def _wrong_region(layers, row: int, col: int, mistake: str):
     extra = 0 if mistake == "exclusive" else -1
 
     def span(i):
-        top = start + i * jump
+        top = start + i * (0 if mistake == "cell_ignored" else jump)
         if mistake == "clipped":
             return max(top, 0), top + size + extra
+        if mistake == "from_centre":  # centre = top + (size - 1) // 2, then size // 2 either side
+            centre = top + (size - 1) // 2
+            return centre - size // 2, centre + size // 2
         return top, top + size + extra
     return span(row), span(col)
 
@@ -134,11 +140,29 @@ def _fields_expected(case: Case) -> list[int]:
 
 def _copy_layers(answer, case: Case):
     layers, *rest = case.args
-    return answer([tuple(layer) for layer in layers], *rest)
+    return _numbers(answer([tuple(layer) for layer in layers], *rest))
+
+
+def _numbers(value):
+    """NumPy scalars as the Python numbers they are (``np.int64(7)`` is the whole number 7), inside lists and tuples.
+
+    Runs on the learner's side, before the result is copied into plain data: a size computed with
+    ``np.prod`` or ``np.cumprod`` is a right answer, while a float stays a float (and gets its hint).
+    """
+    import numpy as np
+
+    if isinstance(value, np.integer):
+        return int(value)
+    if isinstance(value, np.floating):
+        return float(value)
+    if type(value) in (list, tuple):
+        return type(value)(_numbers(v) for v in value)
+    return value
 
 
 _FLOAT_HINT = ("the numbers are right but some are floats (3.0 instead of 3): sizes and rows are whole numbers, so "
                "return ints (use // rather than / if you divide, or int()).")
+_QUIZ_INT_HINT = "a count of pixels is a whole number: give it as an int, without a decimal point (// rather than /)."
 _STRIDE_HINT = ("each layer's kernel spans (kernel - 1) steps of the *jump so far* (the product of the strides of the "
                 "layers before it, in input pixels), not of its own stride: update the size with the old jump, then "
                 "multiply the jump by the stride.")
@@ -165,10 +189,22 @@ RECEPTIVE_FIELDS = Exercise(
             lambda case: _wrong_sizes(case.args[0], "start_at_zero"),
         "padding does not make a field bigger: it only moves where the field starts (it adds zeros around the "
         "input; the kernel still covers k cells).": lambda case: _wrong_sizes(case.args[0], "padding_grows"),
+        "the stride is ignored: after a layer with stride s, neighbouring cells are s times further apart in the "
+        "input, so keep a jump (the product of the strides so far) and grow the size by (k - 1) * jump.":
+            lambda case: _wrong_sizes(case.args[0], "no_jump"),
+        "these are the jumps (how far apart neighbouring fields are), not the sizes of the fields: append the "
+        "size.": lambda case: _wrong_sizes(case.args[0], "jumps"),
+        "each size is appended before its layer is applied: the list holds the field *after* each layer, so "
+        "update the size first, then append it.": lambda case: _wrong_sizes(case.args[0], "size_before"),
+        "return a list with one size per layer (the field after each layer), not only the last one.":
+            lambda case: _fields_expected(case)[-1],
+        "return a list (square brackets), not a tuple: one size per layer.":
+            lambda case: tuple(_fields_expected(case)),
     },
     error_hints=_ERROR_HINTS,
     forbid=CONVOLUTION_OPS,
     seed=501,
+    untested="random stacks of 1 to 5 layers (kernels 1 to 7, strides 1 to 3, paddings 0 to 3)",
 )
 
 
@@ -177,7 +213,8 @@ RECEPTIVE_FIELDS = Exercise(
 def _region_cases(g: torch.Generator, hidden: bool) -> list[Case]:
     if not hidden:
         picks = [(TWO_STRIDE_2, 28, 28, [(3, 3), (0, 0), (6, 2)]),
-                 ([(5, 1, 2), (3, 2, 0)], 20, 24, [(2, 4), (0, 10)])]
+                 ([(5, 1, 2), (3, 2, 0)], 20, 24, [(2, 4), (0, 10)]),
+                 ([(2, 2, 0), (3, 1, 1)], 21, 17, [(0, 0), (7, 4)])]  # a field of even size (6): no centre pixel
     else:
         stacks = [(list(s), 28, 24) for s in FIXED_STACKS[:3]]
         stacks += [random_stack(g)[:3] for _ in range(9)]
@@ -239,10 +276,23 @@ INPUT_REGION = Exercise(
         "the region asked for is unclipped: a negative top or left says the field hangs over the padding; "
         "keep it rather than cutting it at 0.": _region_mistake("clipped"),
         "the size is wrong: " + _STRIDE_HINT: _region_mistake("current_stride"),
+        "a field of even size has no centre pixel, so counting size // 2 either side of a centre is off by one: "
+        "start from the first row, top = start + row * jump, and end at top + size - 1.":
+            _region_mistake("from_centre"),
+        "the padding of each layer is scaled by the jump *before* that layer (its input's cells are that many "
+        "pixels apart): subtract p * j_in before multiplying the jump by the stride.":
+            _region_mistake("padding_after_jump"),
+        "every cell got the region of cell (0, 0): cell i of the last layer starts i * jump pixels after cell 0 "
+        "(jump = the product of all strides).": _region_mistake("cell_ignored"),
+        "return a tuple of two tuples, ((top, bottom), (left, right)), not lists.":
+            lambda case: [list(pair) for pair in _region_expected(case)],
+        "return both ranges, ((top, bottom), (left, right)): the rows first, then the columns.":
+            lambda case: _region_expected(case)[0],
     },
     error_hints=_ERROR_HINTS,
     forbid=CONVOLUTION_OPS,
     seed=502,
+    untested="more cells of random stacks (corners included), each measured by backpropagation",
 )
 
 
@@ -282,11 +332,19 @@ QUIZ_SIMPLE_CNN_FIELD = Exercise(
     reference=_simple_cnn5_field,
     compare=compare_int,
     mistakes={
+        _QUIZ_INT_HINT: _simple_cnn5_field,
         "28 is the part of the field inside a 28x28 digit; the field itself is larger than the image and hangs "
         "over the padding. Follow the recurrence through all five layers.": lambda case: 28,
         "63 is the field with 3x3 kernels; with 5x5 kernels each layer adds (5 - 1) steps of its jump.":
             lambda case: 63,
-        "32 is the jump after five stride-2 layers (2**5), not the size.": lambda case: 32,
+        "that is how far apart the fields of neighbouring cells are (the jump, the product of the strides), "
+        "not the size of one field.": lambda case: 32,
+        "off by one: before any layer a cell sees one pixel, itself; start the recurrence from size 1, not 0.":
+            lambda case: 124,
+        "off by one per layer: a 5-wide kernel adds (5 - 1) steps of the jump, its first cell is already counted.":
+            lambda case: 156,
+        "each layer's kernel spans (k - 1) steps of the jump so far (the product of the strides before it), "
+        "not of its own stride.": lambda case: 41,
     },
     seed=503,
 )
@@ -309,10 +367,16 @@ QUIZ_EDGE_PIXELS = Exercise(
     reference=_edge_pixels,
     compare=compare_int,
     mistakes={
+        _QUIZ_INT_HINT: _edge_pixels,
         "49 is the whole 7x7 field, but for a cell in the top row part of it lies above the image, on "
         "padding: count only the rows from 0 on.": lambda case: 49,
         "16 is the corner cell (0, 0), cut on two sides; cell (0, 3) is cut only at the top.": lambda case: 16,
         "9 is what conv2 itself reads (3x3 conv1 cells); count input pixels.": lambda case: 9,
+        "off by one: the rows from row 0 to the field's last row, both ends included, are one more than their "
+        "difference.": lambda case: 21,
+        "row -1 is padding, not a pixel of the digit: count only the rows from 0 on.": lambda case: 35,
+        "the field of cell (0, 3) is cut only at the top; its columns all lie inside the image, so count them "
+        "all.": lambda case: 24,
     },
     seed=504,
 )
@@ -335,10 +399,19 @@ QUIZ_JUMP = Exercise(
     reference=_simple_cnn5_jump,
     compare=compare_int,
     mistakes={
+        _QUIZ_INT_HINT: _simple_cnn5_jump,
         "2 is the last layer's own stride, counted in cells of its input; in input pixels every stride before "
         "it multiplies the step too.": lambda case: 2,
-        "125 is the size of the field; neighbouring fields overlap, so they start much closer than that.":
+        "that is the size of one field; neighbouring fields overlap, so they start much closer than that.":
             lambda case: 125,
+        "that is the jump *before* the last layer: the last layer's own stride multiplies it once more.":
+            lambda case: 16,
+        "that counts one stride too many: the jump is the product of the five layers' strides.":
+            lambda case: 64,
+        "strides multiply, they do not add: each stride-2 layer doubles the distance between fields.":
+            lambda case: 10,
+        "that is the jump of the chapter's two-layer example; this stack has five stride-2 layers.":
+            lambda case: 4,
     },
     seed=505,
 )

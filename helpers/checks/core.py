@@ -178,6 +178,8 @@ POOLING_OPS = CONVOLUTION_OPS | frozenset({
 #: Plain-Python shortcuts outside torch that do the same job.
 _PYTHON_SHORTCUTS = {
     "numpy.lib.stride_tricks": ("sliding_window_view", "as_strided"),
+    # where NumPy 2 defines them: sliding_window_view imported before the check still calls this as_strided
+    "numpy.lib._stride_tricks_impl": ("sliding_window_view", "as_strided"),
     "scipy.signal": ("convolve2d", "correlate2d", "convolve", "correlate", "fftconvolve"),
     "scipy.ndimage": ("convolve", "correlate", "maximum_filter", "uniform_filter"),
 }
