@@ -169,7 +169,7 @@ def train_recorded(label: str, model: nn.Module, *, epochs: int = 1, lr: float =
 
 
 #: How chapter 7's ``stable_cnn`` check trains each fresh copy: ``fit``'s arguments besides the data and the seed.
-CHECK_RECIPE = {"epochs": 2, "lr": 0.01, "batch_size": 128, "schedule": "onecycle"}
+CHECK_RECIPE = {"epochs": 2, "lr": 0.004, "batch_size": 128, "schedule": "onecycle"}
 
 
 def trained_copy(make_model, seed: int):

@@ -110,3 +110,41 @@ def test_the_seed_benchmark_runs_the_solutions_own_answer():
     assert isinstance(model, nn.Module) and make() is not model
     assert model(torch.zeros(2, 1, 28, 28)).shape == (2, 10)
     assert 0.5 < bar_of(ex) < 1
+
+
+def _solution_text() -> str:
+    from grader.authoring import notebooks
+
+    nb = notebooks.read(notebooks.notebook_path("07-colour-and-stable-training", "solutions"))
+    return "\n".join(c.source for c in nb.cells)
+
+
+def test_the_exercise_states_the_checks_recipe_and_bar():
+    """The prose of stable_cnn says how the check trains; the recipe itself lives in helpers.stability."""
+    from helpers.checks.ch07 import ACCURACY_BAR
+    from helpers.stability import CHECK_RECIPE
+
+    r = CHECK_RECIPE
+    text = " ".join(_solution_text().split())
+    assert (f"epochs={r['epochs']}, lr={r['lr']}, batch_size={r['batch_size']}, "
+            f"schedule=\"{r['schedule']}\"") in text
+    assert f"**{ACCURACY_BAR:.0%}**" in text
+
+
+def test_every_claim_is_in_the_prose():
+    from grader import catalogue
+
+    text = " ".join(_solution_text().split())
+    for claim in catalogue.chapter("ch07").claims:
+        assert claim.text in text, claim.text
+        assert claim.seeds == 1 or claim.seeds >= 10
+
+
+@pytest.mark.slow
+def test_every_claim_holds_on_a_fresh_run():
+    from grader import catalogue
+
+    for claim in catalogue.chapter("ch07").claims:
+        ns = {}
+        exec(claim.compute, ns)
+        assert abs(ns["value"] - claim.expected) <= claim.tolerance, (claim.text, ns["value"])

@@ -7,6 +7,8 @@ entries are also what ``benchmarks/seeds.py`` trains over many seeds to place th
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from grader.catalogue import Claim, Right, Wrong
 
 # -- to_channels -------------------------------------------------------------------------------------------
@@ -655,4 +657,65 @@ quiz_rgb_weight_shape = (out_channels, in_channels, k, k)
 
 NO_ALTERNATIVES: dict[str, str] = {}
 
-CLAIMS: list[Claim] = []
+# -- the numbers the prose states --------------------------------------------------------------------------
+
+#: The seeds the 1cycle comparison of the prose rests on.
+SCHEDULE_SEEDS = range(12)
+
+
+@lru_cache(maxsize=None)
+def schedule_accuracies(schedule: str) -> tuple[float, ...]:
+    """digit_cnn() trained as the chapter's 1cycle section trains it (2 epochs, batches of 256, rate 0.03),
+    once per seed of :data:`SCHEDULE_SEEDS`: the final validation accuracies."""
+    import torch
+
+    from helpers.stability import digit_cnn, ten_digits
+    from helpers.train import fit
+
+    data = ten_digits()
+    found = []
+    for seed in SCHEDULE_SEEDS:
+        torch.manual_seed(seed)
+        history = fit(digit_cnn(), *data, epochs=2, lr=0.03, batch_size=256, seed=seed, schedule=schedule,
+                      progress=False)
+        found.append(float(history.valid_accuracy[-1]))
+    return tuple(found)
+
+
+@lru_cache(maxsize=None)
+def first_runs() -> dict[str, float]:
+    """The accuracies of the chapter's first two one-epoch runs (learning rate 0.01 and 0.06, random seed 0)."""
+    import torch
+
+    from helpers.stability import digit_cnn, ten_digits
+    from helpers.train import fit
+
+    found = {}
+    for lr in (0.01, 0.06):
+        torch.manual_seed(0)
+        found[f"lr {lr}"] = float(fit(digit_cnn(), *ten_digits(), epochs=1, lr=lr, progress=False).valid_accuracy[-1])
+    return found
+
+
+def _schedule_claim(text: str, statistic: str, schedule: str, expected: float, tolerance: float = 0.005) -> Claim:
+    return Claim(text, "import statistics\nfrom grader.catalogue.ch07 import schedule_accuracies\n"
+                       f"value = {statistic}(schedule_accuracies({schedule!r}))", expected, tolerance,
+                 seeds=len(SCHEDULE_SEEDS))
+
+
+CLAIMS: list[Claim] = [
+    Claim("63 batches of 64", "import math\nvalue = math.ceil(4000 / 64)", 63, 0),
+    Claim("16 batches of 256", "import math\nvalue = math.ceil(4000 / 256)", 16, 0),
+    Claim("nine digits in ten", "from grader.catalogue.ch07 import first_runs\nvalue = first_runs()['lr 0.01']",
+          0.88, 0.03),
+    Claim("about 10% is what a constant guess gets",
+          "from grader.catalogue.ch07 import first_runs\nvalue = first_runs()['lr 0.06']", 0.10, 0.03),
+    _schedule_claim("84.5% on average", "statistics.mean", "constant", 0.845),
+    _schedule_claim("from 76.6% to 88.7%", "min", "constant", 0.766),
+    _schedule_claim("from 76.6% to 88.7%", "max", "constant", 0.887),
+    _schedule_claim("1cycle 85.6%", "statistics.mean", "onecycle", 0.856),
+    _schedule_claim("from 78.9% to 89.0%", "min", "onecycle", 0.789),
+    _schedule_claim("from 78.9% to 89.0%", "max", "onecycle", 0.890),
+    _schedule_claim("about 3.5 points each", "statistics.stdev", "constant", 0.035, 0.005),
+    _schedule_claim("about 3.5 points each", "statistics.stdev", "onecycle", 0.035, 0.005),
+]

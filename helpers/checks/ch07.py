@@ -650,7 +650,7 @@ ONECYCLE_LR = Exercise(
 #: The validation accuracy a fresh copy must reach (after ``helpers.stability.CHECK_RECIPE``). Placed by
 #: ``benchmarks/seeds.py``: the reference passes on 100 of 100 seeds with margin, and every known-bad variant
 #: that gets as far as training fails on 100 of 100 (figures in benchmarks/README.md).
-ACCURACY_BAR = 0.92
+ACCURACY_BAR = 0.89
 #: Larger models are refused before training, so that a check stays a matter of seconds.
 MAX_PARAMS = 150_000
 #: The seed of the fresh copy: the visible check's, then the grader's (one training each).
