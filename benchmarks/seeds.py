@@ -134,9 +134,10 @@ def main(argv: list[str] | None = None) -> dict:
                    "every_wrong_fails_every_seed": all(e["passed"] == 0 for e in wrong),
                    "margin_below_reference_min": margin_low, "margin_above_wrong_max": margin_high}
         print(f"reference passes on {reference['passed']} of {len(seeds)} seeds"
-              + (f" (its lowest {margin_low:+.1%} from the bar)" if margin_low is not None else "")
+              + (f" (its lowest {100 * margin_low:.1f} points above the bar)" if margin_low is not None else "")
               + f"; wrong answers passing on any seed: {sum(e['passed'] > 0 for e in wrong)} of {len(wrong)}"
-              + (f" (the best trained one {margin_high:.1%} under the bar)" if margin_high is not None else ""))
+              + (f" (the best trained one {100 * margin_high:.1f} points under the bar)" if margin_high is not None
+                 else ""))
         figures["exercises"][ex.key] = {"bar": bar, "answers": entries, **verdict}
     print(f"written to {save('seeds', figures)}")
     return figures
