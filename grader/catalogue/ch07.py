@@ -697,6 +697,19 @@ def first_runs() -> dict[str, float]:
     return found
 
 
+@lru_cache(maxsize=None)
+def healthy_shares() -> tuple[float, ...]:
+    """The share of near-zero activations of each ReLU at the end of the chapter's healthy run (learning rate
+    0.01, one epoch, random seed 0), averaged over its last ten steps."""
+    import torch
+
+    from helpers.stability import digit_cnn, ten_digits, train_recorded
+
+    torch.manual_seed(0)
+    run = train_recorded("lr 0.01", digit_cnn(), epochs=1, lr=0.01, data=ten_digits())
+    return tuple(sum(layer.near_zero[-10:]) / 10 for layer in run.stats.layers)
+
+
 def _schedule_claim(text: str, statistic: str, schedule: str, expected: float, tolerance: float = 0.005) -> Claim:
     return Claim(text, "import statistics\nfrom grader.catalogue.ch07 import schedule_accuracies\n"
                        f"value = {statistic}(schedule_accuracies({schedule!r}))", expected, tolerance,
@@ -710,6 +723,10 @@ CLAIMS: list[Claim] = [
           0.88, 0.03),
     Claim("about 10% is what a constant guess gets",
           "from grader.catalogue.ch07 import first_runs\nvalue = first_runs()['lr 0.06']", 0.10, 0.03),
+    Claim("between a quarter (first layer) and two thirds (deeper layers)",
+          "from grader.catalogue.ch07 import healthy_shares\nvalue = healthy_shares()[0]", 0.25, 0.05),
+    Claim("between a quarter (first layer) and two thirds (deeper layers)",
+          "from grader.catalogue.ch07 import healthy_shares\nvalue = sum(healthy_shares()[1:]) / 3", 0.67, 0.05),
     _schedule_claim("84.5% on average", "statistics.mean", "constant", 0.845),
     _schedule_claim("from 76.6% to 88.7%", "min", "constant", 0.766),
     _schedule_claim("from 76.6% to 88.7%", "max", "constant", 0.887),
