@@ -168,7 +168,7 @@ def train_recorded(label: str, model: nn.Module, *, epochs: int = 1, lr: float =
     return Run(label, model, history, stats)
 
 
-#: How chapter 7's ``stable_cnn`` check trains each fresh copy: ``fit``'s arguments besides the data and the seed.
+#: How chapter 7's ``stable_cnn`` check trains each fresh copy: ``fit``'s arguments besides the data and the random seed.
 CHECK_RECIPE = {"epochs": 2, "lr": 0.004, "batch_size": 128, "schedule": "onecycle"}
 
 

@@ -653,7 +653,7 @@ ONECYCLE_LR = Exercise(
 ACCURACY_BAR = 0.89
 #: Larger models are refused before training, so that a check stays a matter of seconds.
 MAX_PARAMS = 150_000
-#: The seed of the fresh copy: the visible check's, then the grader's (one training each).
+#: The random seed of the fresh copy: the visible check's, then the grader's (one training each).
 VISIBLE_SEEDS = (0,)
 HIDDEN_SEEDS = (1,)
 #: The batch sizes the model is probed with, in evaluation mode, before anything is trained.
