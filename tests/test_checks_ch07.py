@@ -129,22 +129,3 @@ def test_the_exercise_states_the_checks_recipe_and_bar():
     assert (f"epochs={r['epochs']}, lr={r['lr']}, batch_size={r['batch_size']}, "
             f"schedule=\"{r['schedule']}\"") in text
     assert f"**{ACCURACY_BAR:.0%}**" in text
-
-
-def test_every_claim_is_in_the_prose():
-    from grader import catalogue
-
-    text = " ".join(_solution_text().split())
-    for claim in catalogue.chapter("ch07").claims:
-        assert claim.text in text, claim.text
-        assert claim.seeds == 1 or claim.seeds >= 10
-
-
-@pytest.mark.slow
-def test_every_claim_holds_on_a_fresh_run():
-    from grader import catalogue
-
-    for claim in catalogue.chapter("ch07").claims:
-        ns = {}
-        exec(claim.compute, ns)
-        assert abs(ns["value"] - claim.expected) <= claim.tolerance, (claim.text, ns["value"])
