@@ -168,6 +168,30 @@ def train_recorded(label: str, model: nn.Module, *, epochs: int = 1, lr: float =
     return Run(label, model, history, stats)
 
 
+#: How chapter 7's ``stable_cnn`` check trains each fresh copy: ``fit``'s arguments besides the data and the random seed.
+CHECK_RECIPE = {"epochs": 2, "lr": 0.004, "batch_size": 128, "schedule": "onecycle"}
+
+
+def trained_copy(make_model, seed: int):
+    """``(model, history)``: ``make_model()`` built after ``torch.manual_seed(seed)`` and trained on the ten
+    digits as the ``stable_cnn`` check trains it (:data:`CHECK_RECIPE`).
+
+    Remembered per function object and seed, so the chapter's cell after the check shows the check's own
+    training instead of running it again; a redefined function is a new object and is trained anew.
+    """
+    return _trained_copy(make_model, seed)
+
+
+@lru_cache(maxsize=8)
+def _trained_copy(make_model, seed: int):
+    from .train import fit
+
+    torch.manual_seed(seed)
+    model = make_model()
+    history = fit(model, *ten_digits(), seed=seed, progress=False, **CHECK_RECIPE)
+    return model, history
+
+
 #: The explorer's default runs: (label, batch norm, learning rate), one epoch each, as chapter 7 trains them.
 EXPLORER_RUNS = (("lr 0.01", False, 0.01), ("lr 0.06", False, 0.06), ("batch norm, lr 0.06", True, 0.06))
 
