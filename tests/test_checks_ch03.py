@@ -62,27 +62,3 @@ def test_references_do_not_touch_the_global_random_state():
                         ("same_padding", lambda ks: ks // 2), ("quiz_stride_shape", (1, 8, 8, 10))]:
         verdict(key, answer)
     assert torch.equal(state, torch.get_rng_state())
-
-
-# -- the numbers the prose states ----------------------------------------------------------------------
-
-def check_claim(module: str, chapter: str, claim) -> None:
-    """The claim's text is in the chapter's source notebook, and a fresh computation lands within its tolerance."""
-    from grader.authoring import notebooks
-
-    nb = notebooks.read(notebooks.notebook_path(chapter, "solutions"))
-    assert any(claim.text in cell.source for cell in nb.cells), f"{module}: {claim.text!r} is not in the notebook"
-    ns = catalogue.namespace()
-    exec(claim.compute, ns)
-    value = float(ns["value"])
-    assert abs(value - claim.expected) <= claim.tolerance, \
-        f"{claim.text!r}: the prose means {claim.expected}, a fresh run gives {value}"
-    assert claim.seeds == 1 or claim.seeds >= 10, "a claim about variability rests on at least 10 seeds"
-
-
-CLAIMS = catalogue.chapter("ch03").claims
-
-
-@pytest.mark.parametrize("claim", CLAIMS, ids=[c.text for c in CLAIMS])
-def test_the_prose_numbers_are_what_a_run_gives(claim):
-    check_claim("ch03", "03-padding-and-strides", claim)

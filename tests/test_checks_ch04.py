@@ -139,20 +139,3 @@ def test_simple_cnn_probe_leaves_the_models_mode_alone():
     model = _chapter_cnn().train()
     assert verdict("simple_cnn", model, hidden=True).passed
     assert model.training
-
-
-# -- the numbers the prose states ----------------------------------------------------------------------
-
-CLAIMS = catalogue.chapter("ch04").claims
-
-
-def _trains(claim) -> bool:
-    return "training_run" in claim.compute or "seed_study" in claim.compute
-
-
-@pytest.mark.parametrize("claim", [pytest.param(c, marks=[pytest.mark.slow] if _trains(c) else [], id=c.text)
-                                   for c in CLAIMS])
-def test_the_prose_numbers_are_what_a_run_gives(claim):
-    from tests.test_checks_ch03 import check_claim
-
-    check_claim("ch04", "04-conv2d-and-a-first-cnn", claim)
