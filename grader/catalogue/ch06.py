@@ -464,6 +464,6 @@ CLAIMS = [
     Claim("loses 10 points on average", _RUNS + "value = mean(r['pool'][0] - r['pool'][3] for r in runs)",
           0.105, 0.04, seeds=10),
     Claim("falls to 33% on average", _RUNS + "value = mean(r['simple'][3] for r in runs)", 0.33, 0.05, seeds=10),
-    Claim("worse than a coin on every seed", _RUNS + "value = max(r['simple'][3] for r in runs)", 0.41, 0.09,
+    Claim("worse than a coin on every random seed", _RUNS + "value = max(r['simple'][3] for r in runs)", 0.41, 0.09,
           seeds=10),
 ]
