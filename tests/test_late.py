@@ -140,6 +140,23 @@ def test_a_plugin_that_cannot_be_loaded_is_one_line_before_any_grading(tmp_path)
     assert not (course / "gradebook.db").exists()
 
 
+def test_a_plugin_that_fails_costs_only_that_submission_its_record(tmp_path):
+    from nbgrader.api import Gradebook
+
+    course = course_with(tmp_path, 'c.AssignLatePenalties.plugin_class = "conv_course_broken.Broken"')
+    (course / "conv_course_broken.py").write_text(SUBMARKS.replace("SubMarks", "Broken").replace(
+        "return round(total_seconds_late / 3600)", "return 1 / 0"))
+    on_time = record(course, "ann", DUE - datetime.timedelta(seconds=5))  # the plugin is asked only when late
+    assert on_time.late_penalty == 0.0
+    path = submit(course, "ben", student_notebook(CH1), timestamp=stamp(DUE + datetime.timedelta(seconds=197)))
+    with Recorder(course) as recorder:
+        recorder.prepare([CH1])
+        reason = recorder.record(graded("ben"), path)
+    assert reason and "\n" not in reason and "conv_course_broken.Broken failed" in reason and "ZeroDivision" in reason
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}", "conv-course") as gb:
+        assert [s.id for s in gb.students] == ["ann"], "nothing of ben's half-written"
+
+
 def test_within_the_extension_keeps_its_points_without_it_zero(tmp_path):
     from nbgrader.api import Gradebook
 

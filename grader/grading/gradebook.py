@@ -621,7 +621,10 @@ class Recorder:
         total = 0.0
         for nb in submission.notebooks:
             db.expire(nb, ["score"])  # a column property: read again, with the auto scores just set
-            nb.late_submission_penalty = self.late.penalty(result.student, nb, seconds_late)
+            try:
+                nb.late_submission_penalty = self.late.penalty(result.student, nb, seconds_late)
+            except LatePolicyError as exc:
+                raise GradebookError(str(exc)) from None
             total += nb.late_submission_penalty or 0.0
         db.commit()
         return seconds_late, total

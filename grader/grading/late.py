@@ -82,7 +82,9 @@ class LatePolicy:
         current) handed in ``seconds_late`` seconds late; ``None`` when on time or the plugin gives none."""
         if not seconds_late > 0:
             return None
-        penalty = self._assigner.plugin_inst.late_submission_penalty(student, notebook.score, seconds_late)
-        if penalty is None:
-            return None
-        return float(self._assigner._check_late_penalty(notebook, penalty))
+        try:
+            penalty = self._assigner.plugin_inst.late_submission_penalty(student, notebook.score, seconds_late)
+            return None if penalty is None else float(self._assigner._check_late_penalty(notebook, penalty))
+        except Exception as exc:  # noqa: BLE001 - the instructor's plugin: this submission's reason, not a crash
+            raise LatePolicyError(f"the late-submission plugin {self.name} failed on this submission "
+                                  f"({one_line(exc, type(exc).__name__)})") from None
