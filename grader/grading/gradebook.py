@@ -14,6 +14,10 @@ elsewhere (:mod:`grader.grading.autograde`), so this module puts them where nbgr
   each test cell's *auto* score the course grader's points. Manual scores, comments,
   extra credit and the "needs manual grade" flag of a reviewed cell are never
   touched, so a re-run after a fix changes only auto scores;
+* a late submission (``timestamp.txt`` after the assignment's due date plus the student's
+  extension, both the gradebook's) gets the penalty nbgrader's configured late-submission plugin
+  gives it (:mod:`grader.grading.late`), in the same transaction, so the formgrader, feedback and
+  ``nbgrader export`` show stock ``nbgrader autograde``'s numbers;
 * the graded notebook (the student's cells, the test cells as released, every output
   replaced by the grader's verdict as plain text) lands in
   ``autograded/<student>/<assignment>/<assignment>.ipynb`` before the database row is
