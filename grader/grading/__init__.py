@@ -11,6 +11,7 @@
 * :mod:`.judge`: verdicts from the collected outcomes, where no student code ran;
 * :mod:`.report`: ``grades.csv``, ``report.json`` and the feedback;
 * :mod:`.gradebook`: each graded submission recorded in nbgrader's gradebook and ``autograded/``;
+* :mod:`.late`: due dates, extensions and late penalties, by nbgrader's own ``AssignLatePenalties``;
 * :mod:`.classreport` and :mod:`.similarity`: what the class got wrong, and nearly identical answers;
 * :mod:`.config` (one ``GradingConfig``) and :mod:`.results` (``Result``, ``SubmissionStatus``).
 """

@@ -14,6 +14,10 @@ elsewhere (:mod:`grader.grading.autograde`), so this module puts them where nbgr
   each test cell's *auto* score the course grader's points. Manual scores, comments,
   extra credit and the "needs manual grade" flag of a reviewed cell are never
   touched, so a re-run after a fix changes only auto scores;
+* a late submission (``timestamp.txt`` after the assignment's due date plus the student's
+  extension, both the gradebook's) gets the penalty nbgrader's configured late-submission plugin
+  gives it (:mod:`grader.grading.late`), in the same transaction, so the formgrader, feedback and
+  ``nbgrader export`` show stock ``nbgrader autograde``'s numbers;
 * the graded notebook (the student's cells, the test cells as released, every output
   replaced by the grader's verdict as plain text) lands in
   ``autograded/<student>/<assignment>/<assignment>.ipynb`` before the database row is
@@ -45,6 +49,7 @@ from .. import cells as cell_meta
 from ..errors import SetupError
 from ..authoring import notebooks
 from ..authoring.config import COURSE_ID, RELEASE_DIR, ROOT, configure
+from .late import LatePolicy, LatePolicyError
 from .results import SubmissionStatus
 
 if TYPE_CHECKING:  # nbformat (with jsonschema, ~1 s) is imported only when a gradebook is written to
@@ -73,6 +78,13 @@ def course_db_url(course: Path) -> str:
     """The gradebook URL nbgrader uses for ``course``: its ``nbgrader_config.py`` if it sets one,
     else nbgrader's default, ``sqlite:///<course>/gradebook.db``."""
     from nbgrader.coursedir import CourseDirectory
+
+    return CourseDirectory(config=course_config(course)).db_url
+
+
+def course_config(course: Path):
+    """nbgrader's configuration for ``course``, as its apps see it run there: the course's settings
+    (:func:`grader.authoring.config.configure`), then its ``nbgrader_config.py``, the root the folder given."""
     from traitlets.config import Config
     from traitlets.config.loader import PyFileConfigLoader
 
@@ -86,7 +98,7 @@ def course_db_url(course: Path) -> str:
                                  f"{str(exc).splitlines()[0] if str(exc) else ''}): fix it or pass --db URL") from None
         config.merge(loaded)
     config.CourseDirectory.root = str(course)  # the folder given, whatever the file says
-    return CourseDirectory(config=config).db_url
+    return config
 
 
 def shown(url: str) -> str:
@@ -300,9 +312,11 @@ class Recorded:
     problems: list[dict] = field(default_factory=list)  # {"student", "assignment", "reason"}
     seconds: float = 0.0  # time spent recording the submissions (the benchmark's numerator)
     setup_seconds: float = 0.0  # once per batch: opening the gradebook (nbgrader's import, schema), the assignments
+    late_policy: str = ""  # nbgrader's late-submission plugin the course configured (:class:`.late.LatePolicy`)
 
     def as_dict(self) -> dict:
-        return {"url": shown(self.url), "course": self.course, "recorded": len(self.recorded),
+        return {"url": shown(self.url), "course": self.course, "late_policy": self.late_policy,
+                "recorded": len(self.recorded),
                 "not_recorded": self.problems, "seconds": round(self.seconds, 3),
                 "setup_seconds": round(self.setup_seconds, 3)}
 
@@ -316,10 +330,17 @@ class Recorder:
 
     def __init__(self, course: Path, url: str | None = None, *, root: Path = ROOT,
                  busy_timeout: float = SQLITE_BUSY_SECONDS) -> None:
+        from nbgrader.coursedir import CourseDirectory
+
         self.course = Path(course).resolve()
-        self.url = url or course_db_url(self.course)
+        config = course_config(self.course)
+        self.url = url or CourseDirectory(config=config).db_url
+        try:  # before the gradebook is opened: a plugin that cannot load stops the run before any grading
+            self.late = LatePolicy(config, self.course)
+        except LatePolicyError as exc:
+            raise GradebookError(str(exc)) from None
         self.root = root
-        self.summary = Recorded(self.url, str(self.course))
+        self.summary = Recorded(self.url, str(self.course), late_policy=self.late.name)
         self._engine_url = _with_busy_timeout(self.url, busy_timeout)
         self._lock = threading.Lock()
         self._chapters: dict[str, _Chapter] = {}
@@ -524,9 +545,7 @@ class Recorder:
             except (OSError, ValueError):
                 data = None
         rows = {row["exercise"]: row for row in result.exercises} if result.status == "graded" else {}
-        timestamp_file = Path(submission_path).parent / "timestamp.txt" if submission_path else None
-        timestamp_text = timestamp_file.read_text().strip() if timestamp_file and timestamp_file.is_file() else None
-        timestamp = parse_utc(timestamp_text) if timestamp_text else None
+        timestamp = _timestamp(Path(submission_path).parent / "timestamp.txt" if submission_path else None, parse_utc)
 
         # 1. the graded notebook, staged next to autograded/<student>/<assignment>/
         target = self.course / "autograded" / result.student / result.assignment
@@ -544,8 +563,9 @@ class Recorder:
             released_answers = {gid: chapter.cells[gid]["source"] for gid in chapter.answers}
             answered = _answers(data, chapter)
             with self._lock:
-                self._retried(lambda: self._transaction(result, rows, timestamp, released_answers, answered),
-                              undo=self.gb.db.rollback)
+                result.seconds_late, result.late_penalty = self._retried(
+                    lambda: self._transaction(result, rows, timestamp, released_answers, answered),
+                    undo=self.gb.db.rollback)
                 _replace_dir(staged, target)
         except BaseException:
             shutil.rmtree(staged, ignore_errors=True)
@@ -553,7 +573,9 @@ class Recorder:
                 target.parent.rmdir()
             raise
 
-    def _transaction(self, result, rows, timestamp, released_answers, answered) -> None:
+    def _transaction(self, result, rows, timestamp, released_answers, answered) -> tuple[float, float]:
+        """One submission's rows, committed together; returns ``(seconds late, late penalty)`` as nbgrader computes
+        them (:class:`.late.LatePolicy`): the due date and the student's extension are the gradebook's."""
         from nbgrader.api import (Assignment, Comment, Grade, Student, SubmittedAssignment, SubmittedNotebook)
 
         db = self.gb.db
@@ -597,7 +619,37 @@ class Recorder:
                 if name in released_answers:
                     unchanged = answered.get(name) is None or answered[name].strip() == released_answers[name].strip()
                     comment.auto_comment = "No response." if unchanged else None
+        # nbgrader's AssignLatePenalties, per notebook, on the score the gradebook now holds (manual ones included)
+        seconds_late = float(submission.total_seconds_late)
+        db.flush()
+        total = 0.0
+        for nb in submission.notebooks:
+            db.expire(nb, ["score"])  # a column property: read again, with the auto scores just set
+            try:
+                nb.late_submission_penalty = self.late.penalty(result.student, nb, seconds_late)
+            except LatePolicyError as exc:
+                raise GradebookError(str(exc)) from None
+            total += nb.late_submission_penalty or 0.0
         db.commit()
+        return seconds_late, total
+
+
+def _timestamp(path: Path | None, parse_utc):
+    """When the submission was handed in, from nbgrader's ``timestamp.txt`` as ``nbgrader autograde`` reads it:
+    no file or an empty one, no time (on time); a time nbgrader cannot read, a :class:`GradebookError`."""
+    if path is None or not path.is_file():
+        return None
+    try:
+        text = path.read_text(encoding="utf-8", errors="replace").strip()
+    except OSError as exc:
+        raise GradebookError(f"{path} cannot be read ({exc.strerror}): the submission time is unknown") from None
+    if not text:
+        return None
+    try:
+        return parse_utc(text)
+    except (ValueError, OverflowError):
+        raise GradebookError(f"{path} holds {text[:60]!r}, not a time nbgrader can read (e.g. "
+                             "'2026-11-30 08:00:00.000000 UTC'): fix or remove it, then grade again") from None
 
 
 def _answers(data: dict | None, chapter: _Chapter) -> dict[str, str]:

@@ -1,9 +1,13 @@
 """The grades, the report and the feedback of a batch, written from its results.
 
-* ``grades.csv``: ``student, assignment, exercise, score, max_score, status``, one row per
-  student, chapter and exercise (a submission that could not be graded: ``error`` rows with
-  its chapter's maximum points; a superseded duplicate: no rows); text that a spreadsheet
-  would run as a formula is neutralised (:func:`~grader.grading.records.spreadsheet_safe`);
+* ``grades.csv``: ``student, assignment, exercise, score, max_score, status, seconds_late,
+  late_penalty``, one row per student, chapter and exercise (a submission that could not be graded:
+  ``error`` rows with its chapter's maximum points; a superseded duplicate: no rows); ``score`` is
+  the exercise's points, ``seconds_late`` the submission's lateness (every row of it) and
+  ``late_penalty`` the penalty nbgrader's late-submission plugin gave the submission, on its first
+  row only (0 on the others), so that a sum of ``score`` minus a sum of ``late_penalty`` is what
+  ``nbgrader export`` calls ``score``; text that a spreadsheet would run as a formula is neutralised
+  (:func:`~grader.grading.records.spreadsheet_safe`);
 * ``report.json``: the run's settings, where the hidden cases came from (the secret's
   fingerprint) and every :class:`~grader.grading.results.Result`;
 
@@ -27,7 +31,7 @@ from .records import atomic_write, spreadsheet_safe
 from .results import Result, SubmissionStatus
 from .sanitize import Assignment
 
-CSV_COLUMNS = ("student", "assignment", "exercise", "score", "max_score", "status")
+CSV_COLUMNS = ("student", "assignment", "exercise", "score", "max_score", "status", "seconds_late", "late_penalty")
 
 
 def write_outputs(results: list[Result], out: Path, assignments: dict[str, Assignment],
@@ -54,13 +58,15 @@ def write_outputs(results: list[Result], out: Path, assignments: dict[str, Assig
                     for gid, test in (assignment.tests.items() if assignment else [])]
         else:
             rows = []
-        for row in rows:
+        for i, row in enumerate(rows):
+            row.update(seconds_late=r.seconds_late, late_penalty=r.late_penalty if i == 0 else 0.0)
             try:
                 writer.writerow({k: spreadsheet_safe(v) for k, v in row.items()})
             except Exception as exc:  # noqa: BLE001 - one student's row never costs the others theirs
                 writer.writerow({"student": spreadsheet_safe(repr(r.student)), "assignment": r.assignment,
                                  "exercise": spreadsheet_safe(str(row.get("exercise"))), "score": 0.0,
-                                 "max_score": row.get("max_score", 0.0), "status": ExerciseStatus.ERROR})
+                                 "max_score": row.get("max_score", 0.0), "status": ExerciseStatus.ERROR,
+                                 "seconds_late": row["seconds_late"], "late_penalty": row["late_penalty"]})
                 r.reason = one_line(exc, "a row of this submission could not be written")
     atomic_write(out / "grades.csv", buffer.getvalue())
     report = {"sandbox": sandbox, "gradebook": gradebook, "hidden_cases": hidden,
@@ -95,6 +101,17 @@ def write_feedback(r: Result, out: Path) -> None:
         r.reason = one_line(exc, "the feedback file could not be written")
 
 
+def _late(seconds: float) -> str:
+    """``seconds`` in words: ``3 min 17 s``, ``2 d 4 h 0 min``."""
+    s = int(round(seconds))
+    days, hours, minutes = s // 86400, s // 3600 % 24, s // 60 % 60
+    if days:
+        return f"{days} d {hours} h {minutes} min"
+    if hours:
+        return f"{hours} h {minutes} min"
+    return f"{minutes} min {s % 60} s" if minutes else f"{s} s"
+
+
 _CSS = """body{font-family:system-ui,sans-serif;max-width:60em;margin:2em auto;padding:0 1em}
 table{border-collapse:collapse;width:100%}td,th{border:1px solid #ccc;padding:.4em;vertical-align:top;text-align:left}
 .passed{color:#176f2c}.failed,.error{color:#a4141b}.notattempted{color:#666}"""
@@ -118,6 +135,9 @@ def feedback_html(result: Result) -> str:
              f"<h1>{e(result.assignment or '')}</h1>",
              f"<p>{e(result.student)}, <code>{e(result.file)}</code>: <b>{result.score:g} of "
              f"{result.max_score:g} points</b></p>",
+             *([f"<p>Handed in {_late(result.seconds_late)} after the due date: late penalty "
+                f"<b>{result.late_penalty:g} points</b>, {max(0.0, result.score - result.late_penalty):g} of "
+                f"{result.max_score:g} points counted.</p>"] if result.seconds_late > 0 else []),
              "<table><tr><th>exercise</th><th>verdict</th><th>points</th><th>message</th></tr>",
              *rows, "</table>"]
     if notes:

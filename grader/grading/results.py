@@ -51,6 +51,10 @@ class Result:
     #: cells of the student's code that raised (first error each): {"cell", "number", "error"}
     raised: list[dict] = field(default_factory=list)
     sha256: str = ""  # of the file graded: a resumed batch keeps this result only for the same content
+    #: how late nbgrader's gradebook says it was handed in (its due date, the student's extension, ``timestamp.txt``)
+    #: and the penalty nbgrader's late-submission plugin gave (:mod:`grader.grading.late`); 0 without a gradebook
+    seconds_late: float = 0.0
+    late_penalty: float = 0.0
 
     @classmethod
     def from_entry(cls, entry: dict) -> "Result":
