@@ -10,7 +10,7 @@ shortcut, with the ReLU before the addition, projections where none is needed or
 batch norm, no batch norm, a shared module; and the quiz's miscounts.
 """
 
-from . import Right, Wrong
+from . import Claim, Right, Wrong
 
 # -- learn_kernel -------------------------------------------------------------------------------------
 
@@ -477,4 +477,17 @@ RIGHT += [
 
 NO_ALTERNATIVES: dict[str, str] = {}
 
-CLAIMS: list = []
+#: The depth experiment's figures (helpers.deep.seed_study, 10 seeds, cached across the claims of one run);
+#: every other number in the prose is a stored output that nbval compares.
+_STUDY = "from helpers.deep import seed_study\nimport statistics\nstudy = seed_study()\n"
+
+CLAIMS = [
+    Claim("2.30 on every seed", _STUDY + "value = statistics.mean(study['plain'])", 2.303, 0.01, seeds=10),
+    Claim("sd 0.005", _STUDY + "value = statistics.stdev(study['plain'])", 0.005, 0.01, seeds=10),
+    Claim("10 of 10 seeds", _STUDY + "value = sum(r < p for r, p in zip(study['residual'], study['plain']))",
+          10, 0, seeds=10),
+    Claim("a mean of 2.06", _STUDY + "value = statistics.mean(study['residual'])", 2.062, 0.05, seeds=10),
+    Claim("from 1.75", _STUDY + "value = min(study['residual'])", 1.75, 0.1, seeds=10),
+    Claim("to 2.29", _STUDY + "value = max(study['residual'])", 2.294, 0.05, seeds=10),
+    Claim("sd 0.17", _STUDY + "value = statistics.stdev(study['residual'])", 0.174, 0.06, seeds=10),
+]
