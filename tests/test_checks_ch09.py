@@ -55,7 +55,7 @@ def test_a_diverging_update_gets_a_one_line_hint_not_a_traceback():
 
 # -- kaiming_init ---------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("shape", ch09._KI_HIDDEN)
+@pytest.mark.parametrize("shape", [c.args[0] for c in exercise("kaiming_init").make_cases(hidden=True)])
 def test_the_measured_variance_of_a_right_answer_cannot_flip_with_the_seed(shape):
     """Over 30 seeds a correct draw always rounds to fan_in * variance = 2.0 and sqrt(fan_in) * mean = 0.0."""
     fan_in = math.prod(shape[1:])

@@ -482,9 +482,9 @@ NO_ALTERNATIVES: dict[str, str] = {}
 _STUDY = "from helpers.deep import seed_study\nimport statistics\nstudy = seed_study()\n"
 
 CLAIMS = [
-    Claim("2.30 on every seed", _STUDY + "value = statistics.mean(study['plain'])", 2.303, 0.01, seeds=10),
+    Claim("2.30 whatever the random seed", _STUDY + "value = statistics.mean(study['plain'])", 2.303, 0.01, seeds=10),
     Claim("sd 0.005", _STUDY + "value = statistics.stdev(study['plain'])", 0.005, 0.01, seeds=10),
-    Claim("10 of 10 seeds", _STUDY + "value = sum(r < p for r, p in zip(study['residual'], study['plain']))",
+    Claim("10 of 10 random seeds", _STUDY + "value = sum(r < p for r, p in zip(study['residual'], study['plain']))",
           10, 0, seeds=10),
     Claim("a mean of 2.06", _STUDY + "value = statistics.mean(study['residual'])", 2.062, 0.05, seeds=10),
     Claim("from 1.75", _STUDY + "value = min(study['residual'])", 1.75, 0.1, seeds=10),

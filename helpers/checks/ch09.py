@@ -28,7 +28,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .core import Case, Exercise, ShortcutUsed, compare_equal, compare_tensor, quiz_case
+from .core import Case, Exercise, ShortcutUsed, compare_equal, compare_tensor, quiz_case, randint
 
 CHAPTER = "09-deeper-networks"
 
@@ -171,8 +171,12 @@ _KI_HIDDEN = [(96, 64, 3, 3), (384, 256), (64, 16, 5, 5), (256, 128, 1, 1), (96,
 
 
 def _ki_cases(g: torch.Generator, hidden: bool) -> list[Case]:
-    return [Case((shape,), f"shape {shape}", {"seed": 9020 + i})
-            for i, shape in enumerate(_KI_HIDDEN if hidden else _KI_VISIBLE)]
+    """The shapes above with up to 32 more output channels, and the random seed of the draw, both from ``g``."""
+    cases = []
+    for shape in (_KI_HIDDEN if hidden else _KI_VISIBLE):
+        shape = (shape[0] + randint(g, 0, 32), *shape[1:])
+        cases.append(Case((shape,), f"shape {shape}", {"seed": randint(g, 0, 2**31 - 1)}))
+    return cases
 
 
 def _fan_in(shape) -> int:
@@ -613,8 +617,12 @@ _RB_HIDDEN = [(8, 8, 1, 2, 6, 6), (4, 8, 2, 2, 7, 6), (6, 6, 2, 3, 5, 8), (5, 3,
 
 
 def _rb_cases(g: torch.Generator, hidden: bool) -> list[Case]:
+    """The settings above with channel counts moved by up to 2 (drawn from ``g``), keeping each case's kind:
+    same channels or not, and more or fewer channels out than in."""
     cases = []
     for c_in, c_out, stride, n, h, w in (_RB_HIDDEN if hidden else _RB_VISIBLE):
+        shift = randint(g, 0, 2)
+        c_in, c_out = c_in + shift, c_out + shift
         x = torch.randn(n, c_in, h, w, generator=g)
         cases.append(Case((c_in, c_out, stride), f"res_block({c_in}, {c_out}, stride={stride}) on x of shape "
                                                  f"{(n, c_in, h, w)}", {"x": x}))
