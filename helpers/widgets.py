@@ -421,3 +421,27 @@ def arithmetic(n: int = 7, ks: int = 3, stride: int = 2, pad: int = 1, dilation:
         return arithmetic_html(state)
 
     return Explorer(controls, render)
+
+
+def depth(depth: int = 20, scale: float = 1.0) -> Explorer | Skipped:
+    """Chapter 9: a stack's activation and gradient sizes per layer, plain and residual, by depth and scale.
+
+    ``scale`` multiplies Kaiming's standard deviation (1 keeps a plain ReLU stack steady). Both stacks are
+    drawn for the same settings, each with a line saying in words whether the signal vanished, exploded or
+    stayed steady going forward, and the gradient going back.
+    """
+    if under_grading():
+        return Skipped("depth and initialisation")
+    from helpers.explorers import depth_html, depth_stats
+
+    controls = {
+        "depth": _slider("depth (layers)", depth, 1, 40),
+        "scale": widgets.FloatLogSlider(value=scale, base=2, min=-2, max=2, step=0.25,
+                                        description="scale x Kaiming", continuous_update=False, style=_STYLE),
+    }
+
+    def render(ex: Explorer) -> str:
+        scale_now = round(float(ex["scale"]), 4)
+        return depth_html(depth_stats(ex["depth"], scale_now, False), depth_stats(ex["depth"], scale_now, True))
+
+    return Explorer(controls, render)

@@ -30,6 +30,7 @@ CELLS = [
     ("03-padding-and-strides", "explore-padding-stride", "from helpers.widgets import padding_stride\n\npadding_stride()"),
     ("07-colour-and-stable-training", "explore-activations-default", "from helpers.widgets import activation_histograms\n\nactivation_histograms()"),
     ("08-conv-arithmetic-and-backward", "explore-arithmetic", None),
+    ("09-deeper-networks", "explore-depth", None),
 ]
 
 

@@ -74,6 +74,10 @@ PARTLY = {
                                  "    return c_out * c_in * ks * ks + (c_out if bias else 0)\n",
         "im2col_answer": None,
     },
+    "09-deeper-networks": {
+        "kaiming_init_answer": "def kaiming_init(shape):\n    return torch.randn(shape) * math.sqrt(1 / math.prod(shape[1:]))\n",
+        "res_block_answer": None,
+    },
 }
 #: A cell that raises, inserted near the top of chapter 1's partly wrong notebook.
 BROKEN_CELL = "print(undefined_in_chapter_one)"

@@ -459,6 +459,7 @@ EXPLORER_CELLS = {
     "06-pooling": ("explore-pooling", "pooling("),
     "07-colour-and-stable-training": ("explore-activations", "activation_histograms("),
     "08-conv-arithmetic-and-backward": ("explore-arithmetic", "arithmetic("),
+    "09-deeper-networks": ("explore-depth", "depth("),
 }
 
 

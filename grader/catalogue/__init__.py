@@ -31,7 +31,7 @@ from functools import lru_cache
 from typing import Any
 
 #: The chapter modules of the catalogue, one per chapter module of ``helpers.checks``.
-CHAPTERS = ("ch01", "ch02", "ch03", "ch04", "ch05", "ch06", "ch07", "ch08")
+CHAPTERS = ("ch01", "ch02", "ch03", "ch04", "ch05", "ch06", "ch07", "ch08", "ch09")
 #: Wrong answers an exercise needs at least; by-hand (``forbid``) and training exercises need more.
 MIN_WRONG, MIN_WRONG_HARD = 6, 10
 #: Correct alternatives an exercise needs, unless its chapter says why none exist (``NO_ALTERNATIVES``).

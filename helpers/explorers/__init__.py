@@ -20,6 +20,7 @@ One module per explorer, on top of one drawing kit:
 * :mod:`.pooling`, chapter 6: :func:`pool_state`, :func:`pool_html`;
 * :mod:`.activations`, chapter 7: :func:`activation_state`, :func:`activation_html`.
 * :mod:`.arithmetic`, chapter 8: :func:`arithmetic_state`, :func:`arithmetic_html`.
+* :mod:`.depth`, chapter 9: :func:`depth_stats`, :func:`depth_html`, :func:`verdict_in_words`.
 
 A new chapter adds its own module here and a line below; everything is importable
 from ``helpers.explorers`` itself.
@@ -29,6 +30,7 @@ from __future__ import annotations
 
 from .activations import ActivationStep, activation_html, activation_state, colourful_rgb
 from .arithmetic import Arithmetic, arithmetic_html, arithmetic_state
+from .depth import DepthStats, depth_html, depth_stats, verdict_in_words
 from .channels import Channels, channel_example, channel_html, channel_state, edge_maps
 from .feature_maps import feature_maps_html, layer_activations, layer_names
 from .kernel_walk import KERNELS, KernelWalk, kernel_walk_html, kernel_walk_state, parse_kernel
@@ -51,4 +53,5 @@ __all__ = [
     "Box", "Outline", "ORANGE", "GREEN", "PURPLE", "RED", "colourise", "png_data_uri", "panel", "value_table",
     "row_of", "symbol", "note", "fmt_number",
     "Arithmetic", "arithmetic_state", "arithmetic_html",
+    "DepthStats", "depth_stats", "depth_html", "verdict_in_words",
 ]
