@@ -14,10 +14,13 @@ layers, each of which alone defeats one of those routes:
    answer is called, and which nothing in the process can remove) makes ``clone``,
    ``fork``, ``vfork``, ``execve`` and ``kill`` fail with ``EPERM``. The child has exactly one
    thread, so the guard below covers the whole process.
-3. **The dispatcher, twice**: the CPU kernels of the forbidden compute operators are
-   replaced process-wide by a refusal (``torch.library``, below every dispatch mode, so
-   popping modes does not get past it), and a dispatch mode refuses every forbidden
-   operator by name (as in the notebook).
+3. **The dispatcher, twice, by allowlist** (:mod:`~helpers.checks.allowed_ops`, the one list the
+   learner's visible check uses too): only elementary operators (creation, indexing, views that
+   build no windows, arithmetic, reductions, copies) may run. A dispatch mode refuses every other
+   operator by name (as in the notebook), and the CPU kernels of every refused compute operator
+   (convolutions, pooling, FFTs... about 550, derived from torch's registry) are replaced
+   process-wide by a refusal (``torch.library``, below every dispatch mode, so popping modes does
+   not get past it). A kernel a future torch adds is refused by default.
 4. **Python shortcuts** (SciPy's ``correlate2d``, NumPy's ``sliding_window_view``...) have
    their code replaced by a refusal, so a reference saved in an earlier cell is refused too.
 5. **A trip-wire and probes after every call**: any refusal during a call fails that case
@@ -52,28 +55,12 @@ import torch
 import torch.nn.functional as F
 from torch.utils._python_dispatch import TorchDispatchMode, _disable_current_modes
 
-from . import core
+from . import allowed_ops, core
 from .core import Case, Outcome, ShortcutUsed
 from ..protocol import NEED_SEED, SEED
 
 #: Made before any guard is armed: the armed child only writes these bytes.
 _SEED_REQUEST = (json.dumps({NEED_SEED: True}) + "\n").encode()
-
-#: Forbidden operators whose CPU kernel is replaced process-wide (compute kernels only: views
-#: such as ``as_strided`` and ``unfold`` serve ordinary indexing and are left to the dispatch mode).
-KERNEL_OPS = frozenset({
-    "convolution", "_convolution", "conv1d", "conv2d", "conv3d", "mkldnn_convolution", "_slow_conv2d_forward",
-    "thnn_conv2d", "slow_conv_dilated2d", "im2col", "col2im", "conv_transpose2d", "max_pool2d",
-    "max_pool2d_with_indices", "avg_pool2d", "adaptive_avg_pool2d", "_adaptive_avg_pool2d", "adaptive_max_pool2d",
-    "max_pool1d", "avg_pool1d", "fractional_max_pool2d",
-})
-
-#: Python-level shortcuts outside torch, by module: their code is replaced by a refusal.
-PYTHON_SHORTCUTS = {
-    "numpy.lib.stride_tricks": ("sliding_window_view", "as_strided"),
-    "scipy.signal": ("convolve2d", "correlate2d", "convolve", "correlate", "fftconvolve", "oaconvolve"),
-    "scipy.ndimage": ("convolve", "correlate", "maximum_filter", "uniform_filter", "minimum_filter"),
-}
 
 # System calls refused in the collecting child (x86_64 and aarch64 numbers).
 _ARCH = {"x86_64": (0xC000003E, {"clone": 56, "fork": 57, "vfork": 58, "execve": 59, "execveat": 322,
@@ -141,11 +128,11 @@ class _Guard:
         self.last_layer: str | None = None
         guard = self
 
-        def refusal(name: str, layer: str):
+        def refusal(name: str, layer: str, message: str | None = None):
             def refuse(*args, **kwargs):
                 guard.tripped = guard.tripped or name
                 guard.last_layer = layer
-                raise ShortcutUsed(f"{what} must be computed by hand, but it called `{name}`.")
+                raise ShortcutUsed(message or f"{what} must be computed by hand, but it called `{name}`.")
             return refuse
 
         # layer: torch.library, process-wide, below every dispatch mode
@@ -153,9 +140,11 @@ class _Guard:
         self.kernels = []
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # "overriding a previously registered kernel": that is the point
-            for op in sorted(ops & KERNEL_OPS):
+            for op in allowed_ops.kernel_ops():
+                name = op.split(".")[0]
                 try:
-                    self.library.impl(op, refusal(f"torch's built-in {op}", "library"), "CPU")
+                    self.library.impl(op, refusal(f"torch's built-in `{name}`", "library",
+                                                  core.refusal_message(what, name)), "CPU")
                     self.kernels.append(op)
                 except Exception:  # noqa: BLE001 - an operator this torch does not have
                     continue
@@ -168,8 +157,9 @@ class _Guard:
 
             def __torch_dispatch__(self, func, types, args=(), kwargs=None):
                 name = func._overloadpacket.__name__
-                if name in ops:
-                    refusal(f"torch's built-in {name}", "mode")()
+                if name in ops or not allowed_ops.allowed(func.namespace, name):
+                    name = name if func.namespace == "aten" else f"{func.namespace}::{name}"
+                    refusal(f"torch's built-in `{name}`", "mode", core.refusal_message(what, name))()
                 return func(*args, **(kwargs or {}))
 
         self.mode = Forbid()
@@ -177,7 +167,7 @@ class _Guard:
 
         # layer: Python shortcuts, refused through their code objects
         self.swapped: list[tuple[Any, types.CodeType]] = []
-        for module_name, names in PYTHON_SHORTCUTS.items():
+        for module_name, names in allowed_ops.PYTHON_SHORTCUTS.items():
             module = sys.modules.get(module_name)
             for name in names if module is not None else ():
                 target = getattr(module, name, None)
@@ -212,7 +202,7 @@ class _Guard:
         """``None`` when every layer is in place, else what was found switched off."""
         saved = self.tripped
         try:
-            if "convolution" in self.ops and self._refused(modes=True) != "mode":
+            if self._refused(modes=True) != "mode":
                 return "the dispatch mode that refuses torch's built-ins was removed"
             if "convolution" in self.kernels and self._refused(modes=False) != "library":
                 return "torch's convolution kernels were restored"
