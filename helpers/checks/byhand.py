@@ -34,14 +34,20 @@ layers, each of which alone defeats one of those routes:
    guard is armed; the harness process, where earlier cells' hooks may run unguarded,
    never holds it, so no hook can compute the answers ahead of the guarded call.
 
-What remains possible is said in the README (code that finds and rewrites this module's
-objects in memory while the answer runs, a strided view built without a forbidden operator,
-calling a library's compiled routine through a reference saved before grading).
+8. **Python audit hooks** (PEP 578, which no Python code can remove) armed exactly while the
+   answer runs: ``ctypes``, ``gc.get_objects``/``get_referrers``, frames (``sys._getframe``, a
+   traceback's ``tb_frame``), tracing and rewriting a function's ``__code__`` are refused, so the
+   answer cannot find this module's objects in memory to switch a layer off and on again.
+
+What remains possible is said in the README (a NumPy strided view over a tensor's memory, a
+library's private compiled routine that is neither a torch operator nor reached through ctypes,
+a helper process started by an earlier cell).
 """
 
 from __future__ import annotations
 
 import ctypes
+import functools
 import json
 import os
 import platform
@@ -70,6 +76,11 @@ _ARCH = {"x86_64": (0xC000003E, {"clone": 56, "fork": 57, "vfork": 58, "execve":
 _SECCOMP_RET_ALLOW, _SECCOMP_RET_ERRNO = 0x7FFF0000, 0x00050000
 _EPERM, _ENOSYS = 1, 38
 _PR_SET_NO_NEW_PRIVS, _PR_SET_SECCOMP, _SECCOMP_MODE_FILTER = 38, 22, 2
+
+#: Audit events (PEP 578) refused while an answer runs: what finds the guard's objects in memory.
+_AUDITED = frozenset({"gc.get_objects", "gc.get_referrers", "gc.get_referents", "sys._getframe",
+                      "sys._current_frames", "sys._current_exceptions", "sys.settrace", "sys.setprofile",
+                      "object.__getattr__"})  # the last: frames reached through tracebacks and generators
 
 #: Exit code of a collecting child that ended the way it should.
 DONE = 0
@@ -126,6 +137,7 @@ class _Guard:
         self.ops, self.what = ops, what
         self.tripped: str | None = None
         self.last_layer: str | None = None
+        self.armed = False
         guard = self
 
         def refusal(name: str, layer: str, message: str | None = None):
@@ -180,8 +192,32 @@ class _Guard:
                 function.__globals__["__conv_course_refuse__"] = lambda label: refusal(label, "python")()
                 function.__code__ = namespace["refuse"].__code__
                 self.swapped.append((function, function.__code__))
+        # layer: Python audit hooks (PEP 578), which no Python code can remove: while the answer runs,
+        # no ctypes, no gc walk of the heap, no frames (where the guard's objects could be found)
+        def audit(event: str, args: tuple) -> None:
+            if guard.armed and (event in _AUDITED or event.startswith("ctypes.") or
+                                (event == "object.__setattr__" and len(args) > 1 and args[1] == "__code__")):
+                guard.tripped = guard.tripped or f"`{event}` (reaching for the grader's own objects)"
+                guard.last_layer = "audit"
+                raise ShortcutUsed(f"{what} must be computed by hand, but it called `{event}`, which reaches for "
+                                   "the grader's own objects: a by-hand answer may not use ctypes, gc or frames.")
+
+        sys.addaudithook(audit)
         self.conv2d = F.conv2d
         self.probe_input = (torch.ones(1, 1, 3, 3), torch.ones(1, 1, 2, 2))
+
+    def arming(self, answer: Any) -> Any:
+        """``answer``, with the audit refusals armed exactly while it runs (not while its error is described)."""
+        guard = self
+
+        @functools.wraps(answer)
+        def armed(*args, **kwargs):
+            guard.armed = True
+            try:
+                return answer(*args, **kwargs)
+            finally:
+                guard.armed = False
+        return armed
 
     def _refused(self, *, modes: bool) -> str | None:
         """Which layer refused a convolution just now (``None``: none did: the guard is off)."""
@@ -384,10 +420,11 @@ def _child(ex, answer, *, hidden, forbid, path, save, run_one, make_cases, snap,
         tell({"error": f"the by-hand guard was not in place before `{ex.answer}` was called ({problem})"})
         return 72
     outcomes = []
+    armed = guard.arming(answer) if callable(answer) else answer
     for case in cases:
         guard.tripped = None
         # the guard above is the only one: a second mode on top would hide refusals from the trip-wire
-        outcome = run_one(ex, answer, Case(case.args, case.label, case.extra), frozenset())
+        outcome = run_one(ex, armed, Case(case.args, case.label, case.extra), frozenset())
         if guard.tripped:
             outcome = Outcome(error=f"`{ex.answer}` must be computed by hand, but it called {guard.tripped}.")
         elif outcome.error:
