@@ -131,8 +131,7 @@ def allowed(namespace: str, name: str) -> bool:
 _COMPUTED_AT = ("CPU", "CompositeExplicitAutograd", "CompositeExplicitAutogradNonFunctional")
 
 
-@lru_cache(maxsize=1)
-def kernel_ops() -> tuple[str, ...]:
+def _kernel_ops() -> tuple[str, ...]:
     """The refused operators whose CPU kernel the grader replaces process-wide (``"name.overload"``).
 
     Compute operators only: views (schemas that return an alias, like ``as_strided`` and
@@ -153,3 +152,11 @@ def kernel_ops() -> tuple[str, ...]:
                 continue  # views and in-place/out forms: left to the dispatch mode
             chosen.append(f"{name}.{overload}" if overload else name)
     return tuple(chosen)
+
+
+_KERNEL_OPS = _kernel_ops()  # at import, so that each forked collecting child finds it ready
+
+
+def kernel_ops() -> tuple[str, ...]:
+    """The refused compute operators whose CPU kernel the grader replaces (see :func:`_kernel_ops`)."""
+    return _KERNEL_OPS
