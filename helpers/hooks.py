@@ -67,7 +67,8 @@ def _op_mode(on_op: Callable[[str], None]):
             return False
 
         def __torch_dispatch__(self, func, types, args=(), kwargs=None):
-            on_op(func._overloadpacket.__name__)
+            name = func._overloadpacket.__name__
+            on_op(name if func.namespace == "aten" else f"{func.namespace}::{name}")
             return func(*args, **(kwargs or {}))
 
     return Watch()
@@ -76,6 +77,8 @@ def _op_mode(on_op: Callable[[str], None]):
 @contextmanager
 def watching_ops(on_op: Callable[[str], None]) -> Iterator[None]:
     """Call ``on_op(name)`` with the name of every ATen operator that runs inside (e.g. ``"convolution"``).
+
+    An operator of another namespace is named with it (``"prims::convolution"``).
 
     ``on_op`` may raise to stop the operator from running (that is how a check forbids a shortcut).
     """

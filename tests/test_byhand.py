@@ -95,17 +95,92 @@ def test_each_shortcut_is_refused_and_named(tmp_path, name, answer, words):
     assert outcomes and all(e and words in e for e in _errors(outcomes)), _errors(outcomes)
 
 
-def test_switching_the_guard_off_inside_the_answer_is_noticed(tmp_path):
+def _gc_walk(img, k):  # finds the guard's torch.library registrations and removes them for good
     import gc
 
-    def answer(img, k):  # finds the guard's torch.library registrations and removes them for good
-        for obj in gc.get_objects():
-            if isinstance(obj, torch.library.Library):
-                obj._destroy()
-        return _by_hand(img, k)
+    for obj in gc.get_objects():
+        if isinstance(obj, torch.library.Library):
+            obj._destroy()
+    return F.conv2d(img[None, None], k[None, None])[0, 0]
 
-    problem, _ = _collect(answer, tmp_path)
-    assert problem and "switched off" in problem and "convolution kernels were restored" in problem
+
+def _frames(img, k):  # climbs from a traceback to the collecting code's frames, to reset the trip-wire
+    try:
+        raise ValueError
+    except ValueError as exc:
+        frame = exc.__traceback__.tb_frame
+    while frame is not None:
+        frame.f_locals.get("guard", None) and setattr(frame.f_locals["guard"], "tripped", None)
+        frame = frame.f_back
+    return _by_hand(img, k)
+
+
+def _getframe(img, k):
+    import sys
+
+    sys._getframe(1)
+    return _by_hand(img, k)
+
+
+def _referrers(img, k):
+    import gc
+
+    gc.get_referrers(torch.library.Library)
+    return _by_hand(img, k)
+
+
+def _ctypes(img, k):
+    import ctypes
+
+    ctypes.CDLL(None)  # the door to every C symbol, torch's kernels included
+    return _by_hand(img, k)
+
+
+def _caught_then_again(img, k):
+    import gc
+
+    try:
+        gc.get_objects()
+    except Exception:  # noqa: BLE001 - caught: the second try must be refused too
+        pass
+    return _gc_walk(img, k)
+
+
+def _set_storage(img, k):  # overlapping windows by Tensor.set_ with the image's storage, no refused view
+    kh, kw = k.shape
+    h, w = img.shape[0] - kh + 1, img.shape[1] - kw + 1
+    windows = torch.empty(0).set_(img.untyped_storage(), 0, (h, w, kh, kw), (img.shape[1], 1, img.shape[1], 1))
+    return (windows * k).sum((2, 3))
+
+
+@pytest.mark.parametrize("answer, words", [
+    (_gc_walk, "gc.get_objects"), (_frames, "object.__getattr__"), (_getframe, "sys._getframe"),
+    (_referrers, "gc.get_referrers"), (_ctypes, "ctypes."), (_caught_then_again, "gc.get_objects"),
+    (_set_storage, "`set_`"),
+], ids=lambda v: getattr(v, "__name__", "")[1:] if callable(v) else None)
+def test_reaching_for_the_guard_or_strided_storage_is_refused_and_named(tmp_path, answer, words):
+    problem, outcomes = _collect(answer, tmp_path)
+    assert problem is None
+    assert outcomes and all(e and "must be computed by hand" in e and words in e for e in _errors(outcomes)), \
+        _errors(outcomes)
+
+
+def test_the_visible_check_refuses_strided_storage_too():
+    verdict = CONVOLVE.verdict(_set_storage, hidden=False)
+    assert not verdict.passed and "`set_`" in verdict.message
+
+
+def test_restoring_a_refused_function_inside_the_answer_is_refused(tmp_path):
+    from scipy.signal import correlate2d
+
+    saved = correlate2d.__code__  # an earlier cell keeps the real code
+
+    def answer(img, k):
+        correlate2d.__code__ = saved
+        return torch.tensor(correlate2d(img.numpy(), k.numpy(), mode="valid"), dtype=torch.float32)
+
+    problem, outcomes = _collect(answer, tmp_path)
+    assert problem is None and all(e and "object.__setattr__" in e for e in _errors(outcomes)), _errors(outcomes)
 
 
 def test_a_checker_patched_before_the_call_costs_the_exercise(tmp_path):

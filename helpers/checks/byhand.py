@@ -14,10 +14,13 @@ layers, each of which alone defeats one of those routes:
    answer is called, and which nothing in the process can remove) makes ``clone``,
    ``fork``, ``vfork``, ``execve`` and ``kill`` fail with ``EPERM``. The child has exactly one
    thread, so the guard below covers the whole process.
-3. **The dispatcher, twice**: the CPU kernels of the forbidden compute operators are
-   replaced process-wide by a refusal (``torch.library``, below every dispatch mode, so
-   popping modes does not get past it), and a dispatch mode refuses every forbidden
-   operator by name (as in the notebook).
+3. **The dispatcher, twice, by allowlist** (:mod:`~helpers.checks.allowed_ops`, the one list the
+   learner's visible check uses too): only elementary operators (creation, indexing, views that
+   build no windows, arithmetic, reductions, copies) may run. A dispatch mode refuses every other
+   operator by name (as in the notebook), and the CPU kernels of every refused compute operator
+   (convolutions, pooling, FFTs... about 550, derived from torch's registry) are replaced
+   process-wide by a refusal (``torch.library``, below every dispatch mode, so popping modes does
+   not get past it). A kernel a future torch adds is refused by default.
 4. **Python shortcuts** (SciPy's ``correlate2d``, NumPy's ``sliding_window_view``...) have
    their code replaced by a refusal, so a reference saved in an earlier cell is refused too.
 5. **A trip-wire and probes after every call**: any refusal during a call fails that case
@@ -31,14 +34,20 @@ layers, each of which alone defeats one of those routes:
    guard is armed; the harness process, where earlier cells' hooks may run unguarded,
    never holds it, so no hook can compute the answers ahead of the guarded call.
 
-What remains possible is said in the README (code that finds and rewrites this module's
-objects in memory while the answer runs, a strided view built without a forbidden operator,
-calling a library's compiled routine through a reference saved before grading).
+8. **Python audit hooks** (PEP 578, which no Python code can remove) armed exactly while the
+   answer runs: ``ctypes``, ``gc.get_objects``/``get_referrers``, frames (``sys._getframe``, a
+   traceback's ``tb_frame``), tracing and rewriting a function's ``__code__`` are refused, so the
+   answer cannot find this module's objects in memory to switch a layer off and on again.
+
+What remains possible is said in the README (a NumPy strided view over a tensor's memory, a
+library's private compiled routine that is neither a torch operator nor reached through ctypes,
+a helper process started by an earlier cell).
 """
 
 from __future__ import annotations
 
 import ctypes
+import functools
 import json
 import os
 import platform
@@ -52,28 +61,12 @@ import torch
 import torch.nn.functional as F
 from torch.utils._python_dispatch import TorchDispatchMode, _disable_current_modes
 
-from . import core
+from . import allowed_ops, core
 from .core import Case, Outcome, ShortcutUsed
 from ..protocol import NEED_SEED, SEED
 
 #: Made before any guard is armed: the armed child only writes these bytes.
 _SEED_REQUEST = (json.dumps({NEED_SEED: True}) + "\n").encode()
-
-#: Forbidden operators whose CPU kernel is replaced process-wide (compute kernels only: views
-#: such as ``as_strided`` and ``unfold`` serve ordinary indexing and are left to the dispatch mode).
-KERNEL_OPS = frozenset({
-    "convolution", "_convolution", "conv1d", "conv2d", "conv3d", "mkldnn_convolution", "_slow_conv2d_forward",
-    "thnn_conv2d", "slow_conv_dilated2d", "im2col", "col2im", "conv_transpose2d", "max_pool2d",
-    "max_pool2d_with_indices", "avg_pool2d", "adaptive_avg_pool2d", "_adaptive_avg_pool2d", "adaptive_max_pool2d",
-    "max_pool1d", "avg_pool1d", "fractional_max_pool2d",
-})
-
-#: Python-level shortcuts outside torch, by module: their code is replaced by a refusal.
-PYTHON_SHORTCUTS = {
-    "numpy.lib.stride_tricks": ("sliding_window_view", "as_strided"),
-    "scipy.signal": ("convolve2d", "correlate2d", "convolve", "correlate", "fftconvolve", "oaconvolve"),
-    "scipy.ndimage": ("convolve", "correlate", "maximum_filter", "uniform_filter", "minimum_filter"),
-}
 
 # System calls refused in the collecting child (x86_64 and aarch64 numbers).
 _ARCH = {"x86_64": (0xC000003E, {"clone": 56, "fork": 57, "vfork": 58, "execve": 59, "execveat": 322,
@@ -83,6 +76,11 @@ _ARCH = {"x86_64": (0xC000003E, {"clone": 56, "fork": 57, "vfork": 58, "execve":
 _SECCOMP_RET_ALLOW, _SECCOMP_RET_ERRNO = 0x7FFF0000, 0x00050000
 _EPERM, _ENOSYS = 1, 38
 _PR_SET_NO_NEW_PRIVS, _PR_SET_SECCOMP, _SECCOMP_MODE_FILTER = 38, 22, 2
+
+#: Audit events (PEP 578) refused while an answer runs: what finds the guard's objects in memory.
+_AUDITED = frozenset({"gc.get_objects", "gc.get_referrers", "gc.get_referents", "sys._getframe",
+                      "sys._current_frames", "sys._current_exceptions", "sys.settrace", "sys.setprofile",
+                      "object.__getattr__"})  # the last: frames reached through tracebacks and generators
 
 #: Exit code of a collecting child that ended the way it should.
 DONE = 0
@@ -139,13 +137,14 @@ class _Guard:
         self.ops, self.what = ops, what
         self.tripped: str | None = None
         self.last_layer: str | None = None
+        self.armed = False
         guard = self
 
-        def refusal(name: str, layer: str):
+        def refusal(name: str, layer: str, message: str | None = None):
             def refuse(*args, **kwargs):
                 guard.tripped = guard.tripped or name
                 guard.last_layer = layer
-                raise ShortcutUsed(f"{what} must be computed by hand, but it called `{name}`.")
+                raise ShortcutUsed(message or f"{what} must be computed by hand, but it called `{name}`.")
             return refuse
 
         # layer: torch.library, process-wide, below every dispatch mode
@@ -153,9 +152,11 @@ class _Guard:
         self.kernels = []
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # "overriding a previously registered kernel": that is the point
-            for op in sorted(ops & KERNEL_OPS):
+            for op in allowed_ops.kernel_ops():
+                name = op.split(".")[0]
                 try:
-                    self.library.impl(op, refusal(f"torch's built-in {op}", "library"), "CPU")
+                    self.library.impl(op, refusal(f"torch's built-in `{name}`", "library",
+                                                  core.refusal_message(what, name)), "CPU")
                     self.kernels.append(op)
                 except Exception:  # noqa: BLE001 - an operator this torch does not have
                     continue
@@ -168,8 +169,9 @@ class _Guard:
 
             def __torch_dispatch__(self, func, types, args=(), kwargs=None):
                 name = func._overloadpacket.__name__
-                if name in ops:
-                    refusal(f"torch's built-in {name}", "mode")()
+                if name in ops or not allowed_ops.allowed(func.namespace, name):
+                    name = name if func.namespace == "aten" else f"{func.namespace}::{name}"
+                    refusal(f"torch's built-in `{name}`", "mode", core.refusal_message(what, name))()
                 return func(*args, **(kwargs or {}))
 
         self.mode = Forbid()
@@ -177,7 +179,7 @@ class _Guard:
 
         # layer: Python shortcuts, refused through their code objects
         self.swapped: list[tuple[Any, types.CodeType]] = []
-        for module_name, names in PYTHON_SHORTCUTS.items():
+        for module_name, names in allowed_ops.PYTHON_SHORTCUTS.items():
             module = sys.modules.get(module_name)
             for name in names if module is not None else ():
                 target = getattr(module, name, None)
@@ -190,8 +192,32 @@ class _Guard:
                 function.__globals__["__conv_course_refuse__"] = lambda label: refusal(label, "python")()
                 function.__code__ = namespace["refuse"].__code__
                 self.swapped.append((function, function.__code__))
+        # layer: Python audit hooks (PEP 578), which no Python code can remove: while the answer runs,
+        # no ctypes, no gc walk of the heap, no frames (where the guard's objects could be found)
+        def audit(event: str, args: tuple) -> None:
+            if guard.armed and (event in _AUDITED or event.startswith("ctypes.") or
+                                (event == "object.__setattr__" and len(args) > 1 and args[1] == "__code__")):
+                guard.tripped = guard.tripped or f"`{event}` (reaching for the grader's own objects)"
+                guard.last_layer = "audit"
+                raise ShortcutUsed(f"{what} must be computed by hand, but it called `{event}`, which reaches for "
+                                   "the grader's own objects: a by-hand answer may not use ctypes, gc or frames.")
+
+        sys.addaudithook(audit)
         self.conv2d = F.conv2d
         self.probe_input = (torch.ones(1, 1, 3, 3), torch.ones(1, 1, 2, 2))
+
+    def arming(self, answer: Any) -> Any:
+        """``answer``, with the audit refusals armed exactly while it runs (not while its error is described)."""
+        guard = self
+
+        @functools.wraps(answer)
+        def armed(*args, **kwargs):
+            guard.armed = True
+            try:
+                return answer(*args, **kwargs)
+            finally:
+                guard.armed = False
+        return armed
 
     def _refused(self, *, modes: bool) -> str | None:
         """Which layer refused a convolution just now (``None``: none did: the guard is off)."""
@@ -212,7 +238,7 @@ class _Guard:
         """``None`` when every layer is in place, else what was found switched off."""
         saved = self.tripped
         try:
-            if "convolution" in self.ops and self._refused(modes=True) != "mode":
+            if self._refused(modes=True) != "mode":
                 return "the dispatch mode that refuses torch's built-ins was removed"
             if "convolution" in self.kernels and self._refused(modes=False) != "library":
                 return "torch's convolution kernels were restored"
@@ -394,10 +420,11 @@ def _child(ex, answer, *, hidden, forbid, path, save, run_one, make_cases, snap,
         tell({"error": f"the by-hand guard was not in place before `{ex.answer}` was called ({problem})"})
         return 72
     outcomes = []
+    armed = guard.arming(answer) if callable(answer) else answer
     for case in cases:
         guard.tripped = None
         # the guard above is the only one: a second mode on top would hide refusals from the trip-wire
-        outcome = run_one(ex, answer, Case(case.args, case.label, case.extra), frozenset())
+        outcome = run_one(ex, armed, Case(case.args, case.label, case.extra), frozenset())
         if guard.tripped:
             outcome = Outcome(error=f"`{ex.answer}` must be computed by hand, but it called {guard.tripped}.")
         elif outcome.error:

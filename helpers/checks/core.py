@@ -162,7 +162,10 @@ class Verdict:
 # ---------------------------------------------------------------------------
 # shortcuts that an exercise may forbid
 
-#: ATen operators that compute a convolution (or its sliding windows) for you.
+#: ATen operators that compute a convolution (or its sliding windows) for you. An exercise with a
+#: non-empty ``forbid`` is checked under the allowlist of :mod:`helpers.checks.allowed_ops`, which
+#: refuses these (and every other operator that is not elementary) already; ``forbid`` names what
+#: must be refused besides, and marks the exercise as one done by hand.
 CONVOLUTION_OPS = frozenset({
     "convolution", "_convolution", "conv2d", "conv1d", "conv3d", "cudnn_convolution",
     "mkldnn_convolution", "_slow_conv2d_forward", "thnn_conv2d", "slow_conv_dilated2d",
@@ -175,34 +178,35 @@ POOLING_OPS = CONVOLUTION_OPS | frozenset({
     "fractional_max_pool2d", "lp_pool2d",
 })
 
-#: Plain-Python shortcuts outside torch that do the same job.
-_PYTHON_SHORTCUTS = {
-    "numpy.lib.stride_tricks": ("sliding_window_view", "as_strided"),
-    # where NumPy 2 defines them: sliding_window_view imported before the check still calls this as_strided
-    "numpy.lib._stride_tricks_impl": ("sliding_window_view", "as_strided"),
-    "scipy.signal": ("convolve2d", "correlate2d", "convolve", "correlate", "fftconvolve"),
-    "scipy.ndimage": ("convolve", "correlate", "maximum_filter", "uniform_filter"),
-}
+
+def refusal_message(what: str, name: str) -> str:
+    """The learner's one line for an operator a by-hand answer may not call (it names the operator)."""
+    return (f"{what} must be computed by hand, but it called torch's built-in `{name}`, which a by-hand "
+            "answer may not use (only indexing, slicing, arithmetic, sums and other elementary operators).")
 
 
 def _refuse_ops(ops: frozenset[str], what: str):
-    def on_op(name: str) -> None:
-        if name in ops:
-            raise ShortcutUsed(
-                f"{what} must be computed by hand, but it called torch's built-in `{name}`"
-                " (through F.conv2d, nn.Conv2d, unfold, a pooling function or similar)."
-            )
+    from .allowed_ops import ALLOWED
+
+    def on_op(name: str) -> None:  # ``name`` is ``"ns::name"`` outside the aten namespace
+        if name in ops or name not in ALLOWED:
+            raise ShortcutUsed(refusal_message(what, name))
     return on_op
 
 
 @contextmanager
 def forbidding(ops: frozenset[str], what: str):
-    """Make the given ATen operators (and SciPy/NumPy window shortcuts) raise :class:`ShortcutUsed`.
+    """While inside, allow only elementary ATen operators (and no SciPy/NumPy window shortcuts).
 
-    Works at PyTorch's dispatcher, so it catches a shortcut however the learner
-    reached it (``F.conv2d``, ``torch.conv2d``, a name imported earlier, a module).
+    With a non-empty ``ops`` (an exercise's ``forbid``), every operator outside
+    :data:`helpers.checks.allowed_ops.ALLOWED`, and every one in ``ops``, raises
+    :class:`ShortcutUsed` naming it. Works at PyTorch's dispatcher, so it catches a shortcut
+    however the learner reached it (``F.conv2d``, ``torch.conv2d``, a name imported earlier,
+    a module). An empty ``ops`` checks nothing.
     """
     import sys
+
+    from .allowed_ops import PYTHON_SHORTCUTS
 
     if not ops:
         yield
@@ -215,7 +219,7 @@ def forbidding(ops: frozenset[str], what: str):
         return refuse
 
     codes = []  # a name imported before the check (`from scipy.signal import correlate2d`) keeps the
-    for module_name, names in _PYTHON_SHORTCUTS.items():  # function object: refuse through its code too
+    for module_name, names in PYTHON_SHORTCUTS.items():  # function object: refuse through its code too
         module = sys.modules.get(module_name)
         if module is None:
             continue
