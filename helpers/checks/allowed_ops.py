@@ -64,6 +64,10 @@ FAMILIES = frozenset({
     "masked_scatter", "nonzero", "take", "take_along_dim", "select_scatter", "slice_scatter",
     # joining, flipping, padding with a constant
     "cat", "stack", "flip", "roll", "rot90", "repeat", "repeat_interleave", "constant_pad_nd",
+    # padding of any mode (zeros, replicated or reflected borders) builds no window: a wrong mode is a
+    # mistake to name, not a shortcut
+    "pad", "_pad_enum", "_pad_circular", "replication_pad1d", "replication_pad2d", "replication_pad3d",
+    "reflection_pad1d", "reflection_pad2d", "reflection_pad3d",
     # products
     "mm", "bmm", "mv", "dot", "vdot", "matmul", "addmm", "addmv", "addbmm", "baddbmm", "outer",
     # arithmetic and reductions the registry does not tag as such
@@ -84,8 +88,6 @@ _WINDOWED = re.compile("|".join(map(re.escape, WINDOW_WORDS)))
 #: Python-level shortcuts outside torch, by module: the guards replace their code by a refusal.
 PYTHON_SHORTCUTS = {
     "numpy.lib.stride_tricks": ("sliding_window_view", "as_strided"),
-    # where NumPy 2 defines them: sliding_window_view imported before the check still calls this as_strided
-    "numpy.lib._stride_tricks_impl": ("sliding_window_view", "as_strided"),
     "scipy.signal": ("convolve2d", "correlate2d", "convolve", "correlate", "fftconvolve", "oaconvolve"),
     "scipy.ndimage": ("convolve", "correlate", "maximum_filter", "uniform_filter", "minimum_filter"),
 }

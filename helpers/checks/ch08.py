@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import math
 import numbers
-from contextlib import contextmanager
 from typing import Any
 
 import torch
@@ -39,6 +38,7 @@ from .core import (
     ShortcutUsed,
     compare_int,
     compare_tensor,
+    no_autograd,
     quiz_case,
     randint,
     type_name,
@@ -55,25 +55,11 @@ BY_HAND_OPS = POOLING_OPS | frozenset({
 })
 
 
-def _refuse_autograd(what: str):
-    def pack(tensor):
-        raise ShortcutUsed(f"{what} must be computed by hand, but it asked autograd to record a graph "
-                           "(requires_grad / backward): write the gradient yourself.")
-    return pack
-
-
-@contextmanager
-def _no_autograd(what: str):
-    """Refuse any autograd graph built in the block (documented ``saved_tensors_hooks``)."""
-    with torch.autograd.graph.saved_tensors_hooks(_refuse_autograd(what), lambda t: t):
-        yield
-
-
 def _by_hand(name: str):
     """A ``run`` for by-hand exercises: the answer is called with autograd refused."""
     def run(answer, case: Case):
         try:
-            with _no_autograd(f"`{name}`"):
+            with no_autograd(f"`{name}`"):
                 return answer(*case.args)
         except RuntimeError as exc:
             if "saved tensor hooks" in str(exc):  # torch.func refuses to run under the hooks

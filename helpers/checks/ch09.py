@@ -22,38 +22,23 @@ Every reference here is computed another way than the exercise asks for it:
 from __future__ import annotations
 
 import math
-from contextlib import contextmanager
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .core import Case, Exercise, ShortcutUsed, compare_equal, compare_tensor, quiz_case, randint
+from .core import Case, Exercise, ShortcutUsed, compare_equal, compare_tensor, no_autograd, quiz_case, randint
 
 CHAPTER = "09-deeper-networks"
 
 
 # -- no autograd inside a by-hand answer ----------------------------------------------------------
 
-def _refuse_autograd(what: str):
-    def pack(tensor):
-        raise ShortcutUsed(f"{what} must be computed by hand, but it asked autograd to record a graph "
-                           "(requires_grad / backward): write the gradient yourself.")
-    return pack
-
-
-@contextmanager
-def _no_autograd(what: str):
-    """Refuse any autograd graph built in the block (documented ``saved_tensors_hooks``)."""
-    with torch.autograd.graph.saved_tensors_hooks(_refuse_autograd(what), lambda t: t):
-        yield
-
-
 def _by_hand(name: str, call=None):
     """A ``run`` for by-hand exercises: the answer is called with autograd refused."""
     def run(answer, case: Case):
         try:
-            with _no_autograd(f"`{name}`"):
+            with no_autograd(f"`{name}`"):
                 return call(answer, case) if call else answer(*case.args)
         except RuntimeError as exc:
             if "saved tensor hooks" in str(exc):  # torch.func refuses to run under the hooks
@@ -450,7 +435,7 @@ def _bn_cases(g: torch.Generator, hidden: bool) -> list[Case]:
 
 def _bn_run(answer, case: Case):
     try:
-        with _no_autograd("`batchnorm_backward`"):
+        with no_autograd("`batchnorm_backward`"):
             return answer(*case.args)
     except ValueError:
         return REFUSED

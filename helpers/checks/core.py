@@ -246,6 +246,21 @@ def forbidding(ops: frozenset[str], what: str):
             function.__code__ = code
 
 
+@contextmanager
+def no_autograd(what: str):
+    """Refuse any autograd graph built in the block: a backward pass asked for by hand is written by hand.
+
+    PyTorch's documented ``saved_tensors_hooks``: the first tensor autograd would save for a backward
+    pass raises :class:`ShortcutUsed`, however the graph was started (``requires_grad``, ``backward``).
+    """
+    def refuse(tensor):
+        raise ShortcutUsed(f"{what} must be computed by hand, but it asked autograd to record a graph "
+                           "(requires_grad / backward): write the gradient yourself.")
+
+    with torch.autograd.graph.saved_tensors_hooks(refuse, lambda t: t):
+        yield
+
+
 # ---------------------------------------------------------------------------
 # comparisons
 
