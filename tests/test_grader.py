@@ -68,7 +68,9 @@ def test_full_zero_and_partial_marks(graded):
 def test_grades_csv_rows_per_exercise(graded):
     _, out, _, _ = graded
     rows = list(csv.DictReader(open(out / "grades.csv")))
-    assert list(rows[0]) == ["student", "assignment", "exercise", "score", "max_score", "status"]
+    assert list(rows[0]) == ["student", "assignment", "exercise", "score", "max_score", "status",
+                             "seconds_late", "late_penalty"]
+    assert {(float(r["seconds_late"]), float(r["late_penalty"])) for r in rows} == {(0, 0)}  # no due date: none late
     carol = {r["exercise"]: r["status"] for r in rows if r["student"] == "carol"}
     assert carol == {"apply_kernel": "passed", "convolve": "failed", "quiz_edge_kernel": "failed",
                      "quiz_output_size": "passed", "top_edge": "passed"}
