@@ -15,7 +15,9 @@ Introduced in chapter 7, "Colour images and training that stays stable".
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from functools import lru_cache
 
 import numpy as np
@@ -26,6 +28,23 @@ PHOTOS = {"flower": "flower.jpg", "china": "china.jpg"}
 LUMA = (0.299, 0.587, 0.114)
 #: Names of the three channels of an RGB image, in order.
 CHANNEL_NAMES = ("red", "green", "blue")
+
+#: The exercise being checked whose answer :func:`chw` is, if any (see :func:`answering`).
+_ANSWERING: ContextVar[str | None] = ContextVar("answering", default=None)
+
+
+@contextmanager
+def answering(exercise: str) -> Iterator[None]:
+    """While a learner's ``exercise`` is checked, :func:`chw` (the course's own answer to it) refuses to run.
+
+    Without this, ``def to_channels(img): return chw(img)`` would pass the check it is meant to be written
+    for; the refusal is an error the check names, inside the call and any helper it makes.
+    """
+    token = _ANSWERING.set(exercise)
+    try:
+        yield
+    finally:
+        _ANSWERING.reset(token)
 
 
 @lru_cache(maxsize=4)
@@ -76,6 +95,8 @@ def chw(image: np.ndarray):
     """
     import torch
 
+    if _ANSWERING.get() is not None:
+        raise RuntimeError(f"helpers.photos.chw is the course's own {_ANSWERING.get()}: it cannot be its answer")
     return torch.from_numpy(np.asarray(image, dtype=np.float32) / 255.0).permute(2, 0, 1).contiguous()
 
 

@@ -62,6 +62,12 @@ def to_channels(img):
     Wrong(_TC, "the course's own conversion as the answer", """
 from helpers.photos import chw as to_channels
 """, "write to_channels yourself", concept="the course's helper as the answer"),
+    Wrong(_TC, "a wrapper around the course's own conversion", """
+from helpers.photos import chw
+
+def to_channels(img):
+    return chw(img)
+""", "write to_channels yourself", concept="the course's helper as the answer"),
 ]
 
 RIGHT = [
