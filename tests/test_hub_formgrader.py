@@ -152,3 +152,40 @@ def test_autograde_on_a_row_grades_that_submission_only_into_the_courses_own_gra
         assert "must be computed by hand" in body and "refused:" in body
         page.screenshot(path=str(SHOTS / "feedback-hedy.png"), full_page=True)
         assert page.evaluate(OVERFLOW_JS) == [], "an output of the feedback page is cut off"
+
+
+def test_the_width_check_rejects_an_unwrapped_verdict_on_nbgraders_feedback_page(tmp_path):
+    """The check above, proven: nbgrader's feedback template shows a stream output in a ``<pre>`` that does
+    not wrap (its classic-template base would, the feedback page drops that style), so a verdict line of
+    about 300 characters overflows its box, and the same verdict wrapped by the course does not."""
+    import nbformat
+    from nbconvert import HTMLExporter
+    from nbgrader.server_extensions.formgrader.handlers import template_path
+
+    from helpers.checks.core import refusal_message
+    from helpers.protocol import wrapped
+    from tests.lab import CHROMIUM, CHROMIUM_ARGS
+
+    need_browser()
+    verdict = f"failed: 0 of 3 points\n{refusal_message('`convolve`', 'convolution')} " * 2
+    bootstrap = Path(template_path).parent / "static" / "node_modules" / "bootstrap" / "dist" / "css"
+    exporter = HTMLExporter(template_name="feedback", extra_template_basedirs=[template_path],
+                            extra_template_paths=[str(bootstrap)])
+
+    def page_of(text: str) -> str:
+        cell = nbformat.v4.new_code_cell("check()", outputs=[nbformat.v4.new_output("stream", name="stdout", text=text)])
+        resources = {"nbgrader": {"notebook": CH1, "score": 0, "max_score": 3, "late_penalty": 0}}
+        return exporter.from_notebook_node(nbformat.v4.new_notebook(cells=[cell]), resources=resources)[0]
+
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            page.set_content(page_of(verdict))
+            assert page.evaluate(OVERFLOW_JS) != [], "an unwrapped 300-character line must be seen as cut off"
+            page.set_content(page_of("\n".join(wrapped(verdict))))
+            assert page.evaluate(OVERFLOW_JS) == []
+        finally:
+            browser.close()
