@@ -11,9 +11,9 @@ answers the same two URLs first:
   <course>/grading-out --student <student> --assignment <assignment>``: the course's sandboxed grader
   on that one submission (the rest of the class is neither graded nor touched), which records into the
   course's gradebook and keeps every manual score; a finished submission is not graded twice, a
-  resubmission is graded again. Then
-  :mod:`hub.findings` puts what grading found (undone test-cell edits, cells that timed out or
-  crashed) at the top of the autograded notebooks and flags those submissions.
+  resubmission is graded again. Then :mod:`hub.findings` puts what grading found (undone test-cell
+  edits, cells that timed out or crashed, by-hand answers refused) at the top of the autograded
+  notebooks and flags those submissions.
 * **Generate** runs the course's release of that chapter (``grader.authoring.release.generate``,
   what ``python -m grader release`` runs) into a temporary folder and compares it byte for byte
   with the student version installed for everyone (read-only): it says whether they match and
