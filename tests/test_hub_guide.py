@@ -96,6 +96,7 @@ def course(home: Path) -> Path:
     return folder
 
 
+@pytest.mark.slow
 def test_the_backup_and_restore_commands_bring_a_course_back(tmp_path):
     from nbgrader.api import Gradebook
 
@@ -124,6 +125,7 @@ def test_the_backup_and_restore_commands_bring_a_course_back(tmp_path):
     assert len(before) == 3  # the submission, its timestamp, nbgrader_config.py
 
 
+@pytest.mark.slow
 def test_a_class_graded_on_dask_workers_with_the_guides_commands(tmp_path):
     """The class of 200's commands on a class of 3: a scheduler, two workers, the instructor's three lines."""
     from nbgrader.api import Gradebook
