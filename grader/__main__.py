@@ -60,7 +60,8 @@ def _autograde(args: argparse.Namespace) -> int:
     config = GradingConfig(workers=args.workers, timeout=args.timeout, cell_timeout=args.cell_timeout,
                            isolation="none" if args.no_sandbox else args.isolation, scheduler=args.scheduler,
                            similarity=not args.no_similarity, similarity_threshold=args.similarity_threshold,
-                           secret=key, secret_source=source, regrade=args.regrade)
+                           secret=key, secret_source=source, regrade=args.regrade, student=args.student,
+                           assignment=args.assignment)
     recorder = None
     try:
         if not args.no_gradebook:
@@ -198,6 +199,8 @@ def build_parser() -> argparse.ArgumentParser:
                             "from (default: $CONV_COURSE_SECRET or ~/.config/conv-course/grading-secret, created on "
                             "first use); report.json records its fingerprint, never the secret")
     grade.add_argument("--regrade", action="store_true", help=describe("regrade"))
+    grade.add_argument("--student", default=None, metavar="ID", help=describe("student"))
+    grade.add_argument("--assignment", default=None, metavar="CHAPTER", help=describe("assignment"))
     grade.add_argument("--no-sandbox", action="store_true",
                        help="run student code with no sandbox at all: no namespaces, no limits, no user of its "
                             "own (only for notebooks you trust)")

@@ -226,3 +226,36 @@ def one_line(exc: BaseException, what: str) -> str:
 def not_attempted(error: str | None) -> bool:
     """Whether an error text (or a verdict's message) is the released stub's: the exercise was not attempted."""
     return bool(error) and NOT_ATTEMPTED_ERROR in error
+
+
+#: The width verdicts are wrapped to: a JupyterLab output area breaks longer lines anywhere, mid-word, and the
+#: formgrader's and generate_feedback's pages do not break them at all (the grader's verdict outputs, too).
+WRAP_WIDTH = 100
+
+
+def wrapped(text: str, first: int = 0) -> list[str]:
+    """The lines of ``text`` wrapped at word boundaries (a hint's continuation lines indented under it).
+
+    ``first`` is how much of the first line something printed before the text takes.
+    """
+    import textwrap
+
+    out: list[str] = []
+    for i, line in enumerate(text.splitlines() or [""]):
+        indent = " " * len("Hint: ") if line.startswith("Hint: ") else ""
+        lead = "x" * first if i == 0 else ""
+        lines = textwrap.wrap(lead + line, WRAP_WIDTH, subsequent_indent=indent, break_long_words=False,
+                              break_on_hyphens=False) or [""]
+        lines[0] = lines[0][len(lead):]
+        out += lines
+    return out
+
+
+#: The words every refusal of a by-hand answer says (an exercise's ``forbid``, :func:`helpers.checks.core.forbidding`):
+#: the learner's message names the built-in; the grader's findings (hub.findings) know a refusal by them.
+BY_HAND_REFUSAL = "must be computed by hand"
+
+
+def refused_by_hand(message: str | None) -> bool:
+    """Whether a verdict's message is the refusal of a built-in in a by-hand answer."""
+    return bool(message) and BY_HAND_REFUSAL in message

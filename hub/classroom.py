@@ -126,15 +126,19 @@ def load(path: Path | None = None) -> Class:
 # what the hub needs on disk
 
 
-def course_config(course: Course, cls: Class) -> str:
+def course_config(course: Course, cls: Class, directory: Path | None = None) -> str:
     """The course directory's ``nbgrader_config.py``: the course's settings, this course's id and exchange,
-    the chapters as installed (read-only: the release is the course's, never regenerated here)."""
+    the chapters as installed (read-only: the release is the course's, never regenerated here).
+
+    The course id is the class file's, and only there: nbgrader's apps, the formgrader and the course's
+    grader (:func:`grader.grading.gradebook.course_id`) all read it from this file. ``directory``: where the
+    course directory is (default: :attr:`Course.directory`)."""
     return "\n".join([
         f'"""nbgrader settings of the course {course.id}, written by `make hub` from {class_file()}."""',
         "from grader.authoring.config import ROOT, SOURCE_DIR, RELEASE_DIR, configure",
         "",
         "c = get_config()  # noqa: F821 - nbgrader provides get_config",
-        f"configure(c, {str(course.directory)!r})",
+        f"configure(c, {str(directory or course.directory)!r})",
         f"c.CourseDirectory.course_id = {course.id!r}",
         "c.CourseDirectory.source_directory = str(ROOT / SOURCE_DIR)",
         "c.CourseDirectory.release_directory = str(ROOT / RELEASE_DIR)",

@@ -3,8 +3,9 @@ looks: a "What grading found" cell at the top of the autograded notebook (which 
 and nbgrader's ``generate_feedback`` turns into the learner's page), and the submission flagged.
 
 The findings are read from the grader's ``report.json`` (one source): test cells the learner edited,
-deleted or duplicated, which grading undid (``tampering``), and cells that could not run (timed out,
-crashed the kernel: ``cells``). The formgrader's Autograde runs this after the grader
+deleted or duplicated, which grading undid (``tampering``), cells that could not run (timed out,
+crashed the kernel: ``cells``), and by-hand answers refused for calling a built-in the exercise forbids
+(an exercise's message, :func:`helpers.protocol.refused_by_hand`). The formgrader's Autograde runs this after the grader
 (:mod:`hub.formgrader`); ``python -m hub.findings COURSE_DIR`` does the same after a grading run
 from the command line. A flag is only ever set here, never cleared (an instructor's own flag stays).
 """
@@ -24,9 +25,14 @@ HEADING = "What grading found"
 
 
 def findings(entry: dict) -> list[str]:
-    """One line per finding of a ``report.json`` submission entry, in the grader's own words."""
+    """One line per finding of a ``report.json`` submission entry, in the grader's own words: test cells
+    undone, cells that could not run, and answers refused for calling a built-in a by-hand exercise forbids."""
+    from helpers.protocol import refused_by_hand
+
     found = [str(text) for text in entry.get("tampering") or []]
     found += [f"{cell.get('cell', '?')}: {cell.get('cause', '?')}" for cell in entry.get("cells") or []]
+    found += [f"{row.get('exercise', '?')}: refused: {row['message']}" for row in entry.get("exercises") or []
+              if isinstance(row, dict) and refused_by_hand(row.get("message"))]
     return found
 
 
@@ -54,13 +60,12 @@ def annotate(course: Path, out: str = "grading-out") -> list[str]:
     """Annotate and flag every graded submission of ``course`` with findings; one line per one annotated."""
     from nbgrader.api import Gradebook, MissingEntry
 
-    from grader.grading.gradebook import course_db_url
+    from grader.grading.gradebook import course_db_url, course_id
 
     report = json.loads((course / out / "report.json").read_text())
     done = []
     url = course_db_url(course)
-    course_id = _course_id(course)
-    with Gradebook(url, course_id) as gb:
+    with Gradebook(url, course_id(course)) as gb:
         for entry in report.get("submissions", []):
             student, assignment = entry.get("student"), entry.get("assignment")
             path = course / "autograded" / str(student) / str(assignment) / f"{assignment}.ipynb"
@@ -79,13 +84,6 @@ def annotate(course: Path, out: str = "grading-out") -> list[str]:
                 gb.db.commit()
                 done.append(f"{student} {assignment}: flagged, {len(found)} finding(s)")
     return done
-
-
-def _course_id(course: Path) -> str:
-    from traitlets.config.loader import PyFileConfigLoader
-
-    config = PyFileConfigLoader("nbgrader_config.py", path=str(course)).load_config()
-    return config.CourseDirectory.get("course_id", "conv-course")
 
 
 if __name__ == "__main__":

@@ -7,11 +7,13 @@ nbgrader's formgrader calls ``NbGraderAPI.autograde`` from its *Autograde* butto
 derives from ``solutions/`` with its own release). Neither is configurable, so this server extension
 answers the same two URLs first:
 
-* **Autograde** runs ``python -m grader autograde <course>/submitted --out <course>/grading-out``:
-  the course's sandboxed grader, which records into the course's gradebook and keeps every manual
-  score; a finished submission is not graded twice, a resubmission is graded again. Then
-  :mod:`hub.findings` puts what grading found (undone test-cell edits, cells that timed out or
-  crashed) at the top of the autograded notebooks and flags those submissions.
+* **Autograde** on a student's row runs ``python -m grader autograde <course>/submitted --out
+  <course>/grading-out --student <student> --assignment <assignment>``: the course's sandboxed grader
+  on that one submission (the rest of the class is neither graded nor touched), which records into the
+  course's gradebook and keeps every manual score; a finished submission is not graded twice, a
+  resubmission is graded again. Then :mod:`hub.findings` puts what grading found (undone test-cell
+  edits, cells that timed out or crashed, by-hand answers refused) at the top of the autograded
+  notebooks and flags those submissions.
 * **Generate** runs the course's release of that chapter (``grader.authoring.release.generate``,
   what ``python -m grader release`` runs) into a temporary folder and compares it byte for byte
   with the student version installed for everyone (read-only): it says whether they match and
@@ -83,11 +85,13 @@ class CourseAutogradeHandler(BaseApiHandler):
             self.finish(json.dumps({"success": False, "error": f"{student_id} has no collected submission of "
                                     f"{assignment_id} in {submitted}: collect it first", "log": ""}))
             return
-        argv = [sys.executable, "-m", "grader", "autograde", str(submitted), "--out", str(root / OUT)]
+        # this row's submission only; what grading-out holds of the rest of the class stays as it is
+        argv = [sys.executable, "-m", "grader", "autograde", str(submitted), "--out", str(root / OUT),
+                "--student", student_id, "--assignment", assignment_id]
         self.log.info("formgrader Autograde runs the course's grader: %s", " ".join(argv))
         code, log = await run(argv, cwd=root)
         line = graded_line(root / OUT / "report.json", student_id, assignment_id)
-        log = f"$ python -m grader autograde {submitted} --out {root / OUT}\n{log}" + (f"\n{line}" if line else "")
+        log = f"$ {' '.join(['python', *argv[1:]])}\n{log}" + (f"\n{line}" if line else "")
         if (root / OUT / "report.json").is_file():  # what grading found, into the notebooks the formgrader shows
             found_code, found = await run([sys.executable, "-m", "hub.findings", str(root)], cwd=root)
             log += f"\n$ python -m hub.findings {root}\n{found}"

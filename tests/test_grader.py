@@ -154,3 +154,38 @@ def test_a_second_run_keeps_what_was_graded_and_regrade_grades_everything_again(
     assert _scores(copy)["alice"] == (8.0, 8.0)
     assert (copy / "grades.csv").read_text() == (out / "grades.csv").read_text()
     assert again["submissions"] == json.loads((out / "report.json").read_text())["submissions"]
+
+
+@pytest.mark.slow
+def test_student_and_assignment_grade_one_submission_and_keep_the_rest_of_out(graded, tmp_path, capsys):
+    """``--student carol --assignment CH1`` (the formgrader's Autograde on carol's row) grades carol's
+    submission only, even with ``--regrade``; every other result in OUT is kept as recorded (an altered
+    record of alice's proves it is not graded again) and none is dropped."""
+    import shutil
+
+    _, out, _, _ = graded
+    copy = tmp_path / "out"
+    shutil.copytree(out, copy)
+    report = json.loads((copy / "report.json").read_text())
+    for entry in report["submissions"]:
+        if entry["student"] in ("alice", "carol"):
+            for row in entry["exercises"]:
+                row["score"] = 0.0
+            entry["score"] = 0.0
+    (copy / "report.json").write_text(json.dumps(report))
+    sandbox = [] if available() is None else ["--no-sandbox"]
+    command = ["autograde", str(out.parent / "submissions"), "--out", str(copy), "--workers", "1", *sandbox]
+
+    assert main([*command, "--student", "carol", "--assignment", CH1, "--regrade"]) == 0
+    after = json.loads((copy / "report.json").read_text())
+    assert _scores(copy)["carol"] == _scores(out)["carol"]  # graded again: the true score is back
+    assert _scores(copy)["alice"] == (0.0, 8.0)  # not asked for: the record stands
+    before = {(s["student"], s["file"], s["status"]) for s in json.loads((out / "report.json").read_text())["submissions"]
+              if s["status"] == "graded"}
+    assert {(s["student"], s["file"], s["status"]) for s in after["submissions"]} == before
+
+    assert main([*command, "--assignment", "02-feature-maps-and-channels"]) == 0  # nobody handed it in
+    assert _scores(copy)["alice"] == (0.0, 8.0)
+    capsys.readouterr()
+    assert main([*command, "--student", "../alice"]) != 0
+    assert "student is one folder name of the submissions, not '../alice'" in capsys.readouterr().err

@@ -221,6 +221,12 @@ def test_grading_config_defaults_are_written_once_and_described():
         GradingConfig(isolation="docker")
     with pytest.raises(TypeError):
         resolve(config, colour="red")
+    assert GradingConfig(student="alan", assignment="01-convolution-by-hand").student == "alan"
+    for bad in ("", "../alan", "alan/01", ".hidden"):
+        with pytest.raises(ValueError, match="is one folder name of the submissions"):
+            GradingConfig(student=bad)
+        with pytest.raises(ValueError, match="assignment is one folder name"):
+            GradingConfig(assignment=bad)
 
 
 def test_a_bad_setting_is_a_grader_error(tmp_path):

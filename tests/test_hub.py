@@ -9,8 +9,9 @@ Then, all in the browser:
    release of chapter 1, checked, nothing rewritten) and Release;
 2. two learners fetch chapter 1 in their Assignments tab, answer it (one right, one with a wrong
    quiz answer) and submit it; a learner of the other course does not see it;
-3. the instructor collects, clicks Autograde (the course's sandboxed grader runs and records into
-   the gradebook), gives one score by hand, generates and releases feedback;
+3. the instructor collects, clicks Autograde on one learner's row (the course's sandboxed grader grades
+   that submission only and records it in the gradebook), then on the other's, gives one score by hand,
+   generates and releases feedback;
 4. each learner fetches their feedback and reads their score and verdicts.
 
 Screenshots of every step are kept in ``test-artifacts/hub/``.
@@ -219,15 +220,22 @@ def test_a_week_of_a_class_on_the_hub(hub, accounts, browser, place):
     student_row.locator(".autograde a").click()
     text = modal_text(ines, re.compile(r"Successfully autograded|There was an error"))
     step.shot(ines, "instructor-autograde-ran-the-course-grader")
-    assert "python -m grader autograde" in text and "2 of 2 submissions graded" in text, text
-    assert "2 recorded in the gradebook" in text, text
+    assert "python -m grader autograde" in text and f"--student {a['alan'].name}" in text, text
+    assert "1 of 1 submissions graded" in text and "1 recorded in the gradebook" in text, text  # alan's row only
+    alan_log = text
+    close_modal(ines)
+    assert not (course_dir / "autograded" / a["ada"].name).exists(), "Autograde on alan's row graded ada too"
+    ada_row = ines.locator("tr", has=ines.locator(".student-id", has_text=a["ada"].name))
+    ada_row.locator(".autograde a").click()
+    text = modal_text(ines, re.compile(r"Successfully autograded|There was an error"))
+    assert "2 of 2 submissions graded" in text and "1 recorded in the gradebook" in text, text  # alan's kept
     close_modal(ines)
     report = json.loads((course_dir / "grading-out" / "report.json").read_text())
     assert {(s["student"], s["status"]) for s in report["submissions"]} == {
         (a["ada"].name, "graded"), (a["alan"].name, "graded")}
     assert gradebook_total(course_dir, a["ada"].name) == 8.0
     assert gradebook_total(course_dir, a["alan"].name) == 7.0
-    assert "python -m hub.findings" in text and f"{a['alan'].name} {CH1}: flagged" in text, text
+    assert "python -m hub.findings" in alan_log and f"{a['alan'].name} {CH1}: flagged" in alan_log, alan_log
     from nbgrader.api import Gradebook
 
     with Gradebook(f"sqlite:///{course_dir / 'gradebook.db'}", COURSE) as gb:

@@ -13,6 +13,16 @@ NB = {"nbformat": 4, "nbformat_minor": 5, "metadata": {},
       "cells": [{"cell_type": "markdown", "id": "a", "metadata": {}, "source": "# Chapter 1"}]}
 
 
+def test_a_by_hand_refusal_is_a_finding_and_a_wrong_value_is_not():
+    from helpers.checks.core import refusal_message
+
+    entry = {"status": "graded", "exercises": [
+        {"exercise": "convolve", "status": "failed", "message": refusal_message("`convolve`", "convolution")},
+        {"exercise": "apply_kernel", "status": "failed", "message": "apply_kernel(img, 0, 0) returned 3.0; expected 4.0"},
+        {"exercise": "top_edge", "status": "passed", "message": ""}]}
+    assert findings(entry) == [f"convolve: refused: {refusal_message('`convolve`', 'convolution')}"]
+
+
 def test_findings_are_the_graders_own_lines():
     assert findings(ENTRY) == ["cell 38: test cell `quiz_edge_kernel` was edited; the original was run",
                                "cell 12: timed out after 300 s", "cell 20: the kernel died (out of memory?)"]

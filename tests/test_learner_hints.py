@@ -52,7 +52,7 @@ def _namespace(code: str) -> dict:
 
 @pytest.mark.parametrize("key, code, hint, mistake", MISTAKES, ids=[f"{m[0]}: {m[3]}" for m in MISTAKES])
 def test_known_mistake_gets_its_hint(key, code, hint, mistake, capsys):
-    from helpers.checks.core import WRAP_WIDTH
+    from helpers.protocol import WRAP_WIDTH
 
     ns = _namespace(code)
     with pytest.raises(CheckFailed) as failed:

@@ -89,17 +89,24 @@ def autograde(submissions_dir: Path, out: Path, config: GradingConfig | None = N
 
 def select(batch: Batch) -> tuple[list[tuple[tuple[str, str], Submission]], list[str]]:
     """What is to be graded: every notebook found, one per student and chapter (the latest), except those
-    already graded in ``out/report.json`` (same file, same hidden cases) unless ``regrade``.
+    already graded in ``out/report.json`` (same file, same hidden cases) unless ``regrade``, and those
+    of other students or chapters than ``student`` and ``assignment`` when they are set (their results
+    in ``out/report.json`` are kept, so grading one student leaves the class's report whole).
 
     The rest become rows of ``batch.results`` now: files that are not a chapter's notebook, older
     duplicates, unreadable files and the results kept. Returns the pending submissions, sorted, and
     the chapters of all that are graded or kept.
     """
     config, results, hidden = batch.config, batch.results, batch.hidden
-    kept, hidden["resume"] = ({}, "--regrade: every submission graded again") if config.regrade else \
-        previous(batch.out, hidden["fingerprint"])
+    earlier, resume = previous(batch.out, hidden["fingerprint"])
+    kept, hidden["resume"] = ({}, "--regrade: every submission graded again") if config.regrade else (earlier, resume)
     to_grade: dict[tuple[str, str], Submission] = {}
+    others: list[Submission] = []
     for sub in discover(batch.submissions_dir, config.root):
+        if (config.student is not None and sub.student != config.student) or \
+                (config.assignment is not None and sub.chapter != config.assignment):
+            others.append(sub)
+            continue
         if sub.problem:
             results.append(Result(sub.student, sub.path.name, None, sub.problem.kind, sub.problem.reason))
             continue
@@ -127,6 +134,13 @@ def select(batch: Batch) -> tuple[list[tuple[tuple[str, str], Submission]], list
             results.append(Result.from_entry(entry))
         else:
             pending.append((key, sub))
+    for sub in others:  # not selected (--student, --assignment): its result in OUT stays, nothing is graded
+        try:
+            entry = earlier.get((sub.student, sub.path.name, file_digest(sub.path)))
+        except OSError:
+            entry = None
+        if entry is not None:
+            results.append(Result.from_entry(entry))
     if kept and not config.regrade:
         hidden["resume"] = (f"{len(to_grade) - len(pending)} submission(s) already graded in this folder were kept "
                             "(same file, same hidden cases); --regrade grades them again")

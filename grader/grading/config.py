@@ -61,12 +61,20 @@ class GradingConfig:
     regrade: bool = _setting(False, "grade every submission again, even those already graded in OUT (by default "
                                     "a re-run keeps them: same file, same hidden cases)")
     root: Path = _setting(ROOT, "the course directory (solutions/ and notebooks/)")
+    student: str | None = _setting(None, "grade only this student's submissions; what OUT holds of the others is "
+                                         "kept as it is (default: every student)")
+    assignment: str | None = _setting(None, "grade only this chapter's submissions, e.g. 01-convolution-by-hand; "
+                                            "what OUT holds of the others is kept as it is (default: every chapter)")
 
     def __post_init__(self) -> None:
         if self.isolation not in ISOLATIONS:
             raise SettingError(f"isolation must be one of {', '.join(ISOLATIONS)}, not {self.isolation!r}")
         if not 0 <= self.similarity_threshold <= 1:
             raise SettingError(f"the similarity threshold is a share from 0 to 1, not {self.similarity_threshold!r}")
+        for name in ("student", "assignment"):
+            value = getattr(self, name)
+            if value is not None and (not value or "/" in value or value.startswith(".")):
+                raise SettingError(f"{name} is one folder name of the submissions, not {value!r}")
         if self.cell_timeout is None:  # "the course's", as the command line's --cell-timeout says
             object.__setattr__(self, "cell_timeout", CELL_TIMEOUT)
 

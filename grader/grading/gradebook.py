@@ -45,10 +45,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from helpers.protocol import wrapped
+
 from .. import cells as cell_meta
 from ..errors import SetupError
 from ..authoring import notebooks
-from ..authoring.config import COURSE_ID, RELEASE_DIR, ROOT, configure
+from ..authoring.config import RELEASE_DIR, ROOT, configure
 from .late import LatePolicy, LatePolicyError
 from .results import SubmissionStatus
 
@@ -80,6 +82,13 @@ def course_db_url(course: Path) -> str:
     from nbgrader.coursedir import CourseDirectory
 
     return CourseDirectory(config=course_config(course)).db_url
+
+
+def course_id(course: Path) -> str:
+    """The course id of ``course``'s gradebook, as nbgrader's apps and the formgrader there read it: its
+    ``nbgrader_config.py``'s ``CourseDirectory.course_id`` (on a hub, written from ``hub/class.toml``), else
+    the course's own (:data:`grader.authoring.config.COURSE_ID`)."""
+    return str(course_config(course).CourseDirectory.course_id)
 
 
 def course_config(course: Path):
@@ -213,12 +222,14 @@ def _sanitize(text: str) -> str:
 
 
 def _verdict_text(row: dict) -> str:
+    """One test cell's verdict as its output shows it, wrapped at the width learners' checks use: the
+    formgrader and ``generate_feedback``'s page show a stream output in a ``<pre>`` that never breaks a line."""
     text = f"{row['status']}: {row['score']:g} of {row['max_score']:g} points"
     if row.get("message"):
         text += f"\n{row['message']}"
     if row.get("hint"):
         text += f"\nHint: {row['hint']}"
-    return text + "\n"
+    return "\n".join(wrapped(text)) + "\n"
 
 
 def graded_notebook(data: dict | None, chapter: _Chapter, rows: dict[str, dict], note: str = "") -> nbformat.NotebookNode:
@@ -269,7 +280,8 @@ def graded_notebook(data: dict | None, chapter: _Chapter, rows: dict[str, dict],
     for cell in out:
         gid = cell_meta.grade_id(cell)
         if cell.cell_type == "code" and gid in chapter.tests:
-            text = _verdict_text(rows[gid]) if gid in rows else f"not graded: {note or 'no verdict'}\n"
+            text = _verdict_text(rows[gid]) if gid in rows else \
+                "\n".join(wrapped(f"not graded: {note or 'no verdict'}")) + "\n"
             cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text=text)]
     nb = nbformat.v4.new_notebook(cells=out)
     nb.metadata = {"kernelspec": dict(notebooks.KERNELSPEC), "language_info": dict(notebooks.LANGUAGE_INFO)}
@@ -335,6 +347,8 @@ class Recorder:
         self.course = Path(course).resolve()
         config = course_config(self.course)
         self.url = url or CourseDirectory(config=config).db_url
+        #: the gradebook's course (nbgrader's ``CourseDirectory.course_id`` of ``course``)
+        self.course_id = str(config.CourseDirectory.course_id)
         try:  # before the gradebook is opened: a plugin that cannot load stops the run before any grading
             self.late = LatePolicy(config, self.course)
         except LatePolicyError as exc:
@@ -381,7 +395,7 @@ class Recorder:
                 f"nbgrader needs {head}: back it up, then run `nbgrader db upgrade` (with .venv/bin on PATH)")
         # Gradebook() adds the course row when it is missing: a second grader opening the same new
         # gradebook at that moment loses the insert race, and finds the row next time
-        return self._retried(lambda: Gradebook(self._engine_url, COURSE_ID))
+        return self._retried(lambda: Gradebook(self._engine_url, self.course_id))
 
     def _retried(self, action, undo=None):
         """``action()``, tried again (up to :data:`ATTEMPTS`) when a concurrent writer got there first;
@@ -491,6 +505,7 @@ class Recorder:
             c = Config()
             configure(c, self.root)
             c.CourseDirectory.db_url = self._engine_url
+            c.CourseDirectory.course_id = self.course_id
             c.CourseDirectory.release_directory = str(Path(tmp) / "release")
             c.Application.log_level = "ERROR"
             result = NbGraderAPI(config=c).generate_assignment(chapter, force=True, create=True)
@@ -581,7 +596,7 @@ class Recorder:
         db = self.gb.db
         db.rollback()
         assignment = db.query(Assignment).filter(Assignment.name == result.assignment,
-                                                 Assignment.course_id == COURSE_ID).one_or_none()
+                                                 Assignment.course_id == self.course_id).one_or_none()
         if assignment is None:
             raise GradebookError(f"assignment {result.assignment} is missing from the gradebook {shown(self.url)} "
                                  "(removed while grading?): grade again to create it")

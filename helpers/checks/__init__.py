@@ -106,7 +106,7 @@ def check(key: str, value: Any = _MISSING, *, hidden: bool = False, quiet: bool 
     if not verdict.passed:
         raise CheckFailed(verdict)
     if not quiet:
-        from .core import wrapped
+        from ..protocol import wrapped
 
         print("\n".join(wrapped(verdict.explain())))
 

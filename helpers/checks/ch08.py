@@ -30,6 +30,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..protocol import BY_HAND_REFUSAL
 from .core import (
     CONVOLUTION_OPS,
     POOLING_OPS,
@@ -63,7 +64,7 @@ def _by_hand(name: str):
                 return answer(*case.args)
         except RuntimeError as exc:
             if "saved tensor hooks" in str(exc):  # torch.func refuses to run under the hooks
-                raise ShortcutUsed(f"`{name}` must be computed by hand, but it used torch.func "
+                raise ShortcutUsed(f"`{name}` {BY_HAND_REFUSAL}, but it used torch.func "
                                    "(grad / vjp are autograd): write the gradient yourself.") from None
             raise
     return run
@@ -364,7 +365,7 @@ CONV_TRANSPOSE = Exercise(
         "in a transposed convolution `pad` crops the output, it does not add zeros around it: remove `pad` rows "
         "and columns on every side.": _ct_padded,
     },
-    error_hints={"must be computed by hand": "write the scatter-add yourself: two loops over the input pixels, each "
+    error_hints={BY_HAND_REFUSAL: "write the scatter-add yourself: two loops over the input pixels, each "
                                              "adding its stamp; PyTorch's transposed convolutions and autograd are "
                                              "switched off here.",
                  "at non-singleton dimension 0": _CT_LAYOUT_HINT,
@@ -568,7 +569,7 @@ IM2COL = Exercise(
         "return one 2-D matrix, [c*ks*ks, number of windows]: flatten each window's channels and pixels into "
         "one column.": lambda case: _im2col_windows(case).reshape(case.args[0].shape[0], case.args[1] ** 2, -1),
     },
-    error_hints={"must be computed by hand": "copy each window with slicing and loops: F.unfold, Tensor.unfold and "
+    error_hints={BY_HAND_REFUSAL: "copy each window with slicing and loops: F.unfold, Tensor.unfold and "
                                              "strided views are switched off here.",
                  "stack expects each tensor to be equal size": _IM2COL_FIT,
                  "must match the existing size": _IM2COL_FIT},
@@ -734,7 +735,7 @@ CONV_BACKWARD = Exercise(
                                         "and weight is [out, in, kh, kw]: line the axes up (e.g. with torch.einsum), "
                                         "and cut the windows from the padded input so that each is kh x kw.",
                  "not enough values to unpack": "return three tensors: return dx, dw, db",
-                 "must be computed by hand": "write the gradients yourself, with loops over the output positions "
+                 BY_HAND_REFUSAL: "write the gradients yourself, with loops over the output positions "
                                              "and einsum, as the plan above says: autograd and PyTorch's "
                                              "convolutions are switched off here."},
     forbid=BY_HAND_OPS,
@@ -907,7 +908,7 @@ MAXPOOL_BACKWARD = Exercise(
         "sends its gradient to one value only, the first maximum in reading order.":
             _mb_model(lambda win: (win == win.amax(dim=(-2, -1), keepdim=True).clamp(min=0)).double()),
     },
-    error_hints={"must be computed by hand": "route each window's gradient yourself, with loops over the windows: "
+    error_hints={BY_HAND_REFUSAL: "route each window's gradient yourself, with loops over the windows: "
                                              "autograd and PyTorch's pooling (its indices too) are switched off here.",
                  "out of bounds": "with ceil_mode=True the last window may hang over the edge: slice it, "
                                   "x[..., r:r + size, c:c + size] stops at the border by itself.",

@@ -27,6 +27,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..protocol import BY_HAND_REFUSAL
 from .core import Case, Exercise, ShortcutUsed, compare_equal, compare_tensor, no_autograd, quiz_case, randint
 
 CHAPTER = "09-deeper-networks"
@@ -42,7 +43,7 @@ def _by_hand(name: str, call=None):
                 return call(answer, case) if call else answer(*case.args)
         except RuntimeError as exc:
             if "saved tensor hooks" in str(exc):  # torch.func refuses to run under the hooks
-                raise ShortcutUsed(f"`{name}` must be computed by hand, but it used torch.func "
+                raise ShortcutUsed(f"`{name}` {BY_HAND_REFUSAL}, but it used torch.func "
                                    "(grad / vjp are autograd): write the gradient yourself.") from None
             raise
     return run
@@ -441,7 +442,7 @@ def _bn_run(answer, case: Case):
         return REFUSED
     except RuntimeError as exc:
         if "saved tensor hooks" in str(exc):
-            raise ShortcutUsed("`batchnorm_backward` must be computed by hand, but it used torch.func") from None
+            raise ShortcutUsed(f"`batchnorm_backward` {BY_HAND_REFUSAL}, but it used torch.func") from None
         raise
 
 
@@ -585,7 +586,7 @@ BATCHNORM_BACKWARD = Exercise(
         "ValueError as nn.BatchNorm2d does in training mode.": _bn_handled,
     },
     error_hints={"autograd": "write the three gradients from the formulas: no requires_grad, no backward()",
-                 "must be computed by hand": "write the three gradients from the formulas: no F.batch_norm or "
+                 BY_HAND_REFUSAL: "write the three gradients from the formulas: no F.batch_norm or "
                                              "nn.BatchNorm2d inside",
                  "must match the size": "dgamma and dbeta have one value per channel: sum over dims (0, 2, 3)"},
     forbid=BATCH_NORM_OPS,

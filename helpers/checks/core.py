@@ -34,7 +34,7 @@ import torch
 from helpers.hooks import watching_ops
 
 from ..protocol import (NOT_ATTEMPTED_ERROR, ExerciseStatus, NotPlain, describe_error, describe_type, not_attempted,
-                        to_plain)
+                        to_plain, wrapped, BY_HAND_REFUSAL)
 
 Kind = Literal["function", "value"]
 
@@ -67,28 +67,6 @@ class NotAttempted(CheckFailed):
         else:
             why = f"`{v.exercise}` is not defined yet: write it in its cell above"
         return [f"Not attempted yet: {v.title}. {why}, run that cell, then this one."]
-
-
-#: The width verdicts are wrapped to: a JupyterLab output area breaks longer lines anywhere, mid-word.
-WRAP_WIDTH = 100
-
-
-def wrapped(text: str, first: int = 0) -> list[str]:
-    """The lines of ``text`` wrapped at word boundaries (a hint's continuation lines indented under it).
-
-    ``first`` is how much of the first line something printed before the text takes.
-    """
-    import textwrap
-
-    out: list[str] = []
-    for i, line in enumerate(text.splitlines() or [""]):
-        indent = " " * len("Hint: ") if line.startswith("Hint: ") else ""
-        lead = "x" * first if i == 0 else ""
-        lines = textwrap.wrap(lead + line, WRAP_WIDTH, subsequent_indent=indent, break_long_words=False,
-                              break_on_hyphens=False) or [""]
-        lines[0] = lines[0][len(lead):]
-        out += lines
-    return out
 
 
 class ShortcutUsed(RuntimeError):
@@ -181,7 +159,7 @@ POOLING_OPS = CONVOLUTION_OPS | frozenset({
 
 def refusal_message(what: str, name: str) -> str:
     """The learner's one line for an operator a by-hand answer may not call (it names the operator)."""
-    return (f"{what} must be computed by hand, but it called torch's built-in `{name}`, which a by-hand "
+    return (f"{what} {BY_HAND_REFUSAL}, but it called torch's built-in `{name}`, which a by-hand "
             "answer may not use (only indexing, slicing, arithmetic, sums and other elementary operators).")
 
 
@@ -215,7 +193,7 @@ def forbidding(ops: frozenset[str], what: str):
 
     def blocked(name: str):
         def refuse(*args, **kwargs):
-            raise ShortcutUsed(f"{what} must be computed by hand, but it called `{name}`.")
+            raise ShortcutUsed(f"{what} {BY_HAND_REFUSAL}, but it called `{name}`.")
         return refuse
 
     codes = []  # a name imported before the check (`from scipy.signal import correlate2d`) keeps the
@@ -254,7 +232,7 @@ def no_autograd(what: str):
     pass raises :class:`ShortcutUsed`, however the graph was started (``requires_grad``, ``backward``).
     """
     def refuse(tensor):
-        raise ShortcutUsed(f"{what} must be computed by hand, but it asked autograd to record a graph "
+        raise ShortcutUsed(f"{what} {BY_HAND_REFUSAL}, but it asked autograd to record a graph "
                            "(requires_grad / backward): write the gradient yourself.")
 
     with torch.autograd.graph.saved_tensors_hooks(refuse, lambda t: t):
