@@ -144,7 +144,7 @@ def _check(args: argparse.Namespace) -> int:
 
 def _progress(args: argparse.Namespace) -> int:
     """Reads the progress file and the exercises' names without importing PyTorch (a fraction of a second)."""
-    from helpers import progress
+    from helpers.learner import progress
     from helpers.checks.catalog import entries
     from helpers.protocol import ExerciseStatus
 

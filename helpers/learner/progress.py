@@ -18,11 +18,11 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .nbgrader_env import under_grading
-from .protocol import ExerciseStatus
+from ..nbgrader_env import under_grading
+from ..protocol import ExerciseStatus
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .checks.core import Verdict
+    from ..checks.core import Verdict
 
 
 def progress_file() -> Path:
