@@ -5,7 +5,7 @@ and decides grades in its own process (``grader/grading/judge.py``), where no le
 ever ran. The two agree on the facts below, and on nothing else. This module lives in
 ``helpers`` because the harness must import it inside the sandbox, where the ``grader``
 package is deliberately absent, and because the notebook's own ``check`` (both halves in
-one process, :mod:`helpers.checks`) follows the same rules. It imports nothing heavy (torch
+one process, :mod:`helpers.learner.verdicts` over :mod:`helpers.checks`) follows the same rules. It imports nothing heavy (torch
 only inside the functions that handle tensors), so the grader's launcher can use it freely:
 
 * the **commands** the grader sends (:class:`Op`; :func:`run_command`, :func:`test_command`) and
