@@ -72,9 +72,9 @@ def available(isolation: str = "zygote") -> str | None:
         from .zygote import supported
 
         return supported()
-    from .zygote import _userns_problem, rootless
+    from .zygote import rootless, userns_problem
 
-    why = _userns_problem() if rootless() else None
+    why = userns_problem() if rootless() else None
     if why:
         return why
     for tool, package in (("bwrap", "bubblewrap"), ("setpriv", "util-linux"))[:1 if rootless() else 2]:

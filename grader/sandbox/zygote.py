@@ -101,7 +101,7 @@ def rootless() -> bool:
     return os.geteuid() != 0
 
 
-def _userns_problem() -> str | None:
+def userns_problem() -> str | None:
     """Why an unprivileged user namespace cannot be created here, in words with the fix; ``None`` if it can."""
     try:
         if int(open("/proc/sys/user/max_user_namespaces").read()) == 0:
@@ -163,7 +163,7 @@ def supported() -> str | None:
     if SYS_PIVOT_ROOT is None:
         return f"unsupported architecture {platform.machine()}"
     if rootless():
-        why = _userns_problem()
+        why = userns_problem()
         if why:
             return why
     pid = os.fork()
