@@ -42,7 +42,7 @@ def _outputs(args: argparse.Namespace) -> int:
 
 def _autograde(args: argparse.Namespace) -> int:
     from .grading.autograde import autograde
-    from .grading.config import GradingConfig
+    from .grading.config import GradingConfig, chosen
     from .grading.results import SubmissionStatus
 
     if not args.submissions.is_dir():
@@ -57,11 +57,10 @@ def _autograde(args: argparse.Namespace) -> int:
         print(f"note: no course secret yet: created {path}, which the hidden cases are drawn from. Keep it (and "
               "off learners' machines): grading again with it reproduces these grades.", file=sys.stderr)
     key, source = load(path), f"course secret {path}"
-    config = GradingConfig(workers=args.workers, timeout=args.timeout, cell_timeout=args.cell_timeout,
-                           isolation="none" if args.no_sandbox else args.isolation, scheduler=args.scheduler,
-                           similarity=not args.no_similarity, similarity_threshold=args.similarity_threshold,
-                           secret=key, secret_source=source, regrade=args.regrade, student=args.student,
-                           assignment=args.assignment)
+    settings = chosen(args, "autograde")
+    if args.no_sandbox:
+        settings["isolation"] = "none"
+    config = GradingConfig(**settings, secret=key, secret_source=source)
     recorder = None
     try:
         if not args.no_gradebook:
@@ -116,7 +115,7 @@ def _report(args: argparse.Namespace) -> int:
     if args.submissions is not None and not args.submissions.is_dir():
         raise UsageError(f"{args.submissions} is not a folder of submissions")
     summary = write_report(args.out, load_run(args.out), submissions_dir=args.submissions, root=ROOT,
-                           similarity=not args.no_similarity, threshold=args.similarity_threshold)
+                           similarity=args.similarity, threshold=args.similarity_threshold)
     graded = sum(ch.graded for ch in summary.chapters.values())
     print(f"class report of {graded} graded submissions in {args.out / 'class-report.html'} "
           f"and {args.out / 'class-report.csv'}")
@@ -125,27 +124,18 @@ def _report(args: argparse.Namespace) -> int:
     return 0
 
 
-def _add_similarity_options(parser: argparse.ArgumentParser) -> None:
-    from .grading.config import GradingConfig, describe
-
-    parser.add_argument("--no-similarity", action="store_true",
-                        help="do not look for nearly identical answers (the class report's similar-answers.html)")
-    parser.add_argument("--similarity-threshold", type=float, default=GradingConfig.similarity_threshold,
-                        metavar="SHARE", help=describe("similarity_threshold"))
-
-
 def _check(args: argparse.Namespace) -> int:
     from .check import CHECK
     from .check import main as check_main
-    from .grading.config import resolve
+    from .grading.config import chosen, resolve
 
-    config = resolve(CHECK, workers=args.workers, timeout=args.timeout)
+    config = resolve(CHECK, **chosen(args, "check"))
     return check_main(args.notebooks, config, save=not args.no_progress, json_out=args.json, outputs=args.outputs)
 
 
 def _progress(args: argparse.Namespace) -> int:
     """Reads the progress file and the exercises' names without importing PyTorch (a fraction of a second)."""
-    from helpers import progress
+    from helpers.learner import progress
     from helpers.checks.catalog import entries
     from helpers.protocol import ExerciseStatus
 
@@ -171,9 +161,8 @@ def _progress(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from .grading.config import GradingConfig, describe
+    from .grading.config import add_options
 
-    defaults = GradingConfig()
     parser = argparse.ArgumentParser(prog="python -m grader", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
 
@@ -189,22 +178,14 @@ def build_parser() -> argparse.ArgumentParser:
     grade.add_argument("submissions", type=Path,
                        help="<student>/<notebook>.ipynb folders, or nbgrader's submitted/<student>/<chapter>/")
     grade.add_argument("--out", type=Path, required=True, help="where grades.csv, report.json and feedback/ go")
-    grade.add_argument("--workers", type=int, default=defaults.workers, help=describe("workers"))
-    grade.add_argument("--timeout", type=float, default=defaults.timeout, help=describe("timeout"))
-    grade.add_argument("--cell-timeout", type=float, default=defaults.cell_timeout, help=describe("cell_timeout"))
-    grade.add_argument("--isolation", choices=("zygote", "bwrap"), default=defaults.isolation,
-                       help=describe("isolation"))
+    add_options(grade, "autograde")
     grade.add_argument("--secret", type=Path, default=None, metavar="FILE",
                        help="the file of the course secret (`python -m grader secret`) the hidden cases are drawn "
                             "from (default: $CONV_COURSE_SECRET or ~/.config/conv-course/grading-secret, created on "
                             "first use); report.json records its fingerprint, never the secret")
-    grade.add_argument("--regrade", action="store_true", help=describe("regrade"))
-    grade.add_argument("--student", default=None, metavar="ID", help=describe("student"))
-    grade.add_argument("--assignment", default=None, metavar="CHAPTER", help=describe("assignment"))
     grade.add_argument("--no-sandbox", action="store_true",
                        help="run student code with no sandbox at all: no namespaces, no limits, no user of its "
                             "own (only for notebooks you trust)")
-    grade.add_argument("--scheduler", default=None, metavar="ADDRESS", help=describe("scheduler"))
     grade.add_argument("--db", default=None, metavar="URL",
                        help="nbgrader gradebook to record the grades in, e.g. sqlite:///gradebook.db or "
                             "postgresql://user:password@host/db (default: the course's CourseDirectory.db_url, "
@@ -215,7 +196,6 @@ def build_parser() -> argparse.ArgumentParser:
                             "with --course or --db)")
     grade.add_argument("--no-gradebook", action="store_true",
                        help="write grades.csv, report.json and feedback only; leave nbgrader's gradebook alone")
-    _add_similarity_options(grade)
     grade.set_defaults(run=_autograde)
 
     report = commands.add_parser("report", help="write the class report (class-report.html and .csv) of a "
@@ -223,7 +203,7 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("out", type=Path, help="the --out folder of `python -m grader autograde`")
     report.add_argument("--submissions", type=Path, default=None,
                         help="the graded submissions folder, to list similar answers (left out without it)")
-    _add_similarity_options(report)
+    add_options(report, "report")
     report.set_defaults(run=_report)
 
     secret = commands.add_parser("secret", help="create the course secret the instructor's hidden cases are drawn "
@@ -238,8 +218,7 @@ def build_parser() -> argparse.ArgumentParser:
                                 "run it from the top in a fresh kernel, with the hidden checks; points per exercise")
     check.add_argument("notebooks", nargs="+", type=Path, metavar="NOTEBOOK",
                        help="e.g. notebooks/01-convolution-by-hand/01-convolution-by-hand.ipynb (never modified)")
-    check.add_argument("--workers", type=int, default=defaults.workers, help=describe("workers"))
-    check.add_argument("--timeout", type=float, default=defaults.timeout, help=describe("timeout"))
+    add_options(check, "check")
     check.add_argument("--json", type=Path, default=None, metavar="FILE", help="also write the results as JSON to FILE")
     check.add_argument("--outputs", action="store_true",
                        help="also compare the outputs your answers determine (sizes, shapes, counts) with the "

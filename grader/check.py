@@ -17,7 +17,7 @@ What it adds for a learner:
   first line, never a traceback); the cells that only stopped at an exercise not done
   yet (``NotImplementedError``) are named together on one line;
 * a warning when the saved notebook was not run top to bottom;
-* each verdict recorded in the local progress (:mod:`helpers.progress`), which
+* each verdict recorded in the local progress (:mod:`helpers.learner.progress`), which
   ``python -m grader progress`` shows.
 
 The learner's file is only read, never written.
@@ -244,7 +244,7 @@ def _first_line(source: str, width: int = 60) -> str:
 
 def record(report: CheckReport) -> None:
     """Keep each exercise's verdict in the local progress (what ``python -m grader progress`` shows)."""
-    from helpers import progress
+    from helpers.learner import progress
     from helpers.checks.core import Verdict
 
     for row in report.exercises:

@@ -15,8 +15,9 @@ introduces it:
 * :mod:`helpers.explorers`: the pure computations and HTML of the explorers, one module per
   chapter; :mod:`helpers.widgets`: their sliders.
 * :mod:`helpers.protocol`: what the grader's sandbox and its judge agree on (checks follow it too).
-* :mod:`helpers.grading`: whether the notebook is being graded (``NBGRADER_EXECUTION``).
-* :mod:`helpers.progress`: your progress, recorded on your own machine.
+* :mod:`helpers.nbgrader_env`: whether the notebook is being graded (``NBGRADER_EXECUTION``).
+* :mod:`helpers.learner`: your side: the verdicts a test cell prints (``check``, ``summary``, imported
+  from :mod:`helpers.checks`) and your progress, recorded on your own machine.
 * :mod:`helpers.photos`, :mod:`helpers.stability`, :mod:`helpers.stability_plots`: a real colour photo,
   the ten digits, activation statistics and their figures (chapter 7).
 

@@ -5,7 +5,7 @@ and decides grades in its own process (``grader/grading/judge.py``), where no le
 ever ran. The two agree on the facts below, and on nothing else. This module lives in
 ``helpers`` because the harness must import it inside the sandbox, where the ``grader``
 package is deliberately absent, and because the notebook's own ``check`` (both halves in
-one process, :mod:`helpers.checks`) follows the same rules. It imports nothing heavy (torch
+one process, :mod:`helpers.learner.verdicts` over :mod:`helpers.checks`) follows the same rules. It imports nothing heavy (torch
 only inside the functions that handle tensors), so the grader's launcher can use it freely:
 
 * the **commands** the grader sends (:class:`Op`; :func:`run_command`, :func:`test_command`) and
@@ -13,6 +13,8 @@ only inside the functions that handle tensors), so the grader's launcher can use
   keys below (:data:`OP`, :data:`STATUS`...); a test command carries the exercise's key and whether
   its test cell has a hidden part, so the harness never reads test code; a command's time limit
   defaults to :data:`CELL_TIMEOUT`;
+* the **events** of a sandbox's start and end on the same channel, and on the zygote's socket
+  (:data:`READY`, :data:`PID1`, :data:`SETUP_FAILED`, :data:`EXIT`...);
 * the **outcome files** a test command leaves (:func:`outcome_file`), in the sandbox's
   :data:`OUTCOMES_DIR`: a list of records ``{"value", "error"}`` (:func:`outcome_record`,
   :data:`OUTCOME_FIELDS`), at most :data:`MAX_OUTCOME_BYTES` (the judge refuses a larger file,
@@ -99,6 +101,14 @@ class ExerciseStatus(StrEnum):
 #: (the harness, or the by-hand guarded child once armed) asks for it with ``{NEED_SEED: true}`` on the
 #: event channel and reads ``{SEED: int or null}`` back on the command channel, once per command.
 SEED, SEALED, NEED_SEED = "seed", "sealed", "need_seed"
+
+#: The events of a sandbox's start and end, besides the replies, one JSON object per line on the event
+#: channel: the harness's ``{READY: true, SECONDS: s}`` once it is loaded (``SECONDS`` also on each reply:
+#: the step's time); from the zygote's intermediate process, ``{PID1: pid}`` (the harness, as the host
+#: sees it, so that the grader can kill it directly), ``{SETUP_FAILED: why}`` (the walls could not be
+#: built) and ``{EXIT: code}`` (how the harness ended). The zygote's own socket says ``{READY: true}``
+#: once it is loaded and ``{PID: pid}`` for each sandbox it forks.
+READY, SECONDS, PID1, SETUP_FAILED, EXIT, PID = "ready", "seconds", "pid1", "setup_failed", "exit", "pid"
 
 
 def test_command(key: str, hidden: bool, seed: int | None = None) -> dict:

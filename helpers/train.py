@@ -6,7 +6,7 @@
   :mod:`helpers.plots` draws it).
 * :func:`accuracy`: the fraction of images a model classifies correctly.
 * :func:`budget`: a smaller training budget when
-  the notebook is graded (:func:`helpers.grading.under_grading`).
+  the notebook is graded (:func:`helpers.nbgrader_env.under_grading`).
 
 Introduced in chapter 4, "``nn.Conv2d`` and a first CNN"; chapter 6 reuses it.
 """
@@ -22,7 +22,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .grading import under_grading
+from .nbgrader_env import under_grading
 
 Tensors = tuple[torch.Tensor, torch.Tensor]
 

@@ -18,7 +18,7 @@ region (:attr:`Explorer.status`, the view's notes as plain text), which a screen
 reads out after every move; and everything works from the keyboard (Tab to a control,
 arrows to move it).
 
-While the notebook is graded (:func:`helpers.grading.under_grading`) the explorers
+While the notebook is graded (:func:`helpers.nbgrader_env.under_grading`) the explorers
 build nothing and return a one-line note instead: grading needs no sliders.
 
 Explorers, by chapter: :func:`kernel_walk` (1), :func:`channels` (2),
@@ -34,7 +34,7 @@ from typing import Any
 
 import ipywidgets as widgets
 
-from .grading import under_grading
+from .nbgrader_env import under_grading
 
 __all__ = ["Explorer", "Skipped", "kernel_walk", "channels", "padding_stride", "feature_maps",
            "receptive_field", "pooling", "activation_histograms", "arithmetic"]

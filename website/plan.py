@@ -23,6 +23,8 @@ from __future__ import annotations
 import ast
 from dataclasses import dataclass, field
 
+from grader import cells as cell_meta
+
 ANSWER, TEST, NEEDS_ANSWER, EXPLORER, PLAIN = "answer", "test", "needs-answer", "explorer", "plain"
 #: Functions imported from these modules read the learner's answers by name.
 ANSWER_READERS = ("helpers.checks",)
@@ -44,10 +46,6 @@ def python_source(source: str) -> str:
     from IPython.core.inputtransformer2 import TransformerManager
 
     return TransformerManager().transform_cell(source)
-
-
-def _nbgrader(cell) -> dict:
-    return cell.get("metadata", {}).get("nbgrader", {}) or {}
 
 
 def _names(tree: ast.AST) -> tuple[set[str], set[str]]:
@@ -91,7 +89,7 @@ def _explorer_call(tree: ast.Module, explorers: set[str]) -> ast.Call | None:
 
 def plan(nb) -> list[CellPlan]:
     """One :class:`CellPlan` per cell of a learner's notebook (markdown cells are ``plain``)."""
-    exercise_names = {_nbgrader(c).get("grade_id") for c in nb.cells if _nbgrader(c).get("grade")}
+    exercise_names = {cell_meta.grade_id(c) for c in nb.cells if cell_meta.is_grade(c)}
     tainted: set[str] = {name for name in exercise_names if name}
     readers: set[str] = set()
     explorers: set[str] = set()
@@ -100,14 +98,13 @@ def plan(nb) -> list[CellPlan]:
         if cell.cell_type != "code":
             plans.append(CellPlan(PLAIN))
             continue
-        meta = _nbgrader(cell)
         tree = ast.parse(python_source(cell.source))
         loads, stores = _names(tree)
-        if meta.get("solution"):
+        if cell_meta.is_solution(cell):
             tainted |= stores
             plans.append(CellPlan(ANSWER))
             continue
-        if meta.get("grade"):
+        if cell_meta.is_grade(cell):
             plans.append(CellPlan(TEST))
             continue
         readers |= _imported_from(tree, ANSWER_READERS)

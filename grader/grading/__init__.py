@@ -6,6 +6,8 @@
 * :mod:`.batch`: the batch engine (``run_batch``): one loop for both backends, each result recorded and
   checkpointed as it comes, Ctrl-C keeping what was graded, the outputs; the progress bar and errors;
 * :mod:`.pool`: the local backend, sandboxes on this machine (one zygote, ``workers`` at a time);
+* :mod:`.place`: the grading place both backends run sandboxes in (zygote, data cache, control groups,
+  sandbox uids, slots, folder): the pool's one, and each Dask worker's;
 * :mod:`.run`: one submission's run through its plan in a sandbox, with restarts;
 * :mod:`.cluster`: the Dask backend: the same runs on Dask workers (``--scheduler``), judged here;
 * :mod:`.judge`: verdicts from the collected outcomes, where no student code ran;

@@ -34,10 +34,8 @@ within :data:`CONNECT_TIMEOUT` seconds.
 
 from __future__ import annotations
 
-import atexit
 import hashlib
 import os
-import queue
 import shutil
 import sys
 import tempfile
@@ -49,15 +47,11 @@ from pathlib import Path
 from helpers.protocol import MAX_OUTCOME_BYTES, one_line, outcome_file
 
 from ..authoring.config import ROOT
-from ..authoring.execute import kernel_env
 from ..errors import SetupError
-from ..sandbox.cgroups import Cgroups
-from ..sandbox.client import Zygote
-from ..sandbox.data import data_cache_dir, warm_data_cache
 from ..sandbox.process import available, course_import_problem
-from ..sandbox.users import uid_base
 from .batch import Backend, Batch, GraderError, prepare_gradebook
 from .config import GradingConfig, resolve
+from .place import GradingPlace
 from .records import file_digest
 from .results import Result, SubmissionStatus
 from .sanitize import Assignment, Plan, plan, read_json
@@ -137,67 +131,30 @@ class CourseVersionError(SetupError):
     """This worker runs a different version of the course than the instructor."""
 
 
-class _Place:
-    """One worker process's grading place: its zygote, data cache, control groups, folders, sandbox uids.
+#: Each worker process's grading place (its zygote, data cache, control groups, folder, sandbox uids) per
+#: isolation and limits: made on its first job and kept for the worker's life.
+_PLACES: dict[tuple, GradingPlace] = {}
+_PLACES_LOCK = threading.Lock()
 
-    Made on the first job and kept for the worker's life. The zygote is started from a thread of
-    its own that never ends: it dies with the thread that started it (``PDEATHSIG``), so not
-    with a pool thread that Dask may retire, but with the worker process.
-    """
 
-    _lock = threading.Lock()
-    _made: dict[tuple, "_Place"] = {}
+def worker_place(config: GradingConfig) -> GradingPlace:
+    """This worker's grading place for ``config``, made on the first job (a slot per Dask thread)."""
+    key = (config.isolation, config.limits)
+    with _PLACES_LOCK:
+        if key not in _PLACES:
+            try:
+                from distributed import get_worker
 
-    def __init__(self, config: GradingConfig, slots: int) -> None:
-        self.tmp = Path(tempfile.mkdtemp(prefix=f"{WORKER_DIR}{os.getpid()}-"))
-        os.chmod(self.tmp, 0o711)
-        self.uids = uid_base()
-        self.cache = warm_data_cache() if config.sandboxed else None
-        self.cgroups = Cgroups(slots, config.limits) if config.sandboxed else None
-        self.slots: queue.Queue[int] = queue.Queue()
-        for slot in range(slots):
-            self.slots.put(slot)
-        self.zygote: Zygote | None = None
-        if config.isolation in ("zygote", "none"):
-            made: queue.Queue = queue.Queue()
-
-            def keeper() -> None:
-                try:
-                    made.put(Zygote(data_cache_dir() if config.sandboxed else None, sandboxed=config.sandboxed,
-                                    env=kernel_env()))
-                except BaseException as exc:  # noqa: BLE001 - handed to the job that asked
-                    made.put(exc)
-                threading.Event().wait()
-
-            threading.Thread(target=keeper, name="conv-course-zygote", daemon=True).start()
-            zygote = made.get()
-            if isinstance(zygote, BaseException):
-                raise zygote
-            zygote.wait()
-            self.zygote = zygote
-        atexit.register(self.close)
-
-    def close(self) -> None:
-        """The worker is shutting down: its zygote, control groups and folders go too."""
-        if self.zygote is not None:
-            self.zygote.close()
-        if self.cgroups is not None:
-            self.cgroups.close()
-        shutil.rmtree(self.tmp, ignore_errors=True)
-
-    @classmethod
-    def get(cls, config: GradingConfig) -> "_Place":
-        key = (config.isolation, config.limits)
-        with cls._lock:
-            if key not in cls._made:
-                try:
-                    from distributed import get_worker
-
-                    slots = max(1, get_worker().state.nthreads)
-                except (ImportError, ValueError):
-                    slots = 1
-                cls._made[key] = cls(config, slots)
-            return cls._made[key]
+                slots = max(1, get_worker().state.nthreads)
+            except (ImportError, ValueError):
+                slots = 1
+            place = GradingPlace(config, slots)
+            place.make_folder(f"{WORKER_DIR}{os.getpid()}-")
+            place.prepare()
+            place.start_zygote(own_thread=True)  # not a pool thread's: see GradingPlace.start_zygote
+            place.keep_until_exit()
+            _PLACES[key] = place
+        return _PLACES[key]
 
 
 #: A worker's grading folder is ``<tmp>/conv-course-worker-<pid>-<random>``: the pid says whose it is.
@@ -248,26 +205,24 @@ def run_job(job: Job) -> JobOutcome:
     live.check()  # the run was halted while this task waited: nothing to start
     config = resolve(job.config, root=ROOT)  # this worker's checkout, wherever it is
     sweep_dead_workers()  # what a worker killed before left behind, found by the next job on the machine
-    place = _Place.get(config)
-    slot = place.slots.get()
-    workdir = place.tmp / f"{job.number:05d}-{os.getpid()}-{threading.get_ident()}"
-    try:
-        copy = prepare_workdir(workdir, job.notebook, place.uids + slot if config.sandboxed else None)
-        sub = Submission(job.student, copy, job.assignment.chapter)
+    place = worker_place(config)
+    with place.slot() as slot:
+        workdir = place.tmp / f"{job.number:05d}-{os.getpid()}-{threading.get_ident()}"
         try:
-            state = run_plan(sub, job.assignment, workdir, slot, config=config, zygote=place.zygote,
-                              cache=place.cache, cgroups=place.cgroups, uids=place.uids, planned=job.plan,
-                              seeds=job.seeds, live=live)
-        except GradingFailed as exc:
-            return JobOutcome({}, [], [], 0, {}, {}, {}, _address(), time.monotonic() - started, str(exc))
-        files = {p.name: p.read_bytes() for p in sorted(state.judged.iterdir())
-                 if p.is_file() and not p.is_symlink() and p.stat().st_size <= MAX_OUTCOME_BYTES}
-        return JobOutcome(state.replies, sorted(state.fatal), state.cells, state.restarts, state.answer_problems,
-                       state.raised, files, _address(), time.monotonic() - started)
-    finally:
-        place.slots.put(slot)
-        remove_workdir(workdir)
-        sweep_dead_workers()  # and again: a worker killed as this job began may have died only since
+            copy = prepare_workdir(workdir, job.notebook, place.uid(slot))
+            sub = Submission(job.student, copy, job.assignment.chapter)
+            try:
+                state = run_plan(sub, job.assignment, workdir, slot, **place.sandboxes(), planned=job.plan,
+                                 seeds=job.seeds, live=live)
+            except GradingFailed as exc:
+                return JobOutcome({}, [], [], 0, {}, {}, {}, _address(), time.monotonic() - started, str(exc))
+            files = {p.name: p.read_bytes() for p in sorted(state.judged.iterdir())
+                     if p.is_file() and not p.is_symlink() and p.stat().st_size <= MAX_OUTCOME_BYTES}
+            return JobOutcome(state.replies, sorted(state.fatal), state.cells, state.restarts, state.answer_problems,
+                              state.raised, files, _address(), time.monotonic() - started)
+        finally:
+            remove_workdir(workdir)
+            sweep_dead_workers()  # and again: a worker killed as this job began may have died only since
 
 
 #: This worker's grading runs by run id (:class:`grader.grading.run.Live`: their running sandboxes), kept

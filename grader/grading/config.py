@@ -1,9 +1,13 @@
 """How a batch is graded: one :class:`GradingConfig`, read by the command line and by the functions.
 
-Each setting has its default and its description here and nowhere else: ``python -m grader
-autograde`` and ``python -m grader check`` build their options from these fields (help text
-included), and :func:`grader.grading.autograde.autograde` and
-:func:`grader.check.check_notebooks` take a config (or keyword overrides of its fields).
+Each setting has its default, its description and its validation here and nowhere else. A setting
+that a command offers says so (its :class:`Option`): ``python -m grader autograde``, ``check`` and
+``report`` build those options from these fields, flag, type, help text and default included
+(:func:`add_options`), and read them back into keyword overrides (:func:`chosen`). The commands'
+other options are not settings: the files they read (``--secret``, ``--db``, ``--course``),
+``--no-sandbox`` (isolation ``none``, spelled out so that it is never chosen by accident) and
+``--no-gradebook``. :func:`grader.grading.autograde.autograde` and :func:`grader.check.check_notebooks`
+take a config (or keyword overrides of its fields).
 """
 
 from __future__ import annotations
@@ -20,10 +24,27 @@ from ..sandbox.walls import Limits
 from .similarity import THRESHOLD
 
 
-def _setting(default=None, help: str = "", *, factory=None, repr: bool = True):  # noqa: A002 - argparse's word
+@dataclass(frozen=True)
+class Option:
+    """A setting as the command line offers it: the commands that take it, and how its value is read.
+
+    ``type`` ``None`` makes a switch of a ``bool`` setting: ``--NAME`` turns on a setting that is off by
+    default; ``--no-NAME`` turns off one that is on, with ``off`` as its help.
+    """
+
+    commands: tuple[str, ...]
+    type: type | None = None
+    metavar: str | None = None
+    choices: tuple[str, ...] | None = None
+    off: str | None = None
+
+
+def _setting(default=None, help: str = "", *, factory=None, repr: bool = True,  # noqa: A002 - argparse's word
+             option: Option | None = None):
+    metadata = {"help": help, "option": option}
     if factory is not None:
-        return field(default_factory=factory, metadata={"help": help}, repr=repr)
-    return field(default=default, metadata={"help": help}, repr=repr)
+        return field(default_factory=factory, metadata=metadata, repr=repr)
+    return field(default=default, metadata=metadata, repr=repr)
 
 
 class SettingError(UsageError, ValueError):
@@ -35,13 +56,17 @@ class GradingConfig:
     """The settings of one grading run (a class's batch, or a learner's check)."""
 
     workers: int | None = _setting(None, f"submissions graded side by side (default: the machine's cores, "
-                                         f"at most {MAX_WORKERS})")
-    timeout: float = _setting(900, "seconds per submission, all its cells together")
+                                         f"at most {MAX_WORKERS})", option=Option(("autograde", "check"), int))
+    timeout: float = _setting(900, "seconds per submission, all its cells together",
+                              option=Option(("autograde", "check"), float))
     cell_timeout: float = _setting(CELL_TIMEOUT, "seconds per cell before it is interrupted (nbgrader's "
-                                                        "Execute.timeout for the course, too)")
+                                                 "Execute.timeout for the course, too)",
+                                   option=Option(("autograde",), float))
     isolation: str = _setting("zygote", "how the sandbox is built: forked from a pre-loaded process with its own "
                                         "namespaces (zygote, faster), a fresh bubblewrap process per submission "
-                                        "(bwrap), or none (only for notebooks you trust)")
+                                        "(bwrap), or none (only for notebooks you trust)",
+                              option=Option(("autograde",), str,
+                                            choices=tuple(i for i in ISOLATIONS if i != "none")))
     limits: Limits = _setting(help="resource limits of each sandbox (memory, CPU seconds, files, processes)",
                               factory=Limits)
     max_restarts: int = _setting(4, "restarts of one submission's sandbox before the rest of its cells are "
@@ -49,22 +74,29 @@ class GradingConfig:
     progress: bool = _setting(True, "a progress bar with an ETA on stderr")
     scheduler: str | None = _setting(None, "grade on a Dask cluster: the scheduler's address (tcp://HOST:PORT), "
                                            "or `local` for a LocalCluster of `workers` processes on this machine "
-                                           "(default: no cluster, sandboxes on this machine)")
-    similarity: bool = _setting(True, "list nearly identical answers in the class report (similar-answers.html)")
+                                           "(default: no cluster, sandboxes on this machine)",
+                                   option=Option(("autograde",), str, metavar="ADDRESS"))
+    similarity: bool = _setting(True, "list nearly identical answers in the class report (similar-answers.html)",
+                                option=Option(("autograde", "report"), off="do not look for nearly identical "
+                                              "answers (the class report's similar-answers.html)"))
     similarity_threshold: float = _setting(THRESHOLD, "the class report lists pairs of answers at least this "
-                                                      "alike, 0 to 1")
+                                                      "alike, 0 to 1",
+                                           option=Option(("autograde", "report"), float, metavar="SHARE"))
     secret: bytes | None = _setting(None, "the course secret the instructor's hidden cases are drawn from "
                                           "(grader.grading.secret; None: the public hidden cases a learner's "
                                           "check uses); report.json records its fingerprint, never the secret",
                                     repr=False)
     secret_source: str | None = _setting(None, "where the secret came from, in words, for report.json")
     regrade: bool = _setting(False, "grade every submission again, even those already graded in OUT (by default "
-                                    "a re-run keeps them: same file, same hidden cases)")
+                                    "a re-run keeps them: same file, same hidden cases)",
+                                option=Option(("autograde",)))
     root: Path = _setting(ROOT, "the course directory (solutions/ and notebooks/)")
     student: str | None = _setting(None, "grade only this student's submissions; what OUT holds of the others is "
-                                         "kept as it is (default: every student)")
+                                         "kept as it is (default: every student)",
+                                   option=Option(("autograde",), str, "ID"))
     assignment: str | None = _setting(None, "grade only this chapter's submissions, e.g. 01-convolution-by-hand; "
-                                            "what OUT holds of the others is kept as it is (default: every chapter)")
+                                            "what OUT holds of the others is kept as it is (default: every chapter)",
+                                      option=Option(("autograde",), str, "CHAPTER"))
 
     def __post_init__(self) -> None:
         if self.isolation not in ISOLATIONS:
@@ -113,6 +145,31 @@ def describe(name: str) -> str:
     if "default:" in text or not isinstance(default, (int, float, str)) or isinstance(default, bool):
         return text
     return f"{text} (default: {default:g})" if isinstance(default, float) else f"{text} (default: {default})"
+
+
+def _options(command: str) -> list:
+    """The settings ``python -m grader COMMAND`` offers, in the order of their fields."""
+    return [f for f in fields(GradingConfig) if f.metadata["option"] and command in f.metadata["option"].commands]
+
+
+def add_options(parser, command: str) -> None:
+    """Add to ``parser`` (argparse) an option for each setting ``command`` offers (see :class:`Option`)."""
+    defaults = GradingConfig()
+    for f in _options(command):
+        option, flag = f.metadata["option"], "--" + f.name.replace("_", "-")
+        default = getattr(defaults, f.name)
+        if option.type is None and default:
+            parser.add_argument(f"--no-{flag[2:]}", dest=f.name, action="store_false", help=option.off)
+        elif option.type is None:
+            parser.add_argument(flag, dest=f.name, action="store_true", help=describe(f.name))
+        else:
+            parser.add_argument(flag, dest=f.name, type=option.type, default=default, metavar=option.metavar,
+                                choices=option.choices, help=describe(f.name))
+
+
+def chosen(args, command: str) -> dict:
+    """The settings read from the command line of ``command`` (:func:`add_options`), as keyword overrides."""
+    return {f.name: getattr(args, f.name) for f in _options(command)}
 
 
 def resolve(config: GradingConfig | None = None, **overrides) -> GradingConfig:

@@ -672,9 +672,7 @@ def _answers(data: dict | None, chapter: _Chapter) -> dict[str, str]:
     for cell in (data or {}).get("cells", []) if isinstance(data, dict) else []:
         if not isinstance(cell, dict):
             continue
-        meta = cell.get("metadata") if isinstance(cell.get("metadata"), dict) else {}
-        nbg = meta.get("nbgrader") if isinstance(meta.get("nbgrader"), dict) else {}
-        gid = nbg.get("grade_id")
+        gid = cell_meta.grade_id(cell)
         source = cell.get("source")
         if gid in chapter.answers and gid not in found:
             found[gid] = "".join(source) if isinstance(source, list) else source if isinstance(source, str) else ""

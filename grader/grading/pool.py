@@ -1,8 +1,8 @@
 """The local backend of a batch: a pool of sandboxes on this machine, one zygote for all of them.
 
 :class:`LocalPool` is what :func:`grader.grading.batch.run_batch` drives when no ``--scheduler`` is
-given: it starts one zygote (its imports overlap the batch's reading of the chapters), a control
-group and a sandbox uid per worker slot, and grades up to ``workers`` submissions side by side in
+given: its grading place (:class:`grader.grading.place.GradingPlace`) starts one zygote (its imports
+overlap the batch's reading of the chapters), a control group and a sandbox uid per worker slot, and it grades up to ``workers`` submissions side by side in
 threads, each in its own folder (:func:`grader.grading.run.grade_one`). Ctrl-C ends every running
 sandbox at once (:class:`~grader.grading.run.Live`); at the end whatever a sandbox left is killed
 (:func:`~grader.sandbox.reaping.reap`) before the control groups are removed.
@@ -10,31 +10,22 @@ sandbox at once (:class:`~grader.grading.run.Live`); at the end whatever a sandb
 
 from __future__ import annotations
 
-import os
-import queue
-import shutil
-import tempfile
 from concurrent.futures import ThreadPoolExecutor, as_completed, wait
 from dataclasses import asdict
-from pathlib import Path
 
 from helpers.protocol import one_line
 
-from ..authoring.execute import kernel_env
-from ..sandbox.cgroups import Cgroups
-from ..sandbox.client import Zygote
-from ..sandbox.data import data_cache_dir, warm_data_cache
 from ..sandbox.process import available, course_import_problem
 from ..sandbox.reaping import reap
-from ..sandbox.users import uid_base
 from .batch import Backend, Batch, GraderError, prepare_gradebook
 from .config import GradingConfig
+from .place import GradingPlace
 from .results import Result, SubmissionStatus
 from .run import Interrupted, Live, grade_one
 
 
 class LocalPool(Backend):
-    """Sandboxes on this machine, ``config.worker_count()`` at a time."""
+    """Sandboxes on this machine, ``config.worker_count()`` at a time, in one :class:`GradingPlace`."""
 
     def __init__(self, config: GradingConfig) -> None:
         if config.sandboxed:
@@ -46,10 +37,8 @@ class LocalPool(Backend):
         if why:
             raise GraderError(f"cannot grade here: {why}")
         self.config, self.workers = config, config.worker_count()
-        self.zygote: Zygote | None = None
-        self.cgroups: Cgroups | None = None
-        self.first_uid: int | None = None
-        self.tmp: str | None = None
+        self.place: GradingPlace | None = None
+        self.opened = False
         self.live = Live()
         self.pool: ThreadPoolExecutor | None = None
         self.futures: dict = {}
@@ -58,13 +47,12 @@ class LocalPool(Backend):
     def start(self, pending: list) -> None:
         # The zygote imports torch and the course (seconds) while this process reads the chapters and the
         # data and loads what it judges with: the two start-ups overlap.
-        config = self.config
-        if config.isolation in ("zygote", "none") and pending:
-            self.zygote = Zygote(data_cache_dir() if config.sandboxed else None, sandboxed=config.sandboxed,
-                                 env=kernel_env())
+        self.place = GradingPlace(self.config, self.workers)
+        if pending:
+            self.place.start_zygote()
 
     def open(self, batch: Batch, pending: list) -> None:
-        config = self.config
+        config, place = self.config, self.place
         self.seeds = None
         if pending:
             from helpers.checks import exercises
@@ -73,14 +61,13 @@ class LocalPool(Backend):
 
             exercises()
             self.seeds = config.seeds()
-        self.cache = warm_data_cache() if config.sandboxed and pending else None
+            place.prepare()
         batch.out.mkdir(parents=True, exist_ok=True)
-        self.cgroups = Cgroups(self.workers, config.limits) if config.sandboxed and pending else None
         prepare_gradebook(batch.gradebook, batch.assignments)
-        self.first_uid = first_uid = uid_base()
-        cgroups = self.cgroups
+        self.opened = True
+        cgroups = place.cgroups
         batch.sandbox = {"isolation": config.isolation, "workers": self.workers,
-                         "uids": [first_uid, first_uid + self.workers - 1] if config.sandboxed else None,
+                         "uids": [place.uids, place.uids + self.workers - 1] if config.sandboxed else None,
                          "cell_timeout": config.cell_timeout, "timeout": config.timeout,
                          "limits": asdict(config.limits) if config.sandboxed else None,
                          "cgroups": (cgroups.missing or "cpu, memory and pids groups per worker") if cgroups else None}
@@ -88,33 +75,25 @@ class LocalPool(Backend):
     def grade(self, batch: Batch, pending: list):
         if not pending:
             return
-        config, live = self.config, self.live
-        slots: queue.Queue[int] = queue.Queue()
-        for slot in range(self.workers):
-            slots.put(slot)
-        options = dict(config=config, zygote=self.zygote, cache=self.cache, cgroups=self.cgroups,
-                       uids=self.first_uid, seeds=self.seeds, live=live)
-        self.tmp = tmp = tempfile.mkdtemp(prefix="conv-course-grade-")
-        os.chmod(tmp, 0o711)  # sandbox users reach only their own folder inside
-        if self.zygote is not None:
-            self.zygote.wait()
+        place, live = self.place, self.live
+        options = dict(place.sandboxes(), seeds=self.seeds, live=live)
+        tmp = place.make_folder("conv-course-grade-")
+        place.wait()
 
         def job(item: tuple[int, tuple[tuple[str, str], object]]) -> Result | None:
             number, ((_, chapter), sub) = item
-            slot = slots.get()
-            try:
-                if live.stop.is_set():
+            with place.slot() as slot:
+                try:
+                    if live.stop.is_set():
+                        return None
+                    return grade_one(sub, batch.assignments[chapter], tmp, number, slot, **options)
+                except Interrupted:
                     return None
-                return grade_one(sub, batch.assignments[chapter], Path(tmp), number, slot, **options)
-            except Interrupted:
-                return None
-            except Exception as exc:  # noqa: BLE001 - one submission never stops the batch
-                if live.stop.is_set():
-                    return None
-                return Result(sub.student, sub.path.name, chapter, SubmissionStatus.GRADING_FAILED,
-                              one_line(exc, "the grader failed on this notebook"))
-            finally:
-                slots.put(slot)
+                except Exception as exc:  # noqa: BLE001 - one submission never stops the batch
+                    if live.stop.is_set():
+                        return None
+                    return Result(sub.student, sub.path.name, chapter, SubmissionStatus.GRADING_FAILED,
+                                  one_line(exc, "the grader failed on this notebook"))
 
         self.pool = ThreadPoolExecutor(max_workers=self.workers)
         self.futures = {self.pool.submit(job, item): item for item in enumerate(pending)}
@@ -140,14 +119,9 @@ class LocalPool(Backend):
         return late
 
     def close(self) -> None:
-        if self.config.sandboxed and self.first_uid is not None:  # what a sandbox left, before the groups go
-            reap(range(self.first_uid, self.first_uid + self.workers))
-        if self.zygote is not None:
-            self.zygote.close()
-            self.zygote = None
-        if self.cgroups is not None:
-            self.cgroups.close()
-            self.cgroups = None
-        if self.tmp is not None:
-            shutil.rmtree(self.tmp, ignore_errors=True)
-            self.tmp = None
+        place = self.place
+        if place is None:
+            return
+        if self.config.sandboxed and self.opened:  # what a sandbox left, before the groups go
+            reap(place.uid_range())
+        place.close()

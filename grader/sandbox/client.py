@@ -15,6 +15,8 @@ import sys
 from collections.abc import Mapping
 from pathlib import Path
 
+from helpers.protocol import PID
+
 from .walls import sandbox_env, unsandboxed_env
 
 #: Seconds the zygote may take to import torch and the course before it is given up.
@@ -76,7 +78,7 @@ class Zygote:
             reply = self.sock.recv(1 << 16)
         if not reply:
             raise RuntimeError("the grader's zygote process ended")
-        return int(json.loads(reply)["pid"])
+        return int(json.loads(reply)[PID])
 
     def close(self) -> None:
         self.sock.close()

@@ -70,8 +70,8 @@ def serve(chapter: str, outdir: str, cmd_fd: int, event_fd: int) -> None:
     from IPython.core.interactiveshell import InteractiveShell
 
     import helpers.checks as checks
-    from helpers.protocol import (CELL_TIMEOUT, HIDDEN, KEY, NEED_SEED, OP, SEALED, SEED, SOURCE, TIMEOUT, Op,
-                                  Reply, describe_error, make_reply, outcome_file, outcome_record)
+    from helpers.protocol import (CELL_TIMEOUT, HIDDEN, KEY, NEED_SEED, OP, READY, SEALED, SECONDS, SEED, SOURCE,
+                                  TIMEOUT, Op, Reply, describe_error, make_reply, outcome_file, outcome_record)
 
     def describe(exc: BaseException | None) -> str:
         return describe_error(exc, line=False)
@@ -101,7 +101,7 @@ def serve(chapter: str, outdir: str, cmd_fd: int, event_fd: int) -> None:
     shell = InteractiveShell.instance()
     shell.user_ns["__name__"] = "__main__"
     signal.signal(signal.SIGALRM, _on_alarm)
-    send({"ready": True, "seconds": round(time.monotonic() - start, 2)})
+    send({READY: True, SECONDS: round(time.monotonic() - start, 2)})
 
     missing = object()
     me = os.getpid()
@@ -158,7 +158,7 @@ def serve(chapter: str, outdir: str, cmd_fd: int, event_fd: int) -> None:
         signal.setitimer(signal.ITIMER_REAL, 0)
         if os.getpid() != me:  # a copy made by os.fork() in student code: never a second harness
             os._exit(0)
-        reply["seconds"] = round(time.monotonic() - began, 3)
+        reply[SECONDS] = round(time.monotonic() - began, 3)
         send(reply)
         # The next command is read only after this reply, so a cell's stray threads
         # or exit handlers can at most end this process: the parent then restarts it.

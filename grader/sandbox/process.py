@@ -52,7 +52,7 @@ import time
 from collections.abc import Mapping
 from pathlib import Path
 
-from helpers.protocol import NEED_SEED, OUTCOMES_DIR, SEALED, SEED, TIMEOUT
+from helpers.protocol import EXIT, NEED_SEED, OUTCOMES_DIR, PID1, SEALED, SEED, SETUP_FAILED, TIMEOUT
 
 from .client import Zygote
 from .reaping import Died, exit_cause
@@ -72,9 +72,9 @@ def available(isolation: str = "zygote") -> str | None:
         from .zygote import supported
 
         return supported()
-    from .zygote import _userns_problem, rootless
+    from .zygote import rootless, userns_problem
 
-    why = _userns_problem() if rootless() else None
+    why = userns_problem() if rootless() else None
     if why:
         return why
     for tool, package in (("bwrap", "bubblewrap"), ("setpriv", "util-linux"))[:1 if rootless() else 2]:
@@ -323,9 +323,9 @@ class Sandbox:
         self._exit: int | None = None
         self.pid1: int | None = None  # zygote: PID 1 of the sandbox's namespace, as the host sees it
         hello = self._read(timeout)
-        if "setup_failed" in hello:
+        if SETUP_FAILED in hello:
             self.stop()
-            raise Died(f"the sandbox could not be built: {hello['setup_failed']}")
+            raise Died(f"the sandbox could not be built: {hello[SETUP_FAILED]}")
 
     def kill(self) -> None:
         """Kill every process of the sandbox now, from any thread; the thread running it then sees it die.
@@ -392,8 +392,8 @@ class Sandbox:
         pending = [seed] if seed is not _NO_SEED else []
         while True:
             message = self._read_one(deadline, timeout)
-            if "pid1" in message and self.launcher.forked and self.pid1 is None:
-                self.pid1 = message["pid1"] if isinstance(message["pid1"], int) else None
+            if PID1 in message and self.launcher.forked and self.pid1 is None:
+                self.pid1 = message[PID1] if isinstance(message[PID1], int) else None
                 continue
             if NEED_SEED in message:
                 if pending:  # once per command: a second request (or one nobody should make) gets nothing
@@ -432,8 +432,8 @@ class Sandbox:
         except ValueError:
             self.stop()
             raise Died("it wrote garbage on the grader's channel") from None
-        if "exit" in message and self.launcher.forked:
-            self._exit = message["exit"] if isinstance(message["exit"], int) else None
+        if EXIT in message and self.launcher.forked:
+            self._exit = message[EXIT] if isinstance(message[EXIT], int) else None
             raise self._dead()
         return message
 
@@ -457,8 +457,8 @@ class Sandbox:
             for line in self._buffer.split(b"\n"):
                 try:
                     message = json.loads(line)
-                    if isinstance(message, dict) and isinstance(message.get("exit"), int):
-                        code = message["exit"]
+                    if isinstance(message, dict) and isinstance(message.get(EXIT), int):
+                        code = message[EXIT]
                 except ValueError:
                     continue
         self.stop()

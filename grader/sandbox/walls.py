@@ -23,7 +23,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from helpers.grading import AUTOGRADE, NBGRADER_EXECUTION
+from helpers.nbgrader_env import AUTOGRADE, NBGRADER_EXECUTION
 from helpers.protocol import OUTCOMES_DIR
 
 from .cgroups import join_cgroups

@@ -40,6 +40,8 @@ import signal
 import socket
 import sys
 
+from helpers.protocol import EXIT, PID, PID1, READY, SETUP_FAILED
+
 CLONE_NEWNS, CLONE_NEWUTS, CLONE_NEWIPC = 0x00020000, 0x04000000, 0x08000000
 CLONE_NEWPID, CLONE_NEWNET = 0x20000000, 0x40000000
 MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC = 1, 2, 4, 8
@@ -99,7 +101,7 @@ def rootless() -> bool:
     return os.geteuid() != 0
 
 
-def _userns_problem() -> str | None:
+def userns_problem() -> str | None:
     """Why an unprivileged user namespace cannot be created here, in words with the fix; ``None`` if it can."""
     try:
         if int(open("/proc/sys/user/max_user_namespaces").read()) == 0:
@@ -161,7 +163,7 @@ def supported() -> str | None:
     if SYS_PIVOT_ROOT is None:
         return f"unsupported architecture {platform.machine()}"
     if rootless():
-        why = _userns_problem()
+        why = userns_problem()
         if why:
             return why
     pid = os.fork()
@@ -256,16 +258,16 @@ def _child(spec: dict, cmd_fd: int, event_fd: int) -> None:
             try:
                 _enter(spec) if isolate else _plain(spec)
             except BaseException as exc:  # noqa: BLE001 - no student code runs in a half-built sandbox
-                os.write(event_fd, (json.dumps({"setup_failed": f"{type(exc).__name__}: {exc}"}) + "\n").encode())
+                os.write(event_fd, (json.dumps({SETUP_FAILED: f"{type(exc).__name__}: {exc}"}) + "\n").encode())
                 os._exit(71)
             from grader.sandbox.harness import serve  # already imported by the zygote
 
             serve(spec["chapter"], f"{spec['home']}/{spec['outcomes']}", cmd_fd, event_fd)
             os._exit(0)
         os.close(cmd_fd)
-        os.write(event_fd, (json.dumps({"pid1": pid}) + "\n").encode())  # so the grader can kill it directly
+        os.write(event_fd, (json.dumps({PID1: pid}) + "\n").encode())  # so the grader can kill it directly
         _, status = os.waitpid(pid, 0)
-        os.write(event_fd, (json.dumps({"exit": os.waitstatus_to_exitcode(status)}) + "\n").encode())
+        os.write(event_fd, (json.dumps({EXIT: os.waitstatus_to_exitcode(status)}) + "\n").encode())
     finally:
         os._exit(0)
 
@@ -314,7 +316,7 @@ def main() -> None:
         os.dup2(devnull, fd)
     _preload()
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # children are reaped by the kernel
-    sock.sendall(b'{"ready": true}')
+    sock.sendall(json.dumps({READY: True}).encode())
     while True:
         try:
             message, fds, _, _ = socket.recv_fds(sock, 1 << 16, 2)
@@ -329,7 +331,7 @@ def main() -> None:
             _child(spec, fds[0], fds[1])
         for fd in fds:
             os.close(fd)
-        sock.sendall(json.dumps({"pid": pid}).encode())
+        sock.sendall(json.dumps({PID: pid}).encode())
 
 
 if __name__ == "__main__":

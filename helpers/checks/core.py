@@ -395,7 +395,7 @@ class Exercise:
         """The exercise's cases: fixed seed, so every run checks the same inputs.
 
         ``secret_seed`` (hidden cases only) replaces the public seed: the instructor's
-        grading draws its hidden inputs from the course secret (see ``grader.secret``).
+        grading draws its hidden inputs from the course secret (see :mod:`grader.grading.secret`).
         """
         seed = secret_seed if hidden and secret_seed is not None else self.seed * 2 + (1 if hidden else 0) + 1000
         generator = torch.Generator().manual_seed(seed)

@@ -4,7 +4,7 @@ nbgrader sets ``NBGRADER_EXECUTION`` (to ``autograde`` or ``validate``) in the k
 executes a notebook, and the course's own grader sets it in its sandbox as well. While it is
 set, the chapters do the least that grading needs: the explorers build no widgets
 (:mod:`helpers.widgets`), training cells use their small budget (:mod:`helpers.train`), and
-checks are not recorded in the learner's progress (:mod:`helpers.progress`).
+checks are not recorded in the learner's progress (:mod:`helpers.learner.progress`).
 """
 
 from __future__ import annotations

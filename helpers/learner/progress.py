@@ -18,11 +18,11 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .grading import under_grading
-from .protocol import ExerciseStatus
+from ..nbgrader_env import under_grading
+from ..protocol import ExerciseStatus
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .checks.core import Verdict
+    from ..checks.core import Verdict
 
 
 def progress_file() -> Path:
@@ -56,7 +56,7 @@ def status(entry: dict | None) -> str:
 def record(verdict: "Verdict", *, hidden: bool = False, source: str = "notebook") -> None:
     """Remember a verdict; a hidden (grader-strength) pass is never overwritten by a visible one.
 
-    Does nothing while the notebook is graded (:func:`helpers.grading.under_grading`) or when the file
+    Does nothing while the notebook is graded (:func:`helpers.nbgrader_env.under_grading`) or when the file
     cannot be written.
     """
     if under_grading():
