@@ -60,7 +60,8 @@ def _autograde(args: argparse.Namespace) -> int:
     config = GradingConfig(workers=args.workers, timeout=args.timeout, cell_timeout=args.cell_timeout,
                            isolation="none" if args.no_sandbox else args.isolation, scheduler=args.scheduler,
                            similarity=not args.no_similarity, similarity_threshold=args.similarity_threshold,
-                           secret=key, secret_source=source, regrade=args.regrade)
+                           secret=key, secret_source=source, regrade=args.regrade, lms_pattern=args.lms_pattern,
+                           roster=args.roster, canvas_assignment=args.canvas_assignment)
     recorder = None
     try:
         if not args.no_gradebook:
@@ -83,6 +84,10 @@ def _autograde(args: argparse.Namespace) -> int:
     for r in results:
         if r.status != SubmissionStatus.GRADED:
             print(f"  {r.student}/{r.file}: {r.status}: {r.reason}")
+    lms_files = sorted(args.out.glob("canvas-grades.csv")) + sorted(args.out.glob("moodle-*.csv"))
+    if lms_files:
+        print(f"grades for the LMS: {', '.join(str(p) for p in lms_files)} (Canvas's gradebook import, Moodle's "
+              "grading worksheet)")
     if recorder is not None:
         from .grading.gradebook import shown
 
@@ -186,7 +191,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     grade = commands.add_parser("autograde", help="grade a folder of submitted notebooks")
     grade.add_argument("submissions", type=Path,
-                       help="<student>/<notebook>.ipynb folders, or nbgrader's submitted/<student>/<chapter>/")
+                       help="<student>/<notebook>.ipynb folders, nbgrader's submitted/<student>/<chapter>/, or an "
+                            "LMS's flat download of notebooks (Canvas, Moodle, --lms-pattern)")
     grade.add_argument("--out", type=Path, required=True, help="where grades.csv, report.json and feedback/ go")
     grade.add_argument("--workers", type=int, default=defaults.workers, help=describe("workers"))
     grade.add_argument("--timeout", type=float, default=defaults.timeout, help=describe("timeout"))
@@ -210,6 +216,9 @@ def build_parser() -> argparse.ArgumentParser:
                        help="nbgrader course directory receiving autograded/<student>/<assignment>/ and, by default, "
                             "gradebook.db (default: the folder holding submitted/; an LMS export is recorded only "
                             "with --course or --db)")
+    grade.add_argument("--lms-pattern", default=defaults.lms_pattern, metavar="PATTERN", help=describe("lms_pattern"))
+    grade.add_argument("--roster", type=Path, default=None, metavar="CSV", help=describe("roster"))
+    grade.add_argument("--canvas-assignment", default=None, metavar="'NAME (ID)'", help=describe("canvas_assignment"))
     grade.add_argument("--no-gradebook", action="store_true",
                        help="write grades.csv, report.json and feedback only; leave nbgrader's gradebook alone")
     _add_similarity_options(grade)

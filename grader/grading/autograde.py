@@ -52,7 +52,9 @@ from .config import GradingConfig, resolve
 from .pool import LocalPool
 from .records import file_digest, previous
 from .results import Result, SubmissionStatus
+from .lms import Names
 from .submissions import Submission, discover
+from ..errors import UsageError
 
 
 def autograde(submissions_dir: Path, out: Path, config: GradingConfig | None = None, *, gradebook=None,
@@ -76,15 +78,21 @@ def autograde(submissions_dir: Path, out: Path, config: GradingConfig | None = N
         config = resolve(config, **overrides)
     except ValueError as exc:
         raise GraderError(str(exc)) from None
+    batch = Batch(out, submissions_dir, config, gradebook, config.hidden_cases())
+    pending, chapters = select(batch)  # a folder of no notebook is the user's mistake, whatever the machine
     if config.scheduler:  # each worker is checked when the cluster is reached
         from .cluster import DaskCluster
 
         backend: Backend = DaskCluster(config)
     else:
         backend = LocalPool(config)  # this machine is checked now: can it sandbox, does it import this course
-    batch = Batch(out, submissions_dir, config, gradebook, config.hidden_cases())
-    pending, chapters = select(batch)
     return run_batch(backend, batch, pending, chapters)
+
+
+def nothing_found(folder: Path, names: Names) -> UsageError:
+    """The one line of a run that found no notebook: what it looked for, where."""
+    return UsageError(f"no notebook found in {folder}: looked for nbgrader's submitted/<student>/<assignment>/*.ipynb, "
+                      f"<student>/*.ipynb folders and a flat LMS download of *.ipynb ({names.described()})")
 
 
 def select(batch: Batch) -> tuple[list[tuple[tuple[str, str], Submission]], list[str]]:
@@ -92,16 +100,28 @@ def select(batch: Batch) -> tuple[list[tuple[tuple[str, str], Submission]], list
     already graded in ``out/report.json`` (same file, same hidden cases) unless ``regrade``.
 
     The rest become rows of ``batch.results`` now: files that are not a chapter's notebook, older
-    duplicates, unreadable files and the results kept. Returns the pending submissions, sorted, and
-    the chapters of all that are graded or kept.
+    duplicates, unreadable files and the results kept; the kept ones and the unreadable files of a known
+    chapter are also ``batch.settled``, recorded in the gradebook once it is ready. Returns the pending
+    submissions, sorted, and the chapters of all that are graded, kept or unreadable. Finding no notebook
+    at all is a :class:`~grader.errors.UsageError` saying what was looked for.
     """
     config, results, hidden = batch.config, batch.results, batch.hidden
+    names = Names(config.lms_pattern, batch.roster)
+    found = discover(batch.submissions_dir, config.root, names)
+    if not found:
+        raise nothing_found(batch.submissions_dir, names)
+    batch.identities = {sub.student: sub.lms for sub in found if sub.lms is not None}
     kept, hidden["resume"] = ({}, "--regrade: every submission graded again") if config.regrade else \
         previous(batch.out, hidden["fingerprint"])
     to_grade: dict[tuple[str, str], Submission] = {}
-    for sub in discover(batch.submissions_dir, config.root):
+    unreadable: set[str] = set()
+    for sub in found:
         if sub.problem:
-            results.append(Result(sub.student, sub.path.name, None, sub.problem.kind, sub.problem.reason))
+            result = Result(sub.student, sub.path.name, sub.chapter, sub.problem.kind, sub.problem.reason)
+            results.append(result)
+            if sub.chapter:  # an unreadable file of a known chapter: its learner's 0, in the gradebook too
+                batch.settled.append((result, sub))
+                unreadable.add(sub.chapter)
             continue
         key = (sub.student, sub.chapter)
         if key in to_grade:
@@ -123,11 +143,16 @@ def select(batch: Batch) -> tuple[list[tuple[tuple[str, str], Submission]], list
             results.append(Result(sub.student, sub.path.name, sub.chapter, SubmissionStatus.UNREADABLE,
                                   one_line(exc, "the file could not be read")))
             continue
-        if entry is not None:
+        if entry is not None:  # graded before: kept, and recorded in a gradebook given only now
             results.append(Result.from_entry(entry))
+            batch.settled.append((results[-1], sub))
         else:
             pending.append((key, sub))
     if kept and not config.regrade:
         hidden["resume"] = (f"{len(to_grade) - len(pending)} submission(s) already graded in this folder were kept "
                             "(same file, same hidden cases); --regrade grades them again")
-    return pending, sorted({ch for _, ch in to_grade})
+    chapters = sorted({ch for _, ch in to_grade} | unreadable)
+    if config.canvas_assignment and len(chapters) > 1:
+        raise UsageError(f"--canvas-assignment names one Canvas column, but {batch.submissions_dir} holds "
+                         f"{len(chapters)} chapters ({', '.join(chapters)}): grade one chapter's download per run")
+    return pending, chapters

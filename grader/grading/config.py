@@ -9,6 +9,7 @@ included), and :func:`grader.grading.autograde.autograde` and
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 
@@ -60,6 +61,16 @@ class GradingConfig:
     secret_source: str | None = _setting(None, "where the secret came from, in words, for report.json")
     regrade: bool = _setting(False, "grade every submission again, even those already graded in OUT (by default "
                                     "a re-run keeps them: same file, same hidden cases)")
+    lms_pattern: str = _setting("auto", "how a flat folder of LMS downloads names who handed in each notebook: "
+                                        "canvas, moodle, auto (either), or a regular expression with nbgrader "
+                                        "zip_collect's named groups (?P<student_id>...) and (?P<file_id>...), "
+                                        "optionally (?P<timestamp>...)")
+    roster: Path | None = _setting(None, "a CSV mapping LMS ids to learners' names and nbgrader ids (Canvas's "
+                                         "gradebook export, Moodle's grading worksheet, or lms_id,name,student); "
+                                         "the LMS grade files then list every learner on it")
+    canvas_assignment: str | None = _setting(None, "the Canvas gradebook column of the chapter graded, "
+                                                   "'Name (assignment id)' (default: the chapter's name, which "
+                                                   "Canvas imports as a new assignment)")
     root: Path = _setting(ROOT, "the course directory (solutions/ and notebooks/)")
 
     def __post_init__(self) -> None:
@@ -67,6 +78,16 @@ class GradingConfig:
             raise SettingError(f"isolation must be one of {', '.join(ISOLATIONS)}, not {self.isolation!r}")
         if not 0 <= self.similarity_threshold <= 1:
             raise SettingError(f"the similarity threshold is a share from 0 to 1, not {self.similarity_threshold!r}")
+        from .lms import pattern_problem
+
+        problem = pattern_problem(self.lms_pattern)
+        if problem:
+            raise SettingError(problem)
+        if self.roster is not None and not Path(self.roster).is_file():
+            raise SettingError(f"the roster {self.roster} is not a file")
+        if self.canvas_assignment is not None and not re.fullmatch(r".*\S.*\(\d+\)\s*", self.canvas_assignment):
+            raise SettingError(f"the Canvas column {self.canvas_assignment!r} is not 'Name (assignment id)', "
+                               "e.g. 'Convolution by hand (98765)'")
         if self.cell_timeout is None:  # "the course's", as the command line's --cell-timeout says
             object.__setattr__(self, "cell_timeout", CELL_TIMEOUT)
 
