@@ -38,8 +38,8 @@ class GraderError(SetupError):
 class ProgressBar:
     """A one-line progress bar with an ETA on stderr."""
 
-    def __init__(self, total: int, stream=sys.stderr) -> None:
-        self.total, self.done, self.start, self.stream = total, 0, time.monotonic(), stream
+    def __init__(self, total: int, stream=None) -> None:  # stderr as it is now, not as it was at import
+        self.total, self.done, self.start, self.stream = total, 0, time.monotonic(), stream or sys.stderr
 
     def step(self, label: str) -> None:
         self.done += 1

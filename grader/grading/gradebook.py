@@ -50,6 +50,7 @@ from ..errors import SetupError
 from ..authoring import notebooks
 from ..authoring.config import COURSE_ID, RELEASE_DIR, ROOT, configure
 from .late import LatePolicy, LatePolicyError
+from .records import spreadsheet_safe
 from .results import SubmissionStatus
 
 if TYPE_CHECKING:  # nbformat (with jsonschema, ~1 s) is imported only when a gradebook is written to
@@ -608,9 +609,10 @@ class Recorder:
         if lms is not None:
             first, last = lms.names()
             student.lms_user_id = lms.lms_id[:MAX_STUDENT_ID]
-            if not (student.first_name or student.last_name):
-                student.first_name, student.last_name = first[:MAX_STUDENT_ID] or None, last[:MAX_STUDENT_ID] or None
-            student.email = student.email or lms.email[:MAX_STUDENT_ID] or None
+            if not (student.first_name or student.last_name):  # as text: nbgrader's export writes them as they are
+                student.first_name = spreadsheet_safe(first)[:MAX_STUDENT_ID] or None
+                student.last_name = spreadsheet_safe(last)[:MAX_STUDENT_ID] or None
+            student.email = student.email or spreadsheet_safe(lms.email)[:MAX_STUDENT_ID] or None
         submission = db.query(SubmittedAssignment).filter(SubmittedAssignment.assignment == assignment,
                                                           SubmittedAssignment.student == student).one_or_none()
         if submission is None:  # nbgrader's Gradebook.add_submission, without its commit

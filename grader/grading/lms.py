@@ -65,11 +65,12 @@ MOODLE_PARTICIPANT = "Participant "
 MOODLE_COLUMNS = ("Identifier", "Full name", "Email address", "Grade", "Maximum Grade", "Last modified (grade)",
                   "Feedback comments")
 CANVAS_COLUMNS = ("Student", "ID", "SIS User ID", "SIS Login ID", "Section")
-#: A roster's columns, each under the names Canvas's export, Moodle's worksheet or a plain file give it.
+#: A roster's columns, each under the names Canvas's export, Moodle's worksheet or a plain file give it
+#: (case-insensitive, the first one present wins).
 ROSTER_COLUMNS = {
     "lms_id": ("lms_id", "id", "identifier", "participant", "user id"),
-    "name": ("name", "student", "full name"),
-    "student": ("nbgrader_id", "nbgrader id", "student_id", "login"),
+    "name": ("name", "full name", "student"),  # Canvas's "Student" is a name when there is no other
+    "student": ("nbgrader_id", "nbgrader id", "student_id", "login", "student"),
     "sis_user_id": ("sis user id", "sis_user_id"),
     "sis_login_id": ("sis login id", "sis_login_id"),
     "section": ("section",),
@@ -97,8 +98,11 @@ def pattern_problem(value: str) -> str | None:
 def _collector(regexp: str):
     from nbgrader.plugins.zipcollect import FileNameCollectorPlugin
 
+    # quiet: the plugin warns of every name one pattern does not read (auto tries two), and a name no
+    # pattern reads is not an error here: it is graded under its own stem, which grades.csv shows
     log = logging.getLogger("conv_course.lms")
     log.propagate = False
+    log.setLevel(logging.ERROR)
     if not log.handlers:
         log.addHandler(logging.NullHandler())
     return FileNameCollectorPlugin(named_regexp=regexp, log=log)
@@ -169,7 +173,9 @@ def read_roster(path: Path | None) -> Roster:
         raise UsageError(f"the roster {path} is not UTF-8 text: save it as CSV UTF-8") from None
     reader = csv.DictReader(io.StringIO(text))
     headers = {(h or "").strip().lower(): h for h in reader.fieldnames or []}
-    columns = {key: next((headers[a] for a in aliases if a in headers), None) for key, aliases in ROSTER_COLUMNS.items()}
+    columns: dict[str, str | None] = {}
+    for key, aliases in ROSTER_COLUMNS.items():  # each header read once, by the first key that wants it
+        columns[key] = next((headers[a] for a in aliases if a in headers and headers[a] not in columns.values()), None)
     if columns["lms_id"] is None:
         raise UsageError(f"the roster {path} has no column of LMS ids (lms_id, Canvas's ID or Moodle's Identifier); "
                          f"its columns are {', '.join(reader.fieldnames or []) or 'none'}")
