@@ -211,9 +211,19 @@ class Names:
         if problem:
             raise UsageError(problem)
         self.pattern = pattern
-        names = list(PATTERNS) if pattern == AUTO else [pattern] if pattern in PATTERNS else []
-        self._collectors = [(name, _collector(PATTERNS[name])) for name in names] or [("custom", _collector(pattern))]
         self.roster = roster or Roster()
+        self._collectors: list | None = None
+
+    @property
+    def collectors(self) -> list:
+        """nbgrader's plugin per pattern, made on the first flat file (importing nbgrader, hence nbformat, costs
+        a second that a folder of student folders, or the class report, never pays)."""
+        if self._collectors is None:
+            pattern = self.pattern
+            names = list(PATTERNS) if pattern == AUTO else [pattern] if pattern in PATTERNS else []
+            self._collectors = [(name, _collector(PATTERNS[name])) for name in names] or \
+                [("custom", _collector(pattern))]
+        return self._collectors
 
     def described(self) -> str:
         """What the pattern looks for, in words (for the message of a run that finds nothing)."""
@@ -223,7 +233,7 @@ class Names:
 
     def identify(self, filename: str) -> Identity | None:
         """Who handed in ``filename`` (its name only), or ``None`` when no pattern matches it."""
-        for lms, collector in self._collectors:
+        for lms, collector in self.collectors:
             found = collector.collect(filename)
             if not found or not found.get("student_id") or not found.get("file_id"):
                 continue
