@@ -294,3 +294,29 @@ def test_a_flat_canvas_download_graded_with_late_penalties_into_grades_gradebook
 
     with Gradebook(f"sqlite:///{course / 'gradebook.db'}", "conv-course") as gb:
         assert {s.id: s.lms_user_id for s in gb.students} == {"jsmith": "12345", "zdupont": "23456", "alee": "34567"}
+
+
+def test_an_unreadable_file_counts_for_its_learner_once_and_never_beside_a_readable_notebook(tmp_path):
+    """ben's only notebook is broken: his 0 for the chapter (recorded in the gradebook too); ann's broken copy
+    beside her readable notebook is only reported, so her chapter is not counted twice."""
+    from grader.grading.autograde import select
+    from grader.grading.batch import Batch
+
+    subs = tmp_path / "subs"
+    notebooks.write(student_notebook(CH1, "blank"), subs / "ann" / f"{CH1}.ipynb")
+    (subs / "ann" / f"{CH1} (copy).ipynb").write_text("")
+    (subs / "ben" / CH1).mkdir(parents=True)
+    (subs / "ben" / CH1 / "notebook.ipynb").write_text('{"cells": [')  # nbgrader's layout names the chapter
+    (subs / "ben" / CH1 / "again.ipynb").write_text('{"cells": [')
+    config = GradingConfig()
+    batch = Batch(tmp_path / "out", subs, config, None, config.hidden_cases())
+    pending, chapters = select(batch)
+    assert [sub.student for _, sub in pending] == ["ann"] and chapters == [CH1]
+    by_file = {(r.student, r.file): r for r in batch.results}
+    assert by_file[("ann", f"{CH1} (copy).ipynb")].assignment is None
+    assert [(r.student, r.file, r.assignment) for r, _ in batch.settled] == [("ben", "again.ipynb", CH1)]
+    assert by_file[("ben", "notebook.ipynb")].assignment is None
+    write_outputs(batch.results, tmp_path, {CH1: load_assignment(CH1)})
+    rows = _rows((tmp_path / "grades.csv").read_text())
+    assert [(r["assignment"], r["max_score"]) for r in rows if r["student"] == "ann"] == [("", "0.0")]
+    assert sum(float(r["max_score"]) for r in rows if r["student"] == "ben") == 8.0

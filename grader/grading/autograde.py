@@ -114,14 +114,13 @@ def select(batch: Batch) -> tuple[list[tuple[tuple[str, str], Submission]], list
     kept, hidden["resume"] = ({}, "--regrade: every submission graded again") if config.regrade else \
         previous(batch.out, hidden["fingerprint"])
     to_grade: dict[tuple[str, str], Submission] = {}
-    unreadable: set[str] = set()
+    unreadable: list[tuple[Result, Submission]] = []
     for sub in found:
         if sub.problem:
             result = Result(sub.student, sub.path.name, sub.chapter, sub.problem.kind, sub.problem.reason)
             results.append(result)
-            if sub.chapter:  # an unreadable file of a known chapter: its learner's 0, in the gradebook too
-                batch.settled.append((result, sub))
-                unreadable.add(sub.chapter)
+            if sub.chapter:
+                unreadable.append((result, sub))
             continue
         key = (sub.student, sub.chapter)
         if key in to_grade:
@@ -151,7 +150,16 @@ def select(batch: Batch) -> tuple[list[tuple[tuple[str, str], Submission]], list
     if kept and not config.regrade:
         hidden["resume"] = (f"{len(to_grade) - len(pending)} submission(s) already graded in this folder were kept "
                             "(same file, same hidden cases); --regrade grades them again")
-    chapters = sorted({ch for _, ch in to_grade} | unreadable)
+    # an unreadable file of a known chapter is its learner's 0 (in the gradebook too) unless a notebook of theirs
+    # for that chapter could be read, which counts instead; a second unreadable one is only reported
+    counted = set(to_grade)
+    for result, sub in unreadable:
+        if (sub.student, sub.chapter) in counted:
+            result.assignment = None
+        else:
+            counted.add((sub.student, sub.chapter))
+            batch.settled.append((result, sub))
+    chapters = sorted({ch for _, ch in counted})
     if config.canvas_assignment and len(chapters) > 1:
         raise UsageError(f"--canvas-assignment names one Canvas column, but {batch.submissions_dir} holds "
                          f"{len(chapters)} chapters ({', '.join(chapters)}): grade one chapter's download per run")
