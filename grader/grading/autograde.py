@@ -78,14 +78,14 @@ def autograde(submissions_dir: Path, out: Path, config: GradingConfig | None = N
         config = resolve(config, **overrides)
     except ValueError as exc:
         raise GraderError(str(exc)) from None
-    batch = Batch(out, submissions_dir, config, gradebook, config.hidden_cases())
-    pending, chapters = select(batch)  # a folder of no notebook is the user's mistake, whatever the machine
     if config.scheduler:  # each worker is checked when the cluster is reached
         from .cluster import DaskCluster
 
         backend: Backend = DaskCluster(config)
     else:
         backend = LocalPool(config)  # this machine is checked now: can it sandbox, does it import this course
+    batch = Batch(out, submissions_dir, config, gradebook, config.hidden_cases())
+    pending, chapters = select(batch)
     return run_batch(backend, batch, pending, chapters)
 
 
