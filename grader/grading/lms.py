@@ -57,7 +57,7 @@ PATTERNS = {  # ``auto`` tries them in this order: Moodle's, with its literal wo
     "canvas": r"^(?:(?P<name>\w+?)_)??(?:(?P<late>(?i:late))_)?(?P<student_id>\d+)_(?P<submission_id>\d+)_"
               r"(?P<file_id>.+)$",
 }
-#: ``auto``: each of :data:`PATTERNS` in turn.
+#: ``auto``: each of :data:`PATTERNS` in turn (Moodle's, then Canvas's).
 AUTO = "auto"
 #: Moodle's grading worksheet writes a participant as this word, a space and the id.
 MOODLE_PARTICIPANT = "Participant "
@@ -161,7 +161,8 @@ def _lms_id(value: str) -> str:
 
 
 def read_roster(path: Path | None) -> Roster:
-    """The roster at ``path`` (``None``: an empty one); a :class:`UsageError` of one line for a file that cannot be used."""
+    """The roster at ``path`` (``None``: an empty one); a file that cannot be used is a :class:`UsageError` of one
+    line."""
     if path is None:
         return Roster()
     path = Path(path)
@@ -197,14 +198,15 @@ def read_roster(path: Path | None) -> Roster:
     taken: dict[str, str] = {}
     for learner in learners.values():
         if learner.student in taken:
-            raise UsageError(f"the roster {path} gives nbgrader id {learner.student!r} to LMS ids {taken[learner.student]} "
-                             f"and {learner.lms_id}: give each learner their own")
+            raise UsageError(f"the roster {path} gives nbgrader id {learner.student!r} to LMS ids "
+                             f"{taken[learner.student]} and {learner.lms_id}: give each learner their own")
         taken[learner.student] = learner.lms_id
     return Roster(learners, path)
 
 
 class Names:
-    """Reads who handed in each file of a flat LMS download: the pattern (``auto``: Canvas's, then Moodle's), then the roster."""
+    """Reads who handed in each file of a flat LMS download: the pattern (``auto``: Moodle's, then Canvas's), then
+    the roster."""
 
     def __init__(self, pattern: str = AUTO, roster: Roster | None = None) -> None:
         problem = pattern_problem(pattern)
@@ -239,7 +241,8 @@ class Names:
                 continue
             lms_id = str(found["student_id"])
             learner = self.roster.learners.get(lms_id)
-            name = " ".join(p for p in (found.get("first_name"), found.get("last_name")) if p) or found.get("name") or ""
+            name = " ".join(p for p in (found.get("first_name"), found.get("last_name")) if p) \
+                or found.get("name") or ""
             return Identity(lms_id, learner.student if learner else lms_id, (learner.name if learner and learner.name
                                                                              else name or ""),
                             found.get("timestamp") or (learner.timestamp if learner else "") or None,
