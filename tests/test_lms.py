@@ -261,6 +261,7 @@ def test_a_flat_canvas_download_graded_with_late_penalties_into_grades_gradebook
     notebooks.write(student_notebook(CH1, WRONG_CONVOLVE), download / f"dupontzoe_late_23456_6789013_{CH1}-1.ipynb")
     (download / f"leeann_34567_6789014_{CH1}.ipynb").write_text('{"cells": [')
     lines = CANVAS_EXPORT.splitlines()
+    # the late file's time is the roster's: Canvas's names say only "late" (a run without it says so, below)
     times = ["timestamp", "", "2026-11-30 07:59:00 UTC", "2026-11-30 08:03:17 UTC", "", ""]
     (tmp_path / "roster.csv").write_text("\n".join(f"{line},{t}" for line, t in zip(lines, times)) + "\n")
     secret, _ = _secret(tmp_path)
@@ -320,3 +321,18 @@ def test_an_unreadable_file_counts_for_its_learner_once_and_never_beside_a_reada
     rows = _rows((tmp_path / "grades.csv").read_text())
     assert [(r["assignment"], r["max_score"]) for r in rows if r["student"] == "ann"] == [("", "0.0")]
     assert sum(float(r["max_score"]) for r in rows if r["student"] == "ben") == 8.0
+
+
+def test_a_file_the_lms_marked_late_without_a_time_is_said_to_get_no_penalty(tmp_path, capsys):
+    from grader.grading.autograde import select
+    from grader.grading.batch import Batch
+
+    download = tmp_path / "download"
+    notebooks.write(student_notebook(CH1, "blank"), download / f"dupontzoe_late_23456_6789013_{CH1}.ipynb")
+    notebooks.write(student_notebook(CH1, "blank"), download / f"smithjohn_12345_6789012_{CH1}.ipynb")
+    (tmp_path / "roster.csv").write_text("lms_id,name,timestamp\n23456,\"Dupont, Zoë\",2026-11-30 08:03:17 UTC\n")
+    for roster, said in ((None, True), (tmp_path / "roster.csv", False)):
+        config = GradingConfig(roster=roster)
+        select(Batch(tmp_path / "out", download, config, object(), config.hidden_cases()))  # a gradebook: lateness
+        err = capsys.readouterr().err
+        assert ("the LMS marked 1 file(s) late but names no submission time (e.g. dupontzoe_late" in err) is said, err

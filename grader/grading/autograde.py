@@ -45,6 +45,7 @@ come from the course secret (:mod:`grader.grading.secret`, ``GradingConfig.secre
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 from helpers.protocol import one_line
@@ -113,6 +114,10 @@ def select(batch: Batch) -> tuple[list[tuple[tuple[str, str], Submission]], list
     if not found:
         raise nothing_found(batch.submissions_dir, names)
     batch.identities = {sub.student: sub.lms for sub in found if sub.lms is not None}
+    untimed = [sub.path.name for sub in found if sub.lms is not None and sub.lms.late and not sub.lms.timestamp]
+    if untimed and batch.gradebook is not None:
+        print(f"note: the LMS marked {len(untimed)} file(s) late but names no submission time (e.g. {untimed[0]}): "
+              "no late penalty is given without one; add a timestamp column to the roster", file=sys.stderr)
     kept, hidden["resume"] = ({}, "--regrade: every submission graded again") if config.regrade else \
         previous(batch.out, hidden["fingerprint"])
     to_grade: dict[tuple[str, str], Submission] = {}
