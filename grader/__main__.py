@@ -83,6 +83,10 @@ def _autograde(args: argparse.Namespace) -> int:
     for r in results:
         if r.status != SubmissionStatus.GRADED:
             print(f"  {r.student}/{r.file}: {r.status}: {r.reason}")
+    lms_files = sorted(args.out.glob("canvas-grades.csv")) + sorted(args.out.glob("moodle-*.csv"))
+    if lms_files:
+        print(f"grades for the LMS: {', '.join(str(p) for p in lms_files)} (Canvas's gradebook import, Moodle's "
+              "grading worksheet)")
     if recorder is not None:
         from .grading.gradebook import shown
 
@@ -176,7 +180,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     grade = commands.add_parser("autograde", help="grade a folder of submitted notebooks")
     grade.add_argument("submissions", type=Path,
-                       help="<student>/<notebook>.ipynb folders, or nbgrader's submitted/<student>/<chapter>/")
+                       help="<student>/<notebook>.ipynb folders, nbgrader's submitted/<student>/<chapter>/, or an "
+                            "LMS's flat download of notebooks (Canvas, Moodle, --lms-pattern)")
     grade.add_argument("--out", type=Path, required=True, help="where grades.csv, report.json and feedback/ go")
     add_options(grade, "autograde")
     grade.add_argument("--secret", type=Path, default=None, metavar="FILE",

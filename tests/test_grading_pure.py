@@ -199,8 +199,14 @@ def test_writers_give_rows_statuses_and_escaped_feedback(tmp_path):
                Result("cy", "c.ipynb", None, SubmissionStatus.UNREADABLE, "the file is empty")]
     write_outputs(results, tmp_path, {CH1: assignment}, {"isolation": "none"})
     grades = list(csv.DictReader(open(tmp_path / "grades.csv")))
-    assert [r["student"] for r in grades] == ["ann"] * len(rows) + ["bob"] * len(assignment.tests)
+    assert [r["student"] for r in grades] == ["ann"] * len(rows) + ["bob"] * len(assignment.tests) + ["cy"]
     assert {r["status"] for r in grades if r["student"] == "bob"} == {"error"}
+    # a file of no known chapter is still its learner's row: 0, and why
+    cy = grades[-1]
+    assert (cy["assignment"], cy["score"], cy["status"], cy["reason"]) == ("", "0.0", "error",
+                                                                          "unreadable: the file is empty")
+    assert {r["reason"] for r in grades if r["student"] == "bob"} == {"grading-failed: its sandbox never started"}
+    assert {r["reason"] for r in grades if r["student"] == "ann"} == {""}
     report = json.loads((tmp_path / "report.json").read_text())
     assert [s["status"] for s in report["submissions"]] == ["graded", "grading-failed", "duplicate", "unreadable"]
     html = (tmp_path / "feedback" / "ann" / f"{CH1}.html").read_text()

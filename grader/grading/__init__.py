@@ -14,6 +14,8 @@
 * :mod:`.report`: ``grades.csv``, ``report.json`` and the feedback;
 * :mod:`.gradebook`: each graded submission recorded in nbgrader's gradebook and ``autograded/``;
 * :mod:`.late`: due dates, extensions and late penalties, by nbgrader's own ``AssignLatePenalties``;
+* :mod:`.lms`: an LMS's flat download (Canvas's and Moodle's file names), the roster, Canvas's and Moodle's
+  grade imports;
 * :mod:`.classreport` and :mod:`.similarity`: what the class got wrong, and nearly identical answers;
 * :mod:`.config` (one ``GradingConfig``) and :mod:`.results` (``Result``, ``SubmissionStatus``).
 """

@@ -25,9 +25,11 @@ nbgrader remains the tool that releases and validates the notebooks.
 
 Outputs in ``OUT``:
 
-* ``grades.csv``: ``student, assignment, exercise, score, max_score, status, seconds_late, late_penalty``,
-  one row per student, chapter and exercise (status: passed, failed, not attempted, error); lateness and
-  penalty are nbgrader's (:mod:`grader.grading.late`), known when the run records into a gradebook;
+* ``grades.csv``: ``student, assignment, exercise, score, max_score, status, seconds_late, late_penalty,
+  reason``, one row per student, chapter and exercise (status: passed, failed, not attempted, error); lateness
+  and penalty are nbgrader's (:mod:`grader.grading.late`), known when the run records into a gradebook;
+* ``canvas-grades.csv`` and ``moodle-<chapter>.csv``, the LMS's grade imports, when the submissions are an
+  LMS's flat download or a roster is given (:mod:`grader.grading.lms`);
 * ``report.json``: the settings of the run, then per submission ``graded`` or an error kind
   (:class:`~grader.grading.results.SubmissionStatus`) with a one-line reason, the tampering
   noticed, the cells that could not run, with the cause, and the cells that raised;
@@ -43,6 +45,7 @@ come from the course secret (:mod:`grader.grading.secret`, ``GradingConfig.secre
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 from helpers.protocol import one_line
@@ -52,7 +55,9 @@ from .config import GradingConfig, resolve
 from .pool import LocalPool
 from .records import file_digest, previous
 from .results import Result, SubmissionStatus
+from .lms import Names
 from .submissions import Submission, discover
+from ..errors import UsageError
 
 
 def autograde(submissions_dir: Path, out: Path, config: GradingConfig | None = None, *, gradebook=None,
@@ -87,6 +92,12 @@ def autograde(submissions_dir: Path, out: Path, config: GradingConfig | None = N
     return run_batch(backend, batch, pending, chapters)
 
 
+def nothing_found(folder: Path, names: Names) -> UsageError:
+    """The one line of a run that found no notebook: what it looked for, where."""
+    return UsageError(f"no notebook found in {folder}: looked for nbgrader's submitted/<student>/<assignment>/*.ipynb, "
+                      f"<student>/*.ipynb folders and a flat LMS download of *.ipynb ({names.described()})")
+
+
 def select(batch: Batch) -> tuple[list[tuple[tuple[str, str], Submission]], list[str]]:
     """What is to be graded: every notebook found, one per student and chapter (the latest), except those
     already graded in ``out/report.json`` (same file, same hidden cases) unless ``regrade``, and those
@@ -94,21 +105,36 @@ def select(batch: Batch) -> tuple[list[tuple[tuple[str, str], Submission]], list
     in ``out/report.json`` are kept, so grading one student leaves the class's report whole).
 
     The rest become rows of ``batch.results`` now: files that are not a chapter's notebook, older
-    duplicates, unreadable files and the results kept. Returns the pending submissions, sorted, and
-    the chapters of all that are graded or kept.
+    duplicates, unreadable files and the results kept; the kept ones and the unreadable files of a known
+    chapter are also ``batch.settled``, recorded in the gradebook once it is ready. Returns the pending
+    submissions, sorted, and the chapters of all that are graded, kept or unreadable. Finding no notebook
+    at all is a :class:`~grader.errors.UsageError` saying what was looked for.
     """
     config, results, hidden = batch.config, batch.results, batch.hidden
+    names = Names(config.lms_pattern, batch.roster)
+    found = discover(batch.submissions_dir, config.root, names)
+    if not found:
+        raise nothing_found(batch.submissions_dir, names)
+    batch.identities = {sub.student: sub.lms for sub in found if sub.lms is not None}
+    untimed = [sub.path.name for sub in found if sub.lms is not None and sub.lms.late and not sub.lms.timestamp]
+    if untimed and batch.gradebook is not None:
+        print(f"note: the LMS marked {len(untimed)} file(s) late but names no submission time (e.g. {untimed[0]}): "
+              "no late penalty is given without one; add a timestamp column to the roster", file=sys.stderr)
     earlier, resume = previous(batch.out, hidden["fingerprint"])
     kept, hidden["resume"] = ({}, "--regrade: every submission graded again") if config.regrade else (earlier, resume)
     to_grade: dict[tuple[str, str], Submission] = {}
+    unreadable: list[tuple[Result, Submission]] = []
     others: list[Submission] = []
-    for sub in discover(batch.submissions_dir, config.root):
+    for sub in found:
         if (config.student is not None and sub.student != config.student) or \
                 (config.assignment is not None and sub.chapter != config.assignment):
             others.append(sub)
             continue
         if sub.problem:
-            results.append(Result(sub.student, sub.path.name, None, sub.problem.kind, sub.problem.reason))
+            result = Result(sub.student, sub.path.name, sub.chapter, sub.problem.kind, sub.problem.reason)
+            results.append(result)
+            if sub.chapter:
+                unreadable.append((result, sub))
             continue
         key = (sub.student, sub.chapter)
         if key in to_grade:
@@ -130,8 +156,9 @@ def select(batch: Batch) -> tuple[list[tuple[tuple[str, str], Submission]], list
             results.append(Result(sub.student, sub.path.name, sub.chapter, SubmissionStatus.UNREADABLE,
                                   one_line(exc, "the file could not be read")))
             continue
-        if entry is not None:
+        if entry is not None:  # graded before: kept, and recorded in a gradebook given only now
             results.append(Result.from_entry(entry))
+            batch.settled.append((results[-1], sub))
         else:
             pending.append((key, sub))
     for sub in others:  # not selected (--student, --assignment): its result in OUT stays, nothing is graded
@@ -144,4 +171,17 @@ def select(batch: Batch) -> tuple[list[tuple[tuple[str, str], Submission]], list
     if kept and not config.regrade:
         hidden["resume"] = (f"{len(to_grade) - len(pending)} submission(s) already graded in this folder were kept "
                             "(same file, same hidden cases); --regrade grades them again")
-    return pending, sorted({ch for _, ch in to_grade})
+    # an unreadable file of a known chapter is its learner's 0 (in the gradebook too) unless a notebook of theirs
+    # for that chapter could be read, which counts instead; a second unreadable one is only reported
+    counted = set(to_grade)
+    for result, sub in unreadable:
+        if (sub.student, sub.chapter) in counted:
+            result.assignment = None
+        else:
+            counted.add((sub.student, sub.chapter))
+            batch.settled.append((result, sub))
+    chapters = sorted({ch for _, ch in counted})
+    if config.canvas_assignment and len(chapters) > 1:
+        raise UsageError(f"--canvas-assignment names one Canvas column, but {batch.submissions_dir} holds "
+                         f"{len(chapters)} chapters ({', '.join(chapters)}): grade one chapter's download per run")
+    return pending, chapters

@@ -24,6 +24,7 @@ from pathlib import Path
 
 from ..errors import SetupError
 from .config import GradingConfig
+from .lms import Roster, read_roster, write_grade_files
 from .report import write_feedback, write_outputs
 from .results import Result
 from .sanitize import load_assignment
@@ -37,8 +38,8 @@ class GraderError(SetupError):
 class ProgressBar:
     """A one-line progress bar with an ETA on stderr."""
 
-    def __init__(self, total: int, stream=sys.stderr) -> None:
-        self.total, self.done, self.start, self.stream = total, 0, time.monotonic(), stream
+    def __init__(self, total: int, stream=None) -> None:  # stderr as it is now, not as it was at import
+        self.total, self.done, self.start, self.stream = total, 0, time.monotonic(), stream or sys.stderr
 
     def step(self, label: str) -> None:
         self.done += 1
@@ -94,11 +95,15 @@ def ignore_interrupts():
 
 
 def write_all(results: list[Result], out: Path, assignments: dict, sandbox: dict | None, submissions_dir: Path,
-               config: GradingConfig, gradebook=None, hidden: dict | None = None) -> None:
-    """The run's outputs: grades, report and feedback (:mod:`.report`), then the class report."""
+               config: GradingConfig, gradebook=None, hidden: dict | None = None, *, identities: dict | None = None,
+               roster: Roster | None = None) -> None:
+    """The run's outputs: grades, report and feedback (:mod:`.report`), the LMS's grade files when the
+    submissions came from an LMS download or a roster was given (:mod:`.lms`), then the class report."""
     from .classreport import write_report
 
     write_outputs(results, out, assignments, sandbox, gradebook_summary(gradebook), hidden)
+    if identities or (roster and roster.learners):
+        write_grade_files(results, out, assignments, identities or {}, roster or Roster(), config.canvas_assignment)
     write_report(out, [asdict(r) for r in results], submissions_dir=submissions_dir, root=config.root,
                  similarity=config.similarity, threshold=config.similarity_threshold)
 
@@ -117,8 +122,16 @@ def prepare_gradebook(gradebook, assignments: dict) -> None:
 
 def recorded(gradebook, result: Result, sub: Submission) -> Result:
     if gradebook is not None:
-        gradebook.record(result, sub.path)
+        gradebook.record(result, sub.path, lms=sub.lms)
     return result
+
+
+def record_settled(batch: "Batch") -> None:
+    """What the batch did not grade but the gradebook must hold, once it is ready: results kept from an
+    earlier run (a gradebook given only now records them without running any notebook) and unreadable
+    files of a known chapter (their learner's 0 and the reason, so ``nbgrader export`` lists them)."""
+    for result, sub in batch.settled:
+        recorded(batch.gradebook, result, sub)
 
 
 # ---------------------------------------------------------------------------
@@ -138,6 +151,14 @@ class Batch:
     assignments: dict = field(default_factory=dict)
     #: report.json's settings of the sandboxes, once the backend has them (``None``: nothing was run)
     sandbox: dict | None = None
+    #: results settled before grading (kept, unreadable) that the gradebook records (:func:`record_settled`)
+    settled: list[tuple[Result, Submission]] = field(default_factory=list)
+    #: each student's identity in a flat LMS download (nbgrader id -> :class:`grader.grading.lms.Identity`)
+    identities: dict = field(default_factory=dict)
+    roster: Roster = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.roster = read_roster(self.config.roster)
 
     def keep(self, result: Result, sub: Submission) -> None:
         """One finished submission: recorded in the gradebook, then checkpointed with the rest."""
@@ -184,6 +205,7 @@ def run_batch(backend: Backend, batch: Batch, pending: list[tuple[tuple[str, str
         batch.assignments = {ch: load_assignment(ch, batch.config.root) for ch in chapters}
         try:
             backend.open(batch, pending)
+            record_settled(batch)
             bar = ProgressBar(len(pending)) if batch.config.progress and pending else None
             for result, sub in backend.grade(batch, pending):
                 if result is not None:
@@ -210,5 +232,5 @@ def run_batch(backend: Backend, batch: Batch, pending: list[tuple[tuple[str, str
         raise BatchInterrupted(results)
     batch.out.mkdir(parents=True, exist_ok=True)
     write_all(results, batch.out, batch.assignments, batch.sandbox, batch.submissions_dir, batch.config,
-              batch.gradebook, batch.hidden)
+              batch.gradebook, batch.hidden, identities=batch.identities, roster=batch.roster)
     return results

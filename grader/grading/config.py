@@ -13,6 +13,7 @@ take a config (or keyword overrides of its fields).
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 
@@ -90,6 +91,19 @@ class GradingConfig:
     regrade: bool = _setting(False, "grade every submission again, even those already graded in OUT (by default "
                                     "a re-run keeps them: same file, same hidden cases)",
                                 option=Option(("autograde",)))
+    lms_pattern: str = _setting("auto", "how a flat folder of LMS downloads names who handed in each notebook: "
+                                        "canvas, moodle, auto (either), or a regular expression with nbgrader "
+                                        "zip_collect's named groups (?P<student_id>...) and (?P<file_id>...), "
+                                        "optionally (?P<timestamp>...)",
+                                option=Option(("autograde",), str, "PATTERN"))
+    roster: Path | None = _setting(None, "a CSV mapping LMS ids to learners' names and nbgrader ids (Canvas's "
+                                         "gradebook export, Moodle's grading worksheet, or lms_id,name,student); "
+                                         "the LMS grade files then list every learner on it",
+                                   option=Option(("autograde",), Path, "CSV"))
+    canvas_assignment: str | None = _setting(None, "the Canvas gradebook column of the chapter graded, "
+                                                   "'Name (assignment id)' (default: the chapter's name, which "
+                                                   "Canvas imports as a new assignment)",
+                                             option=Option(("autograde",), str, "'NAME (ID)'"))
     root: Path = _setting(ROOT, "the course directory (solutions/ and notebooks/)")
     student: str | None = _setting(None, "grade only this student's submissions; what OUT holds of the others is "
                                          "kept as it is (default: every student)",
@@ -107,6 +121,16 @@ class GradingConfig:
             value = getattr(self, name)
             if value is not None and (not value or "/" in value or value.startswith(".")):
                 raise SettingError(f"{name} is one folder name of the submissions, not {value!r}")
+        from .lms import pattern_problem
+
+        problem = pattern_problem(self.lms_pattern)
+        if problem:
+            raise SettingError(problem)
+        if self.roster is not None and not Path(self.roster).is_file():
+            raise SettingError(f"the roster {self.roster} is not a file")
+        if self.canvas_assignment is not None and not re.fullmatch(r".*\S.*\(\d+\)\s*", self.canvas_assignment):
+            raise SettingError(f"the Canvas column {self.canvas_assignment!r} is not 'Name (assignment id)', "
+                               "e.g. 'Convolution by hand (98765)'")
         if self.cell_timeout is None:  # "the course's", as the command line's --cell-timeout says
             object.__setattr__(self, "cell_timeout", CELL_TIMEOUT)
 

@@ -52,6 +52,7 @@ from ..errors import SetupError
 from ..authoring import notebooks
 from ..authoring.config import RELEASE_DIR, ROOT, configure
 from .late import LatePolicy, LatePolicyError
+from .records import spreadsheet_safe
 from .results import SubmissionStatus
 
 if TYPE_CHECKING:  # nbformat (with jsonschema, ~1 s) is imported only when a gradebook is written to
@@ -516,15 +517,19 @@ class Recorder:
 
     # -- submissions ---------------------------------------------------------
 
-    def record(self, result, submission_path: Path | None) -> str | None:
+    def record(self, result, submission_path: Path | None, lms=None) -> str | None:
         """Record one result of :func:`grader.grading.autograde.autograde`; returns why it was not recorded, or None.
 
         Graded results get every test cell's auto score; a submission the grader failed on gets
-        no auto score (nbgrader then shows it as needing a manual grade). Unreadable files,
-        unknown chapters and superseded duplicates have nothing to record.
+        no auto score (nbgrader then shows it as needing a manual grade); an unreadable file of a known
+        chapter gets 0 in every test cell, the reason as each cell's verdict, so ``nbgrader export`` lists
+        its learner. Unknown chapters and superseded duplicates have nothing to record.
+
+        ``lms``: who handed it in, as a flat LMS download names it (:class:`grader.grading.lms.Identity`):
+        its time is the name's or the roster's, never a ``timestamp.txt`` of the shared folder.
         """
-        if result.status not in (SubmissionStatus.GRADED, SubmissionStatus.GRADING_FAILED) \
-                or result.assignment not in self._chapters:
+        if result.status not in (SubmissionStatus.GRADED, SubmissionStatus.GRADING_FAILED,
+                                 SubmissionStatus.UNREADABLE) or result.assignment not in self._chapters:
             return None
         start = time.perf_counter()
         try:
@@ -532,7 +537,7 @@ class Recorder:
             if why:
                 raise GradebookError(f"student id {result.student!r} cannot go into nbgrader's gradebook: {why}; "
                                      "rename the student's folder")
-            self._record(result, submission_path)
+            self._record(result, submission_path, lms)
         except GradebookError as exc:
             reason = str(exc)
         except Exception as exc:  # noqa: BLE001 - one submission never stops the batch
@@ -548,19 +553,28 @@ class Recorder:
             self.summary.seconds += time.perf_counter() - start
         return reason
 
-    def _record(self, result, submission_path: Path | None) -> None:
+    def _record(self, result, submission_path: Path | None, lms=None) -> None:
         import nbformat  # here, not at the top: a grading run without a gradebook never pays its import
         from nbgrader.utils import parse_utc
 
         chapter = self._chapters[result.assignment]
         data = None
-        if submission_path is not None:
+        if submission_path is not None and result.status != SubmissionStatus.UNREADABLE:
             try:
                 data = json.loads(Path(submission_path).read_text(encoding="utf-8", errors="replace"))
-            except (OSError, ValueError):
+            except (OSError, ValueError, RecursionError):
                 data = None
         rows = {row["exercise"]: row for row in result.exercises} if result.status == "graded" else {}
-        timestamp = _timestamp(Path(submission_path).parent / "timestamp.txt" if submission_path else None, parse_utc)
+        if result.status == SubmissionStatus.UNREADABLE:
+            rows = {gid: {"exercise": gid, "score": 0.0, "status": "error", "message": result.reason,
+                          "max_score": float(chapter.cells[gid]["nbgrader"].get("points", 0))} for gid in chapter.tests}
+        if lms is not None:  # a flat LMS download: the time its name or the roster gives, no exchange files
+            timestamp = _parsed(lms.timestamp, parse_utc, submission_path)
+            exchange_dir = None
+        else:
+            timestamp = _timestamp(Path(submission_path).parent / "timestamp.txt" if submission_path else None,
+                                   parse_utc)
+            exchange_dir = Path(submission_path).parent if submission_path else None
 
         # 1. the graded notebook, staged next to autograded/<student>/<assignment>/
         target = self.course / "autograded" / result.student / result.assignment
@@ -570,7 +584,7 @@ class Recorder:
             nb = graded_notebook(data, chapter, rows, note=result.reason)
             nbformat.write(nb, str(staged / f"{result.assignment}.ipynb"))
             for name in EXCHANGE_FILES:  # nbgrader's own files, never the student's other files
-                found = Path(submission_path).parent / name if submission_path else None
+                found = exchange_dir / name if exchange_dir else None
                 if found and found.is_file() and not found.is_symlink():
                     shutil.copyfile(found, staged / name)
             os.chmod(staged, 0o755)
@@ -579,7 +593,7 @@ class Recorder:
             answered = _answers(data, chapter)
             with self._lock:
                 result.seconds_late, result.late_penalty = self._retried(
-                    lambda: self._transaction(result, rows, timestamp, released_answers, answered),
+                    lambda: self._transaction(result, rows, timestamp, released_answers, answered, lms),
                     undo=self.gb.db.rollback)
                 _replace_dir(staged, target)
         except BaseException:
@@ -588,9 +602,12 @@ class Recorder:
                 target.parent.rmdir()
             raise
 
-    def _transaction(self, result, rows, timestamp, released_answers, answered) -> tuple[float, float]:
+    def _transaction(self, result, rows, timestamp, released_answers, answered, lms=None) -> tuple[float, float]:
         """One submission's rows, committed together; returns ``(seconds late, late penalty)`` as nbgrader computes
-        them (:class:`.late.LatePolicy`): the due date and the student's extension are the gradebook's."""
+        them (:class:`.late.LatePolicy`): the due date and the student's extension are the gradebook's.
+
+        A learner known from an LMS (``lms``) gets nbgrader's ``lms_user_id``, and their name and email where the
+        gradebook has none (the formgrader and ``nbgrader export`` show them; an instructor's own are kept)."""
         from nbgrader.api import (Assignment, Comment, Grade, Student, SubmittedAssignment, SubmittedNotebook)
 
         db = self.gb.db
@@ -604,6 +621,13 @@ class Recorder:
         if student is None:
             student = Student(id=result.student)
             db.add(student)
+        if lms is not None:
+            first, last = lms.names()
+            student.lms_user_id = lms.lms_id[:MAX_STUDENT_ID]
+            if not (student.first_name or student.last_name):  # as text: nbgrader's export writes them as they are
+                student.first_name = spreadsheet_safe(first)[:MAX_STUDENT_ID] or None
+                student.last_name = spreadsheet_safe(last)[:MAX_STUDENT_ID] or None
+            student.email = student.email or spreadsheet_safe(lms.email)[:MAX_STUDENT_ID] or None
         submission = db.query(SubmittedAssignment).filter(SubmittedAssignment.assignment == assignment,
                                                           SubmittedAssignment.student == student).one_or_none()
         if submission is None:  # nbgrader's Gradebook.add_submission, without its commit
@@ -665,6 +689,19 @@ def _timestamp(path: Path | None, parse_utc):
     except (ValueError, OverflowError):
         raise GradebookError(f"{path} holds {text[:60]!r}, not a time nbgrader can read (e.g. "
                              "'2026-11-30 08:00:00.000000 UTC'): fix or remove it, then grade again") from None
+
+
+def _parsed(text: str | None, parse_utc, path: Path | None):
+    """A submission time given as text (an LMS file name's ``timestamp`` group, a roster's column), as
+    nbgrader reads ``timestamp.txt``; a time it cannot read, a :class:`GradebookError`."""
+    if not text or not text.strip():
+        return None
+    try:
+        return parse_utc(text.strip())
+    except (ValueError, OverflowError):
+        raise GradebookError(f"the submission time {text[:60]!r} of {Path(path).name if path else 'a submission'} is "
+                             "not a time nbgrader can read (e.g. '2026-11-30 08:00:00 UTC'): fix the roster's "
+                             "timestamp column or the pattern's timestamp group") from None
 
 
 def _answers(data: dict | None, chapter: _Chapter) -> dict[str, str]:

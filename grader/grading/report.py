@@ -1,8 +1,9 @@
 """The grades, the report and the feedback of a batch, written from its results.
 
 * ``grades.csv``: ``student, assignment, exercise, score, max_score, status, seconds_late,
-  late_penalty``, one row per student, chapter and exercise (a submission that could not be graded:
-  ``error`` rows with its chapter's maximum points; a superseded duplicate: no rows); ``score`` is
+  late_penalty, reason``, one row per student, chapter and exercise (a submission that could not be graded:
+  ``error`` rows with its chapter's maximum points and the reason; one of no known chapter: one ``error`` row
+  with no chapter; a superseded duplicate: no rows; never a learner without a row); ``score`` is
   the exercise's points, ``seconds_late`` the submission's lateness (every row of it) and
   ``late_penalty`` the penalty nbgrader's late-submission plugin gave the submission, on its first
   row only (0 on the others), so that a sum of ``score`` minus a sum of ``late_penalty`` is what
@@ -31,7 +32,8 @@ from .records import atomic_write, spreadsheet_safe
 from .results import Result, SubmissionStatus
 from .sanitize import Assignment
 
-CSV_COLUMNS = ("student", "assignment", "exercise", "score", "max_score", "status", "seconds_late", "late_penalty")
+CSV_COLUMNS = ("student", "assignment", "exercise", "score", "max_score", "status", "seconds_late", "late_penalty",
+               "reason")
 
 
 def write_outputs(results: list[Result], out: Path, assignments: dict[str, Assignment],
@@ -56,17 +58,22 @@ def write_outputs(results: list[Result], out: Path, assignments: dict[str, Assig
             rows = [{"student": r.student, "assignment": r.assignment, "exercise": gid,
                      "score": 0.0, "max_score": test.points, "status": ExerciseStatus.ERROR}
                     for gid, test in (assignment.tests.items() if assignment else [])]
+        elif r.status != SubmissionStatus.DUPLICATE:  # of no known chapter: still its learner's row, with 0
+            rows = [{"student": r.student, "assignment": "", "exercise": "", "score": 0.0, "max_score": 0.0,
+                     "status": ExerciseStatus.ERROR}]
         else:
             rows = []
         for i, row in enumerate(rows):
-            row.update(seconds_late=r.seconds_late, late_penalty=r.late_penalty if i == 0 else 0.0)
+            row.update(seconds_late=r.seconds_late, late_penalty=r.late_penalty if i == 0 else 0.0,
+                       reason="" if r.status == SubmissionStatus.GRADED else f"{r.status}: {r.reason}")
             try:
                 writer.writerow({k: spreadsheet_safe(v) for k, v in row.items()})
             except Exception as exc:  # noqa: BLE001 - one student's row never costs the others theirs
                 writer.writerow({"student": spreadsheet_safe(repr(r.student)), "assignment": r.assignment,
                                  "exercise": spreadsheet_safe(str(row.get("exercise"))), "score": 0.0,
                                  "max_score": row.get("max_score", 0.0), "status": ExerciseStatus.ERROR,
-                                 "seconds_late": row["seconds_late"], "late_penalty": row["late_penalty"]})
+                                 "seconds_late": row["seconds_late"], "late_penalty": row["late_penalty"],
+                                 "reason": spreadsheet_safe(str(row["reason"]))})
                 r.reason = one_line(exc, "a row of this submission could not be written")
     atomic_write(out / "grades.csv", buffer.getvalue())
     report = {"sandbox": sandbox, "gradebook": gradebook, "hidden_cases": hidden,
