@@ -151,7 +151,7 @@ def show_colour_conv(x, weight, title: str = "one output map = the sum of one ke
     import torch
     import torch.nn.functional as F
 
-    from .plots import SIGNED_CMAP, new_figure
+    from .plots import SIGNED_CMAP, describe_map, new_figure
 
     x = torch.as_tensor(x, dtype=torch.float32)
     weight = torch.as_tensor(weight, dtype=torch.float32)
@@ -178,6 +178,11 @@ def show_colour_conv(x, weight, title: str = "one output map = the sum of one ke
         ax.set_xticks([])
         ax.set_yticks([])
     fig.suptitle(title, fontsize=11)
+    fig.alt = (f"{title}: the three channels of a {x.shape[1]}x{x.shape[2]} photo (gray, bright is high), each "
+               "convolved with its own kernel (blue negative, red positive), and their sum. " + ". ".join(
+                   [describe_map(weight[c], signed=True, name=f"{name} kernel") for c, name in enumerate(CHANNEL_NAMES)]
+                   + [describe_map(parts[c], signed=True, name=f"{name} part") for c, name in enumerate(CHANNEL_NAMES)]
+                   + [describe_map(total, signed=True, name="sum, the output map")]) + ".")
     return fig
 
 
@@ -203,6 +208,11 @@ def show_rgb_filters(weight, title: str = "first-layer filters as colour picture
         ax.imshow(f.permute(1, 2, 0).numpy())
         ax.set_title(f"filter {i}", fontsize=8)
     fig.suptitle(title, fontsize=11)
+    k = w.shape[-1]
+    fig.alt = (f"{title}: {n} filters of {k}x{k} pixels, each drawn as a colour picture whose red, green and blue "
+               "come from its three channel kernels (each filter scaled to fill 0 to 1). Per filter, the mean weight "
+               "of each channel: " + "; ".join(f"filter {i}: {describe([float(v) for v in w[i].mean(dim=(1, 2))])}"
+                                                for i in range(n)) + ".")
     return fig
 
 

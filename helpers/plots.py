@@ -35,10 +35,36 @@ class CourseFigure(Figure):
     ``alt`` is written by the function that draws the figure, from the data it
     draws (:func:`describe_map` for maps); a figure drawn without one is described
     from its own titles, axis labels and legend (:func:`figure_text`).
+
+    A chapter numbers and captions each figure where it shows it, with
+    :meth:`captioned` ("Figure 3.2: ..."), so that its prose can say "Figure 3.2";
+    the number is written in the notebook, in order (``tests/test_figures.py``
+    checks every chapter: each figure numbered in turn, captioned, and referred to
+    in the prose). The caption is the figure's visible ``<figcaption>``, in
+    JupyterLab and on the website alike; the alt text still says what it shows.
     """
 
     #: What the figure shows, in words (set by the function that draws it).
     alt: str = ""
+    #: The figure's number in its chapter ("3.2") and caption, set by :meth:`captioned`.
+    number: str = ""
+    caption: str = ""
+
+    def captioned(self, number: str, caption: str) -> CourseFigure:
+        """This figure as "Figure ``number``: ``caption``" (e.g. ``"3.2"``, one sentence); returns it, to display."""
+        import re
+
+        if not re.fullmatch(r"[1-9][0-9]*\.[1-9][0-9]*", number):
+            raise ValueError(f"a figure number is chapter.figure, such as '3.2', not {number!r}")
+        if not caption.strip():
+            raise ValueError(f"Figure {number} needs a caption that says what it shows")
+        self.number, self.caption = number, " ".join(caption.split())
+        return self
+
+    @property
+    def label(self) -> str:
+        """"Figure 3.2: caption", or "" for a figure shown without a number."""
+        return f"Figure {self.number}: {self.caption}" if self.number else ""
 
     def description(self) -> str:
         """The figure's text alternative: :attr:`alt`, or its titles, labels and legend in words."""
@@ -58,8 +84,14 @@ class CourseFigure(Figure):
 
         png = base64.b64encode(self._repr_png_()).decode("ascii")
         alt = self.description()
-        return {"text/html": f'<img class="cc-figure" src="data:image/png;base64,{png}" alt="{html.escape(alt)}">',
-                "image/png": png, "text/plain": f"Figure: {alt}"}
+        img = f'<img class="cc-figure" src="data:image/png;base64,{png}" alt="{html.escape(alt)}">'
+        if not self.number:
+            return {"text/html": img, "image/png": png, "text/plain": f"Figure: {alt}"}
+        caption = (f'<figcaption style="font-size:0.95em;margin-top:0.3em;"><strong>Figure {self.number}:</strong> '
+                   f"{html.escape(self.caption)}</figcaption>")
+        return {"text/html": f'<figure class="cc-figure-numbered" id="figure-{self.number.replace(".", "-")}" '
+                             f'style="margin:0;">{img}{caption}</figure>',
+                "image/png": png, "text/plain": f"{self.label} ({alt})"}
 
 
 def figure_text(fig: Figure) -> str:

@@ -108,14 +108,48 @@ def plot_schedules(schedules: Mapping[str, Sequence[float]], title: str = "learn
     return fig
 
 
+#: The look of each kind of run chapter 7 compares, defined once: whichever figure draws it and in whatever order,
+#: a run with batch norm (the chapter's runs and its stable network) is blue with squares and a solid line, a
+#: run without (the baseline ``digit_cnn``) orange with circles and dashes. The kind is read from the run's name
+#: (:func:`run_kind`); other runs take the remaining colours in order.
+RUN_LOOKS = {"batch norm": dict(color=CATEGORICAL[1], marker="s", linestyle="solid"),
+             "no batch norm": dict(color=CATEGORICAL[0], marker="o", linestyle="dashed")}
+_OTHER_LOOKS = [dict(color=c, marker=m, linestyle=s) for c, m, s in
+                zip(CATEGORICAL[2:], "D^v<", CATEGORICAL_STYLES[2:])]
+
+
+def run_kind(name: str) -> str | None:
+    """Which of :data:`RUN_LOOKS` a run's name says it is: "no batch norm" (or "without batch norm"),
+    "batch norm" (or the chapter's ``stable_cnn``), or None."""
+    lowered = name.lower()
+    if "no batch norm" in lowered or "without batch norm" in lowered:
+        return "no batch norm"
+    if "batch norm" in lowered or "stable_cnn" in lowered:
+        return "batch norm"
+    return None
+
+
+def run_looks(names: Sequence[str]) -> dict[str, dict]:
+    """Colour, marker and line style of each run: its kind's from :data:`RUN_LOOKS`, else (no kind, or a second
+    run of a kind already in the figure, which must not look the same) the next of the other looks."""
+    others, taken, looks = iter(_OTHER_LOOKS * 3), set(), {}
+    for name in names:
+        kind = run_kind(name)
+        looks[name] = dict(RUN_LOOKS[kind]) if kind and kind not in taken else dict(next(others))
+        taken.add(kind)
+    return looks
+
+
 def plot_runs(histories: Mapping[str, object], title: str = "validation accuracy after each epoch"):
-    """Validation accuracy per epoch of several runs, with each run's final value labelled."""
+    """Validation accuracy per epoch of several runs, with each run's final value labelled; each run drawn
+    in the look of its kind (:func:`run_looks`), the same in every figure."""
     fig = new_figure(8.0, 3.4)
     ax = fig.add_subplot()
-    for (name, history), colour, marker in zip(histories.items(), CATEGORICAL * 3, "osD^v<>" * 3):
+    looks = run_looks(list(histories))
+    for name, history in histories.items():
         acc = 100 * np.asarray(history.valid_accuracy)
         epochs = np.arange(1, len(acc) + 1)
-        line, = ax.plot(epochs, acc, marker=marker, color=colour, label=f"{name}: {acc[-1]:.1f}%")
+        line, = ax.plot(epochs, acc, **looks[name], label=f"{name}: {acc[-1]:.1f}%")
         ax.annotate(f"{acc[-1]:.1f}", (epochs[-1], acc[-1]), textcoords="offset points", xytext=(6, 0),
                     fontsize=7, color=line.get_color(), va="center")
     ax.set_xlabel("epoch")

@@ -316,7 +316,7 @@ def receptive_field(model=None, label: int = 3, index: int = 0) -> Explorer | Sk
         _set_range(ex.controls["col"], w - 1)
         image = _image(ex["digit"], index)
         state = receptive_field_state(model, image, ex["layer"], ex["row"], ex["col"])
-        return receptive_field_html(state, image, names[ex["layer"]])
+        return receptive_field_html(state, image, names[ex["layer"]], ex["digit"])
 
     return Explorer(controls, render)
 
@@ -437,7 +437,8 @@ def depth(depth: int = 20, scale: float = 1.0) -> Explorer | Skipped:
     controls = {
         "depth": _slider("depth (layers)", depth, 1, 40),
         "scale": widgets.FloatLogSlider(value=scale, base=2, min=-2, max=2, step=0.25,
-                                        description="scale x Kaiming", continuous_update=False, style=_STYLE),
+                                        description="scale x Kaiming", continuous_update=False, style=_STYLE,
+                                        tooltip=f"scale x Kaiming: {SLIDER_HELP}"),
     }
 
     def render(ex: Explorer) -> str:

@@ -216,3 +216,47 @@ def test_a_colour_channel_is_drawn_bright_where_its_value_is_high():
         shown = ax.images[0]
         assert luminance(shown.to_rgba(1.0)[:3]) > luminance(shown.to_rgba(0.0)[:3]) + 0.05, ax.get_title()
     assert "bright (high) cells: 32 of 64, in rows 0 to 3" in _alt(fig)
+
+
+def test_a_run_keeps_its_colour_whatever_figure_and_order_draws_it():
+    """Chapter 7 once drew the batch-norm run orange in one figure and blue in the next (the colour went by
+    position); the look is now the run's kind, defined once in helpers.stability_plots.RUN_LOOKS."""
+    from types import SimpleNamespace
+
+    from helpers.stability_plots import RUN_LOOKS, plot_runs
+
+    history = lambda *acc: SimpleNamespace(valid_accuracy=list(acc))  # noqa: E731
+    runs = {"your stable_cnn": history(0.9, 0.95), "digit_cnn, no batch norm": history(0.8, 0.85),
+            "lr 0.06": history(0.1, 0.1)}
+
+    def looks(order):
+        fig = plot_runs({name: runs[name] for name in order})
+        return {line.get_label().split(":")[0]: (line.get_color(), line.get_marker(), line.get_linestyle())
+                for line in fig.axes[0].get_lines()}
+
+    forward, backward = looks(list(runs)), looks(list(runs)[::-1])
+    assert forward == backward
+    assert forward["your stable_cnn"][0] == RUN_LOOKS["batch norm"]["color"]
+    assert forward["digit_cnn, no batch norm"][0] == RUN_LOOKS["no batch norm"]["color"]
+    assert _closest_under_cvd([look[0] for look in forward.values()])[0] >= APART
+    assert len({look[1:] for look in forward.values()}) == 3, "marker and line style tell them apart too"
+    # two runs of one kind in one figure still differ
+    both = plot_runs({"batch norm, lr 0.06": history(0.7, 0.9), "your stable_cnn": history(0.9, 0.95)})
+    assert len({line.get_color() for line in both.axes[0].get_lines()}) == 2
+
+
+def test_the_colour_figures_of_chapter_7_say_their_kernels_and_parts_in_words():
+    from helpers.photos import show_colour_conv, show_rgb_filters
+
+    x = torch.zeros(3, 6, 6)
+    x[0, 3:] = 1.0  # red switches on at row 3
+    weight = torch.stack([TOP_EDGE, -TOP_EDGE, torch.zeros(3, 3)])
+    alt = _alt(show_colour_conv(x, weight, title="red minus green"))
+    assert alt.startswith("red minus green: the three channels of a 6x6 photo")
+    assert "red kernel, 3x3, values row by row: -1 -1 -1; 0 0 0; 1 1 1" in alt
+    assert "green kernel, 3x3, values row by row: 1 1 1; 0 0 0; -1 -1 -1" in alt
+    assert "sum, the output map, 4x4, values row by row: 0 0 0 0; 3 3 3 3; 3 3 3 3; 0 0 0 0" in alt
+    filters = torch.zeros(2, 3, 3, 3)
+    filters[1, 2] = 0.5  # filter 1 is blue
+    alt = _alt(show_rgb_filters(filters, title="two filters"))
+    assert "2 filters of 3x3 pixels" in alt and "filter 1: R 0.00, G 0.00, B 0.50" in alt

@@ -485,3 +485,19 @@ def test_receptive_field_defaults_to_chapter_4s_trained_model_and_chapter_5s_dig
     assert explorer["digit"] == 3 and explorer["layer"] == 1
     assert _text(explorer.view.value, "cc-rf") == "7x7"
     assert "(the same box)" in explorer.view.value
+
+
+def test_the_receptive_field_explorer_says_which_digit_its_gradient_is_on():
+    """The formula's box is the same for every digit, so the spoken result names the digit and the pixels its
+    gradient reaches: choosing another digit from the keyboard is heard."""
+    from helpers.data import digit
+    from helpers.widgets import spoken
+
+    model = ex.default_cnn()
+    said = {}
+    for label in (3, 4):
+        image = digit(label, 0)
+        state = ex.receptive_field_state(model, image, 2, 3, 3)
+        said[label] = spoken(ex.receptive_field_html(state, image, "layer 3", label))
+    assert "model gradient on the 3 " in said[3] and "model gradient on the 4 " in said[4]
+    assert re.search(r"non-zero on \d+ pixels, in rows 17 to 27", said[3]), said[3]

@@ -1,10 +1,18 @@
-"""Figures a learner can read: numbers contrast with their cell, maps meant to be compared share a scale."""
+"""Figures a learner can read: numbers contrast with their cell, maps meant to be compared share a scale;
+every figure of every chapter is numbered in turn, captioned, and referred to by its number in the prose."""
 
 from __future__ import annotations
 
+import ast
+import html
+import re
+
+import nbformat
 import numpy as np
+import pytest
 import torch
 
+from grader.authoring import notebooks
 from helpers import plots
 
 torch.set_num_threads(1)
@@ -79,3 +87,95 @@ def test_a_long_title_is_not_clipped_in_the_notebook_picture():
     title = fig._suptitle.get_window_extent()  # pixels at the figure's dpi, 100 as in the PNG
     assert fig.dpi == 100 and title.width <= width, (title.width, width)
     assert title.width > fig.get_size_inches()[0] * fig.dpi  # the case that used to be cut off
+
+
+# -- numbered, captioned figures that the prose refers to -----------------------------------------------------
+
+#: The modules whose figure functions (``show_*``, ``plot_*``, ``new_figure``) return a figure to show.
+FIGURE_MODULES = ("helpers.plots", "helpers.photos", "helpers.stability_plots")
+#: How far from its figure (in cells) the prose that names it may be.
+NEAR = 3
+_REFERENCE = re.compile(r"Figures? ((?:\d+\.\d+(?:, | and )?)+)")
+
+
+def figure_problems(nb, chapter: int) -> list[str]:
+    """Every figure of a chapter numbered ``chapter.1``, ``chapter.2``, ... in order with ``.captioned``, each with
+    a caption of a sentence, and named ("Figure 3.2", "Figures 3.1 and 3.2") by a Markdown cell near it."""
+    problems, drawers, numbers = [], set(), []
+    referred: dict[str, list[int]] = {}
+    for index, cell in enumerate(nb.cells):
+        if cell.cell_type == "markdown":
+            for group in _REFERENCE.findall(cell.source):
+                for number in re.findall(r"\d+\.\d+", group):
+                    referred.setdefault(number, []).append(index)
+            continue
+        if cell.cell_type != "code":
+            continue
+        tree = ast.parse("\n".join(line for line in cell.source.splitlines() if not line.lstrip().startswith(("%", "!"))))
+        drawers |= {a.asname or a.name for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)
+                    and n.module in FIGURE_MODULES for a in n.names if a.name.startswith(("show_", "plot_", "new_figure"))}
+        draws = [n for n in ast.walk(tree) if isinstance(n, ast.Call) and isinstance(n.func, ast.Name)
+                 and n.func.id in drawers]
+        captions = sorted((n for n in ast.walk(tree) if isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute)
+                           and n.func.attr == "captioned"), key=lambda n: (n.lineno, n.col_offset))
+        where = f"cell {index} ({cell.get('id')})"
+        if draws and not captions:
+            problems.append(f"{where} draws a figure without .captioned(number, caption)")
+        for call in captions:
+            args = [a.value if isinstance(a, ast.Constant) and isinstance(a.value, str) else None for a in call.args]
+            if len(args) != 2 or None in args:
+                problems.append(f"{where}: .captioned takes the number and the caption as written strings")
+                continue
+            number, caption = args
+            numbers.append((number, index, where))
+            if len(caption) < 25 or not caption.endswith(".") or not caption[0].isupper() and not caption[0].isdigit():
+                problems.append(f"{where}: Figure {number}'s caption is not a sentence that says what it shows")
+    expected = [f"{chapter}.{i}" for i in range(1, len(numbers) + 1)]
+    if [n for n, _, _ in numbers] != expected:
+        problems.append(f"figures numbered {[n for n, _, _ in numbers]}, not {expected}")
+    for number, index, where in numbers:
+        if not any(abs(at - index) <= NEAR for at in referred.get(number, [])):
+            problems.append(f"{where}: no prose within {NEAR} cells says Figure {number}")
+    return problems
+
+
+@pytest.mark.parametrize("chapter", notebooks.chapters("solutions"))
+def test_every_figure_is_numbered_captioned_and_named_in_the_prose(chapter):
+    nb = notebooks.read(notebooks.notebook_path(chapter, "solutions"))
+    assert figure_problems(nb, int(chapter[:2])) == []
+
+
+def test_the_figure_audit_rejects_an_unnumbered_a_misnumbered_and_an_unnamed_figure():
+    imports = notebooks.code("from helpers.plots import show_image")
+    prose = nbformat.v4.new_markdown_cell("Figure 2.1 is a digit, Figure 2.2 its edges.")
+
+    def book(*cells):
+        return notebooks.new_notebook([imports, prose, *cells])
+
+    right = [notebooks.code('show_image(x).captioned("2.1", "A digit, drawn in shades of gray.")'),
+             notebooks.code('show_image(y).captioned("2.2", "Its top edges, red where a stroke begins.")')]
+    assert figure_problems(book(*right), 2) == []
+    bare = figure_problems(book(right[0], notebooks.code("show_image(y)")), 2)
+    assert any("without .captioned" in p for p in bare)
+    skipped = figure_problems(book(right[0], notebooks.code('show_image(y).captioned("2.3", "Its edges, in red.")')), 2)
+    assert any("not ['2.1', '2.2']" in p for p in skipped)
+    unnamed = notebooks.code('show_image(z).captioned("2.3", "A third figure nobody mentions.")')
+    assert any("says Figure 2.3" in p for p in figure_problems(book(*right, unnamed), 2))
+    terse = notebooks.code('show_image(z).captioned("2.3", "x")')
+    assert any("not a sentence" in p for p in figure_problems(book(*right, terse), 2))
+
+
+def test_a_numbered_figure_shows_its_caption_under_the_picture_and_keeps_its_alt():
+    fig = plots.show_image(torch.eye(4), "a diagonal").captioned("3.2", "A diagonal line of ink, 4 pixels long.")
+    bundle = fig._repr_mimebundle_()
+    found = re.fullmatch(r'<figure class="cc-figure-numbered" id="figure-3-2"[^>]*>(<img [^>]*>)'
+                         r"<figcaption[^>]*><strong>Figure 3.2:</strong> (.*)</figcaption></figure>", bundle["text/html"])
+    assert found, bundle["text/html"][:300]
+    assert html.unescape(found.group(2)) == "A diagonal line of ink, 4 pixels long."
+    assert 'alt="' in found.group(1) and "a diagonal" in found.group(1)
+    assert bundle["text/plain"].startswith("Figure 3.2: A diagonal line of ink, 4 pixels long. (")
+    for wrong in ("3", "3.0", "Figure 3.2", "x.1"):
+        with pytest.raises(ValueError, match="chapter.figure"):
+            plots.show_image(torch.eye(2)).captioned(wrong, "A caption.")
+    with pytest.raises(ValueError, match="needs a caption"):
+        plots.show_image(torch.eye(2)).captioned("3.3", "  ")

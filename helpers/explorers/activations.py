@@ -130,7 +130,8 @@ def activation_html(run, state: ActivationStep, size: int = 320) -> str:
         f'<figcaption style="font-size:11px;color:#555;text-align:center;">training step 1 to {state.steps} '
         f'&rarr;; value 0 at the bottom</figcaption></figure>')
     numbers = [
-        f'step <b class="cc-step">{state.step + 1}</b> of {state.steps}: training loss '
+        f'{html.escape(state.label)}, ReLU {state.layer + 1}, step <b class="cc-step">{state.step + 1}</b> of '
+        f'{state.steps}: training loss '
         f'<b class="cc-loss">{state.loss:.3f}</b>',
         f'mean <b class="cc-mean">{state.mean:.3f}</b>, standard deviation <b class="cc-std">{state.std:.3f}</b>, '
         f'near zero (|a| &lt; {NEAR_ZERO}) <b class="cc-zero">{100 * state.near_zero:.1f}%</b>',

@@ -173,8 +173,12 @@ def receptive_field_state(model: nn.Sequential, image: torch.Tensor, layer: int,
                           gradient_map(model, image, layer, row, col), (h, w))
 
 
-def receptive_field_html(state: ReceptiveField, image: torch.Tensor, layer_name: str = "") -> str:
-    """The digit with the field's box, and the two gradient maps with the box of their non-zero cells."""
+def receptive_field_html(state: ReceptiveField, image: torch.Tensor, layer_name: str = "",
+                         digit: int | None = None) -> str:
+    """The digit with the field's box, and the two gradient maps with the box of their non-zero cells.
+
+    ``digit``, the label of the image, is said in the model gradient's note with how many pixels it reaches,
+    so a learner who changes the digit hears what changed (the formula's box does not depend on it)."""
     s = state
     box = s.formula_box
     formula = Outline(s.clipped_box, ORANGE)
@@ -200,8 +204,10 @@ def receptive_field_html(state: ReceptiveField, image: torch.Tensor, layer_name:
     parts.append("bare-architecture gradient: non-zero on " + (
         f"rows {arch.top} to {arch.bottom}, columns {arch.left} to {arch.right}"
         + (" (the same box)" if arch == clip else " (differs from the formula!)") if arch else "no cell"))
-    parts.append("model gradient (the cell before its own ReLU): " + (
-        f"non-zero on rows {model.top} to {model.bottom}, columns {model.left} to {model.right}, inside the box; "
+    reached = int((s.model_grad != 0).sum())
+    parts.append(f"model gradient{f' on the {digit}' if digit is not None else ''} (the cell before its own ReLU): "
+                 + (f"non-zero on {reached} pixels, in rows {model.top} to {model.bottom}, columns {model.left} to "
+                    f"{model.right}, inside the box; "
         "where it is dark inside the box, a ReLU of an earlier layer is off for this digit"
         if model else "zero everywhere: every path to this cell goes through a ReLU that is off for this digit"))
     return pictures + "".join(note(p, cls="cc-receptive") for p in parts) + (

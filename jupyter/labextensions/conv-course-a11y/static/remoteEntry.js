@@ -8,7 +8,11 @@
  * (aria-labelledby) and describes it by the widget's tooltip; and it makes every element of class
  * cc-live (each explorer's one-line result, helpers/widgets.py) a polite live region, so the new
  * result is read out after each move. It also names what JupyterLab leaves unnamed in a notebook: each
- * cell's editor ("Cell input, code") and the button that folds a heading's section. It touches nothing else.
+ * cell's editor ("Cell input, code") and the button that folds a heading's section. And it keeps the keys a
+ * widget's own control uses (arrows, Home, End, Page Up/Down, Space, a typed character) with that control:
+ * JupyterLab treats a focused drop-down or toggle button in an output as command mode, so ArrowDown on the
+ * explorer's "digit" menu moved to the next cell and "8" made the cell a heading, instead of choosing a digit.
+ * It touches nothing else.
  */
 var _JUPYTERLAB;
 (function () {
@@ -23,7 +27,27 @@ var _JUPYTERLAB;
     return element.id;
   }
 
+  var CONTROL_KEYS = ["ArrowUp", "ArrowDown", "ArrowLeft", "ArrowRight", "Home", "End", "PageUp", "PageDown", " "];
+
+  function keepKeys(event) {
+    var target = event.target;
+    if (!(target instanceof Element) || event.ctrlKey || event.altKey || event.metaKey) {
+      return;
+    }
+    var control = target.matches("select, button, [role='slider'], [role='radio'], input[type='checkbox']");
+    var own = CONTROL_KEYS.indexOf(event.key) >= 0 || (event.key.length === 1 && target.matches("select"));
+    if (control && own && target.closest(".jupyter-widgets")) {
+      event.stopPropagation(); // the control still acts on it; JupyterLab's notebook shortcuts do not
+    }
+  }
+
   function mend(root) {
+    root.querySelectorAll(".jp-OutputArea-output:not([data-cc-keys])").forEach(function (output) {
+      if (output.querySelector(".jupyter-widgets")) {
+        output.setAttribute("data-cc-keys", "");
+        output.addEventListener("keydown", keepKeys);
+      }
+    });
     root.querySelectorAll(".widget-slider, .jupyter-widget-slider").forEach(function (slider) {
       var label = slider.querySelector(".widget-label");
       var handles = slider.querySelectorAll(".noUi-handle");
