@@ -60,7 +60,8 @@ def _autograde(args: argparse.Namespace) -> int:
     config = GradingConfig(workers=args.workers, timeout=args.timeout, cell_timeout=args.cell_timeout,
                            isolation="none" if args.no_sandbox else args.isolation, scheduler=args.scheduler,
                            similarity=not args.no_similarity, similarity_threshold=args.similarity_threshold,
-                           secret=key, secret_source=source, regrade=args.regrade)
+                           secret=key, secret_source=source, regrade=args.regrade,
+                           clear_stale_manual=args.clear_stale_manual)
     recorder = None
     try:
         if not args.no_gradebook:
@@ -91,7 +92,25 @@ def _autograde(args: argparse.Namespace) -> int:
               f"{Path(summary.course) / 'autograded'}")
         for problem in summary.problems:
             print(f"  {problem['student']}/{problem['assignment']}: not recorded: {problem['reason']}")
+        print(stale_manual_text(summary.stale_manual))
     return 0
+
+
+def stale_manual_text(stale: list[dict]) -> str:
+    """What a run says about manual scores that hide an auto score it changed (one line, then one per cell)."""
+    if not stale:
+        return "no manual score hides an auto score this run changed"
+    cleared = all(s["cleared"] for s in stale)
+    lines = [f"{len(stale)} cell(s) where a manual score " + (
+        "hid an auto score this run changed: the manual scores were removed (--clear-stale-manual)" if cleared else
+        "now hides an auto score this run changed (the gradebook counts the manual one; review them in the "
+        "formgrader, or grade again with --clear-stale-manual to remove them):")]
+    for s in stale:
+        before = "none" if s["auto_before"] is None else f"{s['auto_before']:g}"
+        now = "none" if s["auto_now"] is None else f"{s['auto_now']:g}"
+        lines.append(f"  {s['student']}/{s['assignment']} {s['cell']}: manual {s['manual_score']:g}, auto "
+                     f"{before} -> {now}" + (" (manual removed)" if s["cleared"] else ""))
+    return "\n".join(lines)
 
 
 def _secret(args: argparse.Namespace) -> int:
@@ -198,6 +217,7 @@ def build_parser() -> argparse.ArgumentParser:
                             "from (default: $CONV_COURSE_SECRET or ~/.config/conv-course/grading-secret, created on "
                             "first use); report.json records its fingerprint, never the secret")
     grade.add_argument("--regrade", action="store_true", help=describe("regrade"))
+    grade.add_argument("--clear-stale-manual", action="store_true", help=describe("clear_stale_manual"))
     grade.add_argument("--no-sandbox", action="store_true",
                        help="run student code with no sandbox at all: no namespaces, no limits, no user of its "
                             "own (only for notebooks you trust)")

@@ -25,9 +25,10 @@ nbgrader remains the tool that releases and validates the notebooks.
 
 Outputs in ``OUT``:
 
-* ``grades.csv``: ``student, assignment, exercise, score, max_score, status, seconds_late, late_penalty``,
-  one row per student, chapter and exercise (status: passed, failed, not attempted, error); lateness and
-  penalty are nbgrader's (:mod:`grader.grading.late`), known when the run records into a gradebook;
+* ``grades.csv``: ``student, assignment, exercise, score, max_score, status, seconds_late, late_penalty,
+  gradebook_score``, one row per student, chapter and exercise (status: passed, failed, not attempted, error);
+  lateness and penalty are nbgrader's (:mod:`grader.grading.late`), and ``gradebook_score`` the points the
+  gradebook counts (a manual score outranks the grader's), known when the run records into a gradebook;
 * ``report.json``: the settings of the run, then per submission ``graded`` or an error kind
   (:class:`~grader.grading.results.SubmissionStatus`) with a one-line reason, the tampering
   noticed, the cells that could not run, with the cause, and the cells that raised;

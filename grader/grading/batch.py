@@ -103,14 +103,15 @@ def write_all(results: list[Result], out: Path, assignments: dict, sandbox: dict
                  similarity=config.similarity, threshold=config.similarity_threshold)
 
 
-def prepare_gradebook(gradebook, assignments: dict) -> None:
-    """The gradebook ready for these chapters (assignments created as needed), or a GraderError saying why."""
+def prepare_gradebook(gradebook, assignments: dict, config: GradingConfig) -> None:
+    """The gradebook ready for these chapters (assignments created as needed) and for this run's settings,
+    or a GraderError saying why."""
     if gradebook is None:
         return
     from .gradebook import GradebookError
 
     try:
-        gradebook.prepare(sorted(assignments))
+        gradebook.prepare(sorted(assignments), clear_stale_manual=config.clear_stale_manual)
     except GradebookError as exc:
         raise GraderError(str(exc)) from None
 

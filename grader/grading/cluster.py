@@ -412,7 +412,7 @@ class DaskCluster(Backend):
 
     def open(self, batch: Batch, pending: list) -> None:
         """The gradebook ready; then, with something to grade, the cluster reached and its workers checked."""
-        prepare_gradebook(batch.gradebook, batch.assignments)
+        prepare_gradebook(batch.gradebook, batch.assignments, batch.config)
         if not pending:
             return
         config = self.config

@@ -60,11 +60,17 @@ class GradingConfig:
     secret_source: str | None = _setting(None, "where the secret came from, in words, for report.json")
     regrade: bool = _setting(False, "grade every submission again, even those already graded in OUT (by default "
                                     "a re-run keeps them: same file, same hidden cases)")
+    clear_stale_manual: bool = _setting(False, "remove a manual score (the formgrader's) from a gradebook cell whose "
+                                               "auto score this run changes, so the new auto score counts (by "
+                                               "default it is kept, and listed: a manual score outranks the auto "
+                                               "one in nbgrader's totals)")
     root: Path = _setting(ROOT, "the course directory (solutions/ and notebooks/)")
 
     def __post_init__(self) -> None:
         if self.isolation not in ISOLATIONS:
             raise SettingError(f"isolation must be one of {', '.join(ISOLATIONS)}, not {self.isolation!r}")
+        if not isinstance(self.clear_stale_manual, bool):
+            raise SettingError(f"clear_stale_manual is true or false, not {self.clear_stale_manual!r}")
         if not 0 <= self.similarity_threshold <= 1:
             raise SettingError(f"the similarity threshold is a share from 0 to 1, not {self.similarity_threshold!r}")
         if self.cell_timeout is None:  # "the course's", as the command line's --cell-timeout says

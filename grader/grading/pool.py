@@ -76,7 +76,7 @@ class LocalPool(Backend):
         self.cache = warm_data_cache() if config.sandboxed and pending else None
         batch.out.mkdir(parents=True, exist_ok=True)
         self.cgroups = Cgroups(self.workers, config.limits) if config.sandboxed and pending else None
-        prepare_gradebook(batch.gradebook, batch.assignments)
+        prepare_gradebook(batch.gradebook, batch.assignments, batch.config)
         self.first_uid = first_uid = uid_base()
         cgroups = self.cgroups
         batch.sandbox = {"isolation": config.isolation, "workers": self.workers,

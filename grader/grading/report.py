@@ -6,7 +6,9 @@
   the exercise's points, ``seconds_late`` the submission's lateness (every row of it) and
   ``late_penalty`` the penalty nbgrader's late-submission plugin gave the submission, on its first
   row only (0 on the others), so that a sum of ``score`` minus a sum of ``late_penalty`` is what
-  ``nbgrader export`` calls ``score``; text that a spreadsheet would run as a formula is neutralised
+  ``nbgrader export`` calls ``score``; ``gradebook_score`` is the points the gradebook counts for the cell
+  when the run recorded into one (a manual score there outranks the grader's ``score``; blank when nothing was
+  recorded), so that a sum of it minus the penalties is the export's total whatever the formgrader changed; text that a spreadsheet would run as a formula is neutralised
   (:func:`~grader.grading.records.spreadsheet_safe`);
 * ``report.json``: the run's settings, where the hidden cases came from (the secret's
   fingerprint) and every :class:`~grader.grading.results.Result`;
@@ -31,7 +33,8 @@ from .records import atomic_write, spreadsheet_safe
 from .results import Result, SubmissionStatus
 from .sanitize import Assignment
 
-CSV_COLUMNS = ("student", "assignment", "exercise", "score", "max_score", "status", "seconds_late", "late_penalty")
+CSV_COLUMNS = ("student", "assignment", "exercise", "score", "max_score", "status", "seconds_late", "late_penalty",
+               "gradebook_score")
 
 
 def write_outputs(results: list[Result], out: Path, assignments: dict[str, Assignment],
@@ -51,6 +54,9 @@ def write_outputs(results: list[Result], out: Path, assignments: dict[str, Assig
         if r.status == SubmissionStatus.GRADED:
             rows = [{"student": r.student, "assignment": r.assignment,
                      **{k: e[k] for k in ("exercise", "score", "max_score", "status")}} for e in r.exercises]
+            for row in rows:
+                counted = r.gradebook_score(row["exercise"], row["score"])
+                row["gradebook_score"] = "" if counted is None else counted
         elif r.assignment and r.status != SubmissionStatus.DUPLICATE:
             assignment = assignments.get(r.assignment)
             rows = [{"student": r.student, "assignment": r.assignment, "exercise": gid,
@@ -66,7 +72,8 @@ def write_outputs(results: list[Result], out: Path, assignments: dict[str, Assig
                 writer.writerow({"student": spreadsheet_safe(repr(r.student)), "assignment": r.assignment,
                                  "exercise": spreadsheet_safe(str(row.get("exercise"))), "score": 0.0,
                                  "max_score": row.get("max_score", 0.0), "status": ExerciseStatus.ERROR,
-                                 "seconds_late": row["seconds_late"], "late_penalty": row["late_penalty"]})
+                                 "seconds_late": row["seconds_late"], "late_penalty": row["late_penalty"],
+                                 "gradebook_score": ""})
                 r.reason = one_line(exc, "a row of this submission could not be written")
     atomic_write(out / "grades.csv", buffer.getvalue())
     report = {"sandbox": sandbox, "gradebook": gradebook, "hidden_cases": hidden,
