@@ -24,6 +24,7 @@ from pathlib import Path
 
 from ..errors import SetupError
 from .config import GradingConfig
+from .records import make_dirs
 from .report import write_feedback, write_outputs
 from .results import Result
 from .sanitize import load_assignment
@@ -143,7 +144,7 @@ class Batch:
     def keep(self, result: Result, sub: Submission) -> None:
         """One finished submission: recorded in the gradebook, then checkpointed with the rest."""
         self.results.append(recorded(self.gradebook, result, sub))
-        self.out.mkdir(parents=True, exist_ok=True)  # not before: a cluster refused up front leaves no folder
+        make_dirs(self.out)  # not before: a cluster refused up front leaves no folder
         checkpoint(result, self.results, self.out, self.assignments, self.sandbox, self.gradebook, self.hidden)
 
 
@@ -199,7 +200,7 @@ def run_batch(backend: Backend, batch: Batch, pending: list[tuple[tuple[str, str
     finally:
         try:
             if interrupted:
-                batch.out.mkdir(parents=True, exist_ok=True)
+                make_dirs(batch.out)
                 write_outputs(batch.results, batch.out, batch.assignments, batch.sandbox,
                               gradebook_summary(batch.gradebook), batch.hidden)
             backend.close()
@@ -209,7 +210,7 @@ def run_batch(backend: Backend, batch: Batch, pending: list[tuple[tuple[str, str
     results = sorted_results(batch.results)
     if interrupted:
         raise BatchInterrupted(results)
-    batch.out.mkdir(parents=True, exist_ok=True)
+    make_dirs(batch.out)
     write_all(results, batch.out, batch.assignments, batch.sandbox, batch.submissions_dir, batch.config,
               batch.gradebook, batch.hidden)
     return results

@@ -54,6 +54,7 @@ from ..errors import SetupError
 from ..authoring import notebooks
 from ..authoring.config import COURSE_ID, RELEASE_DIR, ROOT, configure
 from .late import LatePolicy, LatePolicyError
+from .records import hand_over, make_dirs
 from .results import SubmissionStatus
 
 if TYPE_CHECKING:  # nbformat (with jsonschema, ~1 s) is imported only when a gradebook is written to
@@ -384,6 +385,11 @@ class Recorder:
         head = _schema_head()
         if not tables:
             self._create_schema(head)
+            if self.url.startswith("sqlite:///"):  # a new SQLite gradebook: the formgrader (the instructor) writes it
+                try:
+                    hand_over(Path(self.url[len("sqlite:///"):].split("?")[0]))
+                except OSError:
+                    pass
         elif version != head:
             raise GradebookError(
                 f"the gradebook {shown(self.url)} has nbgrader schema {version or 'from before nbgrader 0.6'}, this "
@@ -561,7 +567,7 @@ class Recorder:
 
         # 1. the graded notebook, staged next to autograded/<student>/<assignment>/
         target = self.course / "autograded" / result.student / result.assignment
-        target.parent.mkdir(parents=True, exist_ok=True)
+        make_dirs(target.parent)  # under sudo, the instructor's, as nbgrader's own folders would be
         staged = Path(tempfile.mkdtemp(prefix=f".{result.assignment}.", dir=target.parent))
         try:
             nb = graded_notebook(data, chapter, rows, note=result.reason)
@@ -570,7 +576,9 @@ class Recorder:
                 found = Path(submission_path).parent / name if submission_path else None
                 if found and found.is_file() and not found.is_symlink():
                     shutil.copyfile(found, staged / name)
-            os.chmod(staged, 0o755)
+            for written in staged.iterdir():
+                hand_over(written)
+            hand_over(staged, directory=True)
             # 2. one transaction: student, submission, auto scores; 3. then the notebook renamed into place
             released_answers = {gid: chapter.cells[gid]["source"] for gid in chapter.answers}
             answered = _answers(data, chapter)

@@ -29,6 +29,7 @@ from ..sandbox.reaping import reap
 from ..sandbox.users import uid_base
 from .batch import Backend, Batch, GraderError, prepare_gradebook
 from .config import GradingConfig
+from .records import make_dirs
 from .results import Result, SubmissionStatus
 from .run import Interrupted, Live, grade_one
 
@@ -74,7 +75,7 @@ class LocalPool(Backend):
             exercises()
             self.seeds = config.seeds()
         self.cache = warm_data_cache() if config.sandboxed and pending else None
-        batch.out.mkdir(parents=True, exist_ok=True)
+        make_dirs(batch.out)
         self.cgroups = Cgroups(self.workers, config.limits) if config.sandboxed and pending else None
         prepare_gradebook(batch.gradebook, batch.assignments, batch.config)
         self.first_uid = first_uid = uid_base()

@@ -29,7 +29,7 @@ from pathlib import Path
 
 from helpers.protocol import ExerciseStatus, one_line
 
-from .records import atomic_write, spreadsheet_safe
+from .records import atomic_write, make_dirs, spreadsheet_safe
 from .results import Result, SubmissionStatus
 from .sanitize import Assignment
 
@@ -102,7 +102,7 @@ def write_feedback(r: Result, out: Path) -> None:
         return
     try:
         dest = out / "feedback" / r.student / f"{r.assignment}.html"
-        dest.parent.mkdir(parents=True, exist_ok=True)
+        make_dirs(dest.parent)
         atomic_write(dest, feedback_html(r).encode("utf-8", "surrogateescape").decode("utf-8", "replace"))
     except Exception as exc:  # noqa: BLE001 - the grades stand; the feedback is what is missing
         r.reason = one_line(exc, "the feedback file could not be written")
