@@ -100,6 +100,18 @@ class ExerciseStatus(StrEnum):
 #: event channel and reads ``{SEED: int or null}`` back on the command channel, once per command.
 SEED, SEALED, NEED_SEED = "seed", "sealed", "need_seed"
 
+#: ``{SIGNALS: what}`` on the event channel: the learner's code used a way to send a signal or start a process
+#: (an audit event of :data:`SIGNALLING_EVENTS`, or a wrapped :data:`UNAUDITED_SIGNALLERS`), so a later kill of
+#: the sandbox may be its own doing; without it, a kill no limit explains came from outside
+#: (:func:`grader.sandbox.reaping.ended_from_outside`).
+SIGNALS = "signals"
+#: (A fork is not one: a forked child that signals raises its own event, with the hook it inherited.)
+SIGNALLING_EVENTS = frozenset({"os.kill", "os.killpg", "signal.pthread_kill", "os.system", "subprocess.Popen",
+                               "os.posix_spawn", "os.spawn", "os.exec", "pty.spawn", "resource.setrlimit",
+                               "resource.prlimit", "ctypes.dlopen", "ctypes.dlsym", "ctypes.dlsym/handle"})
+#: The functions of the ``signal`` module that send a signal without an audit event (Python 3.12).
+UNAUDITED_SIGNALLERS = ("raise_signal", "pidfd_send_signal")
+
 
 def test_command(key: str, hidden: bool, seed: int | None = None) -> dict:
     """The command collecting exercise ``key``'s outcomes, with its hidden cases when ``hidden``.

@@ -131,6 +131,7 @@ class JobOutcome:
     worker: str = ""
     seconds: float = 0.0
     failed: str = ""  # the sandbox could not be built (GradingFailed), in words
+    outside: list = None  # each end of the sandbox from outside, retried (RunState.outside)
 
 
 class CourseVersionError(SetupError):
@@ -263,7 +264,7 @@ def run_job(job: Job) -> JobOutcome:
         files = {p.name: p.read_bytes() for p in sorted(state.judged.iterdir())
                  if p.is_file() and not p.is_symlink() and p.stat().st_size <= MAX_OUTCOME_BYTES}
         return JobOutcome(state.replies, sorted(state.fatal), state.cells, state.restarts, state.answer_problems,
-                       state.raised, files, _address(), time.monotonic() - started)
+                       state.raised, files, _address(), time.monotonic() - started, outside=list(state.outside))
     finally:
         place.slots.put(slot)
         remove_workdir(workdir)
@@ -385,7 +386,8 @@ def judge_outcome(sub: Submission, assignment: Assignment, planned: Plan, outcom
         return Result(sub.student, sub.path.name, assignment.chapter, SubmissionStatus.GRADING_FAILED, outcome.failed,
                       sha256=digest)
     state = RunState(planned, dict(outcome.replies), set(outcome.fatal), list(outcome.cells), outcome.restarts,
-                 dict(outcome.answer_problems), {int(k): v for k, v in outcome.raised.items()})
+                 dict(outcome.answer_problems), {int(k): v for k, v in outcome.raised.items()},
+                 outside=list(outcome.outside or []))
     judged = Path(tempfile.mkdtemp(prefix="judged-", dir=tmp))
     try:
         for name, data in accepted_files(outcome.files, assignment).items():
