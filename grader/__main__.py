@@ -79,7 +79,8 @@ def _autograde(args: argparse.Namespace) -> int:
             recorder.close()
     graded = sum(r.status == SubmissionStatus.GRADED for r in results)
     print(f"{graded} of {len(results)} submissions graded; grades in {args.out / 'grades.csv'}, "
-          f"details in {args.out / 'report.json'}, what the class got wrong in {args.out / 'class-report.html'}; "
+          f"details in {args.out / 'report.json'}, what the class got wrong in {args.out / 'class-report.html'} "
+          f"(who, for you only: {args.out / 'class-report-students.html'}); "
           f"hidden cases from {source} ({fingerprint(key)})")
     for r in results:
         if r.status != SubmissionStatus.GRADED:
@@ -137,9 +138,11 @@ def _report(args: argparse.Namespace) -> int:
                            similarity=not args.no_similarity, threshold=args.similarity_threshold)
     graded = sum(ch.graded for ch in summary.chapters.values())
     print(f"class report of {graded} graded submissions in {args.out / 'class-report.html'} "
-          f"and {args.out / 'class-report.csv'}")
-    for n, of, chapter, ex, hint in summary.misconceptions()[:3]:
-        print(f"  {n} of {of}  {ex.key}: {hint}")
+          f"and {args.out / 'class-report.csv'}; who made each mistake, for you only, in "
+          f"{args.out / 'class-report-students.html'}")
+    for concept in summary.concepts()[:3]:
+        print(f"  {concept.count} of {concept.of} attempts  {concept.name} "
+              f"({', '.join(key for _, key in concept.exercises)})")
     return 0
 
 
