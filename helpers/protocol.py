@@ -105,10 +105,12 @@ SEED, SEALED, NEED_SEED = "seed", "sealed", "need_seed"
 #: the sandbox may be its own doing; without it, a kill no limit explains came from outside
 #: (:func:`grader.sandbox.reaping.ended_from_outside`).
 SIGNALS = "signals"
-#: (A fork is not one: a forked child that signals raises its own event, with the hook it inherited.)
+#: (A fork is not one: a forked child that signals raises its own event, with the hook it inherited. Nor is
+#: ctypes, which the by-hand guard itself uses for seccomp; in a sandbox, PID 1 of its namespace cannot be
+#: SIGKILLed from inside it anyway, so these matter where there is no PID namespace, ``--isolation none``.)
 SIGNALLING_EVENTS = frozenset({"os.kill", "os.killpg", "signal.pthread_kill", "os.system", "subprocess.Popen",
                                "os.posix_spawn", "os.spawn", "os.exec", "pty.spawn", "resource.setrlimit",
-                               "resource.prlimit", "ctypes.dlopen", "ctypes.dlsym", "ctypes.dlsym/handle"})
+                               "resource.prlimit"})
 #: The functions of the ``signal`` module that send a signal without an audit event (Python 3.12).
 UNAUDITED_SIGNALLERS = ("raise_signal", "pidfd_send_signal")
 

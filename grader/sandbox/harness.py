@@ -55,19 +55,9 @@ def watch_signalling(event_fd: int) -> None:
     thread or forked child (which inherits the hook) writes it."""
     import _signal
 
-    import helpers.checks.byhand as byhand
     from helpers.protocol import SIGNALLING_EVENTS, SIGNALS, UNAUDITED_SIGNALLERS
 
-    ours = {os.path.abspath(__file__), os.path.abspath(byhand.__file__)}  # the harness's own kills and seccomp
-    stdlib = os.path.dirname(os.path.abspath(os.__file__)) + os.sep
     said = []
-
-    def caller() -> str:
-        """The file of the first frame outside the standard library (ctypes, subprocess) that made the call."""
-        frame = sys._getframe(2)
-        while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(stdlib):
-            frame = frame.f_back
-        return os.path.abspath(frame.f_code.co_filename) if frame is not None else ""
 
     def say(what: str) -> None:
         if not said:
@@ -78,8 +68,8 @@ def watch_signalling(event_fd: int) -> None:
                 pass
 
     def audit(event: str, args) -> None:
-        if event in SIGNALLING_EVENTS and not (event == "os.kill" and len(args) > 1 and args[1] == 0) \
-                and caller() not in ours:
+        # no frame is inspected here: sys._getframe is itself an audit event, which the by-hand guard refuses
+        if event in SIGNALLING_EVENTS and not (event == "os.kill" and len(args) > 1 and args[1] == 0):
             say(event)
 
     sys.addaudithook(audit)
