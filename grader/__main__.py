@@ -78,7 +78,8 @@ def _autograde(args: argparse.Namespace) -> int:
             recorder.close()
     graded = sum(r.status == SubmissionStatus.GRADED for r in results)
     print(f"{graded} of {len(results)} submissions graded; grades in {args.out / 'grades.csv'}, "
-          f"details in {args.out / 'report.json'}, what the class got wrong in {args.out / 'class-report.html'}; "
+          f"details in {args.out / 'report.json'}, what the class got wrong in {args.out / 'class-report.html'} "
+          f"(who, for you only: {args.out / 'class-report-students.html'}); "
           f"hidden cases from {source} ({fingerprint(key)})")
     for r in results:
         if r.status != SubmissionStatus.GRADED:
@@ -95,7 +96,25 @@ def _autograde(args: argparse.Namespace) -> int:
               f"{Path(summary.course) / 'autograded'}")
         for problem in summary.problems:
             print(f"  {problem['student']}/{problem['assignment']}: not recorded: {problem['reason']}")
+        print(stale_manual_text(summary.stale_manual))
     return 0
+
+
+def stale_manual_text(stale: list[dict]) -> str:
+    """What a run says about manual scores that hide an auto score it changed (one line, then one per cell)."""
+    if not stale:
+        return "no manual score hides an auto score this run changed"
+    cleared = all(s["cleared"] for s in stale)
+    lines = [f"{len(stale)} cell(s) where a manual score " + (
+        "hid an auto score this run changed: the manual scores were removed (--clear-stale-manual)" if cleared else
+        "now hides an auto score this run changed (the gradebook counts the manual one; review them in the "
+        "formgrader, or grade again with --clear-stale-manual to remove them):")]
+    for s in stale:
+        before = "none" if s["auto_before"] is None else f"{s['auto_before']:g}"
+        now = "none" if s["auto_now"] is None else f"{s['auto_now']:g}"
+        lines.append(f"  {s['student']}/{s['assignment']} {s['cell']}: manual {s['manual_score']:g}, auto "
+                     f"{before} -> {now}" + (" (manual removed)" if s["cleared"] else ""))
+    return "\n".join(lines)
 
 
 def _secret(args: argparse.Namespace) -> int:
@@ -122,9 +141,11 @@ def _report(args: argparse.Namespace) -> int:
                            similarity=args.similarity, threshold=args.similarity_threshold)
     graded = sum(ch.graded for ch in summary.chapters.values())
     print(f"class report of {graded} graded submissions in {args.out / 'class-report.html'} "
-          f"and {args.out / 'class-report.csv'}")
-    for n, of, chapter, ex, hint in summary.misconceptions()[:3]:
-        print(f"  {n} of {of}  {ex.key}: {hint}")
+          f"and {args.out / 'class-report.csv'}; who made each mistake, for you only, in "
+          f"{args.out / 'class-report-students.html'}")
+    for concept in summary.concepts()[:3]:
+        print(f"  {concept.count} of {concept.of} attempts  {concept.name} "
+              f"({', '.join(key for _, key in concept.exercises)})")
     return 0
 
 

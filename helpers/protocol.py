@@ -106,9 +106,23 @@ SEED, SEALED, NEED_SEED = "seed", "sealed", "need_seed"
 #: channel: the harness's ``{READY: true, SECONDS: s}`` once it is loaded (``SECONDS`` also on each reply:
 #: the step's time); from the zygote's intermediate process, ``{PID1: pid}`` (the harness, as the host
 #: sees it, so that the grader can kill it directly), ``{SETUP_FAILED: why}`` (the walls could not be
-#: built) and ``{EXIT: code}`` (how the harness ended). The zygote's own socket says ``{READY: true}``
-#: once it is loaded and ``{PID: pid}`` for each sandbox it forks.
-READY, SECONDS, PID1, SETUP_FAILED, EXIT, PID = "ready", "seconds", "pid1", "setup_failed", "exit", "pid"
+#: built) and ``{EXIT: code, CPU: seconds}`` (how the harness ended, and the CPU seconds it used: was a
+#: SIGKILL the CPU limit's?). The zygote's own socket says ``{READY: true}`` once it is loaded and
+#: ``{PID: pid}`` for each sandbox it forks.
+READY, SECONDS, PID1, SETUP_FAILED, EXIT, CPU, PID = "ready", "seconds", "pid1", "setup_failed", "exit", "cpu", "pid"
+#: ``{SIGNALS: what}`` on the event channel: the learner's code used a way to send a signal or start a process
+#: (an audit event of :data:`SIGNALLING_EVENTS`, or a wrapped :data:`UNAUDITED_SIGNALLERS`), so a later kill of
+#: the sandbox may be its own doing; without it, a kill no limit explains came from outside
+#: (:func:`grader.sandbox.reaping.ended_from_outside`).
+SIGNALS = "signals"
+#: (A fork is not one: a forked child that signals raises its own event, with the hook it inherited. Nor is
+#: ctypes, which the by-hand guard itself uses for seccomp; in a sandbox, PID 1 of its namespace cannot be
+#: SIGKILLed from inside it anyway, so these matter where there is no PID namespace, ``--isolation none``.)
+SIGNALLING_EVENTS = frozenset({"os.kill", "os.killpg", "signal.pthread_kill", "os.system", "subprocess.Popen",
+                               "os.posix_spawn", "os.spawn", "os.exec", "pty.spawn", "resource.setrlimit",
+                               "resource.prlimit"})
+#: The functions of the ``signal`` module that send a signal without an audit event (Python 3.12).
+UNAUDITED_SIGNALLERS = ("raise_signal", "pidfd_send_signal")
 
 
 def test_command(key: str, hidden: bool, seed: int | None = None) -> dict:

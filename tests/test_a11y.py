@@ -166,7 +166,7 @@ def test_the_activation_lines_differ_in_colour_for_every_vision_and_in_line_styl
 @pytest.mark.slow
 @pytest.mark.browser
 def test_axe_finds_no_serious_problem_in_feedback_and_the_class_report(tmp_path):
-    from grader.grading.classreport import render_html, summarise
+    from grader.grading.classreport import render_html, render_students, summarise
     from grader.grading.report import feedback_html
     from grader.grading.results import Result, SubmissionStatus
     from grader.grading.sanitize import load_assignment
@@ -188,7 +188,8 @@ def test_axe_finds_no_serious_problem_in_feedback_and_the_class_report(tmp_path)
                    for i in range(len(rows) + 1)]
     pages = {"feedback": feedback_html(Result("ann", "a.ipynb", chapter, SubmissionStatus.GRADED, "", 1.0,
                                               assignment.max_score, rows)),
-             "class-report": render_html(summarise(submissions), [])}
+             "class-report": render_html(summarise(submissions), []),
+             "class-report-students": render_students(summarise(submissions), [])}
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         try:

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from grader.__main__ import main
-from grader.grading.classreport import (ReportError, load_run, message_pattern, render_html, render_similar,
-                                spreadsheet_safe, summarise, write_report)
+from grader.grading.classreport import (ReportError, concept_of, load_run, message_pattern, render_html,
+                                        render_similar, render_students, spreadsheet_safe, summarise, write_report)
 from grader.grading.similarity import Pair, fingerprints, normalise, similar_pairs
 from tests.support import hand_in, student_notebook
 
@@ -151,6 +151,53 @@ def test_counts_misconceptions_and_grouped_messages():
     assert message_pattern("expected 28, got 27.5") == "expected #, got #"
 
 
+def _monday_class():
+    """30 submissions of chapter 3: 3 blank, 5 with padding counted once in output_size, 1 in quiz_stride_shape,
+    one whose sandbox timed out in a cell without a grade id, and an unreadable file."""
+    size_hint = "Padding is added on both sides, so it counts twice: n + 2*pad - ks, not n + pad - ks."
+    quiz_hint = "Padding goes on both sides of the image, so it counts twice."
+    subs = [_sub(f"s{i:02d}", {"output_size": "passed", "quiz_stride_shape": "passed"}) for i in range(21)]
+    subs += [_sub(f"blank{i}", {"output_size": "not attempted", "quiz_stride_shape": "not attempted"})
+             for i in range(3)]
+    subs += [_sub(f"once{i}", {"output_size": "failed", "quiz_stride_shape": "passed"},
+                  hints={"output_size": size_hint}) for i in range(5)]
+    subs.append(_sub("quizzer", {"output_size": "passed", "quiz_stride_shape": "failed"},
+                     hints={"quiz_stride_shape": quiz_hint},
+                     cells=[{"cell": "cell 58", "cause": "ran past the 300 s limit and was interrupted"}]))
+    subs.append({"student": "zed", "file": "hw3 (1).ipynb", "assignment": None, "status": "unreadable",
+                 "reason": "not a notebook: the file is not JSON (line 1, column 1)", "score": 0, "max_score": 0,
+                 "exercises": [], "tampering": [], "cells": []})
+    return subs, size_hint, quiz_hint
+
+
+def test_monday_report_groups_concepts_names_who_and_counts_attempts(tmp_path):
+    subs, size_hint, quiz_hint = _monday_class()
+    assert concept_of("output_size", size_hint) == concept_of("quiz_stride_shape", quiz_hint) == "padding counted once"
+    assert concept_of("output_size", "something else entirely") is None
+    summary = summarise(subs)
+    (concept,) = summary.concepts()
+    assert (concept.name, concept.count, concept.of) == ("padding counted once", 6, 54)  # 27 attempts each
+    assert concept.students == [*(f"once{i}" for i in range(5)), "quizzer"]
+    assert [(n, of) for n, of, *_ in summary.misconceptions()] == [(5, 27), (1, 27)], "blank ones left out"
+    write_report(tmp_path, subs, submissions_dir=None, root=Path("."), similarity=False)
+    page = (tmp_path / "class-report.html").read_text(encoding="utf-8")
+    assert "5 of 27 (19%)" in page and "5 of 30" not in page
+    assert "padding counted once" in page and "6 of 54 (11%)" in page
+    assert "cell 58" in page and "ran past the 300 s limit" in page and "cell #" not in page and "# s" not in page
+    assert "once0" not in page and "quizzer" not in page and "zed" not in page, "the shareable page names nobody"
+    assert "class-report-students.html" in page
+    private = (tmp_path / "class-report-students.html").read_text(encoding="utf-8")
+    assert "Instructor only" in private and "do not share" in private
+    section = private[private.index("padding counted once"):private.index("Files that were not graded")]
+    assert all(f"once{i}/nb.ipynb" in section for i in range(5)) and "quizzer/nb.ipynb" in section
+    assert "s00" not in section and "blank0" not in section
+    assert "zed/hw3 (1).ipynb" in private and "not a notebook: the file is not JSON" in private
+    rows = list(csv.DictReader(open(tmp_path / "class-report.csv", encoding="utf-8")))
+    (grouped,) = [r for r in rows if r["kind"] == "concept"]
+    assert (grouped["exercise"], grouped["what"], grouped["count"], grouped["of"]) == (
+        "output_size, quiz_stride_shape", "padding counted once", "6", "54")
+
+
 def test_names_are_escaped_in_html_and_neutralised_in_csv(tmp_path):
     subs, _ = _made_class()
     subs[0]["exercises"][0]["title"] = "<img src=x onerror=alert(1)>"
@@ -158,7 +205,9 @@ def test_names_are_escaped_in_html_and_neutralised_in_csv(tmp_path):
     pair = Pair("output_size", "<script>alert(1)</script>/nb.ipynb", "=cmd|' /C calc'!A0/nb.ipynb", 0.9, 12)
     page = render_html(summarise(subs), [pair])
     assert "<img src=x" not in page and "&lt;img src=x" in page
-    assert "<script" not in page.lower() and "&lt;script&gt;alert(1)&lt;/script&gt;/nb.ipynb" in page
+    assert "<script" not in page.lower() and "nb.ipynb" not in page, "the shareable page names nobody"
+    private = render_students(summarise(subs), [pair])
+    assert "<script" not in private.lower() and "&lt;script&gt;alert(1)&lt;/script&gt;/nb.ipynb" in private
     assert "src=\"http" not in page and "href=\"http" not in page, "nothing is loaded from elsewhere"
     side = render_similar([pair], {("output_size", pair.first): "print('<b>hi</b>')"})
     assert "<b>hi</b>" not in side and "&lt;b&gt;hi&lt;/b&gt;" in side and "<script" not in side.lower()
@@ -227,9 +276,13 @@ def test_a_grading_run_writes_the_class_report(graded_class):
     by_report = {(r["exercise"], r["what"]): int(r["count"]) for r in report if r["kind"] == "status"}
     assert {k: v for k, v in by_report.items() if v} == dict(by_grades)
     padding = [r for r in report if r["kind"] == "misconception" and r["what"].startswith(PADDING_ONCE)]
-    assert [(r["exercise"], r["count"], r["of"]) for r in padding] == [("output_size", "2", "4")]
+    # of the 3 that attempted output_size: the blank notebook is no evidence of a misconception
+    assert [(r["exercise"], r["count"], r["of"]) for r in padding] == [("output_size", "2", "3")]
     page = (out / "class-report.html").read_text(encoding="utf-8")
-    assert "Re-teach first" in page and "2 of 4 (50%)" in page and "<svg" in page
+    assert "Re-teach first" in page and "2 of 3 (67%)" in page and "<svg" in page
+    assert "padding counted once" in page and "ben" not in page, "the concept, and no student named"
+    private = (out / "class-report-students.html").read_text(encoding="utf-8")
+    assert "Instructor only" in private and "ben/homework.ipynb" in private and "cat/nb.ipynb" in private
     assert "def conv2d_padded" not in page, "the class report shows no student code"
 
 

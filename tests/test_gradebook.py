@@ -270,3 +270,79 @@ def test_feedback_carries_no_student_html_or_script(tmp_path):
     assert not live.search(graded), f"{live.search(graded)} reached the graded notebook the formgrader shows"
     assert not live.search(html), f"{live.search(html)} reached the feedback page"
     assert "&lt;b&gt;x&lt;/b&gt;" in html, "the grader's messages are text, not markup"
+
+
+# ---------------------------------------------------------------------------
+# a manual score that hides a changed auto score
+
+
+def _convolve_result(student: str, score: float):
+    rows = [{"exercise": gid, "title": "", "score": pts if gid != "convolve" else score, "max_score": pts,
+             "status": "passed" if gid != "convolve" or score else "failed", "message": "", "hint": None}
+            for gid, pts in (("top_edge", 1.0), ("apply_kernel", 2.0), ("convolve", 3.0), ("quiz_output_size", 1.0),
+                             ("quiz_edge_kernel", 1.0))]
+    result = _result(student, rows)
+    result.score = sum(r["score"] for r in rows)
+    return result
+
+
+@pytest.mark.parametrize("clear", [False, True])
+def test_a_manual_score_hiding_a_changed_auto_score_is_listed_and_can_be_cleared(tmp_path, clear):
+    """carol's convolve got 0 auto and 2 by hand; her fixed answer gets 3 auto. Every run lists the cell, grades.csv
+    says which score the gradebook counts, and clear_stale_manual (the option) lets the new auto score count."""
+    from nbgrader.api import Gradebook
+
+    from grader.__main__ import stale_manual_text
+    from grader.grading.config import GradingConfig, SettingError
+    from grader.grading.report import write_outputs
+
+    url = f"sqlite:///{tmp_path / 'gradebook.db'}"
+    with Recorder(tmp_path, url) as recorder:
+        recorder.prepare([CH1])
+        assert recorder.record(_convolve_result("carol", 0.0), None) is None
+        assert recorder.record(_convolve_result("dan", 0.0), None) is None
+        assert recorder.summary.stale_manual == []
+    with Gradebook(url, "conv-course") as gb:
+        for student in ("carol", "dan"):
+            grade_ = gb.find_grade("convolve", CH1, CH1, student)
+            grade_.manual_score, grade_.needs_manual_grade = 2.0, False
+        gb.db.commit()
+    with Recorder(tmp_path, url) as recorder:
+        recorder.prepare([CH1], clear_stale_manual=clear)
+        fixed, same = _convolve_result("carol", 3.0), _convolve_result("dan", 0.0)  # dan's auto score unchanged
+        assert recorder.record(fixed, None) is None and recorder.record(same, None) is None
+        stale = recorder.summary.stale_manual
+        assert recorder.summary.as_dict()["stale_manual"] == stale
+    assert stale == [{"student": "carol", "assignment": CH1, "cell": "convolve", "manual_score": 2.0,
+                      "auto_before": 0.0, "auto_now": 3.0, "cleared": clear}]
+    text = stale_manual_text(stale)
+    assert "1 cell(s)" in text and f"carol/{CH1} convolve: manual 2, auto 0 -> 3" in text
+    assert ("--clear-stale-manual" in text) and (("removed" in text) == clear)
+    assert same.manual_scores == {"convolve": 2.0}, "dan's manual score stays and is counted"
+    assert fixed.manual_scores == ({} if clear else {"convolve": 2.0})
+    with Gradebook(url, "conv-course") as gb:
+        assert gb.find_grade("convolve", CH1, CH1, "carol").manual_score == (None if clear else 2.0)
+        assert gb.find_submission(CH1, "carol").score == (8.0 if clear else 7.0)
+        assert gb.find_grade("convolve", CH1, CH1, "dan").manual_score == 2.0
+    (tmp_path / "out").mkdir()
+    write_outputs([fixed, same], tmp_path / "out", {}, feedback=False)
+    import csv
+    rows = list(csv.DictReader((tmp_path / "out" / "grades.csv").open()))
+    carol = {r["exercise"]: r for r in rows if r["student"] == "carol"}
+    assert carol["convolve"]["score"] == "3.0"
+    assert carol["convolve"]["gradebook_score"] == ("3.0" if clear else "2.0")
+    assert sum(float(r["gradebook_score"]) for r in carol.values()) == (8.0 if clear else 7.0)
+    assert stale_manual_text([]) == "no manual score hides an auto score this run changed"
+    assert GradingConfig(clear_stale_manual=True).clear_stale_manual
+    with pytest.raises(SettingError, match="clear_stale_manual"):
+        GradingConfig(clear_stale_manual="yes")
+
+
+def test_grades_csv_leaves_gradebook_score_blank_without_a_gradebook(tmp_path):
+    import csv
+
+    from grader.grading.report import write_outputs
+
+    write_outputs([_result("ann")], tmp_path, {}, feedback=False)
+    rows = list(csv.DictReader((tmp_path / "grades.csv").open()))
+    assert rows[0]["gradebook_score"] == "" and rows[0]["score"] == "1.0"

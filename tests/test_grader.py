@@ -69,7 +69,7 @@ def test_grades_csv_rows_per_exercise(graded):
     _, out, _, _ = graded
     rows = list(csv.DictReader(open(out / "grades.csv")))
     assert list(rows[0]) == ["student", "assignment", "exercise", "score", "max_score", "status",
-                             "seconds_late", "late_penalty", "reason"]
+                             "seconds_late", "late_penalty", "reason", "gradebook_score"]
     assert {(float(r["seconds_late"]), float(r["late_penalty"])) for r in rows} == {(0, 0)}  # no due date: none late
     carol = {r["exercise"]: r["status"] for r in rows if r["student"] == "carol"}
     assert carol == {"apply_kernel": "passed", "convolve": "failed", "quiz_edge_kernel": "failed",

@@ -26,8 +26,9 @@ nbgrader remains the tool that releases and validates the notebooks.
 Outputs in ``OUT``:
 
 * ``grades.csv``: ``student, assignment, exercise, score, max_score, status, seconds_late, late_penalty,
-  reason``, one row per student, chapter and exercise (status: passed, failed, not attempted, error); lateness
-  and penalty are nbgrader's (:mod:`grader.grading.late`), known when the run records into a gradebook;
+  reason, gradebook_score``, one row per student, chapter and exercise (status: passed, failed, not attempted,
+  error); lateness and penalty are nbgrader's (:mod:`grader.grading.late`), and ``gradebook_score`` the points the
+  gradebook counts (a manual score outranks the grader's), known when the run records into a gradebook;
 * ``canvas-grades.csv`` and ``moodle-<chapter>.csv``, the LMS's grade imports, when the submissions are an
   LMS's flat download or a roster is given (:mod:`grader.grading.lms`);
 * ``report.json``: the settings of the run, then per submission ``graded`` or an error kind

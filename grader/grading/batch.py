@@ -25,6 +25,7 @@ from pathlib import Path
 from ..errors import SetupError
 from .config import GradingConfig
 from .lms import Roster, read_roster, write_grade_files
+from .records import make_dirs
 from .report import write_feedback, write_outputs
 from .results import Result
 from .sanitize import load_assignment
@@ -108,14 +109,15 @@ def write_all(results: list[Result], out: Path, assignments: dict, sandbox: dict
                  similarity=config.similarity, threshold=config.similarity_threshold)
 
 
-def prepare_gradebook(gradebook, assignments: dict) -> None:
-    """The gradebook ready for these chapters (assignments created as needed), or a GraderError saying why."""
+def prepare_gradebook(gradebook, assignments: dict, config: GradingConfig) -> None:
+    """The gradebook ready for these chapters (assignments created as needed) and for this run's settings,
+    or a GraderError saying why."""
     if gradebook is None:
         return
     from .gradebook import GradebookError
 
     try:
-        gradebook.prepare(sorted(assignments))
+        gradebook.prepare(sorted(assignments), clear_stale_manual=config.clear_stale_manual)
     except GradebookError as exc:
         raise GraderError(str(exc)) from None
 
@@ -163,7 +165,7 @@ class Batch:
     def keep(self, result: Result, sub: Submission) -> None:
         """One finished submission: recorded in the gradebook, then checkpointed with the rest."""
         self.results.append(recorded(self.gradebook, result, sub))
-        self.out.mkdir(parents=True, exist_ok=True)  # not before: a cluster refused up front leaves no folder
+        make_dirs(self.out)  # not before: a cluster refused up front leaves no folder
         checkpoint(result, self.results, self.out, self.assignments, self.sandbox, self.gradebook, self.hidden)
 
 
@@ -220,7 +222,7 @@ def run_batch(backend: Backend, batch: Batch, pending: list[tuple[tuple[str, str
     finally:
         try:
             if interrupted:
-                batch.out.mkdir(parents=True, exist_ok=True)
+                make_dirs(batch.out)
                 write_outputs(batch.results, batch.out, batch.assignments, batch.sandbox,
                               gradebook_summary(batch.gradebook), batch.hidden)
             backend.close()
@@ -230,7 +232,7 @@ def run_batch(backend: Backend, batch: Batch, pending: list[tuple[tuple[str, str
     results = sorted_results(batch.results)
     if interrupted:
         raise BatchInterrupted(results)
-    batch.out.mkdir(parents=True, exist_ok=True)
+    make_dirs(batch.out)
     write_all(results, batch.out, batch.assignments, batch.sandbox, batch.submissions_dir, batch.config,
               batch.gradebook, batch.hidden, identities=batch.identities, roster=batch.roster)
     return results

@@ -6,12 +6,19 @@ was not attempted or could not be graded, and for a failure which **known mistak
 once, ``/`` instead of ``//``, a flipped kernel...). Summed over a class, that is what to teach
 again. This module turns the grader's ``report.json`` into
 
-* ``class-report.html``: per chapter, the score distribution drawn as a histogram, each
-  exercise's passed / failed / not attempted / error counts, the named misconceptions with their
-  count and share, most common first, the failures no known mistake explains grouped by their
-  message (numbers blanked, so "expected 28, got 27" and "expected 14, got 13" are one group),
-  and the cells that timed out or crashed most; at the top, the most common misconceptions of the
-  whole run. Offline (inline CSS and SVG, no script), every value escaped, no student code;
+* ``class-report.html``, the page to share (with a class, a teaching assistant): no student is named on it.
+  Per chapter, the score distribution drawn as a histogram, each exercise's passed / failed / not
+  attempted / error counts, the named misconceptions with their count and share of the submissions that
+  *attempted* the exercise (a blank answer is no evidence of a misconception), most common first, the
+  failures no known mistake explains grouped by their message (numbers blanked, so "expected 28, got 27"
+  and "expected 14, got 13" are one group), and the cells that timed out or crashed most, named as the
+  notebook names them ("cell 58", or its answer's grade id) with the cause as it happened; at the top,
+  the **concepts** to re-teach: each known mistake of the catalogue (:mod:`grader.catalogue`,
+  ``Wrong.concept``) grouped across exercises and chapters ("padding counted once" in ``output_size`` and
+  in ``quiz_stride_shape``), then the most common misconceptions. Offline (inline CSS and SVG, no script),
+  every value escaped, no student code;
+* ``class-report-students.html``, **for the instructor only** (marked so at its top): who made each
+  known mistake, concept by concept, which files could not be graded and why, and who shares similar answers;
 * ``class-report.csv``: the same counts, one row each, safe to open in a spreadsheet;
 * ``similar-answers.html``: pairs of nearly identical answers (:mod:`grader.grading.similarity`) with
   the two answer cells side by side: something to look at, never a verdict.
@@ -30,6 +37,7 @@ import re
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 
 from helpers.protocol import ExerciseStatus, answered_key
@@ -89,6 +97,12 @@ class ExerciseSummary:
     misconceptions: Counter = field(default_factory=Counter)  # hint -> submissions
     unnamed: Counter = field(default_factory=Counter)  # message pattern -> submissions
     examples: dict = field(default_factory=dict)  # message pattern -> one message
+    who: dict = field(default_factory=lambda: defaultdict(list))  # hint -> the submissions ("student/file")
+
+    @property
+    def attempted(self) -> int:
+        """Submissions that attempted the exercise: the share of a mistake is of these, not of blank answers."""
+        return sum(self.counts.values()) - self.counts.get(ExerciseStatus.NOT_ATTEMPTED, 0)
 
 
 @dataclass
@@ -99,6 +113,9 @@ class ChapterSummary:
     not_graded: Counter = field(default_factory=Counter)  # error kind -> submissions
     exercises: dict[str, ExerciseSummary] = field(default_factory=dict)
     cell_problems: Counter = field(default_factory=Counter)  # (cell, cause pattern) -> submissions
+    #: (cell, cause pattern) -> the cells and causes as they happened (``cell 58``, ``ran past the 300 s limit``)
+    cell_examples: dict = field(default_factory=lambda: defaultdict(Counter))
+    not_graded_files: list = field(default_factory=list)  # (submission, kind, reason)
 
     @property
     def graded(self) -> int:
@@ -109,12 +126,72 @@ class ChapterSummary:
 class ClassSummary:
     chapters: dict[str, ChapterSummary] = field(default_factory=dict)
     unidentified: Counter = field(default_factory=Counter)  # error kind -> files with no chapter
+    unidentified_files: list = field(default_factory=list)  # (submission, kind, reason)
 
     def misconceptions(self) -> list[tuple[int, int, str, ExerciseSummary, str]]:
-        """``(count, of, chapter, exercise, hint)``, the most common first."""
-        rows = [(n, ch.graded, ch.chapter, ex, hint) for ch in self.chapters.values()
+        """``(count, of, chapter, exercise, hint)``, the most common first; ``of``: the submissions that
+        attempted the exercise."""
+        rows = [(n, ex.attempted, ch.chapter, ex, hint) for ch in self.chapters.values()
                 for ex in ch.exercises.values() for hint, n in ex.misconceptions.items()]
         return sorted(rows, key=lambda r: (-r[0], r[2], r[3].key, r[4]))
+
+    def concepts(self) -> list["Concept"]:
+        """Each known mistake grouped across exercises and chapters (:func:`concept_of`), the most common first."""
+        found: dict[str, Concept] = {}
+        for ch in self.chapters.values():
+            for ex in ch.exercises.values():
+                for hint, n in ex.misconceptions.items():
+                    name = concept_of(ex.key, hint) or hint
+                    concept = found.setdefault(name, Concept(name))
+                    concept.places.append((ch.chapter, ex, hint, n))
+                    concept.who.extend(ex.who.get(hint, []))
+        return sorted(found.values(), key=lambda c: (-c.count, c.name))
+
+
+@dataclass
+class Concept:
+    """One misconception across the exercises that show it: ``places`` are ``(chapter, exercise, hint, count)``."""
+
+    name: str
+    places: list = field(default_factory=list)
+    who: list = field(default_factory=list)  # the submissions that made it, once per exercise
+
+    @property
+    def count(self) -> int:
+        return sum(n for *_, n in self.places)
+
+    @property
+    def exercises(self) -> dict[tuple[str, str], "ExerciseSummary"]:
+        """``(chapter, exercise key)`` -> the exercise, each once."""
+        return {(chapter, ex.key): ex for chapter, ex, _, _ in self.places}
+
+    @property
+    def of(self) -> int:
+        """The attempts it is a share of: the submissions that attempted each of its exercises, summed."""
+        return sum(ex.attempted for ex in self.exercises.values())
+
+    @property
+    def students(self) -> list[str]:
+        return sorted({who.split("/", 1)[0] for who in self.who})
+
+
+@lru_cache(maxsize=1)
+def _catalogue_hints() -> dict[str, list[tuple[str, str]]]:
+    """Exercise key -> ``(hint text, concept)`` of each catalogued wrong answer that names its concept."""
+    from ..catalogue import chapters
+
+    found: dict[str, list[tuple[str, str]]] = defaultdict(list)
+    for chapter in chapters():
+        for wrong in chapter.wrong:
+            if wrong.hint and wrong.concept:
+                found[wrong.key].append((wrong.hint, wrong.concept))
+    return found
+
+
+def concept_of(exercise: str, hint: str) -> str | None:
+    """The concept of the catalogued mistake whose hint text ``hint`` carries (the longest such text), or None."""
+    matches = [(len(text), concept) for text, concept in _catalogue_hints().get(exercise, []) if text in (hint or "")]
+    return max(matches)[1] if matches else None
 
 
 _NUMBER = re.compile(r"-?\d+(?:\.\d+)?(?:e[-+]?\d+)?")
@@ -139,14 +216,17 @@ def summarise(submissions: Iterable[dict]) -> ClassSummary:
     summary = ClassSummary()
     for sub in submissions:
         chapter = sub.get("assignment")
+        who = f"{sub.get('student')}/{sub.get('file', '')}"
         if not chapter:
             summary.unidentified[sub.get("status", "error")] += 1
+            summary.unidentified_files.append((who, sub.get("status", "error"), sub.get("reason", "")))
             continue
         ch = summary.chapters.setdefault(chapter, ChapterSummary(chapter))
         if sub["status"] == SubmissionStatus.DUPLICATE:
             continue
         if sub["status"] != SubmissionStatus.GRADED:
             ch.not_graded[sub["status"]] += 1
+            ch.not_graded_files.append((who, sub["status"], sub.get("reason", "")))
             continue
         ch.scores.append(float(sub.get("score", 0.0)))
         ch.max_score = max(ch.max_score, float(sub.get("max_score", 0.0)))
@@ -158,6 +238,7 @@ def summarise(submissions: Iterable[dict]) -> ClassSummary:
                 continue
             if row.get("hint"):
                 ex.misconceptions[row["hint"]] += 1
+                ex.who[row["hint"]].append(who)
             else:
                 pattern = message_pattern(row.get("message", ""))
                 ex.unnamed[pattern] += 1
@@ -168,6 +249,7 @@ def summarise(submissions: Iterable[dict]) -> ClassSummary:
             if key not in seen:  # a submission counts once per cell and cause
                 seen.add(key)
                 ch.cell_problems[key] += 1
+                ch.cell_examples[key][(cell.get("cell", ""), cell.get("cause", ""))] += 1
     return summary
 
 
@@ -190,13 +272,17 @@ def csv_rows(summary: ClassSummary, pairs: list[Pair] | None = None) -> list[dic
                              "count": ex.counts.get(status, 0), "of": ch.graded})
             for hint, n in ex.misconceptions.most_common():
                 rows.append({"chapter": ch.chapter, "exercise": ex.key, "kind": "misconception", "what": hint,
-                             "count": n, "of": ch.graded})
+                             "count": n, "of": ex.attempted})
             for pattern, n in ex.unnamed.most_common():
                 rows.append({"chapter": ch.chapter, "exercise": ex.key, "kind": "other failure", "what": pattern,
-                             "count": n, "of": ch.graded})
+                             "count": n, "of": ex.attempted})
         for (cell, cause), n in ch.cell_problems.most_common():
             rows.append({"chapter": ch.chapter, "exercise": "", "kind": "cell problem", "what": f"{cell}: {cause}",
                          "count": n, "of": ch.graded})
+    for concept in summary.concepts():
+        rows.append({"chapter": ", ".join(sorted({chapter for chapter, *_ in concept.places})),
+                     "exercise": ", ".join(key for _, key in concept.exercises), "kind": "concept",
+                     "what": concept.name, "count": concept.count, "of": concept.of})
     for p in pairs or []:
         rows.append({"chapter": "", "exercise": p.exercise, "kind": "similar answers (%)",
                      "what": f"{p.first} and {p.second}", "count": round(100 * p.similarity), "of": 100})
@@ -256,35 +342,67 @@ def histogram_svg(scores: list[float], max_score: float, title: str) -> str:
     return "".join(parts)
 
 
+def _cell_shown(examples: Counter) -> tuple[str, str]:
+    """A cell problem as it happened: the cell as the notebooks name it (``cell 58``, ``convolve_answer``; a few
+    numbers when they differ between notebooks) and the most common cause, its numbers kept."""
+    cells = [cell for (cell, _), _ in examples.most_common()]
+    distinct = list(dict.fromkeys(cells))
+    named = {_cell_name(c) for c in distinct}
+    if len(named) == 1 and not next(iter(named)).startswith("cell #"):
+        cell = next(iter(named))
+    else:
+        cell = ", ".join(distinct[:4]) + (f" and {len(distinct) - 4} more" if len(distinct) > 4 else "")
+    causes = Counter()
+    for (_, cause), n in examples.items():
+        causes[cause] += n
+    cause, _ = causes.most_common(1)[0]
+    return cell, cause + (f" (or alike, {len(causes)} variants)" if len(causes) > 1 else "")
+
+
+def _places(concept: Concept) -> str:
+    e = html.escape
+    parts = []
+    for (chapter, key), ex in concept.exercises.items():
+        n = sum(c for ch, x, _, c in concept.places if ch == chapter and x.key == key)
+        parts.append(f"<code>{e(key)}</code> ({e(chapter)}): {_share(n, ex.attempted)}")
+    return "<br>".join(parts)
+
+
 def render_html(summary: ClassSummary, pairs: list[Pair] | None, note: str = "") -> str:
+    """The shareable page: counts and shares, no student named (they are on :func:`render_students`)."""
     e = html.escape
     out = ["<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Class report</title>",
            f"<style>{_CSS}</style></head><body>", "<h1>What the class got wrong</h1>"]
     total = sum(ch.graded for ch in summary.chapters.values())
     out.append(f"<p class=\"lead\">{total} graded submissions in {len(summary.chapters)} chapter(s). "
                "Counts are submissions; a misconception is a known mistake that every failing check of an "
-               "exercise matched.</p>")
+               "exercise matched; a share is of the submissions that attempted the exercise (blank answers "
+               "left out). No student is named on this page: who made each mistake is on "
+               "<a href=\"class-report-students.html\">the instructor's page</a>.</p>")
     if note:
         out.append(f"<p class=\"muted\">{e(note)}</p>")
-    top = summary.misconceptions()[:10]
+    concepts = summary.concepts()
     out.append("<h2>Re-teach first</h2>")
-    if top:
-        out.append("<table><tr><th>misconception</th><th>exercise</th><th>submissions</th></tr>")
-        for n, of, chapter, ex, hint in top:
-            out.append(f"<tr><td>{e(hint)}</td><td><code>{e(ex.key)}</code> ({e(chapter)})</td>"
-                       f"<td class=\"n\"><span class=\"bar\" style=\"width:{60 * n / max(of, 1):.0f}px\"></span>"
-                       f"{_share(n, of)}</td></tr>")
+    if concepts:
+        out.append("<table><tr><th>concept</th><th>where (share of attempts)</th><th>in all</th></tr>")
+        for concept in concepts[:10]:
+            out.append(f"<tr><td>{e(concept.name)}</td><td>{_places(concept)}</td>"
+                       f"<td class=\"n\"><span class=\"bar\" style=\"width:"
+                       f"{60 * concept.count / max(concept.of, 1):.0f}px\"></span>{_share(concept.count, concept.of)}"
+                       "</td></tr>")
         out.append("</table>")
     else:
         out.append("<p>No failure matched a known mistake.</p>")
     if summary.unidentified:
         items = ", ".join(f"{n} {e(kind)}" for kind, n in summary.unidentified.most_common())
-        out.append(f"<p class=\"muted\">Files that belong to no chapter and were not graded: {items}.</p>")
+        out.append(f"<p class=\"muted\">Files that belong to no chapter and were not graded: {items} "
+                   "(named, with the reason, on the instructor's page).</p>")
     for ch in summary.chapters.values():
         out.append(f"<h2>{e(ch.chapter)}</h2>")
         not_graded = ", ".join(f"{n} {e(kind)}" for kind, n in ch.not_graded.most_common())
         mean = sum(ch.scores) / ch.graded if ch.graded else 0
-        out.append(f"<p>{ch.graded} graded" + (f"; not graded: {not_graded}" if not_graded else "") +
+        out.append(f"<p>{ch.graded} graded" + (f"; not graded: {not_graded} (named on the instructor's page)"
+                                              if not_graded else "") +
                    (f". Mean {mean:.1f} of {ch.max_score:g} points." if ch.graded else ".") + "</p>")
         if ch.graded:
             title = f"Score distribution, {ch.chapter}"
@@ -298,24 +416,25 @@ def render_html(summary: ClassSummary, pairs: list[Pair] | None, note: str = "")
         out.append("</table>")
         named = [(n, ex, hint) for ex in ch.exercises.values() for hint, n in ex.misconceptions.items()]
         if named:
-            out.append("<h3>Misconceptions</h3><table><tr><th>misconception</th><th>exercise</th>"
-                       "<th>submissions</th></tr>")
+            out.append("<h3>Misconceptions</h3><table><tr><th>misconception</th><th>concept</th><th>exercise</th>"
+                       "<th>of the attempts</th></tr>")
             for n, ex, hint in sorted(named, key=lambda r: (-r[0], r[1].key)):
-                out.append(f"<tr><td>{e(hint)}</td><td><code>{e(ex.key)}</code></td>"
-                           f"<td class=\"n\">{_share(n, ch.graded)}</td></tr>")
+                out.append(f"<tr><td>{e(hint)}</td><td>{e(concept_of(ex.key, hint) or '')}</td>"
+                           f"<td><code>{e(ex.key)}</code></td><td class=\"n\">{_share(n, ex.attempted)}</td></tr>")
             out.append("</table>")
         other = [(n, ex, pattern) for ex in ch.exercises.values() for pattern, n in ex.unnamed.items()]
         if other:
             out.append("<h3>Other failures, grouped by message</h3><table><tr><th>message (one example)</th>"
-                       "<th>exercise</th><th>submissions</th></tr>")
+                       "<th>exercise</th><th>of the attempts</th></tr>")
             for n, ex, pattern in sorted(other, key=lambda r: (-r[0], r[1].key))[:15]:
                 out.append(f"<tr><td>{e(ex.examples[pattern])}</td><td><code>{e(ex.key)}</code></td>"
-                           f"<td class=\"n\">{_share(n, ch.graded)}</td></tr>")
+                           f"<td class=\"n\">{_share(n, ex.attempted)}</td></tr>")
             out.append("</table>")
         if ch.cell_problems:
             out.append("<h3>Cells that timed out or crashed most</h3><table><tr><th>cell</th><th>what happened"
                        "</th><th>submissions</th></tr>")
-            for (cell, cause), n in ch.cell_problems.most_common(10):
+            for key, n in ch.cell_problems.most_common(10):
+                cell, cause = _cell_shown(ch.cell_examples[key])
                 out.append(f"<tr><td><code>{e(cell)}</code></td><td>{e(cause)}</td>"
                            f"<td class=\"n\">{_share(n, ch.graded)}</td></tr>")
             out.append("</table>")
@@ -328,14 +447,59 @@ def render_html(summary: ClassSummary, pairs: list[Pair] | None, note: str = "")
         linked = groups(pairs)
         out.append(f"<p>{len(pairs)} pair(s) of answers, in {len(linked)} group(s), share most of their code "
                    "after names, numbers, comments and spacing are ignored and the code the course gives is left "
-                   "out. This is something to look at, not a verdict: see "
-                   "<a href=\"similar-answers.html\">the answers side by side</a>.</p>"
+                   "out. This is something to look at, not a verdict: who they are is on the instructor's page, "
+                   "and <a href=\"similar-answers.html\">the answers side by side</a>.</p>"
                    "<table><tr><th>exercise</th><th>submissions</th><th>alike</th></tr>")
         for g in linked[:50]:
-            alike = f"{100 * g.lowest:.0f}%" if g.lowest == g.highest else \
-                f"{100 * g.lowest:.0f}-{100 * g.highest:.0f}%"
+            out.append(f"<tr><td><code>{e(g.exercise)}</code></td><td class=\"n\">{len(g.members)}</td>"
+                       f"<td class=\"n\">{_alike(g)}</td></tr>")
+        out.append("</table>")
+    out.append("</body></html>\n")
+    return "\n".join(out)
+
+
+def _alike(g) -> str:
+    return f"{100 * g.lowest:.0f}%" if g.lowest == g.highest else f"{100 * g.lowest:.0f}-{100 * g.highest:.0f}%"
+
+
+def render_students(summary: ClassSummary, pairs: list[Pair] | None) -> str:
+    """The instructor's page: who made each known mistake, which files could not be graded, who answered alike."""
+    e = html.escape
+    out = ["<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"robots\" content=\"noindex\">"
+           "<title>Instructor only: who made which mistake</title>",
+           f"<style>{_CSS}.private{{border:3px solid #a4141b;padding:.6em 1em;background:#fdf0f0}}</style>"
+           "</head><body>",
+           "<p class=\"private\" role=\"note\"><b>Instructor only.</b> This page names students: do not share it, "
+           "post it or project it. The page to share is <a href=\"class-report.html\">the class report</a>.</p>",
+           "<h1>Who made which mistake</h1>"]
+    concepts = summary.concepts()
+    if not concepts:
+        out.append("<p>No failure matched a known mistake.</p>")
+    for concept in concepts:
+        out.append(f"<h2>{e(concept.name)}: {len(concept.students)} student(s)</h2>"
+                   "<table><tr><th>exercise</th><th>what the hint said</th><th>submissions</th></tr>")
+        for chapter, ex, hint, n in sorted(concept.places, key=lambda p: (p[0], p[1].key)):
+            who = ", ".join(e(w) for w in sorted(ex.who.get(hint, [])))
+            out.append(f"<tr><td><code>{e(ex.key)}</code> ({e(chapter)})</td><td>{e(hint)}</td>"
+                       f"<td>{n}: {who}</td></tr>")
+        out.append("</table>")
+    files = [*summary.unidentified_files,
+             *[f for ch in summary.chapters.values() for f in ch.not_graded_files]]
+    out.append("<h2>Files that were not graded</h2>")
+    if files:
+        out.append("<table><tr><th>file</th><th>why</th></tr>")
+        for who, kind, reason in sorted(files):
+            out.append(f"<tr><td><code>{e(who)}</code></td><td>{e(kind)}: {e(reason)}</td></tr>")
+        out.append("</table>")
+    else:
+        out.append("<p>Every file was graded.</p>")
+    if pairs:
+        out.append("<h2>Similar answers</h2><p>Something to look at, not a verdict: "
+                   "<a href=\"similar-answers.html\">the answers side by side</a>.</p>"
+                   "<table><tr><th>exercise</th><th>submissions</th><th>alike</th></tr>")
+        for g in groups(pairs)[:50]:
             out.append(f"<tr><td><code>{e(g.exercise)}</code></td><td>{len(g.members)}: "
-                       f"{e(', '.join(g.members))}</td><td class=\"n\">{alike}</td></tr>")
+                       f"{e(', '.join(g.members))}</td><td class=\"n\">{_alike(g)}</td></tr>")
         out.append("</table>")
     out.append("</body></html>\n")
     return "\n".join(out)
@@ -427,7 +591,8 @@ def find_similar(submissions_dir: Path, root: Path, threshold: float = THRESHOLD
 
 def write_report(out: Path, submissions: list[dict], *, submissions_dir: Path | None, root: Path,
                  similarity: bool = True, threshold: float = THRESHOLD) -> ClassSummary:
-    """Write ``class-report.html``, ``class-report.csv`` and (when asked) ``similar-answers.html`` in ``out``."""
+    """Write ``class-report.html`` (to share), ``class-report-students.html`` (the instructor's), ``class-report.csv``
+    and (when asked) ``similar-answers.html`` in ``out``."""
     summary = summarise(submissions)
     pairs = None
     note = ""
@@ -439,4 +604,5 @@ def write_report(out: Path, submissions: list[dict], *, submissions_dir: Path | 
         (out / "similar-answers.html").unlink(missing_ok=True)
     write_csv(summary, out / "class-report.csv", pairs)
     atomic_write(out / "class-report.html", render_html(summary, pairs, note))
+    atomic_write(out / "class-report-students.html", render_students(summary, pairs))
     return summary

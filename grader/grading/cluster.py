@@ -125,6 +125,7 @@ class JobOutcome:
     worker: str = ""
     seconds: float = 0.0
     failed: str = ""  # the sandbox could not be built (GradingFailed), in words
+    outside: list = None  # each end of the sandbox from outside, retried (RunState.outside)
 
 
 class CourseVersionError(SetupError):
@@ -219,7 +220,8 @@ def run_job(job: Job) -> JobOutcome:
             files = {p.name: p.read_bytes() for p in sorted(state.judged.iterdir())
                      if p.is_file() and not p.is_symlink() and p.stat().st_size <= MAX_OUTCOME_BYTES}
             return JobOutcome(state.replies, sorted(state.fatal), state.cells, state.restarts, state.answer_problems,
-                              state.raised, files, _address(), time.monotonic() - started)
+                              state.raised, files, _address(), time.monotonic() - started,
+                              outside=list(state.outside))
         finally:
             remove_workdir(workdir)
             sweep_dead_workers()  # and again: a worker killed as this job began may have died only since
@@ -340,7 +342,8 @@ def judge_outcome(sub: Submission, assignment: Assignment, planned: Plan, outcom
         return Result(sub.student, sub.path.name, assignment.chapter, SubmissionStatus.GRADING_FAILED, outcome.failed,
                       sha256=digest)
     state = RunState(planned, dict(outcome.replies), set(outcome.fatal), list(outcome.cells), outcome.restarts,
-                 dict(outcome.answer_problems), {int(k): v for k, v in outcome.raised.items()})
+                 dict(outcome.answer_problems), {int(k): v for k, v in outcome.raised.items()},
+                 outside=list(outcome.outside or []))
     judged = Path(tempfile.mkdtemp(prefix="judged-", dir=tmp))
     try:
         for name, data in accepted_files(outcome.files, assignment).items():
@@ -367,7 +370,7 @@ class DaskCluster(Backend):
 
     def open(self, batch: Batch, pending: list) -> None:
         """The gradebook ready; then, with something to grade, the cluster reached and its workers checked."""
-        prepare_gradebook(batch.gradebook, batch.assignments)
+        prepare_gradebook(batch.gradebook, batch.assignments, batch.config)
         if not pending:
             return
         config = self.config

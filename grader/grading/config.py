@@ -91,6 +91,11 @@ class GradingConfig:
     regrade: bool = _setting(False, "grade every submission again, even those already graded in OUT (by default "
                                     "a re-run keeps them: same file, same hidden cases)",
                                 option=Option(("autograde",)))
+    clear_stale_manual: bool = _setting(False, "remove a manual score (the formgrader's) from a gradebook cell whose "
+                                               "auto score this run changes, so the new auto score counts (by "
+                                               "default it is kept, and listed: a manual score outranks the auto "
+                                               "one in nbgrader's totals)",
+                                        option=Option(("autograde",)))
     lms_pattern: str = _setting("auto", "how a flat folder of LMS downloads names who handed in each notebook: "
                                         "canvas, moodle, auto (either), or a regular expression with nbgrader "
                                         "zip_collect's named groups (?P<student_id>...) and (?P<file_id>...), "
@@ -115,6 +120,8 @@ class GradingConfig:
     def __post_init__(self) -> None:
         if self.isolation not in ISOLATIONS:
             raise SettingError(f"isolation must be one of {', '.join(ISOLATIONS)}, not {self.isolation!r}")
+        if not isinstance(self.clear_stale_manual, bool):
+            raise SettingError(f"clear_stale_manual is true or false, not {self.clear_stale_manual!r}")
         if not 0 <= self.similarity_threshold <= 1:
             raise SettingError(f"the similarity threshold is a share from 0 to 1, not {self.similarity_threshold!r}")
         for name in ("student", "assignment"):

@@ -13,7 +13,11 @@ elsewhere (:mod:`grader.grading.autograde`), so this module puts them where nbgr
 * each graded submission becomes nbgrader's submission, student created as needed,
   each test cell's *auto* score the course grader's points. Manual scores, comments,
   extra credit and the "needs manual grade" flag of a reviewed cell are never
-  touched, so a re-run after a fix changes only auto scores;
+  touched, so a re-run after a fix changes only auto scores; but a manual score outranks the auto
+  score in nbgrader's totals, so every cell where one now hides a *changed* auto score is listed
+  (:attr:`Recorded.stale_manual`, printed by every run), each result says which score the gradebook
+  counts per cell (``Result.manual_scores``, ``grades.csv``'s ``gradebook_score``), and
+  ``clear_stale_manual`` (``--clear-stale-manual``) removes those manual scores instead;
 * a late submission (``timestamp.txt`` after the assignment's due date plus the student's
   extension, both the gradebook's) gets the penalty nbgrader's configured late-submission plugin
   gives it (:mod:`grader.grading.late`), in the same transaction, so the formgrader, feedback and
@@ -52,7 +56,7 @@ from ..errors import SetupError
 from ..authoring import notebooks
 from ..authoring.config import RELEASE_DIR, ROOT, configure
 from .late import LatePolicy, LatePolicyError
-from .records import spreadsheet_safe
+from .records import hand_over, make_dirs, spreadsheet_safe
 from .results import SubmissionStatus
 
 if TYPE_CHECKING:  # nbformat (with jsonschema, ~1 s) is imported only when a gradebook is written to
@@ -326,10 +330,13 @@ class Recorded:
     seconds: float = 0.0  # time spent recording the submissions (the benchmark's numerator)
     setup_seconds: float = 0.0  # once per batch: opening the gradebook (nbgrader's import, schema), the assignments
     late_policy: str = ""  # nbgrader's late-submission plugin the course configured (:class:`.late.LatePolicy`)
+    #: cells whose manual score hides an auto score this run changed: {"student", "assignment", "cell",
+    #: "manual_score", "auto_before", "auto_now", "cleared"} (cleared: the manual score was removed, as asked)
+    stale_manual: list[dict] = field(default_factory=list)
 
     def as_dict(self) -> dict:
         return {"url": shown(self.url), "course": self.course, "late_policy": self.late_policy,
-                "recorded": len(self.recorded),
+                "recorded": len(self.recorded), "stale_manual": self.stale_manual,
                 "not_recorded": self.problems, "seconds": round(self.seconds, 3),
                 "setup_seconds": round(self.setup_seconds, 3)}
 
@@ -359,6 +366,8 @@ class Recorder:
         self._engine_url = _with_busy_timeout(self.url, busy_timeout)
         self._lock = threading.Lock()
         self._chapters: dict[str, _Chapter] = {}
+        #: remove a manual score that hides a changed auto score (GradingConfig.clear_stale_manual), set by prepare()
+        self.clear_stale_manual = False
         start = time.perf_counter()
         self.gb = self._open()
         self.summary.setup_seconds += time.perf_counter() - start
@@ -390,6 +399,11 @@ class Recorder:
         head = _schema_head()
         if not tables:
             self._create_schema(head)
+            if self.url.startswith("sqlite:///"):  # a new SQLite gradebook: the formgrader (the instructor) writes it
+                try:
+                    hand_over(Path(self.url[len("sqlite:///"):].split("?")[0]))
+                except OSError:
+                    pass
         elif version != head:
             raise GradebookError(
                 f"the gradebook {shown(self.url)} has nbgrader schema {version or 'from before nbgrader 0.6'}, this "
@@ -448,8 +462,11 @@ class Recorder:
 
     # -- assignments ---------------------------------------------------------
 
-    def prepare(self, chapters: list[str]) -> None:
-        """Make sure every chapter is an assignment of the gradebook with the source's test cells."""
+    def prepare(self, chapters: list[str], *, clear_stale_manual: bool | None = None) -> None:
+        """Make sure every chapter is an assignment of the gradebook with the source's test cells;
+        ``clear_stale_manual`` (when given): whether this batch removes manual scores that hide a changed auto score."""
+        if clear_stale_manual is not None:
+            self.clear_stale_manual = bool(clear_stale_manual)
         start = time.perf_counter()
         try:
             self._prepare(chapters)
@@ -578,7 +595,7 @@ class Recorder:
 
         # 1. the graded notebook, staged next to autograded/<student>/<assignment>/
         target = self.course / "autograded" / result.student / result.assignment
-        target.parent.mkdir(parents=True, exist_ok=True)
+        make_dirs(target.parent)  # under sudo, the instructor's, as nbgrader's own folders would be
         staged = Path(tempfile.mkdtemp(prefix=f".{result.assignment}.", dir=target.parent))
         try:
             nb = graded_notebook(data, chapter, rows, note=result.reason)
@@ -587,24 +604,30 @@ class Recorder:
                 found = exchange_dir / name if exchange_dir else None
                 if found and found.is_file() and not found.is_symlink():
                     shutil.copyfile(found, staged / name)
-            os.chmod(staged, 0o755)
+            for written in staged.iterdir():
+                hand_over(written)
+            hand_over(staged, directory=True)
             # 2. one transaction: student, submission, auto scores; 3. then the notebook renamed into place
             released_answers = {gid: chapter.cells[gid]["source"] for gid in chapter.answers}
             answered = _answers(data, chapter)
             with self._lock:
-                result.seconds_late, result.late_penalty = self._retried(
+                result.seconds_late, result.late_penalty, result.manual_scores, stale = self._retried(
                     lambda: self._transaction(result, rows, timestamp, released_answers, answered, lms),
                     undo=self.gb.db.rollback)
                 _replace_dir(staged, target)
+                self.summary.stale_manual.extend(stale)
         except BaseException:
             shutil.rmtree(staged, ignore_errors=True)
             if not any(target.parent.iterdir()):
                 target.parent.rmdir()
             raise
 
-    def _transaction(self, result, rows, timestamp, released_answers, answered, lms=None) -> tuple[float, float]:
+    def _transaction(self, result, rows, timestamp, released_answers, answered, lms=None
+                     ) -> tuple[float, float, dict[str, float], list[dict]]:
         """One submission's rows, committed together; returns ``(seconds late, late penalty)`` as nbgrader computes
-        them (:class:`.late.LatePolicy`): the due date and the student's extension are the gradebook's.
+        them (:class:`.late.LatePolicy`: the due date and the student's extension are the gradebook's), the manual
+        scores the gradebook counts instead of the auto ones (cell -> score), and the cells where a manual score
+        hides an auto score this transaction changed (:attr:`Recorded.stale_manual`).
 
         A learner known from an LMS (``lms``) gets nbgrader's ``lms_user_id``, and their name and email where the
         gradebook has none (the formgrader and ``nbgrader export`` show them; an instructor's own are kept)."""
@@ -646,13 +669,24 @@ class Recorder:
         db.flush()
         names = {cell.id: cell.name for notebook in assignment.notebooks
                  for cell in [*notebook.grade_cells, *notebook.solution_cells, *notebook.task_cells]}
+        manual: dict[str, float] = {}
+        stale: list[dict] = []
         for nb in submission.notebooks:
             for grade in nb.grades:
                 name = names.get(grade.cell_id)
                 row = rows.get(name)
+                before = grade.auto_score
                 grade.auto_score = float(row["score"]) if row else None
+                if grade.manual_score is not None and before != grade.auto_score:
+                    stale.append({"student": result.student, "assignment": result.assignment, "cell": name,
+                                  "manual_score": float(grade.manual_score), "auto_before": before,
+                                  "auto_now": grade.auto_score, "cleared": self.clear_stale_manual})
+                    if self.clear_stale_manual:
+                        grade.manual_score = None
                 if grade.manual_score is None:  # a reviewed cell keeps its reviewer's flag
                     grade.needs_manual_grade = grade.auto_score is None
+                else:
+                    manual[name] = float(grade.manual_score)
             for comment in nb.comments:
                 name = names.get(comment.cell_id)
                 if name in released_answers:
@@ -670,7 +704,7 @@ class Recorder:
                 raise GradebookError(str(exc)) from None
             total += nb.late_submission_penalty or 0.0
         db.commit()
-        return seconds_late, total
+        return seconds_late, total, manual, stale
 
 
 def _timestamp(path: Path | None, parse_utc):

@@ -20,6 +20,7 @@ from ..sandbox.reaping import reap
 from .batch import Backend, Batch, GraderError, prepare_gradebook
 from .config import GradingConfig
 from .place import GradingPlace
+from .records import make_dirs
 from .results import Result, SubmissionStatus
 from .run import Interrupted, Live, grade_one
 
@@ -62,8 +63,8 @@ class LocalPool(Backend):
             exercises()
             self.seeds = config.seeds()
             place.prepare()
-        batch.out.mkdir(parents=True, exist_ok=True)
-        prepare_gradebook(batch.gradebook, batch.assignments)
+        make_dirs(batch.out)
+        prepare_gradebook(batch.gradebook, batch.assignments, batch.config)
         self.opened = True
         cgroups = place.cgroups
         batch.sandbox = {"isolation": config.isolation, "workers": self.workers,

@@ -8,6 +8,10 @@
 * **Atomic files.** ``grades.csv`` and ``report.json`` are written to a temporary file in
   the same folder and renamed over the old one: an interrupted or killed grader leaves the
   previous complete file or the new complete file, never half of one.
+* **The instructor's files.** The README runs the grader with ``sudo`` (the sandbox needs root): every file
+  and folder it writes for the instructor (``OUT``, ``autograded/``, the class report, the gradebook it creates)
+  is handed to the user who ran ``sudo`` (``SUDO_UID``/``SUDO_GID``, :func:`invoker`), and carries the mode the
+  umask gives (``0644``/``0755`` with the usual ``022``), never ``mkstemp``'s root-only ``0600``.
 * **Resuming.** :func:`previous` reads the last ``report.json``: a submission graded there,
   with the same file content (SHA-256) and the same hidden cases (the secret's fingerprint),
   is not graded again unless ``--regrade``.
@@ -33,11 +37,60 @@ def spreadsheet_safe(value):
     return "'" + value if value.startswith(FORMULA_START) else value
 
 
+def umask() -> int:
+    """This process's umask, read without changing it (``os.umask`` would, for every thread at once)."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    return 0o022
+
+
+def invoker() -> tuple[int, int] | None:
+    """The user and group who ran the grader with ``sudo`` (``SUDO_UID``/``SUDO_GID``), when it runs as root
+    for them; ``None`` otherwise (files then belong to whoever runs it, as usual)."""
+    if os.geteuid() != 0:
+        return None
+    uid, gid = os.environ.get("SUDO_UID", ""), os.environ.get("SUDO_GID", "")
+    if not uid.isdigit() or int(uid) == 0:
+        return None
+    return int(uid), int(gid) if gid.isdigit() else int(uid)
+
+
+def hand_over(path: Path, directory: bool = False) -> None:
+    """``path`` given the umask's mode and, under ``sudo``, to the user who ran it (:func:`invoker`)."""
+    os.chmod(path, (0o777 if directory else 0o666) & ~umask())
+    who = invoker()
+    if who is not None:
+        os.chown(path, *who)
+
+
+def make_dirs(path: Path) -> Path:
+    """``path`` and its missing parents, each one created here handed over (:func:`hand_over`)."""
+    path = Path(path)
+    missing = []
+    for folder in (path, *path.parents):
+        if folder.exists():
+            break
+        missing.append(folder)
+    path.mkdir(parents=True, exist_ok=True)
+    for folder in reversed(missing):
+        try:
+            hand_over(folder, directory=True)
+        except FileNotFoundError:  # removed meanwhile by another writer's rename: nothing to hand over
+            pass
+    return path
+
+
 def atomic_write(path: Path, text: str) -> None:
-    """Replace ``path`` with ``text`` in one step (a temporary file in the same folder, flushed, renamed)."""
+    """Replace ``path`` with ``text`` in one step (a temporary file in the same folder, flushed, renamed),
+    readable as the umask says and, under ``sudo``, the invoking user's (:func:`hand_over`)."""
     path = Path(path)
     fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
     try:
+        hand_over(temporary)
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
             handle.write(text)
             handle.flush()

@@ -7,7 +7,9 @@
   the exercise's points, ``seconds_late`` the submission's lateness (every row of it) and
   ``late_penalty`` the penalty nbgrader's late-submission plugin gave the submission, on its first
   row only (0 on the others), so that a sum of ``score`` minus a sum of ``late_penalty`` is what
-  ``nbgrader export`` calls ``score``; text that a spreadsheet would run as a formula is neutralised
+  ``nbgrader export`` calls ``score``; ``gradebook_score`` is the points the gradebook counts for the cell
+  when the run recorded into one (a manual score there outranks the grader's ``score``; blank when nothing was
+  recorded), so that a sum of it minus the penalties is the export's total whatever the formgrader changed; text that a spreadsheet would run as a formula is neutralised
   (:func:`~grader.grading.records.spreadsheet_safe`);
 * ``report.json``: the run's settings, where the hidden cases came from (the secret's
   fingerprint) and every :class:`~grader.grading.results.Result`;
@@ -28,12 +30,12 @@ from pathlib import Path
 
 from helpers.protocol import ExerciseStatus, one_line
 
-from .records import atomic_write, spreadsheet_safe
+from .records import atomic_write, make_dirs, spreadsheet_safe
 from .results import Result, SubmissionStatus
 from .sanitize import Assignment
 
 CSV_COLUMNS = ("student", "assignment", "exercise", "score", "max_score", "status", "seconds_late", "late_penalty",
-               "reason")
+               "reason", "gradebook_score")
 
 
 def write_outputs(results: list[Result], out: Path, assignments: dict[str, Assignment],
@@ -53,6 +55,9 @@ def write_outputs(results: list[Result], out: Path, assignments: dict[str, Assig
         if r.status == SubmissionStatus.GRADED:
             rows = [{"student": r.student, "assignment": r.assignment,
                      **{k: e[k] for k in ("exercise", "score", "max_score", "status")}} for e in r.exercises]
+            for row in rows:
+                counted = r.gradebook_score(row["exercise"], row["score"])
+                row["gradebook_score"] = "" if counted is None else counted
         elif r.assignment and r.status != SubmissionStatus.DUPLICATE:
             assignment = assignments.get(r.assignment)
             rows = [{"student": r.student, "assignment": r.assignment, "exercise": gid,
@@ -73,7 +78,7 @@ def write_outputs(results: list[Result], out: Path, assignments: dict[str, Assig
                                  "exercise": spreadsheet_safe(str(row.get("exercise"))), "score": 0.0,
                                  "max_score": row.get("max_score", 0.0), "status": ExerciseStatus.ERROR,
                                  "seconds_late": row["seconds_late"], "late_penalty": row["late_penalty"],
-                                 "reason": spreadsheet_safe(str(row["reason"]))})
+                                 "reason": spreadsheet_safe(str(row["reason"])), "gradebook_score": ""})
                 r.reason = one_line(exc, "a row of this submission could not be written")
     atomic_write(out / "grades.csv", buffer.getvalue())
     report = {"sandbox": sandbox, "gradebook": gradebook, "hidden_cases": hidden,
@@ -102,7 +107,7 @@ def write_feedback(r: Result, out: Path) -> None:
         return
     try:
         dest = out / "feedback" / r.student / f"{r.assignment}.html"
-        dest.parent.mkdir(parents=True, exist_ok=True)
+        make_dirs(dest.parent)
         atomic_write(dest, feedback_html(r).encode("utf-8", "surrogateescape").decode("utf-8", "replace"))
     except Exception as exc:  # noqa: BLE001 - the grades stand; the feedback is what is missing
         r.reason = one_line(exc, "the feedback file could not be written")

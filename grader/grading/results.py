@@ -55,6 +55,18 @@ class Result:
     #: and the penalty nbgrader's late-submission plugin gave (:mod:`grader.grading.late`); 0 without a gradebook
     seconds_late: float = 0.0
     late_penalty: float = 0.0
+    #: each time the sandbox was ended from outside (the host, not the submission) and the cell run again
+    retried: list[str] = field(default_factory=list)
+    #: recorded in a gradebook: the cells whose manual score the gradebook counts instead of the grader's points
+    #: (cell -> manual score; ``{}`` none); ``None``: not recorded, the grader's points are the only ones
+    manual_scores: dict[str, float] | None = None
+
+    def gradebook_score(self, exercise: str, score: float) -> float | None:
+        """The points the gradebook counts for ``exercise`` (its manual score, else the grader's ``score``);
+        ``None`` when this result was not recorded in a gradebook."""
+        if self.manual_scores is None:
+            return None
+        return self.manual_scores.get(exercise, score)
 
     @classmethod
     def from_entry(cls, entry: dict) -> "Result":

@@ -3,7 +3,10 @@
 :func:`grade_one` copies the submission into its own folder, runs the plan
 (:mod:`grader.grading.sanitize`) step by step in a :class:`~grader.sandbox.process.Sandbox`
 (a cell past its time is interrupted; a cell that ends the sandbox is recorded, the sandbox
-restarted and brought back to the same point by re-running the earlier cells, not that one),
+restarted and brought back to the same point by re-running the earlier cells, not that one; a sandbox
+ended from outside, by the host and not by the submission or its limits (``Died.outside``), costs the
+learner nothing: the same cell is run again in a new sandbox, up to :data:`OUTSIDE_RETRIES` times, and
+only then is the submission ``grading-failed``, in words that blame no cell of it),
 moves each test's outcome files out of the student's reach, and judges them
 (:mod:`grader.grading.judge`) into one row per exercise. The first error of each cell of
 student code is kept on the result (``Result.raised``).
@@ -22,7 +25,7 @@ from helpers.protocol import (ERROR, OUTCOMES_DIR, STATUS, ExerciseStatus, Op, R
 
 from ..authoring.execute import kernel_env
 from ..sandbox.cgroups import Cgroups
-from ..sandbox.client import Zygote
+from ..sandbox.client import Zygote, ZygoteGone
 from ..sandbox.process import Sandbox
 from ..sandbox.reaping import Died
 from ..sandbox.walls import root_mountpoint
@@ -31,6 +34,11 @@ from .records import file_digest
 from .results import Result, SubmissionStatus
 from .sanitize import Assignment, Plan, plan, read_json
 from .submissions import Submission
+
+
+#: Times one submission's sandbox may be ended from outside (the host's out-of-memory killer, an administrator)
+#: and its cell run again before the submission is given up as ``grading-failed``.
+OUTSIDE_RETRIES = 2
 
 
 @dataclass
@@ -45,6 +53,7 @@ class RunState:
     answer_problems: dict[str, str] = field(default_factory=dict)  # answer grade id -> what happened to it
     raised: dict[int, str] = field(default_factory=dict)  # step of student code -> the first error it raised
     judged: Path | None = None  # the outcome files, moved out of the sandbox's folder
+    outside: list[str] = field(default_factory=list)  # each end of the sandbox from outside, in words
 
     def problem(self, step, cause: str) -> None:
         self.cells.append({"cell": step.label, "cause": cause})
@@ -109,6 +118,20 @@ def run_plan(sub: Submission, assignment: Assignment, workdir: Path, slot: int, 
                 live.check()
                 if attempt:
                     raise GradingFailed(f"the grading process could not start: {exc.cause}") from None
+            except ZygoteGone as exc:
+                live.check()
+                raise EndedFromOutside(f"the grading process could not be started: {exc}; this is not the "
+                                       "submission's doing: grade it again") from None
+
+    def outside(exc: Died, index: int) -> None:
+        """The sandbox was ended from outside while it ran step ``index``: nobody's fault of the learner's; the
+        step is run again (after a restart), or the submission given up when that happened too often."""
+        state.outside.append(f"{steps[index].label}: {exc.cause}")
+        if len(state.outside) > OUTSIDE_RETRIES:
+            raise EndedFromOutside(
+                f"the grading process was ended from outside {len(state.outside)} times (by the host: its "
+                "out-of-memory killer or an administrator; not by this submission's code nor by any of its "
+                f"limits), the last time as: {exc.cause.split(' (')[-1].rstrip(')')}; grade it again")
 
     def died(index: int, cause: str, replaying: bool = False) -> None:
         state.fatal.add(index)
@@ -133,7 +156,10 @@ def run_plan(sub: Submission, assignment: Assignment, workdir: Path, slot: int, 
                     state.replied(j, box.run(_command(steps[j], known, seeds), min(cell_timeout, left)))
                 except Died as exc:
                     live.check()
-                    died(j, exc.cause, replaying=True)
+                    if exc.outside:
+                        outside(exc, j)
+                    else:
+                        died(j, exc.cause, replaying=True)
                     break
             else:
                 return True
@@ -154,9 +180,14 @@ def run_plan(sub: Submission, assignment: Assignment, workdir: Path, slot: int, 
                 reply = box.run(_command(step, known, seeds), min(cell_timeout, left))
             except Died as exc:
                 live.check()
-                died(i, exc.cause)
+                if exc.outside:  # the same step again, in a new sandbox brought to where this one was
+                    outside(exc, i)
+                else:
+                    died(i, exc.cause)
                 try:
                     restarted = state.restarts <= config.max_restarts and restart(i)
+                except EndedFromOutside:
+                    raise
                 except GradingFailed:  # keep what was earned before
                     restarted = False
                 if not restarted:
@@ -164,7 +195,8 @@ def run_plan(sub: Submission, assignment: Assignment, workdir: Path, slot: int, 
                                         "grading process could not be brought back (restarted too often, or "
                                         "no time left)"})
                     break
-                i += 1
+                if not exc.outside:
+                    i += 1
                 continue
             state.replied(i, reply)
             status = reply.get(STATUS)
@@ -186,6 +218,10 @@ def run_plan(sub: Submission, assignment: Assignment, workdir: Path, slot: int, 
 
 class GradingFailed(Exception):
     """The submission's sandbox could not be started at all (or its notebook could not be planned)."""
+
+
+class EndedFromOutside(GradingFailed):
+    """The submission's sandbox (or the zygote) was ended from outside more often than :data:`OUTSIDE_RETRIES`."""
 
 
 class Interrupted(Exception):
@@ -326,4 +362,4 @@ def graded_result(sub: Submission, assignment: Assignment, state: RunState, seed
     rows = _judge(state, assignment, seeds)
     return Result(sub.student, sub.path.name, assignment.chapter, SubmissionStatus.GRADED, "",
                   sum(r["score"] for r in rows), assignment.max_score, rows,
-                  state.plan.tampering, state.cells, state.raised_cells(), digest)
+                  state.plan.tampering, state.cells, state.raised_cells(), digest, retried=list(state.outside))

@@ -21,6 +21,12 @@ from .walls import sandbox_env, unsandboxed_env
 
 #: Seconds the zygote may take to import torch and the course before it is given up.
 ZYGOTE_START_TIMEOUT = 300
+#: Times a zygote ended from outside (the host's out-of-memory killer, an administrator) is started again.
+ZYGOTE_RESTARTS = 3
+
+
+class ZygoteGone(RuntimeError):
+    """The zygote ended and could not be started again: no sandbox can be forked."""
 
 
 class Zygote:
@@ -36,6 +42,12 @@ class Zygote:
     def __init__(self, cache: Path | None = None, *, sandboxed: bool = True, env: Mapping[str, str] | None = None) -> None:
         import threading
 
+        self.lock = threading.Lock()
+        self.restarts = 0
+        self._launch(cache, sandboxed, env)
+
+    def _launch(self, cache: Path | None, sandboxed: bool, env: Mapping[str, str] | None) -> None:
+        self._args = (cache, sandboxed, env)
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         if sandboxed:
             # A minimal environment: /proc/<pid>/environ of every forked sandbox shows the zygote's,
@@ -50,7 +62,6 @@ class Zygote:
                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
         theirs.close()
         self.sock = ours
-        self.lock = threading.Lock()
         self.ready = False
 
     def wait(self, timeout: float = ZYGOTE_START_TIMEOUT) -> None:
@@ -67,20 +78,35 @@ class Zygote:
         except OSError:
             hello = b""
         if not hello:
-            self.close()
+            self._stop()
             raise RuntimeError("the grader's zygote process could not start")
         self.ready = True
 
     def spawn(self, spec: dict, fds: tuple[int, int]) -> int:
+        """Fork a harness from ``spec``; a zygote ended from outside is started again (up to
+        :data:`ZYGOTE_RESTARTS` times in a batch), else :class:`ZygoteGone`."""
         with self.lock:
-            self._wait(ZYGOTE_START_TIMEOUT)
-            socket.send_fds(self.sock, [json.dumps(spec).encode()], list(fds))
-            reply = self.sock.recv(1 << 16)
-        if not reply:
-            raise RuntimeError("the grader's zygote process ended")
-        return int(json.loads(reply)[PID])
+            while True:
+                reply = b""
+                try:
+                    self._wait(ZYGOTE_START_TIMEOUT)
+                    socket.send_fds(self.sock, [json.dumps(spec).encode()], list(fds))
+                    reply = self.sock.recv(1 << 16)
+                except (OSError, RuntimeError):
+                    pass
+                if reply:
+                    return int(json.loads(reply)[PID])
+                if self.restarts >= ZYGOTE_RESTARTS:
+                    raise ZygoteGone(f"the grader's zygote process ended {self.restarts + 1} times")
+                self.restarts += 1
+                self._stop()
+                self._launch(*self._args)
 
     def close(self) -> None:
+        with self.lock:
+            self._stop()
+
+    def _stop(self) -> None:
         self.sock.close()
         self.proc.kill()
         self.proc.wait()

@@ -17,7 +17,10 @@ what it shares with the judge is :mod:`helpers.protocol`). It never decides a gr
    hidden cases is asked for (``{"need_seed": true}`` on ``EVENT_FD``, answered by a
    ``{"seed": ...}`` line on ``CMD_FD``) only when it is needed, by the process that uses it;
 3. answers each command with one JSON line on ``EVENT_FD``
-   (:class:`~helpers.protocol.Reply`).
+   (:class:`~helpers.protocol.Reply`);
+4. says once (``{"signals": ...}``, :data:`~helpers.protocol.SIGNALS`) when the learner's code first uses a way
+   to send a signal or start a process, so that the parent can tell a kill of its own making from one that came
+   from outside the sandbox (the host's out-of-memory killer, an administrator): only the latter is retried.
 
 The learner's stdin, stdout and stderr are ``/dev/null``: printed output costs time,
 never memory, and cannot forge an answer on the command channel. A cell that runs past
@@ -42,6 +45,45 @@ class CellTimeout(BaseException):
 
 def _on_alarm(signum, frame):  # noqa: ARG001
     raise CellTimeout("the cell ran past its time limit and was interrupted")
+
+
+def watch_signalling(event_fd: int) -> None:
+    """From now on, the first use of a way to send a signal or start a process is said on ``event_fd``.
+
+    An audit hook (it cannot be removed) for the audited ways, and wrappers, in ``signal`` and ``_signal``, for
+    the functions that raise no audit event. One ``os.write`` of one short line: atomic on a pipe, whatever
+    thread or forked child (which inherits the hook) writes it."""
+    import _signal
+
+    from helpers.protocol import SIGNALLING_EVENTS, SIGNALS, UNAUDITED_SIGNALLERS
+
+    said = []
+
+    def say(what: str) -> None:
+        if not said:
+            said.append(what)
+            try:
+                os.write(event_fd, (json.dumps({SIGNALS: what}) + "\n").encode())
+            except OSError:
+                pass
+
+    def audit(event: str, args) -> None:
+        # no frame is inspected here: sys._getframe is itself an audit event, which the by-hand guard refuses
+        if event in SIGNALLING_EVENTS and not (event == "os.kill" and len(args) > 1 and args[1] == 0):
+            say(event)
+
+    sys.addaudithook(audit)
+    for name in UNAUDITED_SIGNALLERS:
+        original = getattr(_signal, name, None)
+        if original is None:
+            continue
+
+        def wrapper(*args, _original=original, _name=name, **kwargs):
+            say(f"signal.{_name}")
+            return _original(*args, **kwargs)
+
+        for module in (signal, _signal):
+            setattr(module, name, wrapper)
 
 
 def main() -> None:
@@ -101,6 +143,7 @@ def serve(chapter: str, outdir: str, cmd_fd: int, event_fd: int) -> None:
     shell = InteractiveShell.instance()
     shell.user_ns["__name__"] = "__main__"
     signal.signal(signal.SIGALRM, _on_alarm)
+    watch_signalling(event_fd)
     send({READY: True, SECONDS: round(time.monotonic() - start, 2)})
 
     missing = object()

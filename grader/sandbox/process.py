@@ -52,10 +52,10 @@ import time
 from collections.abc import Mapping
 from pathlib import Path
 
-from helpers.protocol import EXIT, NEED_SEED, OUTCOMES_DIR, PID1, SEALED, SEED, SETUP_FAILED, TIMEOUT
+from helpers.protocol import CPU, EXIT, NEED_SEED, OUTCOMES_DIR, PID1, SEALED, SEED, SETUP_FAILED, SIGNALS, TIMEOUT
 
 from .client import Zygote
-from .reaping import Died, exit_cause
+from .reaping import Died, ended_from_outside, exit_cause
 from .users import FIRST_UID
 from .walls import (HARNESS, SANDBOX_HOME, Limits, bwrap_command, die_with_parent, limited, plain_spec,
                     unsandboxed_env, zygote_spec)
@@ -307,6 +307,8 @@ class Sandbox:
         self.pid1: int | None = None
         self.pid: int | None = None
         self.killed = False  # by kill(): nobody waits for how it ended
+        #: the learner's code used a way to send a signal or start a process (the harness says so, SIGNALS)
+        self.signalled = False
 
     # -- lifetime ----------------------------------------------------------
     def start(self, timeout: float = 120) -> None:
@@ -321,6 +323,9 @@ class Sandbox:
         self._events = ev_r
         self._buffer = b""
         self._exit: int | None = None
+        self._cpu: float | None = None  # CPU seconds PID 1 used, as the zygote's child reports its end
+        self.signalled = False
+        self._oom_before = self._oom_kills()
         self.pid1: int | None = None  # zygote: PID 1 of the sandbox's namespace, as the host sees it
         hello = self._read(timeout)
         if SETUP_FAILED in hello:
@@ -395,6 +400,9 @@ class Sandbox:
             if PID1 in message and self.launcher.forked and self.pid1 is None:
                 self.pid1 = message[PID1] if isinstance(message[PID1], int) else None
                 continue
+            if SIGNALS in message:
+                self.signalled = True
+                continue
             if NEED_SEED in message:
                 if pending:  # once per command: a second request (or one nobody should make) gets nothing
                     try:
@@ -433,9 +441,28 @@ class Sandbox:
             self.stop()
             raise Died("it wrote garbage on the grader's channel") from None
         if EXIT in message and self.launcher.forked:
-            self._exit = message[EXIT] if isinstance(message[EXIT], int) else None
+            self._ended(message)
             raise self._dead()
         return message
+
+    def _ended(self, message: dict) -> None:
+        """The zygote's child's report of PID 1's end: its exit status and the CPU seconds it used."""
+        self._exit = message[EXIT] if isinstance(message[EXIT], int) else None
+        cpu = message.get(CPU)
+        self._cpu = float(cpu) if isinstance(cpu, (int, float)) else None
+
+    def _oom_kills(self) -> int | None:
+        """Out-of-memory kills counted so far in this slot's memory control group (``None``: no such group)."""
+        for procs in self.cgroups:
+            if "/memory/" not in procs:
+                continue
+            try:
+                for line in (Path(procs).parent / "memory.oom_control").read_text().splitlines():
+                    if line.startswith("oom_kill "):
+                        return int(line.split()[1])
+            except (OSError, ValueError):
+                return None
+        return None
 
     def _dead(self) -> Died:
         code = self._exit
@@ -457,9 +484,19 @@ class Sandbox:
             for line in self._buffer.split(b"\n"):
                 try:
                     message = json.loads(line)
-                    if isinstance(message, dict) and isinstance(message.get(EXIT), int):
-                        code = message[EXIT]
                 except ValueError:
                     continue
+                if isinstance(message, dict) and SIGNALS in message:
+                    self.signalled = True
+                if isinstance(message, dict) and isinstance(message.get(EXIT), int):
+                    self._ended(message)
+                    code = self._exit
         self.stop()
-        return Died(exit_cause(code))
+        oom_after = self._oom_kills()
+        oom = None not in (oom_after, self._oom_before) and oom_after > self._oom_before
+        cpu_limit = self.limits.cpu_seconds
+        outside = not self.killed and ended_from_outside(
+            code, signalled=self.signalled, oom_killed=oom, cpu_seconds=self._cpu, cpu_limit=cpu_limit)
+        used_cpu = self._cpu is not None and self._cpu >= cpu_limit - 1
+        return Died(exit_cause(code, oom_killed=oom, cpu_limit=cpu_limit if used_cpu else None, outside=outside),
+                    outside=outside)

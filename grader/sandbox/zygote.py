@@ -40,7 +40,7 @@ import signal
 import socket
 import sys
 
-from helpers.protocol import EXIT, PID, PID1, READY, SETUP_FAILED
+from helpers.protocol import CPU, EXIT, PID, PID1, READY, SETUP_FAILED
 
 CLONE_NEWNS, CLONE_NEWUTS, CLONE_NEWIPC = 0x00020000, 0x04000000, 0x08000000
 CLONE_NEWPID, CLONE_NEWNET = 0x20000000, 0x40000000
@@ -266,8 +266,9 @@ def _child(spec: dict, cmd_fd: int, event_fd: int) -> None:
             os._exit(0)
         os.close(cmd_fd)
         os.write(event_fd, (json.dumps({PID1: pid}) + "\n").encode())  # so the grader can kill it directly
-        _, status = os.waitpid(pid, 0)
-        os.write(event_fd, (json.dumps({EXIT: os.waitstatus_to_exitcode(status)}) + "\n").encode())
+        _, status, usage = os.wait4(pid, 0)  # with the CPU seconds it used: was it the CPU limit's SIGKILL?
+        os.write(event_fd, (json.dumps({EXIT: os.waitstatus_to_exitcode(status),
+                                        CPU: round(usage.ru_utime + usage.ru_stime, 2)}) + "\n").encode())
     finally:
         os._exit(0)
 
