@@ -256,7 +256,7 @@ class _Guard:
 
 def snapshot(exercises: dict[str, core.Exercise]) -> tuple:
     """What an earlier cell could patch to switch the guard off, as it is now (before any student code)."""
-    modules = [sys.modules[__name__], core]
+    modules = [sys.modules[__name__], core, allowed_ops]  # every value of these: the allowlist is a frozenset
     values = [(module, dict(vars(module))) for module in modules]
     codes = [(f, f.__code__) for module in modules for f in vars(module).values() if isinstance(f, types.FunctionType)]
     for cls in (core.Exercise, TorchDispatchMode, torch.library.Library):
