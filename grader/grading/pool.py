@@ -65,14 +65,12 @@ class LocalPool(Backend):
 
     def open(self, batch: Batch, pending: list) -> None:
         config = self.config
-        self.seeds = None
         if pending:
             from helpers.checks import exercises
 
             from .judge import judge_exercise  # noqa: F401 - torch, imported while the zygote loads
 
             exercises()
-            self.seeds = config.seeds()
         self.cache = warm_data_cache() if config.sandboxed and pending else None
         batch.out.mkdir(parents=True, exist_ok=True)
         self.cgroups = Cgroups(self.workers, config.limits) if config.sandboxed and pending else None
@@ -93,7 +91,7 @@ class LocalPool(Backend):
         for slot in range(self.workers):
             slots.put(slot)
         options = dict(config=config, zygote=self.zygote, cache=self.cache, cgroups=self.cgroups,
-                       uids=self.first_uid, seeds=self.seeds, live=live)
+                       uids=self.first_uid, live=live)
         self.tmp = tmp = tempfile.mkdtemp(prefix="conv-course-grade-")
         os.chmod(tmp, 0o711)  # sandbox users reach only their own folder inside
         if self.zygote is not None:
@@ -105,7 +103,8 @@ class LocalPool(Backend):
             try:
                 if live.stop.is_set():
                     return None
-                return grade_one(sub, batch.assignments[chapter], Path(tmp), number, slot, **options)
+                return grade_one(sub, batch.assignments[chapter], Path(tmp), number, slot,
+                                 seeds=config.seeds(sub.student), **options)
             except Interrupted:
                 return None
             except Exception as exc:  # noqa: BLE001 - one submission never stops the batch
