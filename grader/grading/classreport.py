@@ -14,7 +14,9 @@ again. This module turns the grader's ``report.json`` into
   whole run. Offline (inline CSS and SVG, no script), every value escaped, no student code;
 * ``class-report.csv``: the same counts, one row each, safe to open in a spreadsheet;
 * ``similar-answers.html``: pairs of nearly identical answers (:mod:`grader.grading.similarity`) with
-  the two answer cells side by side: something to look at, never a verdict.
+  the two answer cells side by side: something to look at, never a verdict;
+* at the end of ``class-report.html``, the code that reaches for the grader's guard or the sandbox
+  (:mod:`grader.grading.suspicious`), with cell and line: something to read, never a verdict.
 
 It reads only ``report.json`` (and, for similarity, the submitted notebooks), so
 ``python -m grader report OUT`` rebuilds the report of any finished run.
@@ -36,6 +38,7 @@ from helpers.protocol import ExerciseStatus, answered_key
 
 from ..errors import UsageError
 from .records import atomic_write, spreadsheet_safe  # one rule for grades.csv and class-report.csv
+from . import suspicious
 from .results import SubmissionStatus
 from .similarity import THRESHOLD, Pair, groups, similar_pairs
 
@@ -256,7 +259,8 @@ def histogram_svg(scores: list[float], max_score: float, title: str) -> str:
     return "".join(parts)
 
 
-def render_html(summary: ClassSummary, pairs: list[Pair] | None, note: str = "") -> str:
+def render_html(summary: ClassSummary, pairs: list[Pair] | None, note: str = "", sections: Iterable[str] = ()) -> str:
+    """The page; ``sections``: more HTML sections at its end, written by their own modules."""
     e = html.escape
     out = ["<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Class report</title>",
            f"<style>{_CSS}</style></head><body>", "<h1>What the class got wrong</h1>"]
@@ -337,6 +341,7 @@ def render_html(summary: ClassSummary, pairs: list[Pair] | None, note: str = "")
             out.append(f"<tr><td><code>{e(g.exercise)}</code></td><td>{len(g.members)}: "
                        f"{e(', '.join(g.members))}</td><td class=\"n\">{alike}</td></tr>")
         out.append("</table>")
+    out.extend(sections)
     out.append("</body></html>\n")
     return "\n".join(out)
 
@@ -438,5 +443,6 @@ def write_report(out: Path, submissions: list[dict], *, submissions_dir: Path | 
     else:
         (out / "similar-answers.html").unlink(missing_ok=True)
     write_csv(summary, out / "class-report.csv", pairs)
-    atomic_write(out / "class-report.html", render_html(summary, pairs, note))
+    reaching = suspicious.scan(submissions_dir, root) if submissions_dir is not None else None
+    atomic_write(out / "class-report.html", render_html(summary, pairs, note, [suspicious.render(reaching)]))
     return summary
