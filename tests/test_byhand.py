@@ -229,3 +229,12 @@ def test_an_allowlist_widened_before_the_call_costs_the_exercise(tmp_path):
     assert problem and "changed by an earlier cell" in problem and "allowed_ops.ALLOWED` was replaced" in problem
     with pytest.raises(TypeError):
         allowed_ops.PYTHON_SHORTCUTS["scipy.signal"] = ()  # read-only: it cannot be emptied in place
+
+
+def test_an_answer_that_prints_a_lot_is_collected_untouched(tmp_path):
+    def answer(img, k):
+        print("x" * 100_000)  # more than any buffer: written, to nowhere
+        return _by_hand(img, k)
+
+    problem, outcomes = _collect(answer, tmp_path)
+    assert problem is None and _errors(outcomes) == [None] * len(CONVOLVE.make_cases(True))

@@ -74,7 +74,7 @@ from .. import freezing
 from ..protocol import NEED_SEED, SEED
 
 # Kept at import, before any student code: what the collecting code calls around the guarded child.
-_getitimer, _closerange, _listdir = signal.getitimer, os.closerange, os.listdir
+_getitimer, _closerange, _listdir, _open_file = signal.getitimer, os.closerange, os.listdir, open
 
 #: Made before any guard is armed: the armed child only writes these bytes.
 _SEED_REQUEST = (json.dumps({NEED_SEED: True}) + "\n").encode()
@@ -431,6 +431,8 @@ def _child(ex, answer, *, hidden, forbid, path, save, run_one, make_cases, snap,
     sys.setprofile(None)
     _close_inherited({0, 1, 2, report, *(fd for fd in (events_fd, commands_fd) if fd is not None),
                       *([warden[0]] if warden else [])})
+    # what the answer prints goes nowhere (as in the harness), whatever an earlier cell made sys.stdout
+    sys.stdout = sys.stderr = _open_file(os.devnull, "w")
     if warden is not None:
         problem = _frozen(warden, deadline)
         if problem:
