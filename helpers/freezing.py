@@ -58,6 +58,11 @@ def _proc(path: str) -> str | None:
         _close(fd)
 
 
+def command(pid: int) -> str:
+    """The process's command name (``/proc/<pid>/comm``), for a message; ``"?"`` when gone."""
+    return (_proc(f"/proc/{pid}/comm") or "?").strip()
+
+
 def _state(text: str | None) -> tuple[int, str] | None:
     """``(ppid, state)`` from a ``/proc/.../stat`` line (the name may hold spaces and parentheses)."""
     if not text or ")" not in text:

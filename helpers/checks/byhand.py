@@ -417,7 +417,7 @@ def _frozen(warden: tuple[int, int, frozenset[str]], deadline: float) -> str | N
         return "the process that freezes the sandbox's other processes did not answer (an earlier cell ended it?)"
     still = freezing.running(warden_pid, {os.getpid()})
     if still:
-        names = ", ".join(f"{pid} ({(freezing._proc(f'/proc/{pid}/comm') or '?').strip()})" for pid in still[:3])
+        names = ", ".join(f"{pid} ({freezing.command(pid)})" for pid in still[:3])
         return f"other processes of the sandbox were still running: {names}"
     return None
 
