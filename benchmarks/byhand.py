@@ -7,7 +7,9 @@ of ``--repeat``:
 * in-process, under the notebook's dispatch mode (``Exercise.collect``), as before the guard;
 * the way grading now does it (:func:`helpers.checks.byhand.collect`): a forked child with
   seccomp, torch.library refusals, the dispatch mode, the trip-wire and the probes after
-  every call, and the checker snapshot compared before and after.
+  every call, and the checker snapshot compared before and after;
+* the same with the sandbox's warden (:mod:`helpers.freezing`, forked by this process first, as
+  the harness does): every other process frozen while the answer runs, as in grading.
 
 Both must collect the same outcomes. Prints seconds and the ratio; run it with
 ``.venv/bin/python -m benchmarks.byhand``.
@@ -30,6 +32,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--repeat", type=int, default=5)
     args = parser.parse_args(argv)
     one_thread()
+    from helpers import freezing
+
+    warden = freezing.start(os.open(os.devnull, os.O_WRONLY))  # this process goes on as the warden's child
     import torch
 
     import helpers.checks.byhand as byhand
@@ -49,7 +54,8 @@ def main(argv: list[str] | None = None) -> None:
                     continue
                 answer = namespace[ex.answer]
                 path = os.path.join(tmp, f"{ex.key}.pt")
-                inline, guarded = [], []
+                inline, guarded, frozen = [], [], []
+                tasks = frozenset(os.listdir("/proc/self/task"))
                 for _ in range(args.repeat):
                     start = time.perf_counter()
                     expected = ex.collect(answer, hidden=True)
@@ -62,10 +68,23 @@ def main(argv: list[str] | None = None) -> None:
                     assert problem is None, problem
                     got = torch.load(path, weights_only=True)
                     assert [o.error for o in expected] == [o[ERROR] for o in got] == [None] * len(got)
+                    if warden is not None:
+                        start = time.perf_counter()
+                        problem = byhand.collect(ex, answer, hidden=True, forbid=ex.forbid, path=path,
+                                                 save=torch.save, run_one=Exercise._run_one,
+                                                 make_cases=Exercise.make_cases, snap=snap, events_fd=None,
+                                                 commands_fd=None, warden=(*warden, tasks))
+                        frozen.append(time.perf_counter() - start)
+                        assert problem is None, problem
+                        got = torch.load(path, weights_only=True)
+                        assert [o[ERROR] for o in got] == [None] * len(got), [o[ERROR] for o in got]
                 cases = len(expected)
-                rows.append([ex.key, cases, min(inline), min(guarded), min(guarded) / min(inline)])
-                figures[ex.key] = {"cases": cases, "in_process_s": min(inline), "guarded_child_s": min(guarded)}
-    print(table(["exercise", "hidden cases", "in-process s", "guarded child s", "ratio"], rows))
+                best_frozen = min(frozen) if frozen else float("nan")
+                rows.append([ex.key, cases, min(inline), min(guarded), best_frozen, min(guarded) / min(inline)])
+                figures[ex.key] = {"cases": cases, "in_process_s": min(inline), "guarded_child_s": min(guarded),
+                                   "guarded_frozen_s": best_frozen}
+    print(table(["exercise", "hidden cases", "in-process s", "guarded child s", "guarded, sandbox frozen s",
+                 "ratio (guarded / in-process)"], rows))
     print(f"\nwritten to {save('byhand', {'exercises': figures})}")
 
 

@@ -214,3 +214,27 @@ def test_a_hanging_answer_is_killed_with_its_child(tmp_path):
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, before)
     assert time.monotonic() - began < 10
+
+
+def test_an_allowlist_widened_before_the_call_costs_the_exercise(tmp_path):
+    import helpers.checks.allowed_ops as allowed_ops
+
+    snap = byhand.snapshot({ex.key: ex for ex in exercises()})
+    saved = allowed_ops.ALLOWED
+    try:
+        allowed_ops.ALLOWED = frozenset(allowed_ops.all_aten_ops())  # what an earlier cell can do
+        problem, _ = _collect(lambda img, k: F.conv2d(img[None, None], k[None, None])[0, 0], tmp_path, snap)
+    finally:
+        allowed_ops.ALLOWED = saved
+    assert problem and "changed by an earlier cell" in problem and "allowed_ops.ALLOWED` was replaced" in problem
+    with pytest.raises(TypeError):
+        allowed_ops.PYTHON_SHORTCUTS["scipy.signal"] = ()  # read-only: it cannot be emptied in place
+
+
+def test_an_answer_that_prints_a_lot_is_collected_untouched(tmp_path):
+    def answer(img, k):
+        print("x" * 100_000)  # more than any buffer: written, to nowhere
+        return _by_hand(img, k)
+
+    problem, outcomes = _collect(answer, tmp_path)
+    assert problem is None and _errors(outcomes) == [None] * len(CONVOLVE.make_cases(True))

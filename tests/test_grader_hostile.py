@@ -227,9 +227,11 @@ def _students(subs: Path, port: int) -> None:
     hand_in(subs, "byhand_patched_checker", _prepend(by_hand(
         f"import torch.nn.functional as F\ndef convolve(img, kernel):\n    return {conv}"), "convolve_answer", (
         "import contextlib, helpers.checks as hc, helpers.checks.core as core, helpers.checks.byhand as bh\n"
+        "import helpers.checks.allowed_ops as ao\n"
         "for ex in hc.exercises():\n    ex.forbid = frozenset()\n"
         "core.forbidding = lambda *a, **k: contextlib.nullcontext()\ncore.CONVOLUTION_OPS = frozenset()\n"
-        "bh.KERNEL_OPS = frozenset()\nbh.refuse_spawning = lambda: None")), "nb.ipynb")
+        "ao.ALLOWED = frozenset(ao.all_aten_ops())\nao._KERNEL_OPS = ()\n"
+        "bh.refuse_spawning = lambda: None")), "nb.ipynb")
     hand_in(subs, "byhand_guard_removed", by_hand(
         "import torch.nn.functional as F\nfrom torch.utils._python_dispatch import _disable_current_modes\n"
         f"def convolve(img, kernel):\n    with _disable_current_modes():  # pops every mode, pushes them back\n"

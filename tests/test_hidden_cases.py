@@ -45,7 +45,7 @@ def test_secret_hidden_cases_differ_from_the_public_ones():
         if ex.kind != "function":
             continue
         public = _signature(ex.make_cases(hidden=True))
-        drawn = _signature(ex.make_cases(hidden=True, secret_seed=secret.case_seed(KEY, ex.key)))
+        drawn = _signature(ex.make_cases(hidden=True, secret_seed=secret.case_seed(KEY, ex.key, "ada")))
         if drawn == public:
             same.add(ex.key)
     assert same == SMALL_DOMAIN | TRAINED
@@ -64,8 +64,8 @@ def test_correct_answers_pass_the_public_and_the_secret_hidden_cases(chapter):
     for ex in exercises(chapter):
         if ex.kind != "function" or ex.answer not in namespace:
             continue
-        for seed in (None, secret.case_seed(KEY, ex.key), secret.case_seed(b"another course secret, long enough",
-                                                                            ex.key)):
+        for seed in (None, secret.case_seed(KEY, ex.key, "ada"), secret.case_seed(KEY, ex.key, "grace"),
+                     secret.case_seed(b"another course secret, long enough", ex.key, "ada")):
             v = ex.verdict(namespace[ex.answer], hidden=True, secret_seed=seed)
             assert v.passed, f"{ex.key} (seed {seed}): {v.explain()}"
         checked += 1
@@ -84,7 +84,7 @@ def test_a_table_of_the_public_cases_fails_grading(key):
         return table[repr([(a.tolist() if type(a) is torch.Tensor else a) for a in args])]
 
     assert ex.verdict(lookup, hidden=True).passed, "the table should pass the public cases"
-    graded = ex.verdict(lookup, hidden=True, secret_seed=secret.case_seed(KEY, key))
+    graded = ex.verdict(lookup, hidden=True, secret_seed=secret.case_seed(KEY, key, "ada"))
     assert not graded.passed and "KeyError" in graded.message
 
 
@@ -113,8 +113,60 @@ def test_the_secret_is_created_once_outside_the_repository(tmp_path):
 def test_fingerprints_and_seeds_are_stable_and_distinct():
     assert secret.fingerprint(KEY) == secret.fingerprint(KEY) != secret.fingerprint(KEY + b"!")
     assert KEY.decode() not in secret.fingerprint(KEY)
-    seeds = {secret.case_seed(KEY, ex.key) for ex in exercises()}
-    assert len(seeds) == len(exercises()) and all(0 <= s < 2 ** 62 for s in seeds)
+    seeds = {secret.case_seed(KEY, ex.key, learner) for ex in exercises() for learner in ("ada", "grace")}
+    assert len(seeds) == 2 * len(exercises()) and all(0 <= s < 2 ** 62 for s in seeds)
+    assert secret.case_seed(KEY, "convolve", "ada") == secret.case_seed(KEY, "convolve", "ada")
+
+
+# -- hidden cases per learner ---------------------------------------------------------------------
+
+def _flipped(img, kernel):  # a true convolution (kernel flipped): catalogued as a mistake in chapter 1
+    kernel = kernel.flip(0, 1)
+    h, w = img.shape[0] - kernel.shape[0] + 1, img.shape[1] - kernel.shape[1] + 1
+    return torch.stack([torch.stack([(img[i:i + kernel.shape[0], j:j + kernel.shape[1]] * kernel).sum()
+                                     for j in range(w)]) for i in range(h)])
+
+
+def test_two_learners_get_different_hidden_inputs_stable_across_re_grades():
+    from grader.grading.config import GradingConfig
+
+    config = GradingConfig(secret=KEY)
+    ada, grace = config.seeds("ada"), config.seeds("grace")
+    assert ada == config.seeds("ada"), "a re-grade of the same learner draws the same cases"
+    differ = {key for key in ada if ada[key] != grace[key]}
+    assert differ == {ex.key for ex in exercises()}
+    ex = exercise("convolve")
+    assert _signature(ex.make_cases(True, secret_seed=ada["convolve"])) != \
+        _signature(ex.make_cases(True, secret_seed=grace["convolve"]))
+    # grader check (no secret) keeps the public cases, the same for everyone
+    assert GradingConfig().seeds("ada") is None
+    said = config.hidden_cases()
+    assert "per learner" in said["seeds"] and "re-grade" in said["seeds"]
+    assert said["fingerprint"] == secret.fingerprint(KEY)
+
+
+def test_a_mistake_on_each_learners_own_inputs_still_groups_in_the_class_report_and_similarity():
+    from grader.grading.classreport import summarise
+    import inspect
+
+    from grader.grading.similarity import similar_pairs
+
+    ex = exercise("convolve")
+    subs = []
+    for learner in ("ada", "grace"):
+        verdict = ex.verdict(_flipped, hidden=True, secret_seed=secret.case_seed(KEY, "convolve", learner))
+        assert not verdict.passed
+        subs.append({"student": learner, "assignment": "01-convolution-by-hand", "status": "graded", "score": 0,
+                     "max_score": 1, "exercises": [{"exercise": "convolve", "status": "failed", "score": 0,
+                                                    "max_score": 1, "message": verdict.message,
+                                                    "hint": verdict.hint}]})
+    summary = summarise(subs)
+    # the same named mistake, found on each learner's own inputs: one line of the report for both
+    assert subs[0]["exercises"][0]["message"] != subs[1]["exercises"][0]["message"]
+    assert [(n, of, hint) for n, of, _, _, hint in summary.misconceptions()] == [(2, 2, subs[0]["exercises"][0]["hint"])]
+    code = inspect.getsource(_flipped)
+    pairs = similar_pairs("convolve", {"ada": code, "grace": code.replace("kernel", "k")})
+    assert [(p.first, p.second, p.similarity) for p in pairs] == [("ada", "grace", 1.0)]
 
 
 # -- spreadsheet-safe CSV, raw names in the report, and resuming -------------------------------------

@@ -21,7 +21,9 @@ again. This module turns the grader's ``report.json`` into
   known mistake, concept by concept, which files could not be graded and why, and who shares similar answers;
 * ``class-report.csv``: the same counts, one row each, safe to open in a spreadsheet;
 * ``similar-answers.html``: pairs of nearly identical answers (:mod:`grader.grading.similarity`) with
-  the two answer cells side by side: something to look at, never a verdict.
+  the two answer cells side by side: something to look at, never a verdict;
+* at the end of ``class-report-students.html``, the code that reaches for the grader's guard or the sandbox
+  (:mod:`grader.grading.suspicious`), with who wrote it, cell and line: something to read, never a verdict.
 
 It reads only ``report.json`` (and, for similarity, the submitted notebooks), so
 ``python -m grader report OUT`` rebuilds the report of any finished run.
@@ -44,6 +46,7 @@ from helpers.protocol import ExerciseStatus, answered_key
 
 from ..errors import UsageError
 from .records import atomic_write, spreadsheet_safe  # one rule for grades.csv and class-report.csv
+from . import suspicious
 from .results import SubmissionStatus
 from .similarity import THRESHOLD, Pair, groups, similar_pairs
 
@@ -462,8 +465,9 @@ def _alike(g) -> str:
     return f"{100 * g.lowest:.0f}%" if g.lowest == g.highest else f"{100 * g.lowest:.0f}-{100 * g.highest:.0f}%"
 
 
-def render_students(summary: ClassSummary, pairs: list[Pair] | None) -> str:
-    """The instructor's page: who made each known mistake, which files could not be graded, who answered alike."""
+def render_students(summary: ClassSummary, pairs: list[Pair] | None, sections: Iterable[str] = ()) -> str:
+    """The instructor's page: who made each known mistake, which files could not be graded, who answered alike;
+    ``sections``: more HTML sections at its end, written by their own modules (they name students too)."""
     e = html.escape
     out = ["<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"robots\" content=\"noindex\">"
            "<title>Instructor only: who made which mistake</title>",
@@ -501,6 +505,7 @@ def render_students(summary: ClassSummary, pairs: list[Pair] | None) -> str:
             out.append(f"<tr><td><code>{e(g.exercise)}</code></td><td>{len(g.members)}: "
                        f"{e(', '.join(g.members))}</td><td class=\"n\">{_alike(g)}</td></tr>")
         out.append("</table>")
+    out.extend(sections)
     out.append("</body></html>\n")
     return "\n".join(out)
 
@@ -603,6 +608,7 @@ def write_report(out: Path, submissions: list[dict], *, submissions_dir: Path | 
     else:
         (out / "similar-answers.html").unlink(missing_ok=True)
     write_csv(summary, out / "class-report.csv", pairs)
+    reaching = suspicious.scan(submissions_dir, root) if submissions_dir is not None else None
     atomic_write(out / "class-report.html", render_html(summary, pairs, note))
-    atomic_write(out / "class-report-students.html", render_students(summary, pairs))
+    atomic_write(out / "class-report-students.html", render_students(summary, pairs, [suspicious.render(reaching)]))
     return summary

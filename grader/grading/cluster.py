@@ -107,7 +107,7 @@ class Job:
     plan: Plan
     config: GradingConfig  # without the course secret: workers get only the seeds below
     version: str
-    seeds: dict[str, int] | None = None  # each exercise's hidden-case seed (GradingConfig.seeds)
+    seeds: dict[str, int] | None = None  # this learner's hidden-case seed of each exercise (GradingConfig.seeds)
     run: str = ""  # the grading run it belongs to, so that Ctrl-C there ends its sandboxes here (halt_run)
 
 
@@ -394,7 +394,7 @@ class DaskCluster(Backend):
         from distributed.scheduler import KilledWorker
 
         config, client = self.config, self.client
-        seeds = config.seeds()
+        seeds = {}  # each learner's own hidden-case seeds (GradingConfig.seeds)
         shipped = replace(config, secret=None)  # the secret stays here; workers need only the seeds
         self.run = f"{os.getpid()}-{time.time_ns()}"
         plans = {}
@@ -408,8 +408,9 @@ class DaskCluster(Backend):
                 yield Result(sub.student, sub.path.name, assignment.chapter, SubmissionStatus.GRADING_FAILED,
                              one_line(exc, "the notebook could not be planned")), sub
                 continue
+            seeds[number] = config.seeds(sub.student)
             job = Job(number, sub.student, sub.path.name, assignment, notebook, plans[number],
-                      shipped, self.version, seeds, self.run)
+                      shipped, self.version, seeds[number], self.run)
             future = client.submit(run_job, job, key=f"grade-{number:05d}-{os.getpid()}-{time.time_ns()}",
                                    pure=False)
             self.futures[future] = (number, sub, assignment)
@@ -417,7 +418,8 @@ class DaskCluster(Backend):
             for future in as_completed(list(self.futures)):
                 number, sub, assignment = self.futures.pop(future)
                 try:
-                    result = judge_outcome(sub, assignment, plans[number], future.result(), Path(tmp), seeds)
+                    result = judge_outcome(sub, assignment, plans[number], future.result(), Path(tmp),
+                                           seeds[number])
                 except KilledWorker:
                     result = Result(sub.student, sub.path.name, assignment.chapter, SubmissionStatus.GRADING_FAILED,
                                     "the Dask workers grading this notebook died every time it was tried "

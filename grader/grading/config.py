@@ -145,24 +145,26 @@ class GradingConfig:
     def sandboxed(self) -> bool:
         return self.isolation != "none"
 
-    def seeds(self) -> dict[str, int] | None:
-        """Each exercise's hidden-case seed drawn from ``secret`` (``None`` without one: the public cases)."""
+    def seeds(self, learner: str) -> dict[str, int] | None:
+        """``learner``'s hidden-case seed of each exercise, drawn from ``secret`` (``None`` without one: the
+        public cases)."""
         if self.secret is None:
             return None
         from helpers.checks import exercises
 
         from .secret import case_seed
 
-        return {ex.key: case_seed(self.secret, ex.key) for ex in exercises()}
+        return {ex.key: case_seed(self.secret, ex.key, learner) for ex in exercises()}
 
     def hidden_cases(self) -> dict:
         """What ``report.json`` says about the hidden cases: the secret's fingerprint, never the secret."""
         if self.secret is None:
             return {"from": "public", "fingerprint": None,
                     "note": "the public hidden cases that learners can list; not an instructor's grading"}
-        from .secret import fingerprint
+        from .secret import DERIVATION, fingerprint
 
-        return {"from": self.secret_source or "course secret", "fingerprint": fingerprint(self.secret)}
+        return {"from": self.secret_source or "course secret", "fingerprint": fingerprint(self.secret),
+                "seeds": DERIVATION}
 
     def worker_count(self) -> int:
         """``workers``, or the machine's cores; at least 1, at most :data:`MAX_WORKERS` (one sandbox uid each)."""

@@ -54,14 +54,12 @@ class LocalPool(Backend):
 
     def open(self, batch: Batch, pending: list) -> None:
         config, place = self.config, self.place
-        self.seeds = None
         if pending:
             from helpers.checks import exercises
 
             from .judge import judge_exercise  # noqa: F401 - torch, imported while the zygote loads
 
             exercises()
-            self.seeds = config.seeds()
             place.prepare()
         make_dirs(batch.out)
         prepare_gradebook(batch.gradebook, batch.assignments, batch.config)
@@ -76,8 +74,8 @@ class LocalPool(Backend):
     def grade(self, batch: Batch, pending: list):
         if not pending:
             return
-        place, live = self.place, self.live
-        options = dict(place.sandboxes(), seeds=self.seeds, live=live)
+        config, place, live = self.config, self.place, self.live
+        options = dict(place.sandboxes(), live=live)
         tmp = place.make_folder("conv-course-grade-")
         place.wait()
 
@@ -87,7 +85,8 @@ class LocalPool(Backend):
                 try:
                     if live.stop.is_set():
                         return None
-                    return grade_one(sub, batch.assignments[chapter], tmp, number, slot, **options)
+                    return grade_one(sub, batch.assignments[chapter], tmp, number, slot,
+                                     seeds=config.seeds(sub.student), **options)
                 except Interrupted:
                     return None
                 except Exception as exc:  # noqa: BLE001 - one submission never stops the batch

@@ -84,7 +84,7 @@ def run_plan(sub: Submission, assignment: Assignment, workdir: Path, slot: int, 
               planned: Plan | None = None, seeds: dict[str, int] | None = None, live: "Live | None" = None) -> RunState:
     """Run the submission's plan (``planned``, or made here from ``sub.path``) in its sandbox.
 
-    ``seeds``: each exercise's hidden-case seed (:meth:`GradingConfig.seeds`; ``None``: the public cases).
+    ``seeds``: the learner's hidden-case seed of each exercise (:meth:`GradingConfig.seeds`; ``None``: the public cases).
     ``live``: the batch's running sandboxes (:class:`Live`), so that Ctrl-C ends this one too.
     """
     from helpers.checks import exercises as course_exercises

@@ -4,7 +4,9 @@ The exercise definitions ship to learners (``helpers/checks/chNN.py``), seeds in
 the cases their visible and hidden checks use are public: a learner could list them with
 the course's own API and hand in a table of answers. At grading the hidden cases are drawn
 instead from a seed derived from a secret that only the instructor has (HMAC-SHA256 of the
-exercise's key), created once by ``python -m grader secret`` outside the repository
+exercise's key and the learner's id: each learner gets hidden inputs of their own, so the
+inputs one learner extracts serve nobody else, and the same learner gets the same ones on every
+re-grade, so grades reproduce), created once by ``python -m grader secret`` outside the repository
 (default ``~/.config/conv-course/grading-secret``, or ``$CONV_COURSE_SECRET``).
 
 ``report.json`` records the secret's fingerprint (never the secret), so a re-run with the
@@ -68,12 +70,22 @@ def load(path: Path) -> bytes:
     return key.encode()
 
 
+#: How the seeds are derived from the secret, in words, for ``report.json``.
+DERIVATION = ("per learner: from the course secret, the exercise and the learner's id (the same learner gets the "
+              "same hidden inputs on every re-grade; two learners get different ones)")
+
+
 def fingerprint(key: bytes) -> str:
-    """A short public name for a secret: equal fingerprints, equal hidden cases."""
-    return "sha256:" + hashlib.sha256(b"conv-course hidden cases\0" + key).hexdigest()[:16]
+    """A short public name for a secret and the derivation above: equal fingerprints, equal hidden cases.
+
+    (Seeds per learner replaced one seed per exercise: the word in the hash makes a report graded the old
+    way a different fingerprint, so a re-run grades it again instead of keeping grades from other cases.)
+    """
+    return "sha256:" + hashlib.sha256(b"conv-course hidden cases per learner\0" + key).hexdigest()[:16]
 
 
-def case_seed(key: bytes, exercise: str) -> int:
-    """The seed of ``exercise``'s hidden cases under ``key`` (a torch generator seed, below 2**62)."""
-    digest = hmac.new(key, f"hidden-cases/{exercise}".encode(), hashlib.sha256).digest()
+def case_seed(key: bytes, exercise: str, learner: str) -> int:
+    """The seed of ``learner``'s hidden cases of ``exercise`` under ``key`` (a torch generator seed, below 2**62)."""
+    message = b"hidden-cases\0" + exercise.encode() + b"\0" + learner.encode("utf-8", "surrogateescape")
+    digest = hmac.new(key, message, hashlib.sha256).digest()
     return int.from_bytes(digest[:8], "big") >> 2

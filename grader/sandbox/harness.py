@@ -13,7 +13,8 @@ what it shares with the judge is :mod:`helpers.protocol`). It never decides a gr
    them as plain data with ``torch.save`` to ``OUTDIR/``:func:`~helpers.protocol.outcome_file`;
    ``{"op": "cell", "source": ...}`` runs a test cell that has no exercise definition
    (nbgrader's meaning: it passes if it raises nothing); a by-hand exercise (one with ``forbid``)
-   is collected in a guarded child process (:mod:`helpers.checks.byhand`); the seed of the
+   is collected in a guarded child process (:mod:`helpers.checks.byhand`), with every other process
+   of the sandbox frozen by the warden this process forks first (:mod:`helpers.freezing`); the seed of the
    hidden cases is asked for (``{"need_seed": true}`` on ``EVENT_FD``, answered by a
    ``{"seed": ...}`` line on ``CMD_FD``) only when it is needed, by the process that uses it;
 3. answers each command with one JSON line on ``EVENT_FD``
@@ -97,6 +98,11 @@ def serve(chapter: str, outdir: str, cmd_fd: int, event_fd: int) -> None:
     devnull = os.open(os.devnull, os.O_RDWR)
     for fd in (0, 1, 2):
         os.dup2(devnull, fd)
+    from helpers import freezing
+
+    # Before any student code: the parent becomes the warden that freezes the sandbox's other processes
+    # while a by-hand answer runs (helpers.freezing); this process, its child, serves the commands.
+    warden = freezing.start(event_fd, close=(cmd_fd,))
 
     def send(message: dict) -> None:
         events.write(json.dumps(message) + "\n")
@@ -142,6 +148,8 @@ def serve(chapter: str, outdir: str, cmd_fd: int, event_fd: int) -> None:
         return seed if type(seed) is int else None
     shell = InteractiveShell.instance()
     shell.user_ns["__name__"] = "__main__"
+    if warden is not None:  # and the threads this process has before any student code (IPython's own)
+        warden = (*warden, frozenset(os.listdir("/proc/self/task")))
     signal.signal(signal.SIGALRM, _on_alarm)
     watch_signalling(event_fd)
     send({READY: True, SECONDS: round(time.monotonic() - start, 2)})
@@ -183,7 +191,7 @@ def serve(chapter: str, outdir: str, cmd_fd: int, event_fd: int) -> None:
                                 ex, answer, hidden=hidden, forbid=forbidden[ex.key],
                                 path=os.path.join(outdir, name), save=save, run_one=run_one,
                                 make_cases=make_cases, snap=snap, events_fd=event_fd if sealed else None,
-                                commands_fd=cmd_fd if sealed else None)
+                                commands_fd=cmd_fd if sealed else None, warden=warden)
                             if problem:
                                 reply = make_reply(Reply.ERROR, problem)
                                 break

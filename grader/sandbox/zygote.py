@@ -13,7 +13,8 @@ makes (:func:`_enter`):
   submission's folder at ``/submission``; then ``pivot_root`` and the host's tree detached;
 * resource limits, then an unprivileged uid of its own (the one the grader chose for the slot), no groups, no
   capabilities, ``no_new_privs``;
-* PID 1 of the namespace is the harness; killing the intermediate process (what the
+* PID 1 of the namespace is the harness's warden (:mod:`helpers.freezing`, forked by the harness
+  before any student code; the harness is its child); killing the intermediate process (what the
   grader holds) kills PID 1 (``PDEATHSIG``), and with it every process in the namespace.
 
 Unsandboxed grading (``--no-sandbox``, and ``python -m grader check`` on a learner's own
@@ -25,8 +26,8 @@ sandbox.
 
 Protocol: a ``SOCK_SEQPACKET`` socket; each request is a JSON spec plus two file
 descriptors (the harness's command pipe and event pipe); the reply is the child's pid.
-When the harness's PID 1 ends, the intermediate process writes ``{"exit": code}`` on the
-event pipe.
+When the harness ends, its warden (PID 1) writes ``{"exit": code}`` on the event pipe, and so does the
+intermediate process when PID 1 ends (the first one read counts).
 """
 
 from __future__ import annotations

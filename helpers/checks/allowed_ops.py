@@ -34,6 +34,7 @@ is their one list.
 from __future__ import annotations
 
 import re
+import types
 from functools import lru_cache
 
 import torch
@@ -86,11 +87,11 @@ WINDOW_WORDS = ("conv", "pool", "window", "fold", "fft", "stft", "im2col", "col2
 _WINDOWED = re.compile("|".join(map(re.escape, WINDOW_WORDS)))
 
 #: Python-level shortcuts outside torch, by module: the guards replace their code by a refusal.
-PYTHON_SHORTCUTS = {
+PYTHON_SHORTCUTS = types.MappingProxyType({
     "numpy.lib.stride_tricks": ("sliding_window_view", "as_strided"),
     "scipy.signal": ("convolve2d", "correlate2d", "convolve", "correlate", "fftconvolve", "oaconvolve"),
     "scipy.ndimage": ("convolve", "correlate", "maximum_filter", "uniform_filter", "minimum_filter"),
-}
+})  # read-only: an earlier cell can replace it (the grader's snapshot notices) but not empty it in place
 
 
 @lru_cache(maxsize=1)

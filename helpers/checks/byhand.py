@@ -39,9 +39,15 @@ layers, each of which alone defeats one of those routes:
    traceback's ``tb_frame``), tracing and rewriting a function's ``__code__`` are refused, so the
    answer cannot find this module's objects in memory to switch a layer off and on again.
 
+9. **Nothing started earlier computes for the answer**: the child closes every descriptor it
+   inherited but its own channels, and asks the sandbox's warden (:mod:`helpers.freezing`, forked
+   before any student code) to stop every other process of the sandbox, the harness and its
+   threads included, while the answer runs; it checks in ``/proc`` that they are stopped, and
+   they are resumed when it ends. A server, thread or helper process an earlier cell started
+   answers nothing.
+
 What remains possible is said in the README (a NumPy strided view over a tensor's memory, a
-library's private compiled routine that is neither a torch operator nor reached through ctypes,
-a helper process started by an earlier cell).
+library's private compiled routine that is neither a torch operator nor reached through ctypes).
 """
 
 from __future__ import annotations
@@ -51,6 +57,7 @@ import functools
 import json
 import os
 import platform
+import signal
 import struct
 import sys
 import types
@@ -63,7 +70,11 @@ from torch.utils._python_dispatch import TorchDispatchMode, _disable_current_mod
 
 from . import allowed_ops, core
 from .core import Case, Outcome, ShortcutUsed
+from .. import freezing
 from ..protocol import NEED_SEED, SEED
+
+# Kept at import, before any student code: what the collecting code calls around the guarded child.
+_getitimer, _closerange, _listdir, _open_file = signal.getitimer, os.closerange, os.listdir, open
 
 #: Made before any guard is armed: the armed child only writes these bytes.
 _SEED_REQUEST = (json.dumps({NEED_SEED: True}) + "\n").encode()
@@ -256,7 +267,7 @@ class _Guard:
 
 def snapshot(exercises: dict[str, core.Exercise]) -> tuple:
     """What an earlier cell could patch to switch the guard off, as it is now (before any student code)."""
-    modules = [sys.modules[__name__], core]
+    modules = [sys.modules[__name__], core, allowed_ops]  # every value of these: the allowlist is a frozenset
     values = [(module, dict(vars(module))) for module in modules]
     codes = [(f, f.__code__) for module in modules for f in vars(module).values() if isinstance(f, types.FunctionType)]
     for cls in (core.Exercise, TorchDispatchMode, torch.library.Library):
@@ -319,12 +330,17 @@ def _message(error: str, answer: str) -> str:
 
 
 def collect(ex: core.Exercise, answer: Any, *, hidden: bool, forbid: frozenset[str], path: str, save,
-            run_one, make_cases, snap: tuple, events_fd: int | None, commands_fd: int | None) -> str | None:
+            run_one, make_cases, snap: tuple, events_fd: int | None, commands_fd: int | None,
+            warden: tuple[int, int, frozenset[str]] | None = None) -> str | None:
     """Collect ``ex``'s outcomes on ``answer`` in a guarded child; ``None`` on success, else why not (one line).
 
     ``run_one``, ``make_cases`` and ``save`` are the harness's copies taken before any student code.
     With ``events_fd``/``commands_fd``, the child asks the grader for the hidden cases' seed
     (``{"need_seed": true}``) once its guard is armed and reads ``{"seed": ...}`` back.
+    With ``warden`` (its channel's descriptor, its pid, :mod:`helpers.freezing`, and the threads the
+    harness had before any student code), every other process
+    of the sandbox is frozen while the answer runs (the harness too, so its deadline travels with the
+    request: the warden ends the child at it).
     A ``CellTimeout`` (or any exception) in the waiting parent kills the child and propagates.
     """
     problem = tampered(snap)
@@ -332,6 +348,7 @@ def collect(ex: core.Exercise, answer: Any, *, hidden: bool, forbid: frozenset[s
         return (f"the checking code was changed by an earlier cell ({problem}); a by-hand exercise is not "
                 "graded on a changed checker")
     report_r, report_w = os.pipe()
+    deadline = _getitimer(signal.ITIMER_REAL)[0]  # what is left of the cell's time
     pid = os.fork()
     if pid == 0:  # the collecting child: never returns
         code = 70
@@ -339,7 +356,13 @@ def collect(ex: core.Exercise, answer: Any, *, hidden: bool, forbid: frozenset[s
             os.close(report_r)
             code = _child(ex, answer, hidden=hidden, forbid=forbid, path=path, save=save, run_one=run_one,
                           make_cases=make_cases, snap=snap, events_fd=events_fd, commands_fd=commands_fd,
-                          report=report_w)
+                          report=report_w, warden=warden, deadline=deadline)
+        except Exception as exc:  # noqa: BLE001 - the collecting code itself failed: said, never silent
+            try:
+                os.write(report_w, (json.dumps({"error": f"the by-hand check failed: {type(exc).__name__}: "
+                                                         f"{exc}"[:300]}) + "\n").encode())
+            except OSError:
+                pass
         finally:
             os._exit(code)
     os.close(report_w)
@@ -378,16 +401,51 @@ def collect(ex: core.Exercise, answer: Any, *, hidden: bool, forbid: frozenset[s
     return None
 
 
+def _close_inherited(keep: set[int]) -> None:
+    """Close every descriptor but ``keep``: no pipe, socket or file an earlier cell opened reaches the answer."""
+    start = 0
+    for fd in sorted(keep) + [1 << 20]:
+        if fd > start:
+            _closerange(start, fd)
+        start = fd + 1
+
+
+def _frozen(warden: tuple[int, int, frozenset[str]], deadline: float) -> str | None:
+    """Ask the warden to freeze the sandbox's other processes, and check for ourselves; ``None`` when done."""
+    channel, warden_pid, _ = warden
+    if not freezing.ask(channel, deadline):
+        return "the process that freezes the sandbox's other processes did not answer (an earlier cell ended it?)"
+    still = freezing.running(warden_pid, {os.getpid()})
+    if still:
+        names = ", ".join(f"{pid} ({freezing.command(pid)})" for pid in still[:3])
+        return f"other processes of the sandbox were still running: {names}"
+    return None
+
+
 def _child(ex, answer, *, hidden, forbid, path, save, run_one, make_cases, snap, events_fd, commands_fd,
-           report: int) -> int:
+           report: int, warden: tuple[int, int, frozenset[str]] | None = None, deadline: float = 0.0) -> int:
     def tell(message: dict) -> None:
         os.write(report, (json.dumps(message) + "\n").encode())
 
     sys.settrace(None)
     sys.setprofile(None)
+    _close_inherited({0, 1, 2, report, *(fd for fd in (events_fd, commands_fd) if fd is not None),
+                      *([warden[0]] if warden else [])})
+    # what the answer prints goes nowhere (as in the harness), whatever an earlier cell made sys.stdout
+    sys.stdout = sys.stderr = _open_file(os.devnull, "w")
+    if warden is not None:
+        problem = _frozen(warden, deadline)
+        if problem:
+            tell({"error": f"`{ex.answer}` was not checked: a by-hand answer is checked with every other process "
+                           f"of the sandbox frozen, and {problem}"})
+            return 75
     try:
         _libc().prctl(1, 9, 0, 0, 0)  # PR_SET_PDEATHSIG, SIGKILL: never outlive the process that waits for it
         refuse_spawning()
+        threads = len(_listdir("/proc/self/task"))
+        if threads != 1:
+            raise GuardError(f"the checking process has {threads} threads, not one (started by an earlier cell's "
+                             "hook)")
     except Exception as exc:  # noqa: BLE001
         tell({"error": f"the by-hand guard could not be armed: {type(exc).__name__}: {exc}"})
         return 71
@@ -419,6 +477,15 @@ def _child(ex, answer, *, hidden, forbid, path, save, run_one, make_cases, snap,
     if problem:
         tell({"error": f"the by-hand guard was not in place before `{ex.answer}` was called ({problem})"})
         return 72
+    # processes and threads an earlier cell started, frozen now (the harness, our parent, is not one of them;
+    # its own threads are counted beyond those it had before any student code ran, by thread id)
+    frozen = 0
+    if warden:
+        frozen = len([pid for pid in freezing.below(warden[1]) if pid not in (os.getpid(), os.getppid())])
+        try:
+            frozen += len(set(_listdir(f"/proc/{os.getppid()}/task")) - warden[2])
+        except OSError:
+            pass
     outcomes = []
     armed = guard.arming(answer) if callable(answer) else answer
     for case in cases:
@@ -428,7 +495,9 @@ def _child(ex, answer, *, hidden, forbid, path, save, run_one, make_cases, snap,
         if guard.tripped:
             outcome = Outcome(error=f"`{ex.answer}` must be computed by hand, but it called {guard.tripped}.")
         elif outcome.error:
-            outcome = Outcome(error=_message(outcome.error, ex.answer))
+            outcome = Outcome(error=_message(outcome.error, ex.answer) + (
+                f" (while a by-hand answer runs, every other process of the sandbox is frozen: the {frozen} "
+                "processes and threads earlier cells started answer nothing)" if frozen else ""))
         problem = guard.intact() or tampered(snap)
         if problem:
             tell({"error": f"the by-hand guard was switched off while `{ex.answer}` ran ({problem}); "
