@@ -121,13 +121,7 @@ class LoopbackCluster:
         return client
 
     def stop(self) -> None:
-        for proc in reversed(self.procs):
-            try:
-                os.killpg(proc.pid, signal.SIGTERM)
-                proc.wait(timeout=15)
-            except (ProcessLookupError, subprocess.TimeoutExpired):
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait()
+        stop_process_groups(self.procs)
         shutil.rmtree(self._folder, ignore_errors=True)
 
 
@@ -258,3 +252,39 @@ def assert_blank_run(chapter: str, ran: list, shown: list[str] | None = None) ->
             if shown is not None:
                 assert line in page, f"{chapter} cell {number}: the page does not show {line!r}"
     assert stopped, f"{chapter}: a blank chapter has cells that need its answers"
+
+
+#: A right by-hand ``convolve`` (loops and elementwise arithmetic only), as a cell's source: what the by-hand
+#: guard must let through, in tests that run it in a sandbox or in this process (:func:`by_hand_convolve`).
+BY_HAND_CONVOLVE = """
+def convolve(img, kernel):
+    h, w = img.shape[0] - kernel.shape[0] + 1, img.shape[1] - kernel.shape[1] + 1
+    out = torch.zeros(h, w)
+    for i in range(h):
+        for j in range(w):
+            out[i, j] = (img[i:i + kernel.shape[0], j:j + kernel.shape[1]] * kernel).sum()
+    return out
+"""
+
+
+def _by_hand_function():
+    import torch
+
+    namespace = {"torch": torch}
+    exec(BY_HAND_CONVOLVE, namespace)  # noqa: S102 - the course's own test code
+    return namespace["convolve"]
+
+
+#: :data:`BY_HAND_CONVOLVE` as a function of this process.
+by_hand_convolve = _by_hand_function()
+
+
+def stop_process_groups(procs) -> None:
+    """SIGTERM each process's group, newest first, then SIGKILL what has not ended within 15 s."""
+    for proc in reversed(list(procs)):
+        try:
+            os.killpg(proc.pid, signal.SIGTERM)
+            proc.wait(timeout=15)
+        except (ProcessLookupError, subprocess.TimeoutExpired):
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()

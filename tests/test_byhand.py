@@ -18,6 +18,7 @@ import torch.nn.functional as F
 import helpers.checks.byhand as byhand
 from helpers.checks import exercise, exercises
 from helpers.checks.core import Exercise, Outcome
+from tests.support import by_hand_convolve
 
 CONVOLVE = exercise("convolve")
 
@@ -31,13 +32,7 @@ def _collect(answer, tmp_path, snap=None) -> tuple[str | None, list]:
     return problem, (torch.load(path, weights_only=True) if path.exists() else [])
 
 
-def _by_hand(img, kernel):
-    h, w = img.shape[0] - kernel.shape[0] + 1, img.shape[1] - kernel.shape[1] + 1
-    out = torch.zeros(h, w)
-    for i in range(h):
-        for j in range(w):
-            out[i, j] = (img[i:i + kernel.shape[0], j:j + kernel.shape[1]] * kernel).sum()
-    return out
+_by_hand = by_hand_convolve
 
 
 def _errors(outcomes) -> list[str]:

@@ -21,6 +21,7 @@ from grader.sandbox.process import Sandbox, available
 from helpers.checks import exercise
 from helpers.checks.core import Outcome
 from helpers import protocol
+from tests.support import BY_HAND_CONVOLVE
 
 pytestmark = pytest.mark.slow
 
@@ -87,15 +88,6 @@ def convolve(img, kernel):
     return _ask(c, img, kernel)
 ''',
 }
-BY_HAND = r'''
-def convolve(img, kernel):
-    h, w = img.shape[0] - kernel.shape[0] + 1, img.shape[1] - kernel.shape[1] + 1
-    out = torch.zeros(h, w)
-    for i in range(h):
-        for j in range(w):
-            out[i, j] = (img[i:i + kernel.shape[0], j:j + kernel.shape[1]] * kernel).sum()
-    return out
-'''
 
 
 @pytest.fixture(scope="module")
@@ -144,7 +136,7 @@ def test_a_helper_started_by_an_earlier_cell_serves_no_by_hand_answer(box, helpe
 def test_a_right_answer_passes_with_helpers_around_and_they_run_again_after(box):
     sandbox, _ = box
     sandbox.run({"op": "code", "source": HELPERS["a server process on a Unix socket"].replace("proc.sock", "again.sock")}, 60)
-    assert sandbox.run({"op": "code", "source": "_ask_again = convolve\n" + BY_HAND}, 30)["status"] == "ok"
+    assert sandbox.run({"op": "code", "source": "_ask_again = convolve\n" + BY_HAND_CONVOLVE}, 30)["status"] == "ok"
     outcomes = _collect(box)
     assert exercise("convolve").judge(outcomes, hidden=True).passed, [o.error for o in outcomes]
     reply = sandbox.run({"op": "code", "source": "assert _ask_again(torch.ones(3, 3), torch.ones(2, 2)).sum() == 16\n"

@@ -11,10 +11,8 @@ from __future__ import annotations
 
 import inspect
 import json
-import os
 import re
 import shutil
-import signal
 import subprocess
 import time
 from pathlib import Path
@@ -26,7 +24,7 @@ from hub import classroom
 from tests import hubs
 from tests.courses import CH1, digest, env, submit
 from tests.lab import free_port
-from tests.support import student_notebook
+from tests.support import stop_process_groups, student_notebook
 
 SECTION = "### A class on JupyterHub"
 #: The guide's commands that tests/hubs.py runs (tests/test_hub.py), each with the words hubs.py must hold.
@@ -160,13 +158,7 @@ def test_a_class_graded_on_dask_workers_with_the_guides_commands(tmp_path):
         result = bash("\n".join(as_here(line, home, port=port) for line in instructor), cwd=tmp_path)
         print(f"a class of 3 graded on 2 Dask workers in {time.monotonic() - started:.1f} s")
     finally:
-        for daemon in reversed(daemons):
-            try:
-                os.killpg(daemon.pid, signal.SIGTERM)
-                daemon.wait(timeout=15)
-            except (ProcessLookupError, subprocess.TimeoutExpired):
-                os.killpg(daemon.pid, signal.SIGKILL)
-                daemon.wait()
+        stop_process_groups(daemons)
     assert "3 of 3 submissions graded" in result.stdout and "3 recorded in the gradebook" in result.stdout, result.stdout
     report = json.loads((folder / "grading-out" / "report.json").read_text())
     assert report["sandbox"]["scheduler"] == f"tcp://127.0.0.1:{port}"
