@@ -740,9 +740,10 @@ RES_BLOCK = Exercise(
 #: solution's test cell runs the visible and the grading check, and must stay under 5 s.
 RES_RECIPE = {"epochs": 1, "lr": 0.01, "batch_size": 32, "schedule": "onecycle"}
 #: The validation accuracy one fresh model must reach after :data:`RES_RECIPE`. Placed by ``benchmarks/seeds.py``
-#: over seeds 0-99 (figures in benchmarks/README.md): the reference passes on every seed with margin, and every
-#: catalogued wrong answer fails on every seed (most before training, for their form).
-ACCURACY_BAR = 0.85
+#: over seeds 0-99 (figures in benchmarks/README.md): the solution's res_cnn reached 83.9 / 90.8 / 93.9% (min /
+#: mean / max), so 85% failed it on one seed in 100 and 80% leaves 3.9 points; every catalogued wrong answer
+#: fails on every seed, all but one before training, for their form.
+ACCURACY_BAR = 0.80
 #: Larger models are refused before training, so that a check stays a matter of seconds.
 MAX_PARAMS = 25_000
 #: Convolutions with a kernel larger than 1x1 that a deep enough model runs after its first one.
