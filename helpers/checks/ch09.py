@@ -734,9 +734,9 @@ RES_BLOCK = Exercise(
 # non-linear, enough depth, and a shortcut around every hidden convolution); then one fresh model (one seed
 # for the visible check, another for grading) is trained and must reach ACCURACY_BAR.
 
-#: How the check trains a fresh model: ``fit``'s arguments besides the data and the seed (one epoch of the
-#: 4,000 training digits, 125 steps of Adam with a one-cycle schedule; about 1.3 s of one thread's time for the
-#: model the exercise describes). Two epochs in batches of 64 reached about 2 points more and cost 2.1 s: the
+#: How the check trains a fresh model: ``fit``'s arguments besides the data and the random seed (one epoch of
+#: the 4,000 training digits, 125 steps of Adam with a one-cycle schedule; about 1.3 s of one thread's time for
+#: the model the exercise describes). Two epochs in batches of 64 reached about 2 points more and cost 2.1 s: the
 #: solution's test cell runs the visible and the grading check, and must stay under 5 s.
 RES_RECIPE = {"epochs": 1, "lr": 0.01, "batch_size": 32, "schedule": "onecycle"}
 #: The validation accuracy one fresh model must reach after :data:`RES_RECIPE`. Placed by ``benchmarks/seeds.py``
