@@ -582,7 +582,8 @@ def res_cnn():
     return ResCNN()
 """, hint="not in a Python list", concept="unregistered layers"),
     Wrong("res_cnn", "wide layers (64 and 128 channels)",
-          _rc("nn.Conv2d(1, 8, 3", "nn.Conv2d(1, 64, 3").replace("nn.BatchNorm2d(8), nn.ReLU(),", "nn.BatchNorm2d(64), nn.ReLU(),")
+          _rc("nn.Conv2d(1, 8, 3", "nn.Conv2d(1, 64, 3")
+          .replace("nn.BatchNorm2d(8), nn.ReLU(),", "nn.BatchNorm2d(64), nn.ReLU(),")
           .replace("res_block(8, 8), res_block(8, 16, stride=2), res_block(16, 16)",
                    "res_block(64, 64), res_block(64, 128, stride=2), res_block(128, 128)")
           .replace("nn.Linear(16, 10)", "nn.Linear(128, 10)"), hint="keep the channels", concept="too large"),
