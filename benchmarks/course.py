@@ -5,25 +5,34 @@ slowest check cell of each (a cell that calls ``check(``: in a solution notebook
 the hidden cases, so it costs more than the learner's), and the total. Targets, on the idle two-core
 machine: the whole course in at most 90 s, no cell over 15 s, no check cell over 5 s.
 
-    .venv/bin/python -m benchmarks.course
+    .venv/bin/python -m benchmarks.course [CHAPTER ...]
+
+With chapter folders named (``09-deeper-networks``), only those run: their figures are saved as
+``course-part``, so that a partial run never replaces the whole course's.
 """
 
 from __future__ import annotations
 
 import os
+import argparse
 import tempfile
 from pathlib import Path
 
 from benchmarks.common import one_thread, save, table
 
 
-def main() -> dict:
+def main(argv: list[str] | None = None) -> dict:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.course", description=__doc__.splitlines()[0])
+    parser.add_argument("chapters", nargs="*", help="chapter folders (default: every chapter)")
+    args = parser.parse_args(argv)
     one_thread()
     from grader.authoring import notebooks
     from grader.authoring.execute import execute
 
     rows, figures = [], {}
     for chapter in notebooks.chapters():
+        if args.chapters and chapter not in args.chapters:
+            continue
         nb = notebooks.read(notebooks.notebook_path(chapter))
         with tempfile.TemporaryDirectory() as tmp:
             timing = execute(nb, Path(tmp))
@@ -48,7 +57,7 @@ def main() -> dict:
     result = {"chapters": figures, "total_seconds": total, "max_cell_seconds": max_cell,
               "max_check_seconds": max_check, "load_average": round(os.getloadavg()[0], 2),
               "targets": {"total_seconds": 90, "max_cell_seconds": 15, "max_check_seconds": 5}}
-    print(f"written to {save('course', result)}")
+    print(f"written to {save('course-part' if args.chapters else 'course', result)}")
     return result
 
 

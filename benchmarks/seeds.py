@@ -32,7 +32,8 @@ from benchmarks.common import one_thread, save, table
 
 def reference_answer(ex):
     """The solution's answer to ``ex``: its answer cell (the one defining ``ex.answer``), run after the
-    chapter's imports in a fresh namespace like a notebook's."""
+    chapter's imports and its earlier answer cells (an answer may build on an earlier one, as ``res_cnn`` on
+    ``res_block``) in a fresh namespace like a notebook's."""
     from grader import catalogue, cells
     from grader.authoring import notebooks
 
@@ -45,6 +46,9 @@ def reference_answer(ex):
         if cells.is_solution(cell) and any(_defines(node, ex.answer) for node in tree.body):
             exec(compile(cell.source, f"<solution {ex.key}>", "exec"), ns)
             return ns[ex.answer]
+        if cells.is_solution(cell):
+            exec(compile(cell.source, f"<an earlier answer of {ex.chapter}>", "exec"), ns)
+            continue
         imports = [node for node in tree.body if isinstance(node, (ast.Import, ast.ImportFrom))]
         if imports:
             exec(compile(ast.Module(body=imports, type_ignores=[]), f"<imports of {ex.chapter}>", "exec"), ns)

@@ -76,7 +76,7 @@ PARTLY = {
     },
     "09-deeper-networks": {
         "kaiming_init_answer": "def kaiming_init(shape):\n    return torch.randn(shape) * math.sqrt(1 / math.prod(shape[1:]))\n",
-        "res_block_answer": None,
+        "grad_check_answer": None,  # not res_block: res_cnn is built from it, and would lose its points too
     },
 }
 #: A cell that raises, inserted near the top of chapter 1's partly wrong notebook.

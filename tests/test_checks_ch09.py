@@ -168,3 +168,53 @@ def test_the_depth_widget_labels_every_control_and_redraws_on_a_move():
     assert 'role="img"' in before and "cc-depth" in before
     explorer.controls["depth"].value = 30
     assert explorer.view.value != before and "30 plain layers" in explorer.view.value
+
+
+# -- res_cnn --------------------------------------------------------------------------------------
+
+def _digits(n: int = 16) -> torch.Tensor:
+    from helpers.stability import ten_digits
+
+    _, (valid_x, _) = ten_digits()
+    return valid_x[:n]
+
+
+def test_the_shortcut_probe_tells_the_depth_experiments_nets_apart():
+    """helpers.deep's two nets (no batch norm, written for the experiment, not from the solution): the same 18
+    hidden convolutions, the residual one survives their silencing, the plain one does not."""
+    from helpers.deep import plain_net, residual_net
+
+    x = _digits()
+    for make, expected in ((plain_net, False), (residual_net, True)):
+        torch.manual_seed(0)
+        model = make().eval()
+        assert len(ch09.hidden_convs(model, x[:8])) == 18
+        before = [p.clone() for p in model.parameters()]
+        assert ch09.bypassed(model, x[:8], x[8:]) is expected
+        assert all(torch.equal(p, q) for p, q in zip(before, model.parameters())), "the probe changed the model"
+
+
+def test_a_shortcut_around_some_layers_only_is_not_enough():
+    """A residual block followed by two plain convolutions: one silenced plain layer cuts every path."""
+    class Residual(nn.Module):
+        def __init__(self, width):
+            super().__init__()
+            self.conv1, self.conv2 = nn.Conv2d(width, width, 3, padding=1), nn.Conv2d(width, width, 3, padding=1)
+
+        def forward(self, x):
+            return F.relu(x + self.conv2(F.relu(self.conv1(x))))
+
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Conv2d(1, 8, 3, 2, 1), nn.ReLU(), Residual(8), nn.Conv2d(8, 8, 3, padding=1),
+                          nn.ReLU(), nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(8, 10)).eval()
+    x = _digits()
+    assert len(ch09.hidden_convs(model, x[:8])) == 3
+    assert not ch09.bypassed(model, x[:8], x[8:])
+
+
+def test_res_cnn_grading_trains_another_seed_and_probes_other_batches():
+    visible, = exercise("res_cnn").make_cases()
+    hidden, = exercise("res_cnn").make_cases(hidden=True)
+    assert visible.args != hidden.args
+    assert 1 in visible.extra["batches"] and 5 in hidden.extra["batches"]
+    assert 0 < ch09.ACCURACY_BAR < 1 and ch09.MIN_HIDDEN_CONVS >= 4

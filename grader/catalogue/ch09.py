@@ -7,7 +7,9 @@ LeCun's or Glorot's variance, a variance used as a standard deviation, uniform o
 norm's backward with a path forgotten, the unbiased variance, no eps, statistics over the wrong axes, the
 one-value-per-channel batch not refused, autograd or F.batch_norm used; residual blocks without their
 shortcut, with the ReLU before the addition, projections where none is needed or 3x3 ones, biases before
-batch norm, no batch norm, a shared module; and the quiz's miscounts.
+batch norm, no batch norm, a shared module; residual networks that are plain stacks, add no shortcut,
+share one model or its blocks, squash their scores, hide their blocks in a Python list or freeze them; and
+the quiz's miscounts.
 """
 
 from . import Claim, Right, Wrong
@@ -490,4 +492,137 @@ CLAIMS = [
     Claim("from 1.75", _STUDY + "value = min(study['residual'])", 1.75, 0.1, seeds=10),
     Claim("to 2.29", _STUDY + "value = max(study['residual'])", 2.294, 0.05, seeds=10),
     Claim("sd 0.17", _STUDY + "value = statistics.stdev(study['residual'])", 0.174, 0.06, seeds=10),
+]
+
+# -- res_cnn ----------------------------------------------------------------------------------------------
+
+#: The chapter's solution: a stem, three of the learner's blocks, average pooling and one linear layer.
+RES_CNN = RES_BLOCK + """
+
+def res_cnn():
+    return nn.Sequential(
+        nn.Conv2d(1, 8, 3, stride=2, padding=1, bias=False), nn.BatchNorm2d(8), nn.ReLU(),
+        res_block(8, 8), res_block(8, 16, stride=2), res_block(16, 16),
+        nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(16, 10))
+"""
+
+
+def _rc(old: str, new: str) -> str:
+    assert old in RES_CNN, old
+    return RES_CNN.replace(old, new)
+
+
+_RC_HEAD = "nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(16, 10))"
+
+WRONG += [
+    Wrong("res_cnn", "a plain stack: conv, batch norm, ReLU pairs without shortcuts",
+          RES_BLOCK + """
+
+def plain_block(c_in, c_out, stride=1):
+    return nn.Sequential(nn.Conv2d(c_in, c_out, 3, stride, 1, bias=False), nn.BatchNorm2d(c_out), nn.ReLU(),
+                         nn.Conv2d(c_out, c_out, 3, 1, 1, bias=False), nn.BatchNorm2d(c_out), nn.ReLU())
+
+def res_cnn():
+    return nn.Sequential(
+        nn.Conv2d(1, 8, 3, stride=2, padding=1, bias=False), nn.BatchNorm2d(8), nn.ReLU(),
+        plain_block(8, 8), plain_block(8, 16, 2), plain_block(16, 16),
+        nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(16, 10))
+""", hint="is a plain network", concept="shortcut missing"),
+    Wrong("res_cnn", "the shortcut computed but not added",
+          _rc("        return F.relu(out + self.shortcut(x))", "        skip = self.shortcut(x)\n"
+              "        return F.relu(out)"), hint="is a plain network", concept="shortcut missing"),
+    Wrong("res_cnn", "the shortcut added to a copy, the main path returned",
+          _rc("        return F.relu(out + self.shortcut(x))", "        total = out + self.shortcut(x)\n"
+              "        return F.relu(out)"), hint="is a plain network", concept="shortcut missing"),
+    Wrong("res_cnn", "one model built once and returned by every call",
+          _rc("def res_cnn():\n    return nn.Sequential(", "_model = nn.Sequential(")
+          .replace(_RC_HEAD, _RC_HEAD + "\n\ndef res_cnn():\n    return _model").replace("\n        nn.", "\n    nn.")
+          .replace("\n        res_block", "\n    res_block"),
+          hint="build the model inside res_cnn()", concept="shared model"),
+    Wrong("res_cnn", "the blocks built once outside the function",
+          _rc("def res_cnn():\n", "_blocks = [res_block(8, 8), res_block(8, 16, stride=2), res_block(16, 16)]\n\n"
+              "def res_cnn():\n").replace("res_block(8, 8), res_block(8, 16, stride=2), res_block(16, 16),\n"
+                                          "        nn.Adaptive", "*_blocks,\n        nn.Adaptive"),
+          hint="created once outside res_cnn()", concept="shared model"),
+    Wrong("res_cnn", "torch.manual_seed inside the factory",
+          _rc("def res_cnn():\n", "def res_cnn():\n    torch.manual_seed(0)\n"), hint="no torch.manual_seed",
+          concept="fixed seed"),
+    Wrong("res_cnn", "a ReLU after the output layer", _rc("nn.Linear(16, 10))", "nn.Linear(16, 10), nn.ReLU())"),
+          hint="remove the activation", concept="squashed scores"),
+    Wrong("res_cnn", "a softmax after the output layer",
+          _rc("nn.Linear(16, 10))", "nn.Linear(16, 10), nn.Softmax(dim=1))"), hint="remove the activation",
+          concept="squashed scores"),
+    Wrong("res_cnn", "batch norm after the output layer",
+          _rc("nn.Linear(16, 10))", "nn.Linear(16, 10), nn.BatchNorm1d(10))"), hint="no batch norm after it",
+          concept="BN on the scores"),
+    Wrong("res_cnn", "squeeze() instead of Flatten",
+          _rc("nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(16, 10))",
+              "nn.AdaptiveAvgPool2d(1), Squeeze(), nn.Linear(16, 10))").replace(
+              "def res_cnn():", "class Squeeze(nn.Module):\n    def forward(self, x):\n        return x.squeeze()\n\n"
+                                "def res_cnn():"), hint="no squeeze()", concept="batch axis"),
+    Wrong("res_cnn", "no pooling before the linear layer", _rc("nn.AdaptiveAvgPool2d(1), nn.Flatten()", "nn.Flatten()"),
+          hint="the last block has 16 channels", concept="shapes"),
+    Wrong("res_cnn", "blocks kept in a Python list",
+          RES_BLOCK + """
+
+class ResCNN(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.stem = nn.Sequential(nn.Conv2d(1, 8, 3, stride=2, padding=1, bias=False), nn.BatchNorm2d(8), nn.ReLU())
+        self.blocks = [res_block(8, 8), res_block(8, 16, stride=2), res_block(16, 16)]
+        self.head = nn.Linear(16, 10)
+
+    def forward(self, x):
+        x = self.stem(x)
+        for block in self.blocks:
+            x = block(x)
+        return self.head(x.mean((2, 3)))
+
+def res_cnn():
+    return ResCNN()
+""", hint="not in a Python list", concept="unregistered layers"),
+    Wrong("res_cnn", "wide layers (64 and 128 channels)",
+          _rc("nn.Conv2d(1, 8, 3", "nn.Conv2d(1, 64, 3")
+          .replace("nn.BatchNorm2d(8), nn.ReLU(),", "nn.BatchNorm2d(64), nn.ReLU(),")
+          .replace("res_block(8, 8), res_block(8, 16, stride=2), res_block(16, 16)",
+                   "res_block(64, 64), res_block(64, 128, stride=2), res_block(128, 128)")
+          .replace("nn.Linear(16, 10)", "nn.Linear(128, 10)"), hint="keep the channels", concept="too large"),
+    Wrong("res_cnn", "one block only", _rc("res_block(8, 8), res_block(8, 16, stride=2), res_block(16, 16)",
+                                          "res_block(8, 16, stride=2)"), hint="three of them", concept="too shallow"),
+    Wrong("res_cnn", "the blocks frozen (requires_grad False, as when fine-tuning)",
+          _rc("def res_cnn():\n    return nn.Sequential(", "def res_cnn():\n    model = nn.Sequential(")
+          .replace(_RC_HEAD, _RC_HEAD + "\n    for block in model[3:6]:\n        block.requires_grad_(False)\n"
+                                        "    return model"),
+          hint="learned too little", concept="frozen layers"),
+]
+
+RIGHT += [
+    Right("res_cnn", "a 1x1 convolution for the scores, averaged after",
+          _rc("nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(16, 10))",
+              "nn.Conv2d(16, 10, 1), nn.AdaptiveAvgPool2d(1), nn.Flatten())")),
+    Right("res_cnn", "a class with nn.ModuleList and a mean over the map",
+          RES_BLOCK + """
+
+class ResCNN(nn.Module):
+    def __init__(self, widths=(8, 16)):
+        super().__init__()
+        self.stem = nn.Sequential(nn.Conv2d(1, widths[0], 3, stride=2, padding=1, bias=False),
+                                  nn.BatchNorm2d(widths[0]), nn.ReLU())
+        self.blocks = nn.ModuleList([res_block(widths[0], widths[0]), res_block(widths[0], widths[1], 2),
+                                     res_block(widths[1], widths[1])])
+        self.head = nn.Linear(widths[1], 10)
+
+    def forward(self, x):
+        x = self.stem(x)
+        for block in self.blocks:
+            x = block(x)
+        return self.head(x.mean(dim=(2, 3)))
+
+def res_cnn():
+    return ResCNN()
+"""),
+    Right("res_cnn", "four blocks, the stem with a bias and no batch norm",
+          _rc("nn.Conv2d(1, 8, 3, stride=2, padding=1, bias=False), nn.BatchNorm2d(8), nn.ReLU(),",
+              "nn.Conv2d(1, 8, 3, stride=2, padding=1), nn.ReLU(),")
+          .replace("res_block(16, 16),", "res_block(16, 16), res_block(16, 16),")),
 ]
