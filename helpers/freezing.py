@@ -34,6 +34,8 @@ import socket
 import struct
 import time
 
+from .protocol import CPU, EXIT
+
 #: The request of a guarded child, followed by its deadline in seconds (``0``: none).
 FREEZE = b"freeze"
 FROZEN, FAILED = b"frozen", b"failed"
@@ -183,7 +185,7 @@ def warden(child: int, channel: socket.socket, event_fd: int | None) -> None:
             ready = []
         while True:  # reap: the harness, and orphans whose parent ended (this process is their subreaper)
             try:
-                pid, status = os.waitpid(-1, os.WNOHANG)
+                pid, status, usage = os.wait4(-1, os.WNOHANG)
             except ChildProcessError:
                 pid = 0
             if pid == 0:
@@ -192,12 +194,16 @@ def warden(child: int, channel: socket.socket, event_fd: int | None) -> None:
                 release()
                 code = os.waitstatus_to_exitcode(status)
                 if me == 1 and event_fd is not None:  # the zygote's intermediate process reads this first
-                    try:
-                        os.write(event_fd, (json.dumps({"exit": code}) + "\n").encode())
+                    try:  # with the CPU seconds the harness used: was its SIGKILL the CPU limit's?
+                        os.write(event_fd, (json.dumps({EXIT: code, CPU: round(usage.ru_utime + usage.ru_stime, 2)})
+                                            + "\n").encode())
                     except OSError:
                         pass
-                if code < 0:
-                    signal.signal(-code, signal.SIG_DFL)
+                if code < 0:  # end as the harness ended (SIGKILL and SIGSTOP have no handler to reset)
+                    try:
+                        signal.signal(-code, signal.SIG_DFL)
+                    except (OSError, ValueError):
+                        pass
                     _kill(me, -code)
                 os._exit(code if code >= 0 else 128 - code)
         if holder is not None and (holder[1] in ready or (holder[2] and time.monotonic() > holder[2])):

@@ -446,7 +446,8 @@ class Sandbox:
         return message
 
     def _ended(self, message: dict) -> None:
-        """The zygote's child's report of PID 1's end: its exit status and the CPU seconds it used."""
+        """The report of the harness's end (by the warden, PID 1, or else the zygote's child): its exit status and
+        the CPU seconds it used."""
         self._exit = message[EXIT] if isinstance(message[EXIT], int) else None
         cpu = message.get(CPU)
         self._cpu = float(cpu) if isinstance(cpu, (int, float)) else None
