@@ -135,7 +135,14 @@ WRONG += [
           concept="fan_in miscounted"),
     Wrong("kaiming_init", "integer weights",
           "def kaiming_init(shape):\n    return (torch.randn(shape) * math.sqrt(2 / math.prod(shape[1:]))).long()",
-          hint=None, concept="dtype"),
+          hint=None, concept="dtype"),    Wrong("kaiming_init", "PyTorch's initialiser in fan_out mode",
+          "def kaiming_init(shape):\n    w = torch.empty(shape)\n"
+          "    nn.init.kaiming_normal_(w, mode='fan_out', nonlinearity='relu')\n    return w",
+          hint="not the output channels", concept="fan_out for fan_in"),
+    Wrong("kaiming_init", "PyTorch's initialiser told the layer is linear",
+          "def kaiming_init(shape):\n    w = torch.empty(shape)\n"
+          "    nn.init.kaiming_normal_(w, nonlinearity='linear')\n    return w",
+          hint="twice LeCun's", concept="ReLU factor 2 forgotten"),
 ]
 
 RIGHT += [
@@ -196,6 +203,15 @@ WRONG += [
           hint="Euclidean norms", concept="relative error's norm"),
     Wrong("grad_check", "only the relative error returned", _gc("return numeric, float(error)", "return float(error)"),
           hint=None, concept="wrong result"),
+    Wrong("grad_check", "copies nudged, but f called on x",
+          _gc("        flat[i] = old + eps\n        up = float(f(x))\n        flat[i] = old - eps\n"
+              "        down = float(f(x))\n        flat[i] = old\n",
+              "        up_x, down_x = x.clone(), x.clone()\n        up_x.reshape(-1)[i] += eps\n"
+              "        down_x.reshape(-1)[i] -= eps\n        up, down = float(f(x)), float(f(x))\n"),
+          hint="nudge x itself", concept="copy for view"),
+    Wrong("grad_check", "divided by the analytic gradient's norm only",
+          _gc("(numeric.norm() + grad.norm())", "grad.norm()"), hint="the sum of both norms",
+          concept="relative error's denominator"),
     Wrong("grad_check", "a copy nudged, so f never sees the change",
           _gc("flat, out = x.reshape(-1), numeric.reshape(-1)", "flat, out = x.reshape(-1).clone(), numeric.reshape(-1)"),
           hint="nudge x itself", concept="copy for view"),

@@ -394,6 +394,9 @@ GRAD_CHECK = Exercise(
         "divide by the sum of both norms, |numeric| + |grad|, not by one of them: a gradient that is all "
         "zeros would make the error infinite or say nothing.":
             _gc_expected_with("central", lambda n, a: float((n - a.double()).norm() / n.norm())),
+        "divide by the sum of both norms, |numeric| + |grad|, not by |grad| alone: the error must not depend on "
+        "which of the two gradients is the wrong one.":
+            _gc_expected_with("central", lambda n, a: float((n - a.double()).norm() / a.double().norm())),
         "the relative error uses Euclidean norms (torch.linalg.norm or .norm()) of the whole tensors, "
         "not the largest entry.":
             _gc_expected_with("central", lambda n, a: float((n - a.double()).abs().max() /
