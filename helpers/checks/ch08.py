@@ -36,13 +36,12 @@ from .core import (
     POOLING_OPS,
     Case,
     Exercise,
-    ShortcutUsed,
     compare_int,
     compare_tensor,
-    no_autograd,
     quiz_case,
     randint,
     type_name,
+    without_autograd,
 )
 
 CHAPTER = "08-conv-arithmetic-and-backward"
@@ -55,19 +54,6 @@ BY_HAND_OPS = POOLING_OPS | frozenset({
     "conv_transpose1d", "conv_transpose3d", "conv_tbc",
 })
 
-
-def _by_hand(name: str):
-    """A ``run`` for by-hand exercises: the answer is called with autograd refused."""
-    def run(answer, case: Case):
-        try:
-            with no_autograd(f"`{name}`"):
-                return answer(*case.args)
-        except RuntimeError as exc:
-            if "saved tensor hooks" in str(exc):  # torch.func refuses to run under the hooks
-                raise ShortcutUsed(f"`{name}` {BY_HAND_REFUSAL}, but it used torch.func "
-                                   "(grad / vjp are autograd): write the gradient yourself.") from None
-            raise
-    return run
 
 
 def _whole_number(answer, case: Case):
@@ -349,7 +335,7 @@ CONV_TRANSPOSE = Exercise(
     points=3,
     cases=_ct_cases,
     reference=_ct_expected,
-    run=_by_hand("conv_transpose"),
+    run=without_autograd("conv_transpose"),
     compare=compare_tensor,
     mistakes={
         "padding is cropped from the full stamped output: remove `pad` rows and columns on every side.": _ct_uncropped,
@@ -549,7 +535,7 @@ IM2COL = Exercise(
     points=3,
     cases=_im2col_cases,
     reference=_im2col_expected,
-    run=_by_hand("im2col"),
+    run=without_autograd("im2col"),
     compare=compare_tensor,
     mistakes={
         "one column per window: the result is [c*ks*ks, number of windows], not [windows, c*ks*ks].":
@@ -698,7 +684,7 @@ CONV_BACKWARD = Exercise(
     points=4,
     cases=_cb_cases,
     reference=_cb_expected,
-    run=_by_hand("conv_backward"),
+    run=without_autograd("conv_backward"),
     compare=_compare_grads(("dx", "dw", "db")),
     mistakes={
         _DB_HINT: _cb_wrong(2, lambda case, r: case.args[0].sum(dim=(2, 3))),
@@ -873,7 +859,7 @@ MAXPOOL_BACKWARD = Exercise(
     points=3,
     cases=_mb_cases,
     reference=_mb_expected,
-    run=_by_hand("maxpool_backward"),
+    run=without_autograd("maxpool_backward"),
     compare=compare_tensor,
     mistakes={
         "only the maximum of a window decides its output, so only the maximum gets its gradient; the other "

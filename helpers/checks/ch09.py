@@ -32,26 +32,10 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..protocol import BY_HAND_REFUSAL
-from .core import (Case, Exercise, ShortcutUsed, TrainedOnce, compare_equal, compare_tensor, no_autograd, quiz_case,
-                   randint)
+from .core import (Case, Exercise, TrainedOnce, compare_equal, compare_tensor, no_autograd, quiz_case,
+                   randint, without_autograd)
 
 CHAPTER = "09-deeper-networks"
-
-
-# -- no autograd inside a by-hand answer ----------------------------------------------------------
-
-def _by_hand(name: str, call=None):
-    """A ``run`` for by-hand exercises: the answer is called with autograd refused."""
-    def run(answer, case: Case):
-        try:
-            with no_autograd(f"`{name}`"):
-                return call(answer, case) if call else answer(*case.args)
-        except RuntimeError as exc:
-            if "saved tensor hooks" in str(exc):  # torch.func refuses to run under the hooks
-                raise ShortcutUsed(f"`{name}` {BY_HAND_REFUSAL}, but it used torch.func "
-                                   "(grad / vjp are autograd): write the gradient yourself.") from None
-            raise
-    return run
 
 
 # -- learn_kernel: gradient descent by hand -------------------------------------------------------
@@ -133,7 +117,7 @@ LEARN_KERNEL = Exercise(
     points=3,
     cases=_lk_cases,
     reference=_lk_expected,
-    run=_by_hand("learn_kernel", lambda answer, case: _lk_run(answer, case)),
+    run=without_autograd("learn_kernel", lambda answer, case: _lk_run(answer, case)),
     compare=lambda got, expected, case: compare_tensor(got, expected, case, atol=2e-4, rtol=2e-4),
     mistakes={
         "your kernel is the right one turned by 180 degrees: the prediction must slide the kernel as it is "
@@ -377,7 +361,7 @@ GRAD_CHECK = Exercise(
     title="grad_check(f, x, grad, eps) -> (numeric gradient, relative error)",
     points=3,
     cases=_gc_cases,
-    run=_by_hand("grad_check", _gc_run),
+    run=without_autograd("grad_check", _gc_run),
     reference=_gc_expected,
     compare=_compare_gc,
     mistakes={
@@ -448,10 +432,6 @@ def _bn_run(answer, case: Case):
             return answer(*case.args)
     except ValueError:
         return REFUSED
-    except RuntimeError as exc:
-        if "saved tensor hooks" in str(exc):
-            raise ShortcutUsed(f"`batchnorm_backward` {BY_HAND_REFUSAL}, but it used torch.func") from None
-        raise
 
 
 def batchnorm_gradients(dout, x, gamma, eps, *, unbiased=False, dims=(0, 2, 3), use_eps=True):

@@ -229,14 +229,30 @@ def no_autograd(what: str):
     """Refuse any autograd graph built in the block: a backward pass asked for by hand is written by hand.
 
     PyTorch's documented ``saved_tensors_hooks``: the first tensor autograd would save for a backward
-    pass raises :class:`ShortcutUsed`, however the graph was started (``requires_grad``, ``backward``).
+    pass raises :class:`ShortcutUsed`, however the graph was started (``requires_grad``, ``backward``);
+    ``torch.func``, which refuses to run under those hooks, is named as the autograd it is.
     """
     def refuse(tensor):
         raise ShortcutUsed(f"{what} {BY_HAND_REFUSAL}, but it asked autograd to record a graph "
                            "(requires_grad / backward): write the gradient yourself.")
 
     with torch.autograd.graph.saved_tensors_hooks(refuse, lambda t: t):
-        yield
+        try:
+            yield
+        except RuntimeError as exc:
+            if "saved tensor hooks" in str(exc):  # torch.func refuses to run under the hooks
+                raise ShortcutUsed(f"{what} {BY_HAND_REFUSAL}, but it used torch.func "
+                                   "(grad / vjp are autograd): write the gradient yourself.") from None
+            raise
+
+
+def without_autograd(name: str, call: Callable | None = None):
+    """A ``run`` for a by-hand exercise: the answer called (``answer(*case.args)``, or ``call(answer, case)``)
+    with autograd refused (:func:`no_autograd`)."""
+    def run(answer, case: Case):
+        with no_autograd(f"`{name}`"):
+            return call(answer, case) if call else answer(*case.args)
+    return run
 
 
 # ---------------------------------------------------------------------------
