@@ -9,6 +9,7 @@ sandbox, by ``tests/test_grader_hostile.py``.
 
 from __future__ import annotations
 
+import importlib
 import threading
 
 import pytest
@@ -52,6 +53,8 @@ def test_a_right_answer_is_collected_untouched(tmp_path):
     ("a thread", None, "tried to start a thread"),
     ("a process", None, "tried to start a process"),
     ("SciPy saved before", None, "scipy.signal.correlate2d"),
+    ("the tensor's NumPy bridge", lambda img, k: torch.from_numpy(img.numpy()), "`Tensor.numpy`"),
+    ("NumPy's array protocol", lambda img, k: torch.tensor(img.__array__()), "`Tensor.__array__`"),
 ])
 def test_each_shortcut_is_refused_and_named(tmp_path, name, answer, words):
     if name == "modes popped and pushed back":
@@ -84,10 +87,69 @@ def test_each_shortcut_is_refused_and_named(tmp_path, name, answer, words):
         from scipy.signal import correlate2d
 
         def answer(img, k):
-            return torch.tensor(correlate2d(img.numpy(), k.numpy(), mode="valid"), dtype=torch.float32)
+            return torch.tensor(correlate2d(img.tolist(), k.tolist(), mode="valid"), dtype=torch.float32)
     problem, outcomes = _collect(answer, tmp_path)
     assert problem is None
     assert outcomes and all(e and words in e for e in _errors(outcomes)), _errors(outcomes)
+
+
+# Routes into other libraries' compiled code that no list of Python functions names: each is refused
+# by the native lock, the collecting child ending on the first locked instruction, and the learner is
+# told which line of theirs ran it.
+def _numpy_strided_view(img, k):
+    import numpy as np
+
+    a = np.array(img.tolist(), dtype=np.float32)
+    (h, w), (kh, kw) = a.shape, k.shape
+    windows = np.ndarray((h - kh + 1, w - kw + 1, kh, kw), a.dtype, buffer=a, strides=a.strides * 2)
+    return torch.tensor((windows * np.array(k.tolist(), dtype=np.float32)).sum((2, 3)).tolist())
+
+
+def _numpy_array_interface(img, k):
+    import numpy as np
+
+    class Windows:  # NumPy reads any object's __array_interface__: shape and strides of the learner's choosing
+        pass
+
+    a = np.array(img.tolist(), dtype=np.float32)
+    (h, w), (kh, kw) = a.shape, k.shape
+    Windows.__array_interface__ = dict(a.__array_interface__, shape=(h - kh + 1, w - kw + 1, kh, kw),
+                                       strides=a.strides * 2)
+    return torch.tensor((np.asarray(Windows()) * np.array(k.tolist(), dtype=np.float32)).sum((2, 3)).tolist())
+
+
+def _scipy_private_routine(img, k, _sigtools=importlib.import_module("scipy.signal._sigtools")):
+    # compiled, private, and no Python function to refuse (imported before: imports read frames)
+    return torch.tensor(_sigtools._convolve2d(img.tolist(), k.flip(0, 1).tolist(), 1, 0, 0, 0).tolist())
+
+
+_LOCKED_ROUTES = [(_numpy_strided_view, "np.array(img.tolist()"), (_numpy_array_interface, "np.array(img.tolist()"),
+                  (_scipy_private_routine, "_sigtools._convolve2d(")]
+
+
+@pytest.mark.parametrize("answer, line", _LOCKED_ROUTES, ids=lambda v: getattr(v, "__name__", "")[1:] or None)
+def test_other_libraries_compiled_code_is_refused_with_the_line_that_ran_it(tmp_path, answer, line):
+    problem, _ = _collect(answer, tmp_path)
+    assert problem and "must be computed by hand, but it ran compiled code of a library other than torch" in problem
+    assert line in problem and "(line " in problem, problem
+
+
+def test_numpy_stays_open_to_answers_given_no_tensors(tmp_path):
+    """``receptive_fields`` is given plain numbers: NumPy is the learner's to use there, and is not locked."""
+    import numpy as np
+
+    def receptive_fields(layers):
+        jumps = np.cumprod([1] + [stride for _, stride, _ in layers[:-1]])
+        return list(1 + np.cumsum([(kernel - 1) * jump for (kernel, _, _), jump in zip(layers, jumps)]))
+
+    ex = exercise("receptive_fields")
+    path = tmp_path / "outcomes.pt"
+    problem = byhand.collect(ex, receptive_fields, hidden=True, forbid=ex.forbid, path=str(path), save=torch.save,
+                             run_one=Exercise._run_one, make_cases=Exercise.make_cases,
+                             snap=byhand.snapshot({e.key: e for e in exercises()}), events_fd=None, commands_fd=None)
+    assert problem is None
+    verdict = ex.judge([Outcome(**o) for o in torch.load(path, weights_only=True)], hidden=True)
+    assert verdict.passed, verdict.message
 
 
 def _gc_walk(img, k):  # finds the guard's torch.library registrations and removes them for good

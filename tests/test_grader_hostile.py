@@ -250,17 +250,38 @@ def _students(subs: Path, port: int) -> None:
         "import torch, torch.nn.functional as F\nfrom helpers.checks import exercise\n_table = {}\n"
         "for _hidden in (False, True):  # every case the course's own API lists\n"
         "    for _case in exercise('convolve').make_cases(_hidden):\n        img, kernel = _case.args\n"
-        f"        _table[img.numpy().tobytes() + kernel.numpy().tobytes()] = {conv}\n"
-        "def convolve(img, kernel):\n    key = img.numpy().tobytes() + kernel.numpy().tobytes()\n"
+        f"        _table[repr((img.tolist(), kernel.tolist()))] = {conv}\n"
+        "def convolve(img, kernel):\n    key = repr((img.tolist(), kernel.tolist()))\n"
         "    return _table.get(key, torch.zeros(img.shape[0] - kernel.shape[0] + 1, "
         "img.shape[1] - kernel.shape[1] + 1))"), "nb.ipynb")
     hand_in(subs, "byhand_numpy_windows", by_hand(
         "import numpy as np, torch\n"
         "from numpy.lib.stride_tricks import sliding_window_view  # saved before the check\n"
         "def convolve(img, kernel):\n"
-        "    windows = sliding_window_view(img.numpy(), kernel.shape)\n"
+        "    windows = sliding_window_view(img, kernel.shape)\n"
         "    return torch.from_numpy(np.einsum('ijkl,kl->ij', windows, kernel.numpy()).astype('float32'))"),
         "nb.ipynb")
+    # NumPy's and SciPy's compiled code, reached where no Python function can be refused (issue 25)
+    hand_in(subs, "byhand_numpy_strided", by_hand(
+        "import numpy as np, torch\n"
+        "def convolve(img, kernel):\n"
+        "    a, k = np.array(img.tolist(), dtype=np.float32), np.array(kernel.tolist(), dtype=np.float32)\n"
+        "    (h, w), (kh, kw) = a.shape, k.shape\n"
+        "    windows = np.ndarray((h - kh + 1, w - kw + 1, kh, kw), a.dtype, buffer=a, strides=a.strides * 2)\n"
+        "    return torch.tensor((windows * k).sum((2, 3)).tolist())"), "nb.ipynb")
+    hand_in(subs, "byhand_scipy_private", by_hand(
+        "import torch\nfrom scipy.signal import _sigtools\n"
+        "def convolve(img, kernel):\n"
+        "    return torch.tensor(_sigtools._convolve2d(img.tolist(), kernel.flip(0, 1).tolist(), 1, 0, 0, 0).tolist())"),
+        "nb.ipynb")
+    hand_in(subs, "byhand_numpy_bridge", by_hand(
+        "import numpy as np, torch\n"
+        "def convolve(img, kernel):\n"
+        "    a, k = img.numpy(), kernel.numpy()\n"
+        "    out = np.zeros((a.shape[0] - k.shape[0] + 1, a.shape[1] - k.shape[1] + 1), dtype=np.float32)\n"
+        "    for i in range(out.shape[0]):\n        for j in range(out.shape[1]):\n"
+        "            out[i, j] = (a[i:i + k.shape[0], j:j + k.shape[1]] * k).sum()\n"
+        "    return torch.from_numpy(out)"), "nb.ipynb")
 
     # -- files no batch step may choke on (issue 11)
     (subs / "deep_json").mkdir()
@@ -529,7 +550,11 @@ def test_every_submission_has_a_result(batch):
     ("byhand_thread", "tried to start a thread"),
     ("byhand_process", "tried to start a process"),
     ("byhand_table", "the instructor's hidden checks did not"),
-    ("byhand_numpy_windows", "must be computed by hand, but it called numpy.lib.stride_tricks.sliding_window_view"),
+    # NumPy's functions are dispatched by its compiled code: locked before any Python-level refusal sees them
+    ("byhand_numpy_windows", "ran compiled code of a library other than torch (line 4: `windows = sliding_window_view"),
+    ("byhand_numpy_strided", "ran compiled code of a library other than torch (line 3: `a, k = np.array(img.tolist()"),
+    ("byhand_scipy_private", "ran compiled code of a library other than torch (line 4: `return torch.tensor(_sigtools"),
+    ("byhand_numpy_bridge", "must be computed by hand, but it called `Tensor.numpy`"),
 ])
 def test_every_route_around_the_by_hand_rule_costs_the_points(batch, student, words):
     _honest(batch, student, FULL - 3)

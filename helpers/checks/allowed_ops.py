@@ -39,7 +39,7 @@ from functools import lru_cache
 
 import torch
 
-__all__ = ["ALLOWED", "FAMILIES", "PYTHON_SHORTCUTS", "WINDOW_WORDS", "allowed", "all_aten_ops", "kernel_ops"]
+__all__ = ["ALLOWED", "FAMILIES", "NUMPY_BRIDGES", "PYTHON_SHORTCUTS", "WINDOW_WORDS", "allowed", "all_aten_ops", "kernel_ops"]
 
 #: Operator families allowed besides the pointwise and reduction ones (the ATen name; in-place
 #: forms, ``name_``, follow their family).
@@ -92,6 +92,12 @@ PYTHON_SHORTCUTS = types.MappingProxyType({
     "scipy.signal": ("convolve2d", "correlate2d", "convolve", "correlate", "fftconvolve", "oaconvolve"),
     "scipy.ndimage": ("convolve", "correlate", "maximum_filter", "uniform_filter", "minimum_filter"),
 })  # read-only: an earlier cell can replace it (the grader's snapshot notices) but not empty it in place
+
+
+#: Where a tensor's numbers become a NumPy array (attributes of ``torch.Tensor``): refused, by name, while a
+#: by-hand answer runs. The answer computes on its tensors with torch's operators; at grading no NumPy code
+#: runs at all then (:mod:`helpers.checks.native`), and these give the learner the reason in the notebook too.
+NUMPY_BRIDGES = ("numpy", "__array__")
 
 
 @lru_cache(maxsize=1)

@@ -39,22 +39,31 @@ layers, each of which alone defeats one of those routes:
    traceback's ``tb_frame``), tracing and rewriting a function's ``__code__`` are refused, so the
    answer cannot find this module's objects in memory to switch a layer off and on again.
 
-9. **Nothing started earlier computes for the answer**: the child closes every descriptor it
+9. **No other library's compiled code** (:mod:`~helpers.checks.native`): while the answer runs,
+   the executable pages of every shared library but Python's, the system's and torch's (NumPy's
+   too, when the answer is given tensors) are locked (``mprotect``), so neither a NumPy strided
+   view (``type(a)(shape, buffer=a, strides=s)``, an ``__array_interface__``) nor a private
+   compiled routine (``scipy.signal._sigtools``) can compute for it. Running locked code is a
+   fault the child does not survive; :func:`collect` names it with the line that made the call.
+
+10. **Nothing started earlier computes for the answer**: the child closes every descriptor it
    inherited but its own channels, and asks the sandbox's warden (:mod:`helpers.freezing`, forked
    before any student code) to stop every other process of the sandbox, the harness and its
    threads included, while the answer runs; it checks in ``/proc`` that they are stopped, and
    they are resumed when it ends. A server, thread or helper process an earlier cell started
    answers nothing.
 
-What remains possible is said in the README (a NumPy strided view over a tensor's memory, a
-library's private compiled routine that is neither a torch operator nor reached through ctypes).
+What remains possible is said in the README's security section.
 """
 
 from __future__ import annotations
 
 import ctypes
+import faulthandler
 import functools
+import gc
 import json
+import linecache
 import os
 import platform
 import signal
@@ -68,13 +77,18 @@ import torch
 import torch.nn.functional as F
 from torch.utils._python_dispatch import TorchDispatchMode, _disable_current_modes
 
-from . import allowed_ops, core
+from . import allowed_ops, core, native
 from .core import Case, Outcome, ShortcutUsed
 from .. import freezing
 from ..protocol import NEED_SEED, SEED
 
 # Kept at import, before any student code: what the collecting code calls around the guarded child.
 _getitimer, _closerange, _listdir, _open_file = signal.getitimer, os.closerange, os.listdir, open
+_set_handler, _fault_enable, _fault_disable = signal.signal, faulthandler.enable, faulthandler.disable
+_gc_disable, _gc_enable, _gc_isenabled = gc.disable, gc.enable, gc.isenabled
+
+#: The collecting child's word, before and after each call, that other libraries' code is locked.
+_LOCKED, _UNLOCKED = b'{"locked": true}\n', b'{"locked": false}\n'
 
 #: Made before any guard is armed: the armed child only writes these bytes.
 _SEED_REQUEST = (json.dumps({NEED_SEED: True}) + "\n").encode()
@@ -88,6 +102,9 @@ _SECCOMP_RET_ALLOW, _SECCOMP_RET_ERRNO = 0x7FFF0000, 0x00050000
 _EPERM, _ENOSYS = 1, 38
 _PR_SET_NO_NEW_PRIVS, _PR_SET_SECCOMP, _SECCOMP_MODE_FILTER = 38, 22, 2
 
+#: Python's ways to a ``fork()``, which runs every library's at-fork handlers before the kernel refuses it
+#: (``subprocess`` falls back to ``fork()`` when ``vfork()`` is refused): refused first, as the kernel would.
+_FORKS = frozenset({"os.fork", "os.forkpty", "subprocess.Popen"})
 #: Audit events (PEP 578) refused while an answer runs: what finds the guard's objects in memory.
 _AUDITED = frozenset({"gc.get_objects", "gc.get_referrers", "gc.get_referents", "sys._getframe",
                       "sys._current_frames", "sys._current_exceptions", "sys.settrace", "sys.setprofile",
@@ -144,8 +161,9 @@ def refuse_spawning() -> None:
 class _Guard:
     """The armed guard of one collecting child: its layers, its trip-wire and its probes."""
 
-    def __init__(self, ops: frozenset[str], what: str) -> None:
-        self.ops, self.what = ops, what
+    def __init__(self, ops: frozenset[str], what: str, lock: native.Lock | None = None,
+                 report: int | None = None) -> None:
+        self.ops, self.what, self.lock, self.report = ops, what, lock, report
         self.tripped: str | None = None
         self.last_layer: str | None = None
         self.armed = False
@@ -203,9 +221,16 @@ class _Guard:
                 function.__globals__["__conv_course_refuse__"] = lambda label: refusal(label, "python")()
                 function.__code__ = namespace["refuse"].__code__
                 self.swapped.append((function, function.__code__))
+        # layer: the tensor's way into NumPy, named (the native lock refuses whatever else runs NumPy)
+        for name in allowed_ops.NUMPY_BRIDGES:
+            setattr(torch.Tensor, name, refusal(f"`Tensor.{name}`: {core.BRIDGE_REASON}", "bridge",
+                                                    core.bridge_message(what, name)))
         # layer: Python audit hooks (PEP 578), which no Python code can remove: while the answer runs,
         # no ctypes, no gc walk of the heap, no frames (where the guard's objects could be found)
         def audit(event: str, args: tuple) -> None:
+            if guard.armed and event in _FORKS:  # refused as the seccomp filter would, before any at-fork
+                # handler runs: a library's handler is compiled code the native lock has locked
+                raise PermissionError(1, "Operation not permitted")
             if guard.armed and (event in _AUDITED or event.startswith("ctypes.") or
                                 (event == "object.__setattr__" and len(args) > 1 and args[1] == "__code__")):
                 guard.tripped = guard.tripped or f"`{event}` (reaching for the grader's own objects)"
@@ -221,13 +246,25 @@ class _Guard:
         """``answer``, with the audit refusals armed exactly while it runs (not while its error is described)."""
         guard = self
 
+        lock, report = self.lock, self.report
+
         @functools.wraps(answer)
         def armed(*args, **kwargs):
+            collecting = _gc_isenabled()
+            if lock is not None:  # no collection of garbage while locked: a NumPy array freed would fault
+                _gc_disable()
+                os.write(report, _LOCKED)
+                lock.lock()
             guard.armed = True
             try:
                 return answer(*args, **kwargs)
             finally:
                 guard.armed = False
+                if lock is not None:
+                    lock.unlock()
+                    os.write(report, _UNLOCKED)
+                    if collecting:
+                        _gc_enable()
         return armed
 
     def _refused(self, *, modes: bool) -> str | None:
@@ -267,10 +304,10 @@ class _Guard:
 
 def snapshot(exercises: dict[str, core.Exercise]) -> tuple:
     """What an earlier cell could patch to switch the guard off, as it is now (before any student code)."""
-    modules = [sys.modules[__name__], core, allowed_ops]  # every value of these: the allowlist is a frozenset
+    modules = [sys.modules[__name__], core, allowed_ops, native]  # every value of these: the allowlist is a frozenset
     values = [(module, dict(vars(module))) for module in modules]
     codes = [(f, f.__code__) for module in modules for f in vars(module).values() if isinstance(f, types.FunctionType)]
-    for cls in (core.Exercise, TorchDispatchMode, torch.library.Library):
+    for cls in (core.Exercise, TorchDispatchMode, torch.library.Library, native.Lock):
         codes += [(f, f.__code__) for f in vars(cls).values() if isinstance(f, types.FunctionType)]
     # every course module the case generators use: its functions and classes (not its caches) must stay
     for name, module in list(sys.modules.items()):
@@ -395,10 +432,31 @@ def collect(ex: core.Exercise, answer: Any, *, hidden: bool, forbid: frozenset[s
     if errors:
         return errors[0][:400]
     code = os.waitstatus_to_exitcode(status)
+    said = {_LOCKED.decode().strip(): True, _UNLOCKED.decode().strip(): False}
+    locked = [said[line] for line in lines if line in said]
+    if code in (-signal.SIGSEGV, -signal.SIGBUS) and locked and locked[-1]:
+        return _locked_code_run(ex.answer, "\n".join(lines))
     if code != DONE or '{"done": true}' not in lines:
         how = f"was killed by signal {-code}" if code < 0 else f"ended with exit code {code}"
         return f"checking `{ex.answer}` ended its process early (it {how})"
     return None
+
+
+def _locked_code_run(answer: str, dump: str) -> str:
+    """The learner's line for an answer that ran another library's compiled code (a fault while locked)."""
+    frames = native.fault_frames(dump)
+    package = native.package_of(frames[0][0]) if frames else None
+    course = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
+    own = [(file, line) for file, line, _ in frames
+           if not native.package_of(file) and not file.startswith((course, sys.prefix, sys.base_prefix))]
+    where = ""
+    if own:
+        file, line = own[0]
+        text = linecache.getline(file, line).strip()
+        where = f" (line {line}{': `' + text[:80] + '`' if text else ''})"
+    whose = f"`{package}`" if package else "a library other than torch"
+    return (f"`{answer}` {core.BY_HAND_REFUSAL}, but it ran compiled code of {whose}{where}; a by-hand answer "
+            "runs Python and torch's operators on its tensors, and no other library's compiled code.")
 
 
 def _close_inherited(keep: set[int]) -> None:
@@ -433,6 +491,12 @@ def _child(ex, answer, *, hidden, forbid, path, save, run_one, make_cases, snap,
                       *([warden[0]] if warden else [])})
     # what the answer prints goes nowhere (as in the harness), whatever an earlier cell made sys.stdout
     sys.stdout = sys.stderr = _open_file(os.devnull, "w")
+    # a fault (locked code run) dumps the stack on the report channel, whatever handler an earlier cell set
+    # (faulthandler enabled already, by pytest or a cell, would only change its file: off first)
+    _fault_disable()
+    for fault in (signal.SIGSEGV, signal.SIGBUS):
+        _set_handler(fault, signal.SIG_DFL)
+    _fault_enable(file=report, all_threads=False)
     if warden is not None:
         problem = _frozen(warden, deadline)
         if problem:
@@ -469,7 +533,10 @@ def _child(ex, answer, *, hidden, forbid, path, save, run_one, make_cases, snap,
     # convolutions (chapter 5 measures map sizes with nn.Conv2d): before torch's refusals are armed.
     cases = list(make_cases(ex, hidden, secret_seed))
     try:
-        guard = _Guard(forbid, f"`{ex.answer}`")
+        regions = native.plan()
+        lock = native.Lock(regions["other"] + (regions["numpy"] if cases and native.given_tensors(cases[0].args)
+                                               else ()))
+        guard = _Guard(forbid, f"`{ex.answer}`", lock, report)
     except Exception as exc:  # noqa: BLE001
         tell({"error": f"the by-hand guard could not be armed: {type(exc).__name__}: {exc}"})
         return 71

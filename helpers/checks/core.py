@@ -163,6 +163,20 @@ def refusal_message(what: str, name: str) -> str:
             "answer may not use (only indexing, slicing, arithmetic, sums and other elementary operators).")
 
 
+#: Why a by-hand answer may not turn its tensors into NumPy arrays (see :data:`~.allowed_ops.NUMPY_BRIDGES`).
+BRIDGE_REASON = "a by-hand answer computes on the tensors themselves with torch's operators, not a NumPy array of them"
+
+
+#: The hint for it, whatever the exercise (it comes before an exercise's own hint for a refused shortcut).
+BRIDGE_HINT = ("keep the tensors as they are and compute with torch (indexing, slicing, * and .sum()): "
+               f"{BRIDGE_REASON}, so return a torch tensor too.")
+
+
+def bridge_message(what: str, name: str) -> str:
+    """The learner's one line for a tensor turned into a NumPy array inside a by-hand answer."""
+    return f"{what} {BY_HAND_REFUSAL}, but it called `Tensor.{name}`: {BRIDGE_REASON}."
+
+
 def _refuse_ops(ops: frozenset[str], what: str):
     from .allowed_ops import ALLOWED
 
@@ -170,6 +184,15 @@ def _refuse_ops(ops: frozenset[str], what: str):
         if name in ops or name not in ALLOWED:
             raise ShortcutUsed(refusal_message(what, name))
     return on_op
+
+
+_NOT_SET = object()
+
+
+def _refusing(message: str):
+    def refuse(*args, **kwargs):
+        raise ShortcutUsed(message)
+    return refuse
 
 
 @contextmanager
@@ -184,7 +207,7 @@ def forbidding(ops: frozenset[str], what: str):
     """
     import sys
 
-    from .allowed_ops import PYTHON_SHORTCUTS
+    from .allowed_ops import NUMPY_BRIDGES, PYTHON_SHORTCUTS
 
     if not ops:
         yield
@@ -214,10 +237,18 @@ def forbidding(ops: frozenset[str], what: str):
                     function.__code__ = namespace["refuse"].__code__
                 saved.append((module, name, getattr(module, name)))
                 setattr(module, name, blocked(f"{module_name}.{name}"))
+    bridges = [(name, vars(torch.Tensor).get(name, _NOT_SET)) for name in NUMPY_BRIDGES]
+    for name, _ in bridges:
+        setattr(torch.Tensor, name, _refusing(bridge_message(what, name)))
     try:
         with watching_ops(_refuse_ops(ops, what)):
             yield
     finally:
+        for name, original in bridges:
+            if original is _NOT_SET:
+                delattr(torch.Tensor, name)
+            else:
+                setattr(torch.Tensor, name, original)
         for module, name, original in reversed(saved):
             setattr(module, name, original)
         for function, code in reversed(codes):
@@ -473,7 +504,8 @@ class Exercise:
             for case, outcome in zip(cases, outcomes):
                 if outcome.error:
                     where = f" on {case.label}" if case.label else ""
-                    hint = next((h for text, h in self.error_hints.items() if text in outcome.error), None)
+                    hints = {BRIDGE_REASON: BRIDGE_HINT, **self.error_hints}
+                    hint = next((h for text, h in hints.items() if text in outcome.error), None)
                     return _not_done(fail(f"calling `{self.answer}`{where} raised {outcome.error}", hint),
                                      outcome.error)
                 got_all.append(outcome.value)
