@@ -109,7 +109,7 @@ WRONG = [
           "def apply_kernel(img, row, col, kernel):\n"
           "    block = img[row - 1:row + 2, col - 1:col + 2].numpy()\n"
           "    return float(correlate2d(block, kernel.numpy(), mode='valid')[0, 0])",
-          hint="switched off while the check runs", concept="forbidden shortcut"),
+          hint="keep the tensors as they are", concept="forbidden shortcut"),
 
     # -- convolve -------------------------------------------------------------------------------
     Wrong("convolve", "the kernel flipped (a true convolution)",
@@ -243,17 +243,17 @@ WRONG = [
           "from scipy.signal import correlate2d\n"
           "def convolve(img, kernel):\n"
           "    return torch.from_numpy(correlate2d(img.numpy(), kernel.numpy(), mode='valid')).float()",
-          hint="switched off while the check runs", concept="forbidden shortcut"),
+          hint="keep the tensors as they are", concept="forbidden shortcut"),
     Wrong("convolve", "shortcut: scipy.signal.convolve2d on the flipped kernel",
           "import scipy.signal\n"
           "def convolve(img, kernel):\n"
           "    k = kernel.flip(0, 1).numpy()\n"
           "    return torch.from_numpy(scipy.signal.convolve2d(img.numpy(), k, mode='valid')).float()",
-          hint="switched off while the check runs", concept="forbidden shortcut"),
+          hint="keep the tensors as they are", concept="forbidden shortcut"),
     Wrong("convolve", "shortcut: numpy sliding_window_view",
           "from numpy.lib.stride_tricks import sliding_window_view\n"
           "def convolve(img, kernel):\n"
-          "    windows = sliding_window_view(img.numpy(), tuple(kernel.shape))\n"
+          "    windows = sliding_window_view(img, tuple(kernel.shape))\n"
           "    return torch.from_numpy((windows * kernel.numpy()).sum((-1, -2))).float()",
           hint="switched off while the check runs", concept="forbidden shortcut"),
 
@@ -290,6 +290,12 @@ WRONG = [
     Wrong("quiz_edge_kernel", "the kernel itself",
           "quiz_edge_kernel = torch.tensor([[-1., 0., 1.], [-1., 0., 1.], [-1., 0., 1.]])",
           hint="not the kernel itself", concept="value for name"),
+    # answers a by-hand exercise refuses: its tensors are turned into NumPy arrays
+    Wrong("apply_kernel", "NumPy, converted back to a float",
+          "def apply_kernel(img, row, col, kernel):\n"
+          "    block = img.numpy()[row - 1:row + 2, col - 1:col + 2]\n"
+          "    return float(np.sum(block * kernel.numpy()))", "keep the tensors as they are",
+          concept="NumPy instead of torch"),
 ]
 
 RIGHT = [
@@ -297,10 +303,6 @@ RIGHT = [
     Right("top_edge", "float64", f"top_edge = torch.tensor({_TOP}, dtype=torch.float64)"),
     Right("top_edge", "built from a column of -1, 0, 1", "top_edge = torch.linspace(-1, 1, 3)[:, None].repeat(1, 3)"),
 
-    Right("apply_kernel", "NumPy, converted back to a float",
-          "def apply_kernel(img, row, col, kernel):\n"
-          "    block = img.numpy()[row - 1:row + 2, col - 1:col + 2]\n"
-          "    return float(np.sum(block * kernel.numpy()))"),
     Right("apply_kernel", "two loops over the nine weights",
           "def apply_kernel(img, row, col, kernel):\n"
           "    total = 0.0\n"

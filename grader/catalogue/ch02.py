@@ -112,10 +112,10 @@ WRONG = [
           "from scipy.signal import correlate2d\n" +
           _multi("    return sum(torch.from_numpy(correlate2d(x[c].numpy(), kernel[c].numpy(), mode='valid')).float()\n"
                  "               for c in range(x.shape[0]))"),
-          hint="switched off while the check runs", concept="forbidden shortcut"),
+          hint="keep the tensors as they are", concept="forbidden shortcut"),
     Wrong("conv_multi_in", "shortcut: numpy sliding_window_view",
           "from numpy.lib.stride_tricks import sliding_window_view\n" +
-          _multi("    windows = sliding_window_view(x.numpy(), tuple(kernel.shape))[0]\n"
+          _multi("    windows = sliding_window_view(x, tuple(kernel.shape))[0]\n"
                  "    return torch.from_numpy((windows * kernel.numpy()).sum((-1, -2, -3))).float()"),
           hint="switched off while the check runs", concept="forbidden shortcut"),
 
@@ -219,7 +219,7 @@ WRONG = [
                     "                    for c in range(x.shape[0]))\n"
                     "        maps.append(torch.from_numpy(total).float() + bias[o])\n"
                     "    return torch.stack(maps)"),
-          hint="switched off while the check runs", concept="forbidden shortcut"),
+          hint="keep the tensors as they are", concept="forbidden shortcut"),
 
     # -- conv_param_count ---------------------------------------------------------------------------
     Wrong("conv_param_count", "the biases forgotten",

@@ -113,7 +113,7 @@ for _name, _reduce, _label in (("max_pool", _MAX, "maximum"), ("avg_pool", _MEAN
               from numpy.lib.stride_tricks import sliding_window_view
 
               def {_name}(x, size, stride):
-                  win = sliding_window_view(x.numpy(), (size, size), axis=(-2, -1))[..., ::stride, ::stride, :, :]
+                  win = sliding_window_view(x, (size, size), axis=(-2, -1))[..., ::stride, ::stride, :, :]
                   return torch.from_numpy(win.{"max" if _name == "max_pool" else "mean"}((-1, -2)))
               """, "write the two loops", concept="shortcut the exercise forbids"),
         Wrong(_name, "a NumPy array returned", _pool(_name, _reduce, result="out.numpy()"), "return a torch tensor",
@@ -280,6 +280,17 @@ WRONG += [
     Wrong("quiz_gap_shape", "the batch axis dropped", "quiz_gap_shape = (32, 1, 1)", "batch axis stays",
           concept="wrong shape"),
     Wrong("quiz_gap_shape", "a list", "quiz_gap_shape = [64, 32, 1, 1]", "not a list", concept="wrong return type"),
+    # answers a by-hand exercise refuses: its tensors are turned into NumPy arrays
+    Wrong("avg_pool", "NumPy loops, sum divided by size * size", """
+          def avg_pool(x, size, stride):
+              a = x.numpy()
+              h, w = a.shape[-2:]
+              out = np.zeros(a.shape[:-2] + ((h - size) // stride + 1, (w - size) // stride + 1), dtype=a.dtype)
+              for i in range(out.shape[-2]):
+                  for j in range(out.shape[-1]):
+                      out[..., i, j] = a[..., i * stride:i * stride + size, j * stride:j * stride + size].sum((-1, -2))
+              return torch.from_numpy(out / (size * size))
+          """, "keep the tensors as they are", concept="NumPy instead of torch"),
 ]
 
 # -- correct alternatives --------------------------------------------------------------------------------
@@ -314,16 +325,6 @@ def max_pool(x, size, stride):
               views = [x[..., a:a + (out_h - 1) * stride + 1:stride, b:b + (out_w - 1) * stride + 1:stride]
                        for a in range(size) for b in range(size)]
               return torch.stack(views).amax(dim=0)
-          """),
-    Right("avg_pool", "NumPy loops, sum divided by size * size", """
-          def avg_pool(x, size, stride):
-              a = x.numpy()
-              h, w = a.shape[-2:]
-              out = np.zeros(a.shape[:-2] + ((h - size) // stride + 1, (w - size) // stride + 1), dtype=a.dtype)
-              for i in range(out.shape[-2]):
-                  for j in range(out.shape[-1]):
-                      out[..., i, j] = a[..., i * stride:i * stride + size, j * stride:j * stride + size].sum((-1, -2))
-              return torch.from_numpy(out / (size * size))
           """),
     Right("avg_pool", "the mean of size * size shifted views", """
           def avg_pool(x, size, stride):
