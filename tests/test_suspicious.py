@@ -41,6 +41,10 @@ HELPER = "import subprocess\nserver = subprocess.Popen(['python', '-c', 'pass'])
     ("g = __import__('g' + 'c')", 1, "__import__"),
     ("f.__code__ = other.__code__", 1, ".__code__"),
     ("path = f'/proc/{pid}/mem'", 1, "/proc"),
+    ("class W:\n    pass\nW.__array_interface__ = dict(a.__array_interface__, strides=(4, 4, 4, 4))", 3,
+     ".__array_interface__"),
+    ("import torch\nfrom scipy.signal import _sigtools", 2, "private module"),
+    ("import numpy._core._multiarray_umath as m", 1, "private module"),
 ])
 def test_each_reach_is_found_with_its_line(code, line, words):
     found = reaches(code)

@@ -9,7 +9,8 @@ syntax tree, resolving import aliases (``import ctypes as c``; ``from os import 
 families of :data:`REACHES`: memory and frames (``ctypes``, ``gc``, frames, tracing, a function's
 ``__code__``), torch's internals (``torch.ops``, ``torch._C``, the dispatch modes), the grader's own
 checking code, processes and threads, sockets and shared memory, ``/proc``, strided storage
-(``as_strided``, ``set_``, NumPy stride tricks and ``ndarray(..., strides=...)``) and code built at
+(``as_strided``, ``set_``, NumPy stride tricks, ``ndarray(..., strides=...)``, an
+``__array_interface__``), a library's private modules (``scipy.signal._sigtools``) and code built at
 run time (``exec``, ``__import__``).
 
 A syntax tree, not a search of the text: a word in a comment or a string (other than a ``/proc``
@@ -62,8 +63,16 @@ ATTRIBUTES: dict[str, str] = {
                      "__code__", "__globals__", "__closure__", "__subclasses__"),
                     "memory or frames (what finds the grader's objects)"),
     **dict.fromkeys(("as_strided", "as_strided_", "set_", "untyped_storage", "storage", "_storage",
-                     "sliding_window_view", "unfold_copy"), "strided storage (windows without a refused operator)"),
+                     "sliding_window_view", "unfold_copy", "__array_interface__", "__array_struct__"),
+                    "strided storage (windows without a refused operator)"),
 }
+
+#: An import of a library's private module (``scipy.signal._sigtools``): compiled code no refusal names.
+_PRIVATE = "a library's private module (compiled code no refusal names)"
+
+
+def _private(name: str) -> bool:
+    return any(part.startswith("_") and not part.startswith("__") for part in name.split(".")[1:])
 
 #: IPython cell magics and shell escapes that run another program.
 SHELL_MAGICS = frozenset({"bash", "sh", "script", "system", "python", "python2", "python3", "perl", "ruby", "pypy"})
@@ -117,7 +126,7 @@ class _Walker(ast.NodeVisitor):
             else:  # import os.path: the name bound is os
                 top = alias.name.split(".")[0]
                 self.aliases[top] = top
-            family = _family(alias.name)
+            family = _family(alias.name) or (_PRIVATE if _private(alias.name) else None)
             if family:
                 self.note(node, family, f"import {alias.name}")
 
@@ -126,7 +135,7 @@ class _Walker(ast.NodeVisitor):
         for alias in node.names:
             full = f"{base}.{alias.name}" if base else alias.name
             self.aliases[alias.asname or alias.name] = full
-            family = _family(full)
+            family = _family(full) or (_PRIVATE if _private(full) else None)
             if family:
                 self.note(node, family, f"from {base} import {alias.name}")
 
