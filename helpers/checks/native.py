@@ -88,11 +88,18 @@ def _folders(dists) -> tuple[str, ...]:
 def _find_homes() -> tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]:
     """(files, folders) whose code may run, and NumPy's folders."""
     files = {os.path.realpath(sys.executable)}
-    libdir = sysconfig.get_config_var("LIBDIR") or ""
+    # where this interpreter runs from now (a relocated copy, as the hub's, is not where it was built:
+    # LIBDIR and DESTSHARED say the build's folders, sys.base_prefix says this one's)
     library = sysconfig.get_config_var("INSTSONAME") or sysconfig.get_config_var("LDLIBRARY") or ""
-    if libdir and library:
-        files.add(os.path.realpath(os.path.join(libdir, library)))
-    folders = {os.path.realpath(sysconfig.get_config_var("DESTSHARED") or sysconfig.get_path("platstdlib")) + os.sep}
+    for libdir in (sysconfig.get_config_var("LIBDIR"), os.path.join(sys.base_prefix, "lib")):
+        if libdir and library:
+            files.add(os.path.realpath(os.path.join(libdir, library)))
+    import _ctypes  # a standard extension module, loaded from this interpreter's lib-dynload
+
+    dynload = getattr(_ctypes, "__file__", None)
+    dynload = os.path.dirname(dynload) if dynload else os.path.join(
+        sys.base_prefix, "lib", f"python{sys.version_info[0]}.{sys.version_info[1]}", "lib-dynload")
+    folders = {os.path.realpath(dynload) + os.sep}
     folders |= set(_folders(_closure("torch").values()))
     try:
         numpy = _folders([metadata.distribution("numpy")])
