@@ -10,7 +10,14 @@ The same 40 chapter-1 submissions (correct, partly wrong and blank) are graded
 Prints submissions per minute for both and the ratio, checks that both gave every
 student the same total, and writes ``benchmarks/results/grading.json``.
 
+``--before CHECKOUT`` compares two versions of the project's grader instead (no stock run): the
+real command line of each checkout, with its own ``.venv``, grades the same submissions,
+alternated ``--repeat`` times, wall and CPU seconds (the command and every process it waited
+for, sandboxes included); the best of each and their ratio are printed, and both must give
+every student the same total. A change that adds work to every collection is measured so.
+
     .venv/bin/python -m benchmarks.grading [--students 40]
+    .venv/bin/python -m benchmarks.grading --before /path/to/other/checkout [--repeat 2]
 """
 
 from __future__ import annotations
@@ -18,6 +25,7 @@ from __future__ import annotations
 import argparse
 import csv
 import os
+import resource
 import shutil
 import subprocess
 import sys
@@ -109,12 +117,64 @@ def ours(submissions: Path, work: Path, workers: int) -> tuple[float, dict[str, 
     return seconds, totals
 
 
+def command(checkout: Path, submissions: Path, out: Path, workers: int) -> tuple[float, float, dict[str, float]]:
+    """Wall and CPU seconds of ``checkout``'s ``python -m grader autograde``, and each student's total."""
+    python = checkout / ".venv" / "bin" / "python"
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    start = time.perf_counter()
+    subprocess.run([str(python), "-m", "grader", "autograde", str(submissions), "--out", str(out),
+                    "--workers", str(workers)], cwd=checkout, env=env, check=True, capture_output=True)
+    wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    totals: dict[str, float] = {}
+    with open(out / "grades.csv") as handle:
+        for row in csv.DictReader(handle):
+            totals[row["student"]] = totals.get(row["student"], 0.0) + float(row["score"])
+    return wall, cpu, totals
+
+
+def compare(before: Path, students: int, workers: int, repeat: int) -> dict:
+    """The project's grader of ``before`` against this checkout's, alternated, on the same submissions."""
+    checkouts = {"before": before.resolve(), "this": Path(__file__).resolve().parent.parent}
+    runs: dict[str, list[tuple[float, float]]] = {name: [] for name in checkouts}
+    totals: dict[str, dict[str, float]] = {}
+    with tempfile.TemporaryDirectory(prefix="bench-grading-") as tmp:
+        tmp = Path(tmp)
+        make_submissions(tmp / "submissions", students)
+        load = os.getloadavg()[0]
+        for r in range(repeat):
+            for name, checkout in checkouts.items():
+                wall, cpu, totals[name] = command(checkout, tmp / "submissions", tmp / f"{name}-{r}", workers)
+                runs[name].append((wall, cpu))
+                print(f"{name} ({checkout}): {wall:.1f} s wall, {cpu:.1f} s CPU", flush=True)
+        load_after = os.getloadavg()[0]
+    best = {name: (min(w for w, _ in r), min(c for _, c in r)) for name, r in runs.items()}
+    rows = [[f"{name} ({checkouts[name]})", round(best[name][0], 1), round(best[name][1], 1)] for name in checkouts]
+    print(table(["grader", "wall s (best)", "CPU s (best)"], rows))
+    wall_ratio, cpu_ratio = best["this"][0] / best["before"][0], best["this"][1] / best["before"][1]
+    same = totals["before"] == totals["this"]
+    print(f"this / before: wall {wall_ratio:.3f}, CPU {cpu_ratio:.3f}; load average {load:.1f} -> {load_after:.1f}; "
+          + ("the same totals for every student" if same else "TOTALS DIFFER"))
+    figures = {"submissions": students, "workers": workers, "repeat": repeat, "runs": runs,
+               "before": str(checkouts["before"]), "wall_ratio": round(wall_ratio, 3),
+               "cpu_ratio": round(cpu_ratio, 3), "load": [load, load_after], "same_totals": same}
+    print(f"wrote {save('grading-compare', figures)}")
+    return figures
+
+
 def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--students", type=int, default=40)
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
+    parser.add_argument("--before", type=Path, default=None, metavar="CHECKOUT",
+                        help="compare the project's grader of another checkout (its own .venv) with this one's")
+    parser.add_argument("--repeat", type=int, default=2, help="alternated runs of each grader with --before")
     args = parser.parse_args(argv)
     one_thread()
+    if args.before:
+        return compare(args.before, args.students, args.workers, args.repeat)
     with tempfile.TemporaryDirectory(prefix="bench-grading-") as tmp:
         tmp = Path(tmp)
         kinds = make_submissions(tmp / "submissions", args.students)
