@@ -61,7 +61,7 @@ def main(argv: list[str] | None = None) -> None:
                     expected = ex.collect(answer, hidden=True)
                     inline.append(time.perf_counter() - start)
                     start = time.perf_counter()
-                    problem = byhand.collect(ex, answer, hidden=True, forbid=ex.forbid, path=path, save=torch.save,
+                    problem = byhand.collect(ex, answer, runs=((True, path),), forbid=ex.forbid, save=torch.save,
                                              run_one=Exercise._run_one, make_cases=Exercise.make_cases, snap=snap,
                                              events_fd=None, commands_fd=None)
                     guarded.append(time.perf_counter() - start)
@@ -70,7 +70,7 @@ def main(argv: list[str] | None = None) -> None:
                     assert [o.error for o in expected] == [o[ERROR] for o in got] == [None] * len(got)
                     if warden is not None:
                         start = time.perf_counter()
-                        problem = byhand.collect(ex, answer, hidden=True, forbid=ex.forbid, path=path,
+                        problem = byhand.collect(ex, answer, runs=((True, path),), forbid=ex.forbid,
                                                  save=torch.save, run_one=Exercise._run_one,
                                                  make_cases=Exercise.make_cases, snap=snap, events_fd=None,
                                                  commands_fd=None, warden=(*warden, tasks))

@@ -73,7 +73,7 @@ def test_the_everyday_operations_pass_the_visible_check_and_the_guard(tmp_path):
     ex = exercise("convolve")
     assert ex.verdict(_honest, hidden=False).passed
     path = tmp_path / "outcomes.pt"
-    problem = byhand.collect(ex, _honest, hidden=True, forbid=ex.forbid, path=str(path), save=torch.save,
+    problem = byhand.collect(ex, _honest, runs=((True, str(path)),), forbid=ex.forbid, save=torch.save,
                              run_one=Exercise._run_one, make_cases=Exercise.make_cases,
                              snap=byhand.snapshot({e.key: e for e in exercises()}), events_fd=None, commands_fd=None)
     assert problem is None
@@ -87,7 +87,7 @@ RIGHT = [e for ch in catalogue.chapters() for e in ch.right if exercise(e.key).f
 def test_every_correct_by_hand_answer_of_the_catalogue_passes_the_guard(entry, tmp_path):
     ex = exercise(entry.key)
     path = tmp_path / "outcomes.pt"
-    problem = byhand.collect(ex, catalogue.define(entry), hidden=True, forbid=ex.forbid, path=str(path),
+    problem = byhand.collect(ex, catalogue.define(entry), runs=((True, str(path)),), forbid=ex.forbid,
                              save=torch.save, run_one=Exercise._run_one, make_cases=Exercise.make_cases,
                              snap=byhand.snapshot({e.key: e for e in exercises()}), events_fd=None, commands_fd=None)
     assert problem is None
@@ -116,7 +116,7 @@ def test_routes_the_old_lists_missed_are_refused_and_named(route, tmp_path):
     visible = ex.verdict(answer, hidden=False)
     assert not visible.passed and "must be computed by hand" in visible.message
     path = tmp_path / "outcomes.pt"
-    problem = byhand.collect(ex, answer, hidden=True, forbid=ex.forbid, path=str(path), save=torch.save,
+    problem = byhand.collect(ex, answer, runs=((True, str(path)),), forbid=ex.forbid, save=torch.save,
                              run_one=Exercise._run_one, make_cases=Exercise.make_cases,
                              snap=byhand.snapshot({e.key: e for e in exercises()}), events_fd=None, commands_fd=None)
     errors = [o["error"] for o in torch.load(path, weights_only=True)] if path.exists() else []

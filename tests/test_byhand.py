@@ -26,7 +26,7 @@ CONVOLVE = exercise("convolve")
 
 def _collect(answer, tmp_path, snap=None) -> tuple[str | None, list]:
     path = tmp_path / "outcomes.pt"
-    problem = byhand.collect(CONVOLVE, answer, hidden=True, forbid=CONVOLVE.forbid, path=str(path), save=torch.save,
+    problem = byhand.collect(CONVOLVE, answer, runs=((True, str(path)),), forbid=CONVOLVE.forbid, save=torch.save,
                              run_one=Exercise._run_one, make_cases=Exercise.make_cases,
                              snap=snap or byhand.snapshot({ex.key: ex for ex in exercises()}),
                              events_fd=None, commands_fd=None)
@@ -44,6 +44,19 @@ def test_a_right_answer_is_collected_untouched(tmp_path):
     problem, outcomes = _collect(_by_hand, tmp_path)
     assert problem is None and _errors(outcomes) == [None] * len(CONVOLVE.make_cases(True))
     assert CONVOLVE.judge([Outcome(**o) for o in outcomes], hidden=True).passed
+
+
+def test_the_public_and_hidden_cases_are_collected_in_one_child(tmp_path):
+    """As grading does: one fork and one arming for both runs, each saved at its own path."""
+    paths = {hidden: tmp_path / f"{hidden}.pt" for hidden in (False, True)}
+    problem = byhand.collect(CONVOLVE, _by_hand, runs=tuple((h, str(p)) for h, p in paths.items()),
+                             forbid=CONVOLVE.forbid, save=torch.save, run_one=Exercise._run_one,
+                             make_cases=Exercise.make_cases, snap=byhand.snapshot({ex.key: ex for ex in exercises()}),
+                             events_fd=None, commands_fd=None)
+    assert problem is None
+    for hidden, path in paths.items():
+        outcomes = [Outcome(**o) for o in torch.load(path, weights_only=True)]
+        assert len(outcomes) == len(CONVOLVE.make_cases(hidden)) and CONVOLVE.judge(outcomes, hidden=hidden).passed
 
 
 @pytest.mark.parametrize("name, answer, words", [
@@ -144,7 +157,7 @@ def test_numpy_stays_open_to_answers_given_no_tensors(tmp_path):
 
     ex = exercise("receptive_fields")
     path = tmp_path / "outcomes.pt"
-    problem = byhand.collect(ex, receptive_fields, hidden=True, forbid=ex.forbid, path=str(path), save=torch.save,
+    problem = byhand.collect(ex, receptive_fields, runs=((True, str(path)),), forbid=ex.forbid, save=torch.save,
                              run_one=Exercise._run_one, make_cases=Exercise.make_cases,
                              snap=byhand.snapshot({e.key: e for e in exercises()}), events_fd=None, commands_fd=None)
     assert problem is None

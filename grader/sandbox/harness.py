@@ -148,6 +148,10 @@ def serve(chapter: str, outdir: str, cmd_fd: int, event_fd: int) -> None:
         return seed if type(seed) is int else None
     shell = InteractiveShell.instance()
     shell.user_ns["__name__"] = "__main__"
+    # What a cell displays reaches no one here: only plain text is formatted. A course figure's rich
+    # display (its PNG and text alternative) took most of a chapter-1 submission's grading time.
+    shell.display_formatter.active_types = ["text/plain"]
+    shell.display_formatter.mimebundle_formatter.enabled = False
     if warden is not None:  # and the threads this process has before any student code (IPython's own)
         warden = (*warden, frozenset(os.listdir("/proc/self/task")))
     signal.signal(signal.SIGALRM, _on_alarm)
@@ -184,22 +188,20 @@ def serve(chapter: str, outdir: str, cmd_fd: int, event_fd: int) -> None:
                     signal.setitimer(signal.ITIMER_REAL, 0)
                     reply = make_reply(Reply.MISSING)
                 else:
-                    for hidden in (False, True) if cmd.get(HIDDEN) else (False,):
-                        name = outcome_file(cmd[KEY], hidden)
-                        if forbidden[ex.key]:
-                            problem = byhand_collect(
-                                ex, answer, hidden=hidden, forbid=forbidden[ex.key],
-                                path=os.path.join(outdir, name), save=save, run_one=run_one,
-                                make_cases=make_cases, snap=snap, events_fd=event_fd if sealed else None,
-                                commands_fd=cmd_fd if sealed else None, warden=warden)
-                            if problem:
-                                reply = make_reply(Reply.ERROR, problem)
-                                break
-                            continue
-                        seed = ask_seed() if hidden and sealed else None
-                        outcomes = collect(ex, answer, hidden=hidden, secret_seed=seed)
-                        plain = [outcome_record(o.value, o.error) for o in outcomes]
-                        save(plain, os.path.join(outdir, name))
+                    runs = tuple((hidden, os.path.join(outdir, outcome_file(cmd[KEY], hidden)))
+                                 for hidden in ((False, True) if cmd.get(HIDDEN) else (False,)))
+                    if forbidden[ex.key]:  # the public and hidden cases in one guarded child
+                        problem = byhand_collect(
+                            ex, answer, runs=runs, forbid=forbidden[ex.key], save=save, run_one=run_one,
+                            make_cases=make_cases, snap=snap, events_fd=event_fd if sealed else None,
+                            commands_fd=cmd_fd if sealed else None, warden=warden)
+                        if problem:
+                            reply = make_reply(Reply.ERROR, problem)
+                    else:
+                        for hidden, path in runs:
+                            seed = ask_seed() if hidden and sealed else None
+                            outcomes = collect(ex, answer, hidden=hidden, secret_seed=seed)
+                            save([outcome_record(o.value, o.error) for o in outcomes], path)
                     signal.setitimer(signal.ITIMER_REAL, 0)
         except CellTimeout as exc:
             reply = make_reply(Reply.TIMEOUT, describe(exc))

@@ -10,6 +10,9 @@ layers, each of which alone defeats one of those routes:
 
 1. **A child process per collection** (``fork``), so nothing the answer does to the
    process outlives the check, and nothing the harness does next runs on a changed process.
+   One child collects a test cell's public and hidden cases both (the fork and the arming are
+   most of a collection's cost), and leaves everything it inherited to the parent's garbage
+   collector (``gc.freeze``: a collection in the child would copy every page of the heap).
 2. **No threads, no processes** in that child: a seccomp filter (installed before the
    answer is called, and which nothing in the process can remove) makes ``clone``,
    ``fork``, ``vfork``, ``execve`` and ``kill`` fail with ``EPERM``. The child has exactly one
@@ -85,7 +88,7 @@ from ..protocol import NEED_SEED, SEED
 # Kept at import, before any student code: what the collecting code calls around the guarded child.
 _getitimer, _closerange, _listdir, _open_file = signal.getitimer, os.closerange, os.listdir, open
 _set_handler, _fault_enable, _fault_disable = signal.signal, faulthandler.enable, faulthandler.disable
-_gc_disable, _gc_enable, _gc_isenabled = gc.disable, gc.enable, gc.isenabled
+_gc_disable, _gc_enable, _gc_isenabled, _gc_freeze = gc.disable, gc.enable, gc.isenabled, gc.freeze
 
 #: The collecting child's word, before and after each call, that other libraries' code is locked.
 _LOCKED, _UNLOCKED = b'{"locked": true}\n', b'{"locked": false}\n'
@@ -366,11 +369,13 @@ def _message(error: str, answer: str) -> str:
     return error
 
 
-def collect(ex: core.Exercise, answer: Any, *, hidden: bool, forbid: frozenset[str], path: str, save,
+def collect(ex: core.Exercise, answer: Any, *, runs: tuple[tuple[bool, str], ...], forbid: frozenset[str], save,
             run_one, make_cases, snap: tuple, events_fd: int | None, commands_fd: int | None,
             warden: tuple[int, int, frozenset[str]] | None = None) -> str | None:
     """Collect ``ex``'s outcomes on ``answer`` in a guarded child; ``None`` on success, else why not (one line).
 
+    ``runs`` is ``((hidden, path), ...)``: the public and/or hidden cases, each run's outcomes saved
+    at its path, all in the one child (its fork and arming are most of a collection's cost).
     ``run_one``, ``make_cases`` and ``save`` are the harness's copies taken before any student code.
     With ``events_fd``/``commands_fd``, the child asks the grader for the hidden cases' seed
     (``{"need_seed": true}``) once its guard is armed and reads ``{"seed": ...}`` back.
@@ -391,7 +396,7 @@ def collect(ex: core.Exercise, answer: Any, *, hidden: bool, forbid: frozenset[s
         code = 70
         try:
             os.close(report_r)
-            code = _child(ex, answer, hidden=hidden, forbid=forbid, path=path, save=save, run_one=run_one,
+            code = _child(ex, answer, runs=runs, forbid=forbid, save=save, run_one=run_one,
                           make_cases=make_cases, snap=snap, events_fd=events_fd, commands_fd=commands_fd,
                           report=report_w, warden=warden, deadline=deadline)
         except Exception as exc:  # noqa: BLE001 - the collecting code itself failed: said, never silent
@@ -480,11 +485,14 @@ def _frozen(warden: tuple[int, int, frozenset[str]], deadline: float) -> str | N
     return None
 
 
-def _child(ex, answer, *, hidden, forbid, path, save, run_one, make_cases, snap, events_fd, commands_fd,
+def _child(ex, answer, *, runs, forbid, save, run_one, make_cases, snap, events_fd, commands_fd,
            report: int, warden: tuple[int, int, frozenset[str]] | None = None, deadline: float = 0.0) -> int:
     def tell(message: dict) -> None:
         os.write(report, (json.dumps(message) + "\n").encode())
 
+    # Everything inherited is left to the parent's collector: a full collection here would write to every
+    # object of the learner's kernel, copying each page of the forked heap (most of a submission's time).
+    _gc_freeze()
     sys.settrace(None)
     sys.setprofile(None)
     _close_inherited({0, 1, 2, report, *(fd for fd in (events_fd, commands_fd) if fd is not None),
@@ -518,7 +526,7 @@ def _child(ex, answer, *, hidden, forbid, path, save, run_one, make_cases, snap,
         tell({"error": f"the by-hand guard was not in place before `{ex.answer}` was called ({problem})"})
         return 72
     secret_seed = None
-    if hidden and events_fd is not None and commands_fd is not None:
+    if any(hidden for hidden, _ in runs) and events_fd is not None and commands_fd is not None:
         os.write(events_fd, _SEED_REQUEST)
         try:
             reply = json.loads(_read_line(commands_fd))
@@ -531,11 +539,11 @@ def _child(ex, answer, *, hidden, forbid, path, save, run_one, make_cases, snap,
             return 73
     # The cases are drawn by the course's own code (checked unchanged just above), which may run real
     # convolutions (chapter 5 measures map sizes with nn.Conv2d): before torch's refusals are armed.
-    cases = list(make_cases(ex, hidden, secret_seed))
+    drawn = [(list(make_cases(ex, hidden, secret_seed)), path) for hidden, path in runs]
     try:
         regions = native.plan()
-        lock = native.Lock(regions["other"] + (regions["numpy"] if cases and native.given_tensors(cases[0].args)
-                                               else ()))
+        tensors = any(cases and native.given_tensors(cases[0].args) for cases, _ in drawn)
+        lock = native.Lock(regions["other"] + (regions["numpy"] if tensors else ()))
         guard = _Guard(forbid, f"`{ex.answer}`", lock, report)
     except Exception as exc:  # noqa: BLE001
         tell({"error": f"the by-hand guard could not be armed: {type(exc).__name__}: {exc}"})
@@ -553,8 +561,20 @@ def _child(ex, answer, *, hidden, forbid, path, save, run_one, make_cases, snap,
             frozen += len(set(_listdir(f"/proc/{os.getppid()}/task")) - warden[2])
         except OSError:
             pass
-    outcomes = []
     armed = guard.arming(answer) if callable(answer) else answer
+    for cases, path in drawn:
+        problem = _run_cases(ex, armed, cases, path, guard=guard, frozen=frozen, run_one=run_one, save=save,
+                             snap=snap)
+        if problem:
+            tell({"error": problem})
+            return 74
+    tell({"done": True})
+    return DONE
+
+
+def _run_cases(ex, armed, cases, path, *, guard, frozen, run_one, save, snap) -> str | None:
+    """One run's cases through the armed answer, its outcomes saved at ``path``; why not, if the guard went off."""
+    outcomes = []
     for case in cases:
         guard.tripped = None
         # the guard above is the only one: a second mode on top would hide refusals from the trip-wire
@@ -567,10 +587,8 @@ def _child(ex, answer, *, hidden, forbid, path, save, run_one, make_cases, snap,
                 "processes and threads earlier cells started answer nothing)" if frozen else ""))
         problem = guard.intact() or tampered(snap)
         if problem:
-            tell({"error": f"the by-hand guard was switched off while `{ex.answer}` ran ({problem}); "
-                           "an answer that does that gets no points"})
-            return 74
+            return (f"the by-hand guard was switched off while `{ex.answer}` ran ({problem}); "
+                    "an answer that does that gets no points")
         outcomes.append(outcome)
     save([{"value": o.value, "error": o.error} for o in outcomes], path)
-    tell({"done": True})
-    return DONE
+    return None
