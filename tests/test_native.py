@@ -65,6 +65,18 @@ def test_torch_and_what_it_requires_are_derived_from_the_installed_metadata():
     assert os.path.realpath(os.path.dirname(np.__file__)) + os.sep in numpy
 
 
+def test_the_interpreters_own_libraries_run_but_nothing_in_a_folder_below_them(tmp_path):
+    """A conda environment's ``lib/`` holds the C libraries its Python and torch load (``libffi``, ``libstdc++``)."""
+    lib = tmp_path / "env" / "lib"
+    (lib / "python3.11" / "site-packages" / "scipy").mkdir(parents=True)
+    for name in ("libffi.so.8", "libstdc++.so.6.0.33", "libpython3.11.so.1.0"):
+        (lib / name).write_bytes(b"")
+    (lib / "python3.11" / "site-packages" / "scipy" / "_sigtools.so").write_bytes(b"")
+    (lib / "pkgconfig.pc").write_text("")
+    assert native.interpreter_libraries((str(tmp_path / "env"), str(tmp_path / "nowhere"))) == {
+        str(lib / "libffi.so.8"), str(lib / "libstdc++.so.6.0.33"), str(lib / "libpython3.11.so.1.0")}
+
+
 def test_tensors_are_found_among_the_arguments():
     assert native.given_tensors((torch.ones(2),))
     assert native.given_tensors(([(torch.ones(2), 3)],))

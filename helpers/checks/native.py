@@ -16,7 +16,9 @@ only through ``ctypes``, which the audit hooks refuse while the answer runs.
 
 What may run is derived, so a library installed later is refused by default:
 
-* the Python executable, ``libpython`` and the standard library's extension modules;
+* the Python executable, ``libpython`` and the standard library's extension modules, with the
+  libraries directly in the interpreter's ``lib/`` folder (a conda environment's ``libffi``,
+  ``libstdc++``...: :func:`interpreter_libraries`);
 * the system's C libraries (``/lib``, ``/usr/lib``; never a ``site-packages`` or
   ``dist-packages`` folder);
 * torch and the distributions it requires (its CUDA libraries, ``triton``...), read from the
@@ -44,7 +46,7 @@ from dataclasses import dataclass
 
 import torch
 
-__all__ = ["HOMES", "Lock", "fault_frames", "given_tensors", "package_of", "plan"]
+__all__ = ["HOMES", "Lock", "fault_frames", "given_tensors", "interpreter_libraries", "package_of", "plan"]
 
 _PROT = {"r": 1, "w": 2, "x": 4}
 _PROT_NONE = 0
@@ -85,15 +87,37 @@ def _folders(dists) -> tuple[str, ...]:
     return tuple(sorted(found))
 
 
+def interpreter_libraries(prefixes: tuple[str, ...]) -> set[str]:
+    """The shared libraries directly in each prefix's ``lib/`` folder, never in a folder below it.
+
+    Those are the interpreter's own: ``libpython``, and in a conda environment the C libraries its
+    interpreter and extension modules are linked against (``libffi``, ``libstdc++``...), which torch's
+    libraries load from there too. Packages live in folders below (``lib/python3.11/site-packages``).
+    """
+    found = set()
+    for prefix in prefixes:
+        folder = os.path.join(prefix, "lib")
+        try:
+            names = os.listdir(folder)
+        except OSError:
+            continue
+        for name in names:
+            path = os.path.join(folder, name)
+            if ".so" in name and os.path.isfile(path):
+                found.add(os.path.realpath(path))
+    return found
+
+
 def _find_homes() -> tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]:
     """(files, folders) whose code may run, and NumPy's folders."""
     files = {os.path.realpath(sys.executable)}
     # where this interpreter runs from now (a relocated copy, as the hub's, is not where it was built:
     # LIBDIR and DESTSHARED say the build's folders, sys.base_prefix says this one's)
     library = sysconfig.get_config_var("INSTSONAME") or sysconfig.get_config_var("LDLIBRARY") or ""
-    for libdir in (sysconfig.get_config_var("LIBDIR"), os.path.join(sys.base_prefix, "lib")):
-        if libdir and library:
-            files.add(os.path.realpath(os.path.join(libdir, library)))
+    libdir = sysconfig.get_config_var("LIBDIR")
+    if libdir and library:
+        files.add(os.path.realpath(os.path.join(libdir, library)))
+    files |= interpreter_libraries(tuple(dict.fromkeys((sys.base_prefix, sys.prefix))))
     import _ctypes  # a standard extension module, loaded from this interpreter's lib-dynload
 
     dynload = getattr(_ctypes, "__file__", None)
