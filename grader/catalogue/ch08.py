@@ -98,6 +98,39 @@ def maxpool_backward(dout, x, size, stride, ceil_mode=False):
 """
 
 
+#: Two hand computations, each written twice in the catalogue: on the tensors (right) and on NumPy copies of
+#: them (refused: a by-hand answer computes on its tensors), the same loops either way.
+_CT_BY_CHANNEL = """
+def conv_transpose(x, weight, stride=1, pad=0):
+    a, k = x.double(), weight.double()
+    c_in, h, w = a.shape
+    _, c_out, kh, kw = k.shape
+    out = torch.zeros(c_out, (h - 1) * stride + kh, (w - 1) * stride + kw, dtype=torch.float64)
+    for o in range(c_out):
+        for c in range(c_in):
+            for i in range(h):
+                for j in range(w):
+                    out[o, i * stride:i * stride + kh, j * stride:j * stride + kw] += a[c, i, j] * k[c, o]
+    return out[:, pad:out.shape[1] - pad, pad:out.shape[2] - pad].float()
+"""
+_CB_BY_VALUE = """
+def conv_backward(dout, x, weight, stride=1, pad=0):
+    d, a, k = dout.double(), x.double(), weight.double()
+    n, c, h, w = a.shape
+    f, _, kh, kw = k.shape
+    ap = F.pad(a, (pad, pad, pad, pad))
+    dap, dk = torch.zeros_like(ap), torch.zeros_like(k)
+    for b in range(n):
+        for o in range(f):
+            for i in range(d.shape[2]):
+                for j in range(d.shape[3]):
+                    window = ap[b, :, i * stride:i * stride + kh, j * stride:j * stride + kw]
+                    dk[o] += d[b, o, i, j] * window
+                    dap[b, :, i * stride:i * stride + kh, j * stride:j * stride + kw] += d[b, o, i, j] * k[o]
+    return dap[:, :, pad:pad + h, pad:pad + w].float(), dk.float(), d.sum(dim=(0, 2, 3)).float()
+"""
+
+
 def _sub(template: str, *pairs: tuple[str, str]) -> str:
     """The template with each (old, new) replaced; every old text must be there."""
     for old, new in pairs:
@@ -529,37 +562,24 @@ def maxpool_backward(dout, x, size, stride, ceil_mode=False):
     Wrong("quiz_transposed_shape", "a list", "quiz_transposed_shape = [2, 8, 10, 12]",
           hint="not a list", concept="list instead of a tuple"),
     # answers a by-hand exercise refuses: its tensors are turned into NumPy arrays
-    Wrong("conv_transpose", "NumPy loops, one output channel at a time", """
-def conv_transpose(x, weight, stride=1, pad=0):
-    a, k = x.numpy().astype(np.float64), weight.numpy().astype(np.float64)
-    c_in, h, w = a.shape
-    _, c_out, kh, kw = k.shape
-    out = np.zeros((c_out, (h - 1) * stride + kh, (w - 1) * stride + kw))
-    for o in range(c_out):
-        for c in range(c_in):
-            for i in range(h):
-                for j in range(w):
-                    out[o, i * stride:i * stride + kh, j * stride:j * stride + kw] += a[c, i, j] * k[c, o]
-    return torch.from_numpy(out[:, pad:out.shape[1] - pad, pad:out.shape[2] - pad]).float()
-""", "keep the tensors as they are", concept="NumPy instead of torch"),
-    Wrong("conv_backward", "NumPy loops over every output value", """
-def conv_backward(dout, x, weight, stride=1, pad=0):
-    d, a, k = (t.numpy().astype(np.float64) for t in (dout, x, weight))
-    n, c, h, w = a.shape
-    f, _, kh, kw = k.shape
-    ap = np.pad(a, ((0, 0), (0, 0), (pad, pad), (pad, pad)))
-    dap, dk = np.zeros_like(ap), np.zeros_like(k)
-    for b in range(n):
-        for o in range(f):
-            for i in range(d.shape[2]):
-                for j in range(d.shape[3]):
-                    window = ap[b, :, i * stride:i * stride + kh, j * stride:j * stride + kw]
-                    dk[o] += d[b, o, i, j] * window
-                    dap[b, :, i * stride:i * stride + kh, j * stride:j * stride + kw] += d[b, o, i, j] * k[o]
-    dx = dap[:, :, pad:pad + h, pad:pad + w]
-    return (torch.from_numpy(np.ascontiguousarray(dx)).float(), torch.from_numpy(dk).float(),
-            torch.from_numpy(d.sum(axis=(0, 2, 3))).float())
-""", "keep the tensors as they are", concept="NumPy instead of torch"),
+    Wrong("conv_transpose", "NumPy loops, one output channel at a time", _sub(
+        _CT_BY_CHANNEL,
+        ("x.double(), weight.double()", "x.numpy().astype(np.float64), weight.numpy().astype(np.float64)"),
+        ("torch.zeros(c_out, (h - 1) * stride + kh, (w - 1) * stride + kw, dtype=torch.float64)",
+         "np.zeros((c_out, (h - 1) * stride + kh, (w - 1) * stride + kw))"),
+        ("return out[:, pad:out.shape[1] - pad, pad:out.shape[2] - pad].float()",
+         "return torch.from_numpy(out[:, pad:out.shape[1] - pad, pad:out.shape[2] - pad]).float()")),
+        "keep the tensors as they are", concept="NumPy instead of torch"),
+    Wrong("conv_backward", "NumPy loops over every output value", _sub(
+        _CB_BY_VALUE,
+        ("dout.double(), x.double(), weight.double()", "(t.numpy().astype(np.float64) for t in (dout, x, weight))"),
+        ("F.pad(a, (pad, pad, pad, pad))", "np.pad(a, ((0, 0), (0, 0), (pad, pad), (pad, pad)))"),
+        ("torch.zeros_like(ap), torch.zeros_like(k)", "np.zeros_like(ap), np.zeros_like(k)"),
+        ("    return dap[:, :, pad:pad + h, pad:pad + w].float(), dk.float(), d.sum(dim=(0, 2, 3)).float()\n",
+         "    dx = dap[:, :, pad:pad + h, pad:pad + w]\n"
+         "    return (torch.from_numpy(np.ascontiguousarray(dx)).float(), torch.from_numpy(dk).float(),\n"
+         "            torch.from_numpy(d.sum(axis=(0, 2, 3))).float())\n")),
+        "keep the tensors as they are", concept="NumPy instead of torch"),
 ]
 
 RIGHT = [
@@ -592,19 +612,7 @@ def transposed_size(n, ks, stride=1, pad=0, output_padding=0, dilation=1):
           "def transposed_size(n, ks, stride=1, pad=0, output_padding=0, dilation=1):\n"
           "    return np.int64(n - 1) * stride - 2 * pad + dilation * (ks - 1) + output_padding + 1"),
     # -- conv_transpose ------------------------------------------------------------------------
-    Right("conv_transpose", "torch loops, one output channel at a time", """
-def conv_transpose(x, weight, stride=1, pad=0):
-    a, k = x.double(), weight.double()
-    c_in, h, w = a.shape
-    _, c_out, kh, kw = k.shape
-    out = torch.zeros(c_out, (h - 1) * stride + kh, (w - 1) * stride + kw, dtype=torch.float64)
-    for o in range(c_out):
-        for c in range(c_in):
-            for i in range(h):
-                for j in range(w):
-                    out[o, i * stride:i * stride + kh, j * stride:j * stride + kw] += a[c, i, j] * k[c, o]
-    return out[:, pad:out.shape[1] - pad, pad:out.shape[2] - pad].float()
-"""),
+    Right("conv_transpose", "torch loops, one output channel at a time", _CT_BY_CHANNEL),
     Right("conv_transpose", "loops over the kernel's taps, every input pixel at once (einsum)", """
 def conv_transpose(x, weight, stride=1, pad=0):
     c_in, h, w = x.shape
@@ -661,22 +669,7 @@ def im2col(x, ks, stride=1, pad=0):
                         for i in range(h_out) for j in range(w_out)], dim=1)
 """),
     # -- conv_backward ---------------------------------------------------------------------------
-    Right("conv_backward", "torch loops over every batch item, filter and output value", """
-def conv_backward(dout, x, weight, stride=1, pad=0):
-    d, a, k = dout.double(), x.double(), weight.double()
-    n, c, h, w = a.shape
-    f, _, kh, kw = k.shape
-    ap = F.pad(a, (pad, pad, pad, pad))
-    dap, dk = torch.zeros_like(ap), torch.zeros_like(k)
-    for b in range(n):
-        for o in range(f):
-            for i in range(d.shape[2]):
-                for j in range(d.shape[3]):
-                    window = ap[b, :, i * stride:i * stride + kh, j * stride:j * stride + kw]
-                    dk[o] += d[b, o, i, j] * window
-                    dap[b, :, i * stride:i * stride + kh, j * stride:j * stride + kw] += d[b, o, i, j] * k[o]
-    return dap[:, :, pad:pad + h, pad:pad + w].float(), dk.float(), d.sum(dim=(0, 2, 3)).float()
-"""),
+    Right("conv_backward", "torch loops over every batch item, filter and output value", _CB_BY_VALUE),
     Right("conv_backward", "loops over the kernel's taps, in float64", """
 def conv_backward(dout, x, weight, stride=1, pad=0):
     dout, x, weight = dout.double(), x.double(), weight.double()
